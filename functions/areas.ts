@@ -1,0 +1,12 @@
+import type { AreaApp } from '#shared/http/context';
+import { adminRoutes } from './admin/routes.ts';
+import { campaignRoutes } from './campaigns/routes.ts';
+
+/**
+ * The HTTP areas, defined once: each becomes one Lambda behind the HTTP API on AWS
+ * (`functions/<name>/handler.ts`), and the local server mounts them all.
+ */
+export const areas: { name: string; routes: AreaApp }[] = [
+  { name: 'campaigns', routes: campaignRoutes },
+  { name: 'admin', routes: adminRoutes },
+];

@@ -1,0 +1,7 @@
+import type { Consumer } from '#shared/events/consumer';
+
+/**
+ * Every consumer by name; each name matches a rule in shared/events/rules.ts and a Lambda
+ * entry `functions/consumers/<name>.ts` that exports `handler`.
+ */
+export const consumers: Consumer[] = [];

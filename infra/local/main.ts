@@ -1,0 +1,39 @@
+// npm start: the whole backend on http://localhost:3000 (PORT), data kept under .data/ (DATA_DIR).
+import { startLocalRuntime } from './runtime.ts';
+
+const port = Number(process.env.PORT ?? 3000);
+const dataDir = process.env.DATA_DIR ?? '.data/dynamodb';
+const sweepIntervalMs = Number(process.env.SWEEP_INTERVAL_MS ?? 1000);
+
+for (const name of ['JWT_SECRET', 'WEBHOOK_SECRET'])
+  if (!process.env[name]) console.warn(`${name} is not set: using the development default "change-me".`);
+
+let runtime: Awaited<ReturnType<typeof startLocalRuntime>> | undefined;
+let stopping = false;
+async function shutdown(code: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  try {
+    await runtime?.stop();
+  } finally {
+    process.exit(code);
+  }
+}
+process.on('SIGINT', () => void shutdown(0));
+process.on('SIGTERM', () => void shutdown(0));
+process.on('uncaughtException', (e) => {
+  console.error(e);
+  void shutdown(1);
+});
+process.on('unhandledRejection', (e) => {
+  console.error(e);
+  void shutdown(1);
+});
+
+try {
+  runtime = await startLocalRuntime({ port, dataDir, sweepIntervalMs });
+  console.log(`Fission is listening on ${runtime.url} (docs: ${runtime.url}/docs, data: ${dataDir})`);
+} catch (e) {
+  console.error(`Could not start: ${(e as Error).message}`);
+  await shutdown(1);
+}

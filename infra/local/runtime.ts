@@ -1,0 +1,89 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type ServerType, serve } from '@hono/node-server';
+import { createFullApp } from '#functions/app';
+import { consumers } from '#functions/consumers/index';
+import { sweepTasks } from '#functions/sweeper/tasks';
+import { createDeps, type Deps } from '#shared/deps';
+import { sweepOnce } from '#shared/sweeper';
+import { LocalBus, type LocalBusOptions } from './bus.ts';
+import { type LocalDynamo, startDynamoLocal } from './dynamodb.ts';
+import { ensureTable } from './table.ts';
+
+export interface LocalRuntimeOptions {
+  port?: number;
+  /** Where DynamoDB Local keeps its data; omit for in-memory. */
+  dataDir?: string;
+  /** Use a DynamoDB that is already running instead of starting one. */
+  dynamoEndpoint?: string;
+  sweepIntervalMs?: number;
+  bus?: LocalBusOptions;
+  env?: Record<string, string | undefined>;
+  deps?: Partial<Deps>;
+}
+
+export interface LocalRuntime {
+  url: string;
+  deps: Deps;
+  bus: LocalBus;
+  stop(): Promise<void>;
+}
+
+/** The whole backend in one process: DynamoDB Local, the HTTP API, the local event bus and the sweeper. */
+export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
+  const dynamo: LocalDynamo | undefined = opts.dynamoEndpoint
+    ? undefined
+    : await startDynamoLocal({ dataDir: opts.dataDir });
+  const endpoint = opts.dynamoEndpoint ?? dynamo!.endpoint;
+  const env = { ...process.env, ...opts.env, DYNAMODB_ENDPOINT: endpoint };
+  let bus: LocalBus | undefined;
+  const deps = createDeps({ env, ...opts.deps, redeliver: (c, e) => bus!.redeliver(c, e) });
+  const admin = new DynamoDBClient({
+    endpoint,
+    region: deps.config.AWS_REGION,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  await ensureTable(admin, deps.config.TABLE_NAME);
+  admin.destroy();
+
+  bus = new LocalBus(deps, consumers, opts.bus);
+  bus.start();
+
+  let sweeping = false;
+  const sweeper = setInterval(async () => {
+    if (sweeping) return;
+    sweeping = true;
+    try {
+      await sweepOnce(deps, sweepTasks);
+    } catch (e) {
+      deps.log.error('sweep failed', { error: e as Error });
+    } finally {
+      sweeping = false;
+    }
+  }, opts.sweepIntervalMs ?? 1000);
+
+  const app = createFullApp(deps);
+  const server: ServerType = await new Promise((ok) => {
+    const s = serve({ fetch: app.fetch, port: opts.port ?? 3000, hostname: '0.0.0.0' }, () => ok(s));
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : (opts.port ?? 3000);
+
+  let stopped = false;
+  return {
+    url: `http://localhost:${port}`,
+    deps,
+    bus,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      clearInterval(sweeper);
+      await new Promise<void>((r) => {
+        server.close(() => r());
+        (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+      });
+      await bus!.stop();
+      deps.store.client.destroy();
+      await dynamo?.stop();
+    },
+  };
+}

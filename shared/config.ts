@@ -1,0 +1,49 @@
+import { z } from 'zod';
+
+const list = z
+  .string()
+  .default('')
+  .transform((s) =>
+    s
+      .split(',')
+      .map((x) => x.trim().toLowerCase())
+      .filter(Boolean),
+  );
+const int = (def: number) => z.coerce.number().int().nonnegative().default(def);
+
+const envSchema = z.object({
+  TABLE_NAME: z.string().min(3).default('fission'),
+  DYNAMODB_ENDPOINT: z.string().url().optional(),
+  AWS_REGION: z.string().default('local'),
+  EVENT_BUS_NAME: z.string().default('fission'),
+  JWT_SECRET: z.string().min(1).default('change-me'),
+  JWT_ISSUER: z.string().default('fission-local'),
+  JWT_AUDIENCE: z.string().default('fission'),
+  WEBHOOK_SECRET: z.string().min(1).default('change-me'),
+  /** Signs attribution tokens (`fission_ref`); defaults to a key derived from JWT_SECRET. */
+  ATTRIBUTION_SECRET: z.string().min(1).optional(),
+  PUBLIC_BASE_URL: z.string().url().default('http://localhost:3000'),
+  /** H5 pages of shared objects (bargain, group buy, invite, product) live under this URL. */
+  H5_BASE_URL: z.string().url().optional(),
+  ALLOWED_REDIRECT_HOSTS: list,
+  RATE_LIMIT_USER_PER_SEC: int(50),
+  RATE_LIMIT_IP_PER_SEC: int(500),
+  LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']).default('INFO'),
+});
+
+export type Config = z.infer<typeof envSchema> & { attributionSecret: string; h5BaseUrl: string };
+
+/** Reads and validates the environment once; throws with every bad variable named. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const bad = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`Invalid configuration: ${bad}`);
+  }
+  const c = parsed.data;
+  return {
+    ...c,
+    attributionSecret: c.ATTRIBUTION_SECRET ?? `attribution:${c.JWT_SECRET}`,
+    h5BaseUrl: c.H5_BASE_URL ?? `${c.PUBLIC_BASE_URL.replace(/\/$/, '')}/h5`,
+  };
+}

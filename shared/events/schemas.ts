@@ -1,0 +1,179 @@
+import { z } from 'zod';
+
+/** EventBridge `source` of every Fission event. */
+export const EVENT_SOURCE = 'fission.growth';
+
+const money = z.number().int();
+const ts = z.string().datetime({ offset: false });
+const asset = z.enum(['cash', 'points']);
+/** How the acting user reached the action (share link clicks), for share conversions. */
+const via = z.object({ visitorId: z.string().optional(), ref: z.string().optional() }).optional();
+
+const envelope = { eventId: z.string(), occurredAt: ts, version: z.literal(1) };
+
+/** Every event's own fields, by `detail-type`. `detail` = envelope + these. */
+export const eventFields = {
+  BargainStarted: z.object({
+    chainId: z.string(),
+    campaignId: z.string(),
+    initiatorId: z.string(),
+    sku: z.string(),
+    originalPrice: money,
+    floorPrice: money,
+    helpersRequired: z.number().int(),
+    expiresAt: ts,
+  }),
+  BargainHelped: z.object({
+    chainId: z.string(),
+    campaignId: z.string(),
+    helperId: z.string(),
+    cut: money,
+    price: money,
+    helperCount: z.number().int(),
+    via,
+  }),
+  BargainCompleted: z.object({
+    chainId: z.string(),
+    campaignId: z.string(),
+    initiatorId: z.string(),
+    sku: z.string(),
+    price: money,
+    entitlementId: z.string(),
+  }),
+  BargainExpired: z.object({
+    chainId: z.string(),
+    campaignId: z.string(),
+    initiatorId: z.string(),
+    price: money,
+    helperCount: z.number().int(),
+  }),
+  BargainPurchased: z.object({
+    chainId: z.string(),
+    campaignId: z.string(),
+    initiatorId: z.string(),
+    sku: z.string(),
+    price: money,
+    entitlementId: z.string(),
+  }),
+  GroupBuyOpened: z.object({
+    groupId: z.string(),
+    campaignId: z.string(),
+    leaderId: z.string(),
+    orderId: z.string(),
+    groupSize: z.number().int(),
+    expiresAt: ts,
+  }),
+  GroupBuyJoined: z.object({
+    groupId: z.string(),
+    campaignId: z.string(),
+    userId: z.string(),
+    orderId: z.string(),
+    memberCount: z.number().int(),
+    via,
+  }),
+  GroupBuyLeft: z.object({
+    groupId: z.string(),
+    campaignId: z.string(),
+    userId: z.string(),
+    orderId: z.string(),
+    memberCount: z.number().int(),
+  }),
+  GroupBuyFormed: z.object({
+    groupId: z.string(),
+    campaignId: z.string(),
+    sku: z.string(),
+    leaderId: z.string(),
+    members: z.array(
+      z.object({
+        userId: z.string(),
+        orderId: z.string().nullable(),
+        price: money,
+        isLeader: z.boolean(),
+        simulated: z.boolean(),
+      }),
+    ),
+  }),
+  GroupBuyFailed: z.object({
+    groupId: z.string(),
+    campaignId: z.string(),
+    leaderId: z.string(),
+    reason: z.enum(['expired', 'leader_refunded']),
+    refunds: z.array(z.object({ userId: z.string(), orderId: z.string() })),
+  }),
+  InviteAccepted: z.object({
+    inviteId: z.string(),
+    campaignId: z.string(),
+    code: z.string(),
+    inviterId: z.string(),
+    inviteeId: z.string(),
+    via,
+  }),
+  InviteQualified: z.object({
+    inviteId: z.string(),
+    campaignId: z.string(),
+    inviterId: z.string(),
+    inviteeId: z.string(),
+    /** False when the inviter is over `maxRewardedInvitesPerInviter`: recorded, not rewarded. */
+    rewarded: z.boolean(),
+    /** True when both sides share a device: rewards are recorded but held for review. */
+    held: z.boolean(),
+    inviterReward: z.object({ asset, amount: money }),
+    inviteeReward: z.object({ asset, amount: money }),
+    lockSeconds: z.number().int().nonnegative(),
+  }),
+  OrderPaid: z.object({
+    orderId: z.string(),
+    userId: z.string(),
+    amount: money,
+    currency: z.string(),
+    paidAt: ts,
+  }),
+  OrderAttributed: z.object({
+    orderId: z.string(),
+    userId: z.string(),
+    amount: money,
+    currency: z.string(),
+    paidAt: ts,
+    campaignId: z.string(),
+    linkCode: z.string(),
+    kolId: z.string(),
+    rateBps: z.number().int(),
+    /** floor(amount * rateBps / 10000), rounded toward the payer. */
+    commission: money,
+    lockSeconds: z.number().int().nonnegative(),
+    minPayout: money,
+    held: z.boolean(),
+  }),
+  OrderRefunded: z.object({
+    orderId: z.string(),
+    refundId: z.string(),
+    amount: money,
+    orderAmount: money,
+    refundedTotal: money,
+    refundedAt: ts,
+    /** Present when the order was attributed: the commission to reverse for this refund (≥ 0). */
+    kolId: z.string().optional(),
+    campaignId: z.string().optional(),
+    commission: money.optional(),
+    reversal: money.optional(),
+  }),
+} as const;
+
+export type EventName = keyof typeof eventFields;
+export const EVENT_NAMES = Object.keys(eventFields) as EventName[];
+export type EventFields<N extends EventName> = z.infer<(typeof eventFields)[N]>;
+export type EventDetail<N extends EventName> = EventFields<N> & { eventId: string; occurredAt: string; version: 1 };
+
+/** The full `detail` schema of an event: envelope plus its own fields. Consumers validate with it. */
+export function detailSchema<N extends EventName>(name: N) {
+  return eventFields[name].extend(envelope);
+}
+
+/** An event as carried between the outbox, the bus and consumers (EventBridge's shape). */
+export interface BusEvent<N extends EventName = EventName> {
+  id: string;
+  source: typeof EVENT_SOURCE;
+  'detail-type': N;
+  time: string;
+  detail: EventDetail<N>;
+}

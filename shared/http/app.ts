@@ -1,0 +1,99 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { createMiddleware } from 'hono/factory';
+import type { Deps } from '../deps.ts';
+import { ValidationError } from '../errors.ts';
+import { newId } from '../ids.ts';
+import type { AppEnv, AreaApp } from './context.ts';
+import { errorToResponse, problemOf, problemResponse, zodIssues } from './problem.ts';
+import { RateLimiter } from './rate-limit.ts';
+
+/** Largest request body accepted (bytes). */
+const MAX_BODY_BYTES = 64 * 1024;
+
+/** A new area router: validation failures become 400 `validation_failed` problem documents. */
+export function createArea(): AreaApp {
+  return new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (!result.success) throw new ValidationError('The request is not valid.', zodIssues(result.error));
+    },
+  });
+}
+
+/** The client's address: API Gateway's source IP on Lambda, the socket's locally. */
+export function clientIp(c: { env: unknown }): string {
+  const env = c.env as {
+    event?: { requestContext?: { http?: { sourceIp?: string } } };
+    incoming?: { socket?: { remoteAddress?: string } };
+  };
+  return env?.event?.requestContext?.http?.sourceIp ?? env?.incoming?.socket?.remoteAddress ?? 'unknown';
+}
+
+/**
+ * The whole HTTP app for a set of areas: request ids, structured logs, the per-IP rate limit,
+ * body limits and the one error handler. Used by each area's Lambda and by the local server.
+ */
+export function createApp(deps: Deps, mount: (app: AreaApp) => void): AreaApp {
+  const app = createArea();
+  const ipLimiter = new RateLimiter(deps.config.RATE_LIMIT_IP_PER_SEC, () => deps.clock.now());
+  const userLimiter = new RateLimiter(deps.config.RATE_LIMIT_USER_PER_SEC, () => deps.clock.now());
+
+  app.use(
+    '*',
+    createMiddleware<AppEnv>(async (c, next) => {
+      const requestId = newId('req');
+      c.set('deps', deps);
+      c.set('requestId', requestId);
+      c.set('userLimiter', userLimiter);
+      const started = performance.now();
+      try {
+        if (c.req.path.startsWith('/v1/')) ipLimiter.take(`ip:${clientIp(c)}`);
+        const length = Number(c.req.header('content-length') ?? 0);
+        if (length > MAX_BODY_BYTES) throw new ValidationError('Request body is too large.');
+        await next();
+      } finally {
+        c.header('x-request-id', requestId);
+        if (deps.log.getLevelName() === 'DEBUG' || c.res.status >= 500)
+          deps.log.info('request', {
+            requestId,
+            method: c.req.method,
+            path: c.req.path,
+            status: c.res.status,
+            ms: Math.round(performance.now() - started),
+          });
+      }
+    }),
+  );
+  app.onError((err, c) => errorToResponse(err, c));
+  app.notFound(() => problemResponse(problemOf(404, 'not_found', 'No such route.')));
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description: 'HS256 JWT with sub, roles, iss, aud, exp',
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'webhookSignature', {
+    type: 'apiKey',
+    in: 'header',
+    name: 'X-Fission-Signature',
+    description: 'sha256=<hex HMAC-SHA256 of "<X-Fission-Timestamp>.<raw body>" with WEBHOOK_SECRET>',
+  });
+  mount(app);
+  return app;
+}
+
+/** For actions that take no body: an empty body or `{}` only. */
+export const noBody = createMiddleware<AppEnv>(async (c, next) => {
+  const raw = (await c.req.text()).trim();
+  if (raw !== '' && raw !== '{}') {
+    let ok = false;
+    try {
+      const v = JSON.parse(raw);
+      ok = v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0;
+    } catch {
+      ok = false;
+    }
+    if (!ok)
+      throw new ValidationError('This action takes no body.', [{ path: '(body)', message: 'must be empty or {}' }]);
+  }
+  await next();
+});

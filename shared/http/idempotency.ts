@@ -1,0 +1,128 @@
+import { createHash } from 'node:crypto';
+import { createMiddleware } from 'hono/factory';
+import { epochSeconds } from '../clock.ts';
+import { AppError, ConflictError, ValidationError } from '../errors.ts';
+import { idempotencyKey } from '../store/keys.ts';
+import type { AppEnv } from './context.ts';
+
+/** Records are kept 25 h (API.md promises at least 24 h). */
+const KEEP_SECONDS = 25 * 3600;
+/** A request still "running" after this long is taken to have died; its key may be used again. */
+const LOCK_SECONDS = 60;
+/** Response headers worth replaying. */
+const REPLAYED_HEADERS = ['content-type', 'location', 'retry-after', 'cache-control'];
+
+interface IdempotencyRecord {
+  status: 'in_progress' | 'completed';
+  bodyHash: string;
+  lockExpiresAt: number;
+  responseStatus?: number;
+  responseBody?: string;
+  responseHeaders?: Record<string, string>;
+}
+
+/** Same JSON in another key order or spacing is the same body. */
+function bodyHash(raw: string): string {
+  let canonical = raw;
+  try {
+    canonical = JSON.stringify(sortKeys(JSON.parse(raw)));
+  } catch {
+    // not JSON: hash the bytes as sent
+  }
+  if (raw.trim() === '') canonical = '{}';
+  return createHash('sha256').update(canonical).digest('base64url');
+}
+
+function sortKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (v && typeof v === 'object')
+    return Object.fromEntries(
+      Object.keys(v as object)
+        .sort()
+        .map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]),
+    );
+  return v;
+}
+
+/**
+ * `Idempotency-Key` (API.md, Conventions). Scope: caller + method and path + key. The first
+ * request claims the key with a conditional write; a repeat with the same body replays the
+ * stored answer byte for byte, a different body gets 422, and a repeat while the first is
+ * still running gets 409. A 5xx answer releases the key so the client can retry.
+ */
+export function idempotency() {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const key = c.req.header('idempotency-key');
+    if (key === undefined) return next();
+    if (key.length < 1 || key.length > 255)
+      throw new ValidationError('Idempotency-Key must be 1–255 characters.', [
+        { path: 'Idempotency-Key', message: 'length must be 1–255' },
+      ]);
+    const { store, clock } = c.get('deps');
+    const scope = `${c.get('caller') ?? 'anonymous'}#${c.req.method} ${c.req.path}#${key}`;
+    const hash = bodyHash(await c.req.text());
+    const now = epochSeconds(clock.now());
+    const pk = idempotencyKey(scope);
+    let previous: IdempotencyRecord | undefined;
+    try {
+      await store.put(
+        {
+          ...pk,
+          entity: 'idempotency',
+          status: 'in_progress',
+          bodyHash: hash,
+          lockExpiresAt: now + LOCK_SECONDS,
+          ttl: now + KEEP_SECONDS,
+        },
+        {
+          condition: 'attribute_not_exists(pk) OR #ttl < :now OR (#status = :running AND lockExpiresAt < :now)',
+          names: { '#ttl': 'ttl', '#status': 'status' },
+          values: { ':now': now, ':running': 'in_progress' },
+          onFail: (old) => {
+            previous = old as IdempotencyRecord | undefined;
+            return new IdempotencyHit();
+          },
+        },
+      );
+    } catch (e) {
+      if (!(e instanceof IdempotencyHit)) throw e;
+      previous ??= (await store.get<IdempotencyRecord>(pk, true)) ?? undefined;
+      if (!previous) throw new ConflictError('idempotency_in_progress', 'A request with this key is still running.');
+      if (previous.bodyHash !== hash)
+        throw new AppError(422, 'idempotency_key_reused', 'This Idempotency-Key was used with a different body.');
+      if (previous.status !== 'completed')
+        throw new ConflictError('idempotency_in_progress', 'A request with this key is still running.');
+      return new Response(previous.responseBody ?? null, {
+        status: previous.responseStatus ?? 200,
+        headers: { ...previous.responseHeaders, 'idempotent-replayed': 'true' },
+      });
+    }
+
+    await next();
+
+    const res = c.res;
+    if (res.status >= 500) {
+      await store.delete(pk).catch(() => undefined);
+      return;
+    }
+    const headers: Record<string, string> = {};
+    for (const h of REPLAYED_HEADERS) {
+      const v = res.headers.get(h);
+      if (v !== null) headers[h] = v;
+    }
+    const body = await res.clone().text();
+    await store.put({
+      ...pk,
+      entity: 'idempotency',
+      status: 'completed',
+      bodyHash: hash,
+      lockExpiresAt: now,
+      responseStatus: res.status,
+      responseBody: body,
+      responseHeaders: headers,
+      ttl: now + KEEP_SECONDS,
+    });
+  });
+}
+
+class IdempotencyHit extends Error {}

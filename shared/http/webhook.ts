@@ -1,0 +1,30 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createMiddleware } from 'hono/factory';
+import { BadSignatureError } from '../errors.ts';
+import type { AppEnv } from './context.ts';
+
+/** How far a webhook's timestamp may be from now, either way. */
+export const WEBHOOK_WINDOW_SECONDS = 300;
+
+/** Signs a webhook body the way the shop does: `sha256=` + hex HMAC over `"<timestamp>.<raw body>"`. */
+export function signWebhook(secret: string, timestamp: number, rawBody: string): string {
+  return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${rawBody}`).digest('hex')}`;
+}
+
+/** Checks `X-Fission-Timestamp` and `X-Fission-Signature` over the raw body; 401 `bad_signature` otherwise. */
+export function requireWebhookSignature() {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const { config, clock } = c.get('deps');
+    const ts = c.req.header('x-fission-timestamp') ?? '';
+    const sig = c.req.header('x-fission-signature') ?? '';
+    if (!/^\d{1,12}$/.test(ts)) throw new BadSignatureError();
+    if (Math.abs(Math.floor(clock.now() / 1000) - Number(ts)) > WEBHOOK_WINDOW_SECONDS)
+      throw new BadSignatureError('The webhook timestamp is outside the allowed window.');
+    const raw = await c.req.text();
+    const expected = Buffer.from(signWebhook(config.WEBHOOK_SECRET, Number(ts), raw));
+    const given = Buffer.from(sig);
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new BadSignatureError();
+    c.set('caller', 'shop');
+    await next();
+  });
+}

@@ -1,0 +1,38 @@
+import { randomBytes } from 'node:crypto';
+import { monotonicFactory } from 'ulid';
+import type { Clock } from './clock.ts';
+
+const next = monotonicFactory();
+
+/** Prefixes of every id the system hands out, so an id says what it names. */
+export type IdPrefix =
+  | 'cmp' // campaign
+  | 'brg' // bargain chain
+  | 'ent' // purchase entitlement
+  | 'grp' // group buy
+  | 'inv' // invite binding
+  | 'lnk' // link
+  | 'shr' // share
+  | 'clk' // click
+  | 'led' // ledger entry
+  | 'pay' // payout
+  | 'evt' // event
+  | 'dlq' // dead letter
+  | 'req'; // request
+
+/** A prefixed, time-sortable id (`brg_01J…`). */
+export function newId(prefix: IdPrefix, clock?: Clock): string {
+  return `${prefix}_${next(clock ? clock.now() : Date.now())}`;
+}
+
+const CODE_ALPHABET = '23456789abcdefghjkmnpqrstuvwxyz'; // no 0/o, 1/l/i: easy to read aloud
+
+/** A short random code from an unambiguous alphabet; 8 chars ≈ 40 bits, not guessable in sequence. */
+export function randomCode(length = 8): string {
+  const bytes = randomBytes(length);
+  let out = '';
+  for (const b of bytes) out += CODE_ALPHABET[b % CODE_ALPHABET.length];
+  return out;
+}
+
+export const CODE_PATTERN = /^[23456789abcdefghjkmnpqrstuvwxyz]{4,32}$/;

@@ -1,0 +1,55 @@
+import type { Campaign, CampaignType } from '../domain/campaigns/campaign.schema.ts';
+import { ConflictError, NotFoundError } from '../errors.ts';
+import { campaignByTypeIndex, campaignKey } from './keys.ts';
+import type { Store } from './store.ts';
+
+/** The stored campaign: `status` is what admins set; the effective status also depends on time. */
+export type StoredCampaign = Omit<Campaign, 'status'> & { status: 'active' | 'paused' | 'ended' };
+
+/** Put a new campaign. */
+export async function insertCampaign(store: Store, c: StoredCampaign): Promise<void> {
+  await store.put(
+    { ...campaignKey(c.id), ...campaignByTypeIndex(c.type, c.createdAt, c.id), entity: 'campaign', ...c },
+    { condition: 'attribute_not_exists(pk)' },
+  );
+}
+
+/** Get a campaign by id. */
+export async function findCampaign(store: Store, id: string, consistent = false): Promise<StoredCampaign | undefined> {
+  const item = await store.get<StoredCampaign & Record<string, unknown>>(campaignKey(id), consistent);
+  return item ? toCampaign(item) : undefined;
+}
+
+/** Set a campaign's status; an ended campaign stays ended. */
+export async function setCampaignStatus(
+  store: Store,
+  id: string,
+  status: StoredCampaign['status'],
+  nowIso: string,
+): Promise<StoredCampaign> {
+  const item = await store.update<StoredCampaign & Record<string, unknown>>({
+    key: campaignKey(id),
+    update: 'SET #status = :status, updatedAt = :now',
+    condition: 'attribute_exists(pk) AND (#status <> :ended OR :status = :ended)',
+    names: { '#status': 'status' },
+    values: { ':status': status, ':now': nowIso, ':ended': 'ended' },
+    onFail: (old) =>
+      old ? new ConflictError('conflict', 'An ended campaign cannot be reopened.') : new NotFoundError('campaign'),
+  });
+  return toCampaign(item);
+}
+
+function toCampaign<T extends CampaignType>(item: StoredCampaign & Record<string, unknown>): StoredCampaign {
+  const { id, type, title, status, startsAt, endsAt, rules, createdAt, updatedAt } = item;
+  return {
+    id,
+    type: type as T,
+    title,
+    status,
+    ...(startsAt ? { startsAt } : {}),
+    ...(endsAt ? { endsAt } : {}),
+    rules,
+    createdAt,
+    updatedAt,
+  };
+}

@@ -1,0 +1,52 @@
+/**
+ * Every key of the single table is built here, one function per item kind, so the whole
+ * key design can be read in one place. Conventions: `pk`/`sk` are `KIND#id`; secondary
+ * access goes through gsi1/gsi2; gsi3 is the sweeper's due index and gsi4 the outbox.
+ */
+import type { Key } from './store.ts';
+
+/** Shards of the due and outbox indexes, so no single index partition takes every write. */
+export const INDEX_SHARDS = 8;
+
+/** A stable shard in [0, n) for an id. */
+export function shardOf(id: string, n = INDEX_SHARDS): number {
+  let h = 0;
+  for (let i = 0; i < id.length; i++) h = (h * 31 + id.charCodeAt(i)) | 0;
+  return Math.abs(h) % n;
+}
+
+// ── platform ────────────────────────────────────────────────────────────────
+
+export const campaignKey = (id: string): Key => ({ pk: `CAMPAIGN#${id}`, sk: 'CAMPAIGN' });
+/** gsi1: campaigns by type, newest first. */
+export const campaignByTypeIndex = (type: string, createdAt: string, id: string) => ({
+  gsi1pk: `CAMPAIGNS#${type}`,
+  gsi1sk: `${createdAt}#${id}`,
+});
+
+export const idempotencyKey = (scope: string): Key => ({ pk: `IDEM#${scope}`, sk: 'IDEM' });
+
+export const outboxKey = (eventId: string): Key => ({ pk: `EVENT#${eventId}`, sk: 'EVENT' });
+/** gsi4: events not yet delivered by the local bus, in id (time) order per shard. */
+export const outboxPendingIndex = (eventId: string) => ({
+  gsi4pk: `OUTBOX#${shardOf(eventId)}`,
+  gsi4sk: eventId,
+});
+export const outboxShardPk = (shard: number) => `OUTBOX#${shard}`;
+
+export const deadLetterKey = (id: string): Key => ({ pk: `DEADLETTER#${id}`, sk: 'DEADLETTER' });
+/** gsi1: dead letters, newest first. */
+export const deadLetterListIndex = (id: string) => ({ gsi1pk: 'DEADLETTERS', gsi1sk: id });
+
+/** gsi3: an item the sweeper must visit at `dueAt` for `task`. Remove the attributes once handled. */
+export const dueIndex = (task: string, dueAtIso: string, id: string) => ({
+  gsi3pk: `DUE#${task}#${shardOf(id)}`,
+  gsi3sk: `${dueAtIso}#${id}`,
+});
+export const dueShardPk = (task: string, shard: number) => `DUE#${task}#${shard}`;
+
+/** Marks a consumer's handling of one event, so a redelivery has no second effect. */
+export const consumedKey = (consumer: string, eventId: string): Key => ({
+  pk: `CONSUMED#${consumer}#${eventId}`,
+  sk: 'CONSUMED',
+});

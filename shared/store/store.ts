@@ -1,0 +1,365 @@
+import { randomUUID } from 'node:crypto';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { ValidationError } from '../errors.ts';
+import type { IndexName } from './table.ts';
+import { tableDefinition } from './table.ts';
+
+export type Item = Record<string, unknown>;
+export type Key = { pk: string; sk: string };
+
+type TxOp = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+type WithoutTable<T> = T extends { TableName?: unknown } ? Omit<T, 'TableName'> : T;
+
+/** One write of a transaction. `onFail` turns its failed condition into a domain error (given the item as it was). */
+export type TxItem = (
+  | { Put: WithoutTable<NonNullable<TxOp['Put']>> }
+  | { Update: WithoutTable<NonNullable<TxOp['Update']>> }
+  | { Delete: WithoutTable<NonNullable<TxOp['Delete']>> }
+  | { ConditionCheck: WithoutTable<NonNullable<TxOp['ConditionCheck']>> }
+) & { onFail?: (old: Item | undefined) => Error };
+
+export interface QueryInput {
+  index?: IndexName;
+  pk: string;
+  /** Sort key condition: exact prefix, range, or upper/lower bound. */
+  sk?: { beginsWith: string } | { between: [string, string] } | { lte: string } | { gte: string } | { lt: string };
+  limit?: number;
+  cursor?: string | null;
+  forward?: boolean;
+  consistent?: boolean;
+  filter?: { expression: string; names?: Record<string, string>; values?: Record<string, unknown> };
+}
+
+export interface Page<T = Item> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+/** A write of a transaction failed its condition; `index` says which. */
+export class TransactionConditionError extends Error {
+  constructor(
+    readonly index: number,
+    readonly old: Item | undefined,
+  ) {
+    super(`Transaction condition failed at item ${index}`);
+  }
+}
+
+/** Error names that mean "nothing was written, try again" or "the answer was lost". */
+const RETRYABLE = new Set([
+  'ThrottlingException',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'TransactionInProgressException',
+  'InternalServerError',
+  'ServiceUnavailable',
+  'TimeoutError',
+  'RequestTimeout',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+]);
+
+export function isRetryable(e: unknown): boolean {
+  const err = e as { name?: string; code?: string; $retryable?: unknown };
+  return Boolean(err && (RETRYABLE.has(err.name ?? '') || RETRYABLE.has(err.code ?? '') || err.$retryable));
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const backoff = (attempt: number) => sleep(Math.random() * Math.min(1000, 8 * 2 ** attempt));
+
+export const encodeCursor = (key: Item | undefined): string | null =>
+  key ? Buffer.from(JSON.stringify(key)).toString('base64url') : null;
+
+function decodeCursor(cursor: string, pkName: string, pk: string): Item {
+  try {
+    const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Item;
+    if (key && typeof key === 'object' && key[pkName] === pk && Object.values(key).every((v) => typeof v === 'string'))
+      return key;
+  } catch {
+    // fall through
+  }
+  throw new ValidationError('cursor is not valid for this list', [{ path: 'cursor', message: 'invalid cursor' }]);
+}
+
+/**
+ * The DynamoDB adapter: every access goes through here. It takes its client as a parameter,
+ * retries throttling and transaction conflicts (never a failed condition), and turns a failed
+ * condition into the caller's domain error.
+ */
+export class Store {
+  /** Requests sent and write capacity consumed, for benchmarks. */
+  readonly stats = { requests: 0, writeUnits: 0, readUnits: 0 };
+
+  constructor(
+    readonly client: DynamoDBDocumentClient,
+    readonly tableName: string,
+  ) {}
+
+  async get<T = Item>(key: Key, consistent = false): Promise<T | undefined> {
+    this.stats.requests++;
+    const r = await this.client.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: key,
+        ConsistentRead: consistent,
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
+    );
+    this.stats.readUnits += r.ConsumedCapacity?.CapacityUnits ?? 0;
+    return r.Item as T | undefined;
+  }
+
+  /** Reads up to 100 items in one request (more are split); missing keys are absent from the result. */
+  async batchGet<T = Item>(keys: Key[], consistent = false): Promise<T[]> {
+    const out: T[] = [];
+    for (let i = 0; i < keys.length; i += 100) {
+      let pending: Key[] | undefined = keys.slice(i, i + 100);
+      for (let attempt = 0; pending && pending.length > 0; attempt++) {
+        this.stats.requests++;
+        const r = await this.client.send(
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: consistent } } }),
+        );
+        out.push(...((r.Responses?.[this.tableName] ?? []) as T[]));
+        pending = r.UnprocessedKeys?.[this.tableName]?.Keys as Key[] | undefined;
+        if (pending?.length) await backoff(attempt);
+      }
+    }
+    return out;
+  }
+
+  async query<T = Item>(q: QueryInput): Promise<Page<T>> {
+    const index = q.index ? tableDefinition.indexes.find((i) => i.name === q.index)! : undefined;
+    const pkName = index?.partitionKey ?? tableDefinition.partitionKey;
+    const skName = index?.sortKey ?? tableDefinition.sortKey;
+    const names: Record<string, string> = { '#pk': pkName, ...q.filter?.names };
+    const values: Record<string, unknown> = { ':pk': q.pk, ...q.filter?.values };
+    let cond = '#pk = :pk';
+    if (q.sk) {
+      names['#sk'] = skName;
+      if ('beginsWith' in q.sk) {
+        cond += ' AND begins_with(#sk, :sk)';
+        values[':sk'] = q.sk.beginsWith;
+      } else if ('between' in q.sk) {
+        cond += ' AND #sk BETWEEN :sk1 AND :sk2';
+        values[':sk1'] = q.sk.between[0];
+        values[':sk2'] = q.sk.between[1];
+      } else {
+        const [op, v] = 'lte' in q.sk ? ['<=', q.sk.lte] : 'gte' in q.sk ? ['>=', q.sk.gte] : ['<', q.sk.lt];
+        cond += ` AND #sk ${op} :sk`;
+        values[':sk'] = v;
+      }
+    }
+    this.stats.requests++;
+    try {
+      const r = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: q.index,
+          KeyConditionExpression: cond,
+          FilterExpression: q.filter?.expression,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          Limit: q.limit,
+          ScanIndexForward: q.forward ?? true,
+          ConsistentRead: q.index ? undefined : q.consistent,
+          ExclusiveStartKey: q.cursor ? decodeCursor(q.cursor, pkName, q.pk) : undefined,
+        }),
+      );
+      return { items: (r.Items ?? []) as T[], nextCursor: encodeCursor(r.LastEvaluatedKey) };
+    } catch (e) {
+      if ((e as Error).name === 'ValidationException' && q.cursor) throw new ValidationError('cursor is not valid');
+      throw e;
+    }
+  }
+
+  /** Reads every page of a query (for bounded sets only: a group's members, a payout's items). */
+  async queryAll<T = Item>(q: Omit<QueryInput, 'cursor'>): Promise<T[]> {
+    const out: T[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: Page<T> = await this.query<T>({ ...q, cursor });
+      out.push(...page.items);
+      cursor = page.nextCursor;
+    } while (cursor);
+    return out;
+  }
+
+  /** A single put; with `condition`, a failed condition throws `onFail()` (or a TransactionConditionError). */
+  async put(
+    item: Item,
+    opts: {
+      condition?: string;
+      names?: Record<string, string>;
+      values?: Record<string, unknown>;
+      onFail?: (old: Item | undefined) => Error;
+    } = {},
+  ): Promise<void> {
+    this.stats.requests++;
+    try {
+      const r = await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: item,
+          ConditionExpression: opts.condition,
+          ExpressionAttributeNames: opts.names,
+          ExpressionAttributeValues: opts.values,
+          ReturnValuesOnConditionCheckFailure: opts.condition ? 'ALL_OLD' : undefined,
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      this.stats.writeUnits += r.ConsumedCapacity?.CapacityUnits ?? 0;
+    } catch (e) {
+      const err = e as { name?: string; Item?: Item };
+      if (err.name === 'ConditionalCheckFailedException') throw (opts.onFail ?? conditionError(0))(err.Item);
+      throw e;
+    }
+  }
+
+  /** A single update returning the new item; a failed condition throws `onFail(old)`. */
+  async update<T = Item>(input: {
+    key: Key;
+    update: string;
+    condition?: string;
+    names?: Record<string, string>;
+    values?: Record<string, unknown>;
+    onFail?: (old: Item | undefined) => Error;
+  }): Promise<T> {
+    this.stats.requests++;
+    try {
+      const r = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: input.key,
+          UpdateExpression: input.update,
+          ConditionExpression: input.condition,
+          ExpressionAttributeNames: input.names,
+          ExpressionAttributeValues: input.values,
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: input.condition ? 'ALL_OLD' : undefined,
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      this.stats.writeUnits += r.ConsumedCapacity?.CapacityUnits ?? 0;
+      return r.Attributes as T;
+    } catch (e) {
+      const err = e as { name?: string; Item?: Item };
+      if (err.name === 'ConditionalCheckFailedException') throw (input.onFail ?? conditionError(0))(err.Item);
+      throw e;
+    }
+  }
+
+  async delete(key: Key, condition?: { expression: string; values?: Record<string, unknown> }): Promise<void> {
+    this.stats.requests++;
+    await this.client.send(
+      new DeleteCommand({
+        TableName: this.tableName,
+        Key: key,
+        ConditionExpression: condition?.expression,
+        ExpressionAttributeValues: condition?.values,
+      }),
+    );
+  }
+
+  /**
+   * One atomic TransactWriteItems. Retries transaction conflicts, throttling and lost answers
+   * (the same ClientRequestToken makes a resend of a committed transaction a no-op); never
+   * retries a failed condition: that throws the failing item's `onFail(old)`.
+   */
+  async transact(items: TxItem[]): Promise<void> {
+    const token = randomUUID();
+    const TransactItems = items.map(({ onFail, ...op }) => {
+      const [kind, body] = Object.entries(op)[0] as [string, Item];
+      return {
+        [kind]: {
+          ...body,
+          TableName: this.tableName,
+          ...(onFail && body.ConditionExpression ? { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } : {}),
+        },
+      };
+    }) as TxOp[];
+    for (let attempt = 0; ; attempt++) {
+      this.stats.requests++;
+      try {
+        const r = await this.client.send(
+          new TransactWriteCommand({ TransactItems, ClientRequestToken: token, ReturnConsumedCapacity: 'TOTAL' }),
+        );
+        for (const c of r.ConsumedCapacity ?? []) this.stats.writeUnits += c.CapacityUnits ?? 0;
+        return;
+      } catch (e) {
+        const err = e as { name?: string; CancellationReasons?: { Code?: string; Item?: Item }[] };
+        if (err.name === 'TransactionCanceledException') {
+          const reasons = err.CancellationReasons ?? [];
+          const failed = reasons.findIndex((r) => r.Code === 'ConditionalCheckFailed');
+          if (failed >= 0) {
+            const onFail = items[failed]?.onFail ?? conditionError(failed);
+            throw onFail(unmarshallLoose(reasons[failed]?.Item));
+          }
+          const transient = reasons.some((r) =>
+            ['TransactionConflict', 'ThrottlingError', 'ProvisionedThroughputExceeded'].includes(r.Code ?? ''),
+          );
+          if (transient && attempt < 12) {
+            await backoff(attempt);
+            continue;
+          }
+          throw e;
+        }
+        if (err.name === 'IdempotentParameterMismatchException') throw e;
+        if (isRetryable(e) && attempt < 6) {
+          await backoff(attempt);
+          continue;
+        }
+        throw e;
+      }
+    }
+  }
+}
+
+const conditionError = (index: number) => (old: Item | undefined) => new TransactionConditionError(index, old);
+
+/**
+ * Cancellation reasons come back in DynamoDB's wire shape ({ S: "…" }) even from the document
+ * client; turn them into plain values so `onFail` sees the same item a `get` returns.
+ */
+function unmarshallLoose(item: Item | undefined): Item | undefined {
+  if (!item) return undefined;
+  const out: Item = {};
+  for (const [k, v] of Object.entries(item)) out[k] = unwrap(v);
+  return out;
+}
+
+function unwrap(v: unknown): unknown {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return v;
+  const entries = Object.entries(v as Item);
+  if (entries.length !== 1) return v;
+  const [t, val] = entries[0]!;
+  switch (t) {
+    case 'S':
+      return val;
+    case 'N':
+      return Number(val);
+    case 'BOOL':
+      return val;
+    case 'NULL':
+      return null;
+    case 'L':
+      return (val as unknown[]).map(unwrap);
+    case 'M':
+      return unmarshallLoose(val as Item);
+    case 'SS':
+      return new Set(val as string[]);
+    default:
+      return v;
+  }
+}

@@ -1,0 +1,118 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createHarness, type Harness } from '../../support/harness.ts';
+
+const bargainRules = { sku: 'sku-1', originalPrice: 2000, floorPrice: 500, helpersRequired: 3, durationSeconds: 600 };
+
+describe('Campaigns admin API', () => {
+  let h: Harness;
+  let admin: string;
+  beforeAll(async () => {
+    h = await createHarness();
+    admin = h.token('admin-1', ['admin']);
+  });
+
+  it('creates a bargain campaign with defaults filled in, active from creation', async () => {
+    const r = await h.call('POST', '/v1/admin/campaigns', {
+      token: admin,
+      body: { type: 'bargain', title: 'Cut it', rules: bargainRules },
+    });
+    expect(r.status).toBe(201);
+    expect(r.body).toMatchObject({
+      type: 'bargain',
+      status: 'active',
+      rules: { ...bargainRules, maxHelpsPerUserPerDay: 5, allowBuyAtCurrentPrice: false },
+    });
+    expect(r.body.id).toMatch(/^cmp_/);
+    const got = await h.call('GET', `/v1/admin/campaigns/${r.body.id}`, { token: admin });
+    expect(got.status).toBe(200);
+    expect(got.body).toEqual(r.body);
+  });
+
+  it.each([
+    ['floor not below original', { type: 'bargain', rules: { ...bargainRules, floorPrice: 2000 } }],
+    ['spread smaller than helpers', { type: 'bargain', rules: { ...bargainRules, floorPrice: 1999 } }],
+    ['helpersRequired over 500', { type: 'bargain', rules: { ...bargainRules, helpersRequired: 501 } }],
+    ['float money', { type: 'bargain', rules: { ...bargainRules, originalPrice: 19.99 } }],
+    ['unknown rule field', { type: 'bargain', rules: { ...bargainRules, extra: 1 } }],
+    [
+      'group size 1',
+      { type: 'group_buy', rules: { sku: 's', originalPrice: 10, groupPrice: 5, groupSize: 1, durationSeconds: 5 } },
+    ],
+    ['rateBps over 10000', { type: 'commission', rules: { rateBps: 10001 } }],
+    [
+      'bad reward asset',
+      {
+        type: 'invite',
+        rules: {
+          inviterReward: { asset: 'gold', amount: 1 },
+          inviteeReward: { asset: 'points', amount: 1 },
+          qualifyingAction: 'signup',
+        },
+      },
+    ],
+    ['unknown type', { type: 'lottery', rules: {} }],
+  ])('refuses %s with 400 validation_failed and writes nothing', async (_name, body) => {
+    const r = await h.call('POST', '/v1/admin/campaigns', { token: admin, body: { title: 'x', ...body } });
+    expect(r.status).toBe(400);
+    expect(r.headers.get('content-type')).toContain('application/problem+json');
+    expect(r.body.code).toBe('validation_failed');
+    const page = await h.deps.store.query({ index: 'gsi1', pk: `CAMPAIGNS#${(body as { type: string }).type}` });
+    expect(page.items.filter((i) => i.title === 'x')).toHaveLength(0);
+  });
+
+  it('refuses malformed JSON, a missing content type and unknown top-level fields', async () => {
+    const bad = await h.call('POST', '/v1/admin/campaigns', {
+      token: admin,
+      raw: '{"type":',
+      headers: { 'content-type': 'application/json' },
+    });
+    expect([bad.status, bad.body.code]).toEqual([400, 'validation_failed']);
+    const noType = await h.call('POST', '/v1/admin/campaigns', { token: admin, raw: '{}' });
+    expect([noType.status, noType.body.code]).toEqual([400, 'validation_failed']);
+    const extra = await h.call('POST', '/v1/admin/campaigns', {
+      token: admin,
+      body: { type: 'bargain', title: 't', rules: bargainRules, surprise: true },
+    });
+    expect([extra.status, extra.body.code]).toEqual([400, 'validation_failed']);
+  });
+
+  it('is scheduled before startsAt, and pausing makes it inactive; ending is final', async () => {
+    const future = new Date(Date.now() + 3600_000).toISOString();
+    const s = await h.call('POST', '/v1/admin/campaigns', {
+      token: admin,
+      body: { type: 'bargain', title: 'later', startsAt: future, rules: bargainRules },
+    });
+    expect(s.body.status).toBe('scheduled');
+    const c = await h.call('POST', '/v1/admin/campaigns', {
+      token: admin,
+      body: { type: 'bargain', title: 'p', rules: bargainRules },
+    });
+    const paused = await h.call('PATCH', `/v1/admin/campaigns/${c.body.id}`, {
+      token: admin,
+      body: { status: 'paused' },
+    });
+    expect(paused.body.status).toBe('paused');
+    const ended = await h.call('PATCH', `/v1/admin/campaigns/${c.body.id}`, {
+      token: admin,
+      body: { status: 'ended' },
+    });
+    expect(ended.body.status).toBe('ended');
+    const reopen = await h.call('PATCH', `/v1/admin/campaigns/${c.body.id}`, {
+      token: admin,
+      body: { status: 'active' },
+    });
+    expect([reopen.status, reopen.body.code]).toEqual([409, 'conflict']);
+    const missing = await h.call('PATCH', '/v1/admin/campaigns/cmp_nope', { token: admin, body: { status: 'paused' } });
+    expect([missing.status, missing.body.code]).toEqual([404, 'not_found']);
+  });
+
+  it('needs the admin role', async () => {
+    const r = await h.call('POST', '/v1/admin/campaigns', {
+      token: h.token('u1', ['user']),
+      body: { type: 'bargain', title: 't', rules: bargainRules },
+    });
+    expect([r.status, r.body.code]).toEqual([403, 'forbidden']);
+    const anon = await h.call('GET', '/v1/admin/campaigns/cmp_x');
+    expect([anon.status, anon.body.code]).toEqual([401, 'unauthorized']);
+  });
+});
