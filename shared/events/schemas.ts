@@ -127,6 +127,8 @@ export const eventFields = {
     amount: money,
     currency: z.string(),
     paidAt: ts,
+    /** True when this is the first paid order the system has seen from this user. */
+    firstOrder: z.boolean(),
   }),
   OrderAttributed: z.object({
     orderId: z.string(),

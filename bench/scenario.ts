@@ -1,0 +1,34 @@
+import type { Deps } from '#shared/deps';
+
+/** What a scenario gets: a running local server (own DynamoDB Local) and ways to call it. */
+export interface BenchContext {
+  /** Base URL of the local server under test. */
+  url: string;
+  /** The server's dependencies (same process): store stats, config. */
+  deps: Deps;
+  /** A bearer token the server accepts. */
+  token(sub: string, roles?: string[]): string;
+  /** Headers for a signed shop webhook with this raw body. */
+  webhookHeaders(rawBody: string): Record<string, string>;
+  /** Raw DynamoDB Local TransactWriteItems (3 items) per second measured in this run: the ceiling. */
+  ceiling: number;
+  /** Seconds each load phase runs (shorter in smoke runs). */
+  seconds: number;
+  /** Concurrent connections for load phases. */
+  connections: number;
+}
+
+/** One printed row. Latencies in milliseconds. */
+export interface BenchRow {
+  scenario: string;
+  opsPerSec: number;
+  p50: number;
+  p99: number;
+  /** Extra figures: ratio to the ceiling, requests and write units per op, … */
+  notes?: Record<string, string | number>;
+}
+
+export interface Scenario {
+  name: string;
+  run(ctx: BenchContext): Promise<BenchRow[]>;
+}

@@ -1,0 +1,4 @@
+import type { Scenario } from '../scenario.ts';
+
+/** Every scenario `npm run bench` runs, in order (the base scenarios live in bench/run.ts). */
+export const scenarios: Scenario[] = [];
