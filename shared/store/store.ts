@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import {
   BatchGetCommand,
@@ -10,6 +11,7 @@ import {
   type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { ValidationError } from '../errors.ts';
 import type { IndexName } from './table.ts';
 import { tableDefinition } from './table.ts';
@@ -222,7 +224,8 @@ export class Store {
       this.stats.writeUnits += r.ConsumedCapacity?.CapacityUnits ?? 0;
     } catch (e) {
       const err = e as { name?: string; Item?: Item };
-      if (err.name === 'ConditionalCheckFailedException') throw (opts.onFail ?? conditionError(0))(err.Item);
+      if (err.name === 'ConditionalCheckFailedException')
+        throw (opts.onFail ?? conditionError(0))(unmarshallLoose(err.Item));
       throw e;
     }
   }
@@ -255,7 +258,8 @@ export class Store {
       return r.Attributes as T;
     } catch (e) {
       const err = e as { name?: string; Item?: Item };
-      if (err.name === 'ConditionalCheckFailedException') throw (input.onFail ?? conditionError(0))(err.Item);
+      if (err.name === 'ConditionalCheckFailedException')
+        throw (input.onFail ?? conditionError(0))(unmarshallLoose(err.Item));
       throw e;
     }
   }
@@ -328,38 +332,19 @@ export class Store {
 
 const conditionError = (index: number) => (old: Item | undefined) => new TransactionConditionError(index, old);
 
+const WIRE_TYPES = new Set(['S', 'N', 'B', 'BOOL', 'NULL', 'L', 'M', 'SS', 'NS', 'BS']);
+
 /**
- * Cancellation reasons come back in DynamoDB's wire shape ({ S: "…" }) even from the document
- * client; turn them into plain values so `onFail` sees the same item a `get` returns.
+ * Items attached to a failed condition (ReturnValuesOnConditionCheckFailure) come back in
+ * DynamoDB's wire shape ({ S: "…" }) even from the document client; turn them into plain
+ * values so `onFail` sees the same item a `get` returns.
  */
 function unmarshallLoose(item: Item | undefined): Item | undefined {
   if (!item) return undefined;
-  const out: Item = {};
-  for (const [k, v] of Object.entries(item)) out[k] = unwrap(v);
-  return out;
-}
-
-function unwrap(v: unknown): unknown {
-  if (!v || typeof v !== 'object' || Array.isArray(v)) return v;
-  const entries = Object.entries(v as Item);
-  if (entries.length !== 1) return v;
-  const [t, val] = entries[0]!;
-  switch (t) {
-    case 'S':
-      return val;
-    case 'N':
-      return Number(val);
-    case 'BOOL':
-      return val;
-    case 'NULL':
-      return null;
-    case 'L':
-      return (val as unknown[]).map(unwrap);
-    case 'M':
-      return unmarshallLoose(val as Item);
-    case 'SS':
-      return new Set(val as string[]);
-    default:
-      return v;
-  }
+  const wire = Object.values(item).every((v) => {
+    if (!v || typeof v !== 'object' || Array.isArray(v)) return false;
+    const keys = Object.keys(v as object);
+    return keys.length === 1 && WIRE_TYPES.has(keys[0]!);
+  });
+  return wire ? (unmarshall(item as Record<string, AttributeValue>) as Item) : item;
 }

@@ -1,0 +1,96 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '#shared/http/app';
+import { requireWebhookSignature, signWebhook } from '#shared/http/webhook';
+import { createHarness, type Harness } from '../../support/harness.ts';
+
+describe('HTTP auth, roles, webhook signatures and rate limits', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await createHarness({ env: { RATE_LIMIT_USER_PER_SEC: '5', RATE_LIMIT_IP_PER_SEC: '0' } });
+  });
+
+  it.each([
+    ['no header', undefined],
+    ['not bearer', 'Basic dXNlcjpwYXNz'],
+    ['garbage token', 'Bearer abc.def.ghi'],
+  ])('answers 401 unauthorized problem for %s', async (_n, authorization) => {
+    const r = await h.call('GET', '/v1/admin/campaigns/cmp_x', { headers: authorization ? { authorization } : {} });
+    expect(r.status).toBe(401);
+    expect(r.body).toMatchObject({ status: 401, code: 'unauthorized', title: 'Unauthorized' });
+    expect(r.headers.get('content-type')).toContain('application/problem+json');
+  });
+
+  it('answers 403 forbidden to a valid token without the role', async () => {
+    const r = await h.call('GET', '/v1/admin/campaigns/cmp_x', { token: h.token('u1', ['user', 'kol', 'finance']) });
+    expect([r.status, r.body.code]).toEqual([403, 'forbidden']);
+  });
+
+  it('limits a user to the configured rate with 429 rate_limited and Retry-After', async () => {
+    const token = h.token('busy-admin', ['admin']);
+    const rs = await Promise.all(
+      Array.from({ length: 12 }, () => h.call('GET', '/v1/admin/campaigns/cmp_none', { token })),
+    );
+    const limited = rs.filter((r) => r.status === 429);
+    expect(limited.length).toBeGreaterThanOrEqual(6);
+    expect(limited[0]!.body.code).toBe('rate_limited');
+    expect(Number(limited[0]!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(rs.filter((r) => r.status === 404).length).toBeLessThanOrEqual(6);
+  });
+
+  it('answers unknown routes with a 404 problem', async () => {
+    const r = await h.call('GET', '/v1/nothing-here');
+    expect([r.status, r.body.code]).toEqual([404, 'not_found']);
+  });
+
+  describe('webhook signatures', () => {
+    const app = () =>
+      createApp(h.deps, (a) => {
+        a.post('/v1/hook-test', requireWebhookSignature(), async (c) =>
+          c.json({ ok: true, body: await c.req.json() }, 201),
+        );
+      });
+    const now = () => Math.floor(h.clock.now() / 1000);
+    const send = (raw: string, ts: number, sig: string | undefined) =>
+      app().request('/v1/hook-test', {
+        method: 'POST',
+        body: raw,
+        headers: {
+          'content-type': 'application/json',
+          'x-fission-timestamp': String(ts),
+          ...(sig ? { 'x-fission-signature': sig } : {}),
+        },
+      });
+
+    it('accepts a correct signature over the raw body', async () => {
+      const raw = '{"orderId":"o1"}';
+      const r = await send(raw, now(), signWebhook(h.deps.config.WEBHOOK_SECRET, now(), raw));
+      expect(r.status).toBe(201);
+    });
+
+    it.each([
+      ['missing signature', (raw: string, ts: number) => [raw, ts, undefined] as const],
+      ['wrong secret', (raw: string, ts: number) => [raw, ts, signWebhook('nope', ts, raw)] as const],
+      [
+        'body changed after signing',
+        (raw: string, ts: number) => [`${raw} `, ts, signWebhook(h.deps.config.WEBHOOK_SECRET, ts, raw)] as const,
+      ],
+      [
+        'timestamp 301 s old',
+        (raw: string, ts: number) => [raw, ts - 301, signWebhook(h.deps.config.WEBHOOK_SECRET, ts - 301, raw)] as const,
+      ],
+      [
+        'timestamp 301 s ahead',
+        (raw: string, ts: number) => [raw, ts + 301, signWebhook(h.deps.config.WEBHOOK_SECRET, ts + 301, raw)] as const,
+      ],
+      [
+        'signature without prefix',
+        (raw: string, ts: number) => [raw, ts, signWebhook(h.deps.config.WEBHOOK_SECRET, ts, raw).slice(7)] as const,
+      ],
+    ])('answers 401 bad_signature for %s', async (_n, make) => {
+      const [raw, ts, sig] = make('{"orderId":"o2"}', now());
+      const r = await send(raw, ts, sig);
+      expect(r.status).toBe(401);
+      expect((await r.json()).code).toBe('bad_signature');
+    });
+  });
+});
