@@ -50,3 +50,35 @@ export const consumedKey = (consumer: string, eventId: string): Key => ({
   pk: `CONSUMED#${consumer}#${eventId}`,
   sk: 'CONSUMED',
 });
+
+// ── invites ─────────────────────────────────────────────────────────────────
+
+/** An invite code: who invites into which campaign. */
+export const inviteCodeKey = (code: string): Key => ({ pk: `INVITE#${code}`, sk: 'INVITE' });
+/** A user's one code in a campaign: put with attribute_not_exists, so the first code drawn stays. */
+export const inviterCodeKey = (campaignId: string, inviterId: string): Key => ({
+  pk: `INVITER#${inviterId}`,
+  sk: `CODE#${campaignId}`,
+});
+/** How many of an inviter's bindings in a campaign earned a reward (capped by `maxRewardedInvitesPerInviter`). */
+export const inviteRewardCountKey = (campaignId: string, inviterId: string): Key => ({
+  pk: `INVITER#${inviterId}`,
+  sk: `REWARDED#${campaignId}`,
+});
+/**
+ * An invitee's binding in a campaign: one item per (campaign, invitee), so the first accept wins.
+ * All of an invitee's bindings share the partition, read consistently when their first order is paid.
+ */
+export const inviteBindingKey = (campaignId: string, inviteeId: string): Key => ({
+  pk: `INVITEE#${inviteeId}`,
+  sk: `BINDING#${campaignId}`,
+});
+export const inviteBindingPrefix = 'BINDING#';
+/** gsi1: an inviter's bindings in a campaign, newest first. */
+export const invitesByInviterIndex = (campaignId: string, inviterId: string, acceptedAt: string, inviteeId: string) => ({
+  gsi1pk: invitesByInviterPk(campaignId, inviterId),
+  gsi1sk: `${acceptedAt}#${inviteeId}`,
+});
+export const invitesByInviterPk = (campaignId: string, inviterId: string) => `INVITES#${campaignId}#${inviterId}`;
+/** Marks that a user's first order was paid (written by the order webhook). */
+export const firstOrderKey = (userId: string): Key => ({ pk: `USER#${userId}`, sk: 'FIRST_ORDER' });
