@@ -82,3 +82,67 @@ export const invitesByInviterIndex = (campaignId: string, inviterId: string, acc
 export const invitesByInviterPk = (campaignId: string, inviterId: string) => `INVITES#${campaignId}#${inviterId}`;
 /** Marks that a user's first order was paid (written by the order webhook). */
 export const firstOrderKey = (userId: string): Key => ({ pk: `USER#${userId}`, sk: 'FIRST_ORDER' });
+
+// ── ledger ──────────────────────────────────────────────────────────────────
+
+/** A ledger entry (id derived from its cause, see shared/domain/ledger/rules.ts). */
+export const ledgerEntryKey = (id: string): Key => ({ pk: `LEDGER#${id}`, sk: 'ENTRY' });
+/** gsi1: a payee's entries in time order. */
+export const ledgerByPayeeIndex = (payeeId: string, createdAt: string, id: string) => ({
+  gsi1pk: `LEDPAYEE#${payeeId}`,
+  gsi1sk: `${createdAt}#${id}`,
+});
+export const ledgerByPayeePk = (payeeId: string) => `LEDPAYEE#${payeeId}`;
+/** gsi2: every entry of one UTC day in time order (exports and reconciliation by period). */
+export const ledgerByDayIndex = (createdAt: string, id: string) => ({
+  gsi2pk: `LEDDAY#${createdAt.slice(0, 10)}`,
+  gsi2sk: `${createdAt}#${id}`,
+});
+export const ledgerByDayPk = (day: string) => `LEDDAY#${day}`;
+/** A payee's balance of one asset; all assets of a payee share the partition. */
+export const ledgerBalanceKey = (payeeId: string, asset: string): Key => ({
+  pk: `LEDBAL#${payeeId}`,
+  sk: `ASSET#${asset}`,
+});
+export const ledgerBalancePk = (payeeId: string) => `LEDBAL#${payeeId}`;
+/** gsi1 (sparse): balances with a non-zero available amount, the payees a payout looks at; sharded. */
+export const ledgerPayableIndex = (asset: string, payeeId: string) => ({
+  gsi1pk: `LEDPAYABLE#${asset}#${shardOf(payeeId)}`,
+  gsi1sk: payeeId,
+});
+export const ledgerPayablePk = (asset: string, shard: number) => `LEDPAYABLE#${asset}#${shard}`;
+/** gsi2: every balance, for reconciliation over all time; sharded. */
+export const ledgerBalanceListIndex = (asset: string, payeeId: string) => ({
+  gsi2pk: `LEDBALS#${shardOf(payeeId)}`,
+  gsi2sk: `${payeeId}#${asset}`,
+});
+export const ledgerBalanceListPk = (shard: number) => `LEDBALS#${shard}`;
+/** The payee's entries that are available and not held: what the next payout takes. */
+export const ledgerAvailableKey = (payeeId: string, asset: string, entryId: string): Key => ({
+  pk: `LEDAVAIL#${payeeId}#${asset}`,
+  sk: entryId,
+});
+export const ledgerAvailablePk = (payeeId: string, asset: string) => `LEDAVAIL#${payeeId}#${asset}`;
+/** The minimum payout of a commission campaign a payee earned in (one item per campaign). */
+export const ledgerPayeeCampaignKey = (payeeId: string, campaignId: string): Key => ({
+  pk: `LEDMINPAY#${payeeId}`,
+  sk: campaignId,
+});
+export const ledgerPayeeCampaignPk = (payeeId: string) => `LEDMINPAY#${payeeId}`;
+/** Refunds that arrived before the commission they reverse, keyed by the commission entry id. */
+export const ledgerPendingReversalKey = (commissionEntryId: string): Key => ({
+  pk: `LEDPENDING#${commissionEntryId}`,
+  sk: 'PENDING',
+});
+/** A payout's header. */
+export const payoutKey = (id: string): Key => ({ pk: `PAYOUT#${id}`, sk: 'PAYOUT' });
+/** One payee's line of a payout. */
+export const payoutItemKey = (id: string, payeeId: string): Key => ({ pk: `PAYOUT#${id}`, sk: `ITEM#${payeeId}` });
+export const payoutPk = (id: string) => `PAYOUT#${id}`;
+/** A group-buy or bargain outcome recorded for finance's view (one per event). */
+export const financeActivityKey = (eventId: string): Key => ({ pk: `FINACT#${eventId}`, sk: 'ACTIVITY' });
+/** gsi2: finance activity by UTC day. */
+export const financeActivityByDayIndex = (occurredAt: string, eventId: string) => ({
+  gsi2pk: `FINACT#${occurredAt.slice(0, 10)}`,
+  gsi2sk: `${occurredAt}#${eventId}`,
+});
