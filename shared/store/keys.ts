@@ -146,3 +146,37 @@ export const financeActivityByDayIndex = (occurredAt: string, eventId: string) =
   gsi2pk: `FINACT#${occurredAt.slice(0, 10)}`,
   gsi2sk: `${occurredAt}#${eventId}`,
 });
+
+// ── group-buys ──────────────────────────────────────────────────────────────
+
+/** A group buy; its members live in the same partition (`MEMBER#<userId>`). */
+export const groupBuyKey = (id: string): Key => ({ pk: `GROUPBUY#${id}`, sk: 'GROUPBUY' });
+/** One member of a group buy (the leader included). */
+export const groupBuyMemberKey = (id: string, userId: string): Key => ({
+  pk: `GROUPBUY#${id}`,
+  sk: `GBMEMBER#${userId}`,
+});
+export const groupBuyPk = (id: string) => `GROUPBUY#${id}`;
+export const GROUP_BUY_MEMBER_PREFIX = 'GBMEMBER#';
+/** Order → group, so an `OrderRefunded` finds its group with one GetItem (and an order serves one group). */
+export const groupBuyOrderKey = (orderId: string): Key => ({ pk: `GBORDER#${orderId}`, sk: 'GBORDER' });
+/** How many open groups a user leads in a campaign (`maxOpenGroupsPerUser`). */
+export const groupBuyLeaderCountKey = (campaignId: string, userId: string): Key => ({
+  pk: `GBLEADER#${campaignId}#${userId}`,
+  sk: 'OPEN',
+});
+/**
+ * gsi1: a campaign's open groups, fewest open slots first, then soonest expiry. Rewritten by
+ * every join and leave, removed when the group closes (sparse).
+ */
+export const groupBuyOpenIndex = (campaignId: string, slotsLeft: number, expiresAt: string, id: string) => ({
+  gsi1pk: groupBuyOpenPk(campaignId),
+  gsi1sk: `${String(slotsLeft).padStart(2, '0')}#${expiresAt}#${id}`,
+});
+export const groupBuyOpenPk = (campaignId: string) => `GBOPEN#${campaignId}`;
+/** gsi2: the open groups a user leads in a campaign, by expiry (sparse, removed on close). */
+export const groupBuyLedIndex = (campaignId: string, leaderId: string, expiresAt: string, id: string) => ({
+  gsi2pk: groupBuyLedPk(campaignId, leaderId),
+  gsi2sk: `${expiresAt}#${id}`,
+});
+export const groupBuyLedPk = (campaignId: string, leaderId: string) => `GBLED#${campaignId}#${leaderId}`;
