@@ -3,7 +3,7 @@ import type { Consumer } from '#shared/events/consumer';
 import { PoisonEventError } from '#shared/events/consumer';
 import { recordDeadLetter } from '#shared/events/dead-letters';
 import { eventFromOutbox, type OutboxItem } from '#shared/events/outbox';
-import { matchRules } from '#shared/events/rules';
+import { rules as allRules, type Rule } from '#shared/events/rules';
 import type { BusEvent } from '#shared/events/schemas';
 import { INDEX_SHARDS, outboxKey, outboxShardPk } from '#shared/store/keys';
 
@@ -16,6 +16,8 @@ export interface LocalBusOptions {
   pollMs?: number;
   /** How many events are delivered at once. */
   concurrency?: number;
+  /** The rules to match (default: every rule of shared/events/rules.ts). */
+  rules?: Rule[];
 }
 
 /**
@@ -41,7 +43,7 @@ export class LocalBus {
     opts: LocalBusOptions = {},
   ) {
     this.byName = new Map(consumers.map((c) => [c.name, c]));
-    this.opts = { maxAttempts: 3, baseDelayMs: 100, pollMs: 50, concurrency: 32, ...opts };
+    this.opts = { maxAttempts: 3, baseDelayMs: 100, pollMs: 50, concurrency: 32, rules: allRules, ...opts };
   }
 
   start(): void {
@@ -95,7 +97,8 @@ export class LocalBus {
 
   private async dispatch(item: OutboxItem): Promise<void> {
     const event = eventFromOutbox(item);
-    await Promise.all(matchRules(event['detail-type']).map((rule) => this.deliver(rule.consumer, event)));
+    const matching = this.opts.rules.filter((r) => (r.detailTypes as string[]).includes(event['detail-type']));
+    await Promise.all(matching.map((rule) => this.deliver(rule.consumer, event)));
     await this.deps.store.update({
       key: outboxKey(item.eventId),
       update: 'REMOVE gsi4pk, gsi4sk SET deliveredAt = :now',

@@ -53,8 +53,3 @@ export const rules: Rule[] = [
     description: "Fails an open group whose leader's order was refunded",
   },
 ];
-
-/** The rules an event matches (EventBridge pattern `{ source, detail-type: [...] }`). */
-export function matchRules(detailType: string): Rule[] {
-  return rules.filter((r) => (r.detailTypes as string[]).includes(detailType));
-}

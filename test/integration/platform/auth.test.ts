@@ -90,7 +90,7 @@ describe('HTTP auth, roles, webhook signatures and rate limits', () => {
       const [raw, ts, sig] = make('{"orderId":"o2"}', now());
       const r = await send(raw, ts, sig);
       expect(r.status).toBe(401);
-      expect((await r.json()).code).toBe('bad_signature');
+      expect(((await r.json()) as { code: string }).code).toBe('bad_signature');
     });
   });
 });

@@ -128,7 +128,7 @@ describe('Middleware: idempotency', () => {
     await new Promise((r) => setTimeout(r, 100));
     const during = await app.request('/v1/slow', init('k-slow'));
     expect(during.status).toBe(409);
-    expect((await during.json()).code).toBe('idempotency_in_progress');
+    expect(((await during.json()) as { code: string }).code).toBe('idempotency_in_progress');
     release();
     const done = await first;
     const after = await app.request('/v1/slow', init('k-slow'));
