@@ -180,3 +180,83 @@ export const groupBuyLedIndex = (campaignId: string, leaderId: string, expiresAt
   gsi2sk: `${expiresAt}#${id}`,
 });
 export const groupBuyLedPk = (campaignId: string, leaderId: string) => `GBLED#${campaignId}#${leaderId}`;
+
+// ── links, shares, orders, KOL stats ───────────────────────────────────────
+
+/** Shards of a link's click counters and of a KOL's daily stats: a hot link spreads its writes over these. */
+export const CLICK_SHARDS = 16;
+
+export const linkKey = (code: string): Key => ({ pk: `LINK#${code}`, sk: 'LINK' });
+/** gsi1: a KOL's links, newest first. */
+export const linksByOwnerIndex = (ownerId: string, createdAt: string, code: string) => ({
+  gsi1pk: linksByOwnerPk(ownerId),
+  gsi1sk: `${createdAt}#${code}`,
+});
+export const linksByOwnerPk = (ownerId: string) => `LINKS#${ownerId}`;
+/** One of a link's click counter shards (each its own partition); the totals are their sum. */
+export const linkCounterKey = (code: string, shard: number): Key => ({ pk: `LINKCOUNT#${code}#${shard}`, sk: 'COUNT' });
+/** The last click of one visitor on one link: decides whether a click is unique (30-minute rule). */
+export const linkVisitorKey = (code: string, visitorId: string): Key => ({
+  pk: `LINKVISIT#${code}#${visitorId}`,
+  sk: 'VISIT',
+});
+/** A visitor's (`v:<id>`) or user's (`u:<id>`) click history, queried by time for attribution. */
+export const clickHistoryPk = (subject: string) => `VCLICKS#${subject}`;
+export const clickHistoryKey = (subject: string, clickedAt: string, code: string): Key => ({
+  pk: clickHistoryPk(subject),
+  sk: `${clickedAt}#${code}`,
+});
+
+/** A user's shares of one object and its stats item (sk `STATS`). */
+export const shareObjectPk = (ownerId: string, objectType: string, objectId: string) =>
+  `SHAREOBJ#${ownerId}#${objectType}#${objectId}`;
+export const shareKey = (ownerId: string, objectType: string, objectId: string, shareId: string): Key => ({
+  pk: shareObjectPk(ownerId, objectType, objectId),
+  sk: `SHARE#${shareId}`,
+});
+export const shareStatsKey = (ownerId: string, objectType: string, objectId: string): Key => ({
+  pk: shareObjectPk(ownerId, objectType, objectId),
+  sk: 'STATS',
+});
+/** Marks one conversion of a share by one acting user, so it counts once. */
+export const shareConversionKey = (shareId: string, userId: string): Key => ({
+  pk: `SHARECONV#${shareId}#${userId}`,
+  sk: 'SHARECONV',
+});
+
+/** A KOL's stats for one UTC day in one shard; a day's figures are the sum over the shards. */
+export const kolDayPk = (kolId: string, shard: number) => `KOLDAY#${kolId}#${shard}`;
+export const kolDayKey = (kolId: string, shard: number, day: string): Key => ({ pk: kolDayPk(kolId, shard), sk: day });
+
+export const orderKey = (orderId: string): Key => ({ pk: `ORDER#${orderId}`, sk: 'ORDER' });
+export const refundKey = (orderId: string, refundId: string): Key => ({
+  pk: `ORDER#${orderId}`,
+  sk: `REFUND#${refundId}`,
+});
+/** Exists once a user has a paid order: put with attribute_not_exists beside the order, it decides `firstOrder`. */
+export const firstOrderKey = (userId: string): Key => ({ pk: `FIRSTORDER#${userId}`, sk: 'FIRSTORDER' });
+
+// ── bargains ────────────────────────────────────────────────────────────────
+
+/** A bargain chain; its help items share the partition, so one Query reads the chain and its helpers. */
+export const bargainKey = (chainId: string): Key => ({ pk: `BARGAIN#${chainId}`, sk: 'BARGAIN' });
+/** One user's help on one chain: `attribute_not_exists` makes a second help by the same user fail. */
+export const bargainHelpKey = (chainId: string, helperId: string): Key => ({
+  pk: `BARGAIN#${chainId}`,
+  sk: `HELP#${helperId}`,
+});
+export const bargainHelpPrefix = 'HELP#';
+/** The one-active-chain-per-user-per-campaign lock; names the chain holding it. */
+export const bargainLockKey = (campaignId: string, userId: string): Key => ({
+  pk: `BARGAIN_LOCK#${campaignId}#${userId}`,
+  sk: 'LOCK',
+});
+/** A user's help count for one UTC day, across all chains (`maxHelpsPerUserPerDay`). */
+export const bargainDailyHelpsKey = (userId: string, day: string): Key => ({
+  pk: `BARGAIN_HELPS#${userId}#${day}`,
+  sk: 'COUNT',
+});
+/** Marks a user the bargain service has seen (started or helped a chain): absent = a new user. */
+export const bargainUserKey = (userId: string): Key => ({ pk: `BARGAIN_USER#${userId}`, sk: 'SEEN' });
+/** How much of a campaign's `stock` completed or purchased chains have used. */
+export const bargainStockKey = (campaignId: string): Key => ({ pk: `BARGAIN_STOCK#${campaignId}`, sk: 'STOCK' });
