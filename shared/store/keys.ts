@@ -75,7 +75,12 @@ export const inviteBindingKey = (campaignId: string, inviteeId: string): Key => 
 });
 export const inviteBindingPrefix = 'BINDING#';
 /** gsi1: an inviter's bindings in a campaign, newest first. */
-export const invitesByInviterIndex = (campaignId: string, inviterId: string, acceptedAt: string, inviteeId: string) => ({
+export const invitesByInviterIndex = (
+  campaignId: string,
+  inviterId: string,
+  acceptedAt: string,
+  inviteeId: string,
+) => ({
   gsi1pk: invitesByInviterPk(campaignId, inviterId),
   gsi1sk: `${acceptedAt}#${inviteeId}`,
 });
