@@ -238,8 +238,6 @@ export const refundKey = (orderId: string, refundId: string): Key => ({
   pk: `ORDER#${orderId}`,
   sk: `REFUND#${refundId}`,
 });
-/** Exists once a user has a paid order: put with attribute_not_exists beside the order, it decides `firstOrder`. */
-export const firstOrderKey = (userId: string): Key => ({ pk: `FIRSTORDER#${userId}`, sk: 'FIRSTORDER' });
 
 // ── bargains ────────────────────────────────────────────────────────────────
 
