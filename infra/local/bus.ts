@@ -55,7 +55,7 @@ export class LocalBus {
         try {
           n = await this.pollOnce();
         } catch (e) {
-          this.deps.log.error('bus poll failed', { error: e as Error });
+          if (this.running) this.deps.log.error('bus poll failed', { error: e as Error });
         }
         if (n === 0 && this.running)
           await new Promise<void>((r) => {
