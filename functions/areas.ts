@@ -1,6 +1,7 @@
 import type { AreaApp } from '#shared/http/context';
 import { adminRoutes } from './admin/routes.ts';
 import { campaignRoutes } from './campaigns/routes.ts';
+import { inviteRoutes } from './invites/routes.ts';
 
 /**
  * The HTTP areas, defined once: each becomes one Lambda behind the HTTP API on AWS
@@ -9,4 +10,5 @@ import { campaignRoutes } from './campaigns/routes.ts';
 export const areas: { name: string; routes: AreaApp }[] = [
   { name: 'campaigns', routes: campaignRoutes },
   { name: 'admin', routes: adminRoutes },
+  { name: 'invites', routes: inviteRoutes },
 ];

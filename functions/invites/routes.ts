@@ -1,0 +1,185 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { acceptInvite } from '#shared/domain/invites/accept-invite';
+import { describeInvite } from '#shared/domain/invites/describe-invite';
+import { getInviteCode } from '#shared/domain/invites/get-invite-code';
+import { BINDING_STATUSES, createInviteSchema, deviceIdSchema } from '#shared/domain/invites/invite.schema';
+import { listMyInvites } from '#shared/domain/invites/list-my-invites';
+import { createArea, noBody } from '#shared/http/app';
+import { requireAuth } from '#shared/http/auth';
+import { idempotency } from '#shared/http/idempotency';
+import { bearerSecurity, jsonBody, jsonResponse, pageOf, pageQuery, problems } from '#shared/http/openapi';
+import { requestVia } from '#shared/http/via';
+
+const inviteCodeSchema = z
+  .object({
+    code: z.string().describe('Short code from an unambiguous alphabet (no 0/o, 1/l/i), random, not sequential'),
+    url: z.string().describe('The invite H5 page: `<H5_BASE_URL>/invites/<code>`'),
+    campaignId: z.string(),
+    inviterId: z.string(),
+    createdAt: z.string(),
+  })
+  .openapi('InviteCode');
+const inviteDescriptionSchema = z
+  .object({
+    code: z.string(),
+    campaignId: z.string(),
+    inviter: z.object({
+      displayName: z.string().optional().describe('The inviter’s JWT `name`, masked (`张*`, `A****`)'),
+    }),
+  })
+  .openapi('InviteDescription');
+const acceptedInviteSchema = z
+  .object({
+    inviteId: z.string(),
+    campaignId: z.string(),
+    inviterId: z.string(),
+    inviteeId: z.string(),
+    status: z.literal('accepted'),
+    acceptedAt: z.string(),
+  })
+  .openapi('AcceptedInvite');
+const myInviteSchema = z
+  .object({
+    inviteId: z.string(),
+    inviteeId: z.string(),
+    status: z
+      .enum(BINDING_STATUSES)
+      .describe(
+        '`pending`: waiting for the invitee’s first paid order; `qualified`: InviteQualified emitted; ' +
+          '`ineligible`: the invitee had paid an order before accepting (not a new user), no reward',
+      ),
+    acceptedAt: z.string(),
+    qualifiedAt: z.string().optional(),
+    rewarded: z.boolean().describe('Qualified within maxRewardedInvitesPerInviter (rewards may still be held)'),
+  })
+  .openapi('MyInvite');
+
+const codeParam = z.object({ code: z.string().min(1).max(64) });
+const deviceHeader = z.object({
+  'x-device-id': deviceIdSchema
+    .optional()
+    .describe('Device signal: the same device on both sides of an invite holds the reward for review'),
+});
+
+export const inviteRoutes = createArea();
+
+// POST /v1/invites — get (or create) the caller's invite code in a campaign
+inviteRoutes.openapi(
+  createRoute({
+    method: 'post',
+    path: '/v1/invites',
+    tags: ['Invites'],
+    summary: 'Get my invite code for a campaign',
+    description:
+      'One stable code per user and campaign: 201 when created, 200 with the same code on every later call ' +
+      '(concurrent first calls all get the one code that was stored). The JWT `name` (shown masked on the ' +
+      'public page) and `X-Device-Id` are recorded when the code is created. 404 for no such invite ' +
+      'campaign, 409 `campaign_inactive` when it is not active.',
+    security: bearerSecurity,
+    middleware: [requireAuth('user'), idempotency()] as const,
+    request: { body: jsonBody(createInviteSchema), headers: deviceHeader },
+    responses: {
+      200: jsonResponse(inviteCodeSchema, 'The code the caller already had'),
+      201: jsonResponse(inviteCodeSchema, 'A new code'),
+      ...problems(400, 401, 403, 404, 409, 422, 429),
+    },
+  }),
+  async (c) => {
+    const principal = c.get('principal');
+    const { invite, created } = await getInviteCode(c.get('deps'), {
+      campaignId: c.req.valid('json').campaignId,
+      inviterId: principal.sub,
+      ...(principal.name ? { inviterName: principal.name } : {}),
+      ...(c.req.valid('header')['x-device-id'] ? { deviceId: c.req.valid('header')['x-device-id'] } : {}),
+    });
+    return created ? c.json(invite, 201) : c.json(invite, 200);
+  },
+);
+
+// GET /v1/invites/mine — the caller's invitees in a campaign
+inviteRoutes.openapi(
+  createRoute({
+    method: 'get',
+    path: '/v1/invites/mine',
+    tags: ['Invites'],
+    summary: 'List the people I invited in a campaign',
+    description: 'Newest first; `limit` (1–100, default 20) and `cursor` page through them.',
+    security: bearerSecurity,
+    middleware: [requireAuth('user')] as const,
+    request: {
+      query: z.object({
+        campaignId: z
+          .string()
+          .min(1)
+          .max(64)
+          .openapi({ param: { name: 'campaignId', in: 'query' } }),
+        ...pageQuery,
+      }),
+    },
+    responses: { 200: jsonResponse(pageOf(myInviteSchema), 'My invitees'), ...problems(400, 401, 403, 429) },
+  }),
+  async (c) => {
+    const q = c.req.valid('query');
+    return c.json(
+      await listMyInvites(c.get('deps'), {
+        inviterId: c.get('principal').sub,
+        campaignId: q.campaignId,
+        limit: q.limit,
+        ...(q.cursor ? { cursor: q.cursor } : {}),
+      }),
+      200,
+    );
+  },
+);
+
+// GET /v1/invites/:code — the public invite page's data
+inviteRoutes.openapi(
+  createRoute({
+    method: 'get',
+    path: '/v1/invites/{code}',
+    tags: ['Invites'],
+    summary: 'Describe an invite code (public)',
+    description: 'No authentication. Shows the campaign and the inviter’s masked display name, never a user id.',
+    request: { params: codeParam },
+    responses: { 200: jsonResponse(inviteDescriptionSchema, 'The invite'), ...problems(400, 404, 429) },
+  }),
+  async (c) => c.json(await describeInvite(c.get('deps'), c.req.valid('param').code), 200),
+);
+
+// POST /v1/invites/:code/accept — bind the caller to the code's inviter
+inviteRoutes.openapi(
+  createRoute({
+    method: 'post',
+    path: '/v1/invites/{code}/accept',
+    tags: ['Invites'],
+    summary: 'Accept an invite (no body)',
+    description:
+      'Binds the caller to the inviter: one inviter per invitee and campaign, the first accept wins; any later ' +
+      'accept in that campaign → 409 `already_invited`. Own code → 403 `self_invite_forbidden`; unknown code → ' +
+      '404; campaign not active → 409 `campaign_inactive`. `signup` campaigns qualify at once ' +
+      '(InviteQualified); `first_order` campaigns qualify on the invitee’s first paid order. The binding is ' +
+      'always recorded, but earns no reward when the inviter is past `maxRewardedInvitesPerInviter` or when the ' +
+      'invitee had already paid an order before accepting (not a new user); the same `X-Device-Id` on both ' +
+      'sides records it with the reward held for review.',
+    security: bearerSecurity,
+    middleware: [requireAuth('user'), idempotency(), noBody] as const,
+    request: { params: codeParam, headers: deviceHeader },
+    responses: {
+      201: jsonResponse(acceptedInviteSchema, 'The binding'),
+      ...problems(400, 401, 403, 404, 409, 422, 429),
+    },
+  }),
+  async (c) => {
+    const deviceId = c.req.valid('header')['x-device-id'];
+    const via = requestVia(c);
+    return c.json(
+      await acceptInvite(c.get('deps'), {
+        code: c.req.valid('param').code,
+        inviteeId: c.get('principal').sub,
+        ...(deviceId ? { deviceId } : {}),
+        ...(via ? { via } : {}),
+      }),
+      201,
+    );
+  },
+);

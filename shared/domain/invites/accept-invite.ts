@@ -1,0 +1,111 @@
+import { iso } from '../../clock.ts';
+import type { Deps } from '../../deps.ts';
+import { ForbiddenError, NotFoundError } from '../../errors.ts';
+import { outboxPut } from '../../events/outbox.ts';
+import { CODE_PATTERN, newId } from '../../ids.ts';
+import { findInviteCode, insertBinding } from '../../store/invites.ts';
+import type { TxItem } from '../../store/store.ts';
+import { requireActiveCampaign } from '../campaigns/require-active-campaign.ts';
+import { ExistingCustomerError, RewardCapReachedError } from './invite.errors.ts';
+import type { AcceptedInvite, InviteBinding } from './invite.schema.ts';
+import { acceptOutcome, sameDevice } from './invite-rules.ts';
+
+/**
+ * Binds the caller to the inviter of `code`, first binding per (campaign, invitee) wins.
+ * The binding, its `InviteAccepted` and (for `signup` campaigns) its `InviteQualified` are one
+ * transaction. Whether it is rewarded is decided by the same transaction: the first-order
+ * marker must be absent (else: existing customer, no reward) and the inviter's rewarded count
+ * is incremented only while under `maxRewardedInvitesPerInviter` (else: recorded, not rewarded).
+ * Each of those refusals re-runs the transaction once with the weaker outcome.
+ */
+export async function acceptInvite(
+  deps: Pick<Deps, 'store' | 'clock'>,
+  input: { code: string; inviteeId: string; deviceId?: string; via?: { visitorId?: string; ref?: string } },
+): Promise<AcceptedInvite> {
+  const invite = CODE_PATTERN.test(input.code) ? await findInviteCode(deps.store, input.code) : undefined;
+  if (!invite) throw new NotFoundError('invite code');
+  const campaign = await requireActiveCampaign(deps, invite.campaignId, 'invite');
+  if (invite.inviterId === input.inviteeId)
+    throw new ForbiddenError('You cannot accept your own invite.', 'self_invite_forbidden');
+
+  const { rules } = campaign;
+  const cap = rules.maxRewardedInvitesPerInviter;
+  const held = sameDevice(invite.inviterDeviceId, input.deviceId);
+  const acceptedAt = iso(deps.clock.now());
+  const inviteId = newId('inv', deps.clock);
+  let existingCustomer = false;
+  let capReached = cap === 0;
+
+  for (;;) {
+    const outcome = acceptOutcome({ qualifyingAction: rules.qualifyingAction, existingCustomer, capReached });
+    const binding: InviteBinding = {
+      inviteId,
+      campaignId: invite.campaignId,
+      code: invite.code,
+      inviterId: invite.inviterId,
+      inviteeId: input.inviteeId,
+      status: outcome.status,
+      acceptedAt,
+      ...(outcome.status === 'qualified' ? { qualifiedAt: acceptedAt } : {}),
+      rewarded: outcome.rewarded,
+      held,
+      ...(outcome.reason ? { reason: outcome.reason } : {}),
+      ...(input.deviceId ? { inviteeDeviceId: input.deviceId } : {}),
+      inviterReward: rules.inviterReward,
+      inviteeReward: rules.inviteeReward,
+      lockSeconds: rules.lockSeconds,
+      ...(cap !== undefined ? { maxRewardedInvitesPerInviter: cap } : {}),
+    };
+    const events: TxItem[] = [
+      outboxPut(
+        'InviteAccepted',
+        {
+          inviteId,
+          campaignId: invite.campaignId,
+          code: invite.code,
+          inviterId: invite.inviterId,
+          inviteeId: input.inviteeId,
+          ...(input.via ? { via: input.via } : {}),
+        },
+        deps.clock,
+      ),
+    ];
+    if (outcome.status === 'qualified')
+      events.push(
+        outboxPut(
+          'InviteQualified',
+          {
+            inviteId,
+            campaignId: invite.campaignId,
+            inviterId: invite.inviterId,
+            inviteeId: input.inviteeId,
+            rewarded: outcome.rewarded,
+            held,
+            inviterReward: rules.inviterReward,
+            inviteeReward: rules.inviteeReward,
+            lockSeconds: rules.lockSeconds,
+          },
+          deps.clock,
+        ),
+      );
+    try {
+      await insertBinding(deps.store, binding, {
+        newCustomerOnly: !existingCustomer,
+        ...(outcome.takesSlot && cap !== undefined ? { rewardCap: cap } : {}),
+        events,
+      });
+      return {
+        inviteId,
+        campaignId: invite.campaignId,
+        inviterId: invite.inviterId,
+        inviteeId: input.inviteeId,
+        status: 'accepted',
+        acceptedAt,
+      };
+    } catch (e) {
+      if (e instanceof ExistingCustomerError && !existingCustomer) existingCustomer = true;
+      else if (e instanceof RewardCapReachedError && !capReached) capReached = true;
+      else throw e;
+    }
+  }
+}

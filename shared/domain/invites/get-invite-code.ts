@@ -1,0 +1,51 @@
+import { iso } from '../../clock.ts';
+import type { Deps } from '../../deps.ts';
+import { randomCode } from '../../ids.ts';
+import { findInviterCode, insertInviteCode } from '../../store/invites.ts';
+import { requireActiveCampaign } from '../campaigns/require-active-campaign.ts';
+import { InviteCodeTakenError, InviterHasCodeError } from './invite.errors.ts';
+import type { InviteCode, InviteCodeView } from './invite.schema.ts';
+import { INVITE_CODE_LENGTH, inviteUrl } from './invite-rules.ts';
+
+/** Draws of a fresh code before giving up (a clash among 31^8 codes is already rare). */
+const MAX_DRAWS = 5;
+
+const view = (c: InviteCode, h5BaseUrl: string): InviteCodeView => ({
+  code: c.code,
+  url: inviteUrl(h5BaseUrl, c.code),
+  campaignId: c.campaignId,
+  inviterId: c.inviterId,
+  createdAt: c.createdAt,
+});
+
+/**
+ * The caller's invite code in an active invite campaign: created on the first call, the same
+ * code on every later one. Two first calls racing both get the code whose write won.
+ */
+export async function getInviteCode(
+  deps: Pick<Deps, 'store' | 'clock' | 'config'>,
+  input: { campaignId: string; inviterId: string; inviterName?: string; deviceId?: string },
+): Promise<{ invite: InviteCodeView; created: boolean }> {
+  await requireActiveCampaign(deps, input.campaignId, 'invite');
+  const base = deps.config.h5BaseUrl;
+  const existing = await findInviterCode(deps.store, input.campaignId, input.inviterId);
+  if (existing) return { invite: view(existing, base), created: false };
+  for (let draw = 0; draw < MAX_DRAWS; draw++) {
+    const code: InviteCode = {
+      code: randomCode(INVITE_CODE_LENGTH),
+      campaignId: input.campaignId,
+      inviterId: input.inviterId,
+      ...(input.inviterName ? { inviterName: input.inviterName } : {}),
+      ...(input.deviceId ? { inviterDeviceId: input.deviceId } : {}),
+      createdAt: iso(deps.clock.now()),
+    };
+    try {
+      await insertInviteCode(deps.store, code);
+      return { invite: view(code, base), created: true };
+    } catch (e) {
+      if (e instanceof InviterHasCodeError) return { invite: view(e.existing, base), created: false };
+      if (!(e instanceof InviteCodeTakenError)) throw e;
+    }
+  }
+  throw new Error(`no free invite code after ${MAX_DRAWS} draws`);
+}

@@ -1,0 +1,20 @@
+import type { InviteCode } from './invite.schema.ts';
+
+/** The user already has a code in this campaign (another request won the race): `existing` is it. */
+export class InviterHasCodeError extends Error {
+  constructor(readonly existing: InviteCode) {
+    super('The inviter already has a code in this campaign.');
+  }
+}
+
+/** A freshly drawn code is already taken: draw another. */
+export class InviteCodeTakenError extends Error {}
+
+/** The invitee had a paid order before this accept: not a new user. */
+export class ExistingCustomerError extends Error {}
+
+/** The inviter's rewarded slots in this campaign are used up. */
+export class RewardCapReachedError extends Error {}
+
+/** The binding is no longer pending: another delivery qualified it already. */
+export class BindingNotPendingError extends Error {}

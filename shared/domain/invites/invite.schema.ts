@@ -1,0 +1,92 @@
+import { z } from 'zod';
+import type { InviteRules } from '../campaigns/campaign.schema.ts';
+
+/** `POST /v1/invites`: the invite campaign to get the caller's code for. */
+export const createInviteSchema = z.strictObject({
+  campaignId: z.string().min(1).max(64).describe('An invite campaign'),
+});
+export type CreateInviteInput = z.output<typeof createInviteSchema>;
+
+/** `X-Device-Id`, the optional device signal (API.md, Conventions). */
+export const deviceIdSchema = z.string().trim().min(1).max(128);
+
+/**
+ * Where a binding stands: `pending` waits for the invitee's first paid order (`first_order`
+ * campaigns), `qualified` has emitted `InviteQualified`, `ineligible` is recorded without reward
+ * (the invitee had paid an order before accepting: not a new user).
+ */
+export const BINDING_STATUSES = ['pending', 'qualified', 'ineligible'] as const;
+export type BindingStatus = (typeof BINDING_STATUSES)[number];
+
+type Reward = InviteRules['inviterReward'];
+
+/** A user's code in a campaign, as stored: the inviter's name and device are kept for the public page and fraud checks. */
+export interface InviteCode {
+  code: string;
+  campaignId: string;
+  inviterId: string;
+  /** The inviter's display name (JWT `name`) at creation; only ever shown masked. */
+  inviterName?: string;
+  /** The inviter's `X-Device-Id` at creation, compared with the invitee's on accept. */
+  inviterDeviceId?: string;
+  createdAt: string;
+}
+
+/** An invitee bound to an inviter in a campaign; the rules it settles under are copied at accept time. */
+export interface InviteBinding {
+  inviteId: string;
+  campaignId: string;
+  code: string;
+  inviterId: string;
+  inviteeId: string;
+  status: BindingStatus;
+  acceptedAt: string;
+  qualifiedAt?: string;
+  /** True once it qualified within `maxRewardedInvitesPerInviter`. */
+  rewarded: boolean;
+  /** Both sides sent the same `X-Device-Id`: any reward is held for review. */
+  held: boolean;
+  /** Why a binding earns nothing, when it does not. */
+  reason?: 'existing_customer' | 'reward_cap_reached';
+  inviteeDeviceId?: string;
+  inviterReward: Reward;
+  inviteeReward: Reward;
+  lockSeconds: number;
+  maxRewardedInvitesPerInviter?: number;
+}
+
+/** `POST /v1/invites` answer. */
+export interface InviteCodeView {
+  code: string;
+  url: string;
+  campaignId: string;
+  inviterId: string;
+  createdAt: string;
+}
+
+/** `GET /v1/invites/{code}` answer: no user ids, only a masked name. */
+export interface InviteDescription {
+  code: string;
+  campaignId: string;
+  inviter: { displayName?: string };
+}
+
+/** `POST /v1/invites/{code}/accept` answer. */
+export interface AcceptedInvite {
+  inviteId: string;
+  campaignId: string;
+  inviterId: string;
+  inviteeId: string;
+  status: 'accepted';
+  acceptedAt: string;
+}
+
+/** One row of `GET /v1/invites/mine`. */
+export interface MyInvite {
+  inviteId: string;
+  inviteeId: string;
+  status: BindingStatus;
+  acceptedAt: string;
+  qualifiedAt?: string;
+  rewarded: boolean;
+}
