@@ -26,6 +26,8 @@ const envSchema = z.object({
   /** H5 pages of shared objects (bargain, group buy, invite, product) live under this URL. */
   H5_BASE_URL: z.string().url().optional(),
   ALLOWED_REDIRECT_HOSTS: list,
+  /** Origins allowed to call the API from a browser (comma-separated); empty = any. */
+  CORS_ORIGINS: list,
   RATE_LIMIT_USER_PER_SEC: int(50),
   RATE_LIMIT_IP_PER_SEC: int(500),
   LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']).default('INFO'),

@@ -1,4 +1,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
 import { createMiddleware } from 'hono/factory';
 import type { Deps } from '../deps.ts';
 import { ValidationError } from '../errors.ts';
@@ -47,8 +49,6 @@ export function createApp(deps: Deps, mount: (app: AreaApp) => void): AreaApp {
       const started = performance.now();
       try {
         if (c.req.path.startsWith('/v1/')) ipLimiter.take(`ip:${clientIp(c)}`);
-        const length = Number(c.req.header('content-length') ?? 0);
-        if (length > MAX_BODY_BYTES) throw new ValidationError('Request body is too large.');
         await next();
       } finally {
         c.header('x-request-id', requestId);
@@ -61,6 +61,30 @@ export function createApp(deps: Deps, mount: (app: AreaApp) => void): AreaApp {
             ms: Math.round(performance.now() - started),
           });
       }
+    }),
+  );
+  app.use(
+    '*',
+    cors({
+      origin: deps.config.CORS_ORIGINS.length ? deps.config.CORS_ORIGINS : '*',
+      allowHeaders: [
+        'authorization',
+        'content-type',
+        'idempotency-key',
+        'x-device-id',
+        'x-fission-ref',
+        'x-fission-visitor',
+      ],
+      exposeHeaders: ['retry-after', 'idempotent-replayed', 'x-request-id', 'location'],
+      maxAge: 600,
+    }),
+  );
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () =>
+        problemResponse(problemOf(413, 'validation_failed', 'Request body is too large (64 KiB at most).')),
     }),
   );
   app.onError((err, c) => errorToResponse(err, c));

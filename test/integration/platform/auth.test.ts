@@ -37,6 +37,29 @@ describe('HTTP auth, roles, webhook signatures and rate limits', () => {
     expect(rs.filter((r) => r.status === 404).length).toBeLessThanOrEqual(6);
   });
 
+  it('refuses a body over 64 KiB with a 413 problem before reading it all', async () => {
+    const raw = JSON.stringify({ type: 'bargain', title: 'x'.repeat(70_000), rules: {} });
+    const r = await h.call('POST', '/v1/admin/campaigns', {
+      token: h.token('big-admin', ['admin']),
+      raw,
+      headers: { 'content-type': 'application/json' },
+    });
+    expect([r.status, r.body.code]).toEqual([413, 'validation_failed']);
+  });
+
+  it('answers a browser preflight with the CORS headers frontends need', async () => {
+    const r = await h.call('OPTIONS', '/v1/bargains', {
+      headers: {
+        origin: 'https://h5.example.com',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization,idempotency-key',
+      },
+    });
+    expect(r.status).toBe(204);
+    expect(r.headers.get('access-control-allow-origin')).toBe('*');
+    expect(r.headers.get('access-control-allow-headers')).toContain('idempotency-key');
+  });
+
   it('answers unknown routes with a 404 problem', async () => {
     const r = await h.call('GET', '/v1/nothing-here');
     expect([r.status, r.body.code]).toEqual([404, 'not_found']);
