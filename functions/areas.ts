@@ -1,5 +1,6 @@
 import type { AreaApp } from '#shared/http/context';
 import { adminRoutes } from './admin/routes.ts';
+import { bargainRoutes } from './bargains/routes.ts';
 import { campaignRoutes } from './campaigns/routes.ts';
 import { inviteRoutes } from './invites/routes.ts';
 
@@ -10,5 +11,6 @@ import { inviteRoutes } from './invites/routes.ts';
 export const areas: { name: string; routes: AreaApp }[] = [
   { name: 'campaigns', routes: campaignRoutes },
   { name: 'admin', routes: adminRoutes },
+  { name: 'bargains', routes: bargainRoutes },
   { name: 'invites', routes: inviteRoutes },
 ];

@@ -1,4 +1,5 @@
 import type { SweepTask } from '#shared/sweeper';
+import { bargainExpiryTask } from '../bargains/bargain-expiry.ts';
 
 /** Every sweep task, run by the scheduled sweeper Lambda and by the local runtime's interval. */
-export const sweepTasks: SweepTask[] = [];
+export const sweepTasks: SweepTask[] = [bargainExpiryTask];

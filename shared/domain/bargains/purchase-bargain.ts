@@ -1,0 +1,60 @@
+import { iso } from '../../clock.ts';
+import type { Deps } from '../../deps.ts';
+import { ConflictError, NotFoundError } from '../../errors.ts';
+import { outboxPut } from '../../events/outbox.ts';
+import { findChain, purchaseActive, purchaseCompleted } from '../../store/bargains.ts';
+import { requireActiveCampaign } from '../campaigns/require-active-campaign.ts';
+import type { BargainChain, PurchaseResult } from './bargain.schema.ts';
+import { ChainMovedError, effectiveStatus, NotPurchasableError, OutOfStockError } from './rules.ts';
+
+/**
+ * The initiator buys their chain: a completed chain at the floor, or an active one at its current
+ * price when the campaign allows it. Purchase happens once; a repeat answers the same entitlement
+ * (`created: false`). Anyone else gets 404, as if the chain did not exist.
+ */
+export async function purchaseBargain(
+  deps: Deps,
+  input: { chainId: string; userId: string },
+): Promise<{ result: PurchaseResult; created: boolean }> {
+  const { store, clock } = deps;
+  let chain = await findChain(store, input.chainId, true);
+  for (let attempt = 0; attempt < 10; attempt++) {
+    if (!chain || chain.initiatorId !== input.userId) throw new NotFoundError('bargain chain');
+    const c: BargainChain = chain;
+    const result = { entitlementId: c.entitlementId, price: c.price, chainId: c.id };
+    if (c.status === 'purchased') return { result, created: false };
+    const now = clock.now();
+    const purchased = outboxPut(
+      'BargainPurchased',
+      {
+        chainId: c.id,
+        campaignId: c.campaignId,
+        initiatorId: c.initiatorId,
+        sku: c.sku,
+        price: c.price,
+        entitlementId: c.entitlementId,
+      },
+      clock,
+    );
+    try {
+      if (c.status === 'completed') {
+        await purchaseCompleted(store, c, iso(now), [purchased]);
+        return { result, created: true };
+      }
+      if (effectiveStatus(c, now) !== 'active')
+        throw new NotPurchasableError('The chain expired before it was bought.');
+      if (!c.allowBuyAtCurrentPrice)
+        throw new NotPurchasableError(
+          'The chain has not reached its floor price, and this campaign sells only at the floor.',
+        );
+      await requireActiveCampaign(deps, c.campaignId, 'bargain');
+      await purchaseActive(store, c, iso(now), [purchased]);
+      return { result, created: true };
+    } catch (e) {
+      if (e instanceof OutOfStockError) throw new NotPurchasableError("The campaign's stock is used up.");
+      if (!(e instanceof ChainMovedError)) throw e;
+      chain = e.chain ?? (await findChain(store, input.chainId, true));
+    }
+  }
+  throw new ConflictError('conflict', 'The chain is changing right now; try again.');
+}
