@@ -2,6 +2,7 @@ import type { AreaApp } from '#shared/http/context';
 import { adminRoutes } from './admin/routes.ts';
 import { bargainRoutes } from './bargains/routes.ts';
 import { campaignRoutes } from './campaigns/routes.ts';
+import { groupBuyRoutes } from './group-buys/routes.ts';
 import { inviteRoutes } from './invites/routes.ts';
 
 /**
@@ -13,4 +14,5 @@ export const areas: { name: string; routes: AreaApp }[] = [
   { name: 'admin', routes: adminRoutes },
   { name: 'bargains', routes: bargainRoutes },
   { name: 'invites', routes: inviteRoutes },
+  { name: 'group-buys', routes: groupBuyRoutes },
 ];

@@ -1,5 +1,6 @@
 import type { SweepTask } from '#shared/sweeper';
 import { bargainExpiryTask } from '../bargains/bargain-expiry.ts';
+import { groupExpiryTask } from '../group-buys/group-expiry.ts';
 
 /** Every sweep task, run by the scheduled sweeper Lambda and by the local runtime's interval. */
-export const sweepTasks: SweepTask[] = [bargainExpiryTask];
+export const sweepTasks: SweepTask[] = [bargainExpiryTask, groupExpiryTask];

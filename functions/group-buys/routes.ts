@@ -1,0 +1,224 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { getGroup } from '#shared/domain/group-buys/get-group';
+import { joinGroupSchema, openGroupSchema } from '#shared/domain/group-buys/group-buy.schema';
+import { joinGroup } from '#shared/domain/group-buys/join-group';
+import { leaveGroup } from '#shared/domain/group-buys/leave-group';
+import { listOpenGroups } from '#shared/domain/group-buys/list-open-groups';
+import { openGroup } from '#shared/domain/group-buys/open-group';
+import { createArea, noBody } from '#shared/http/app';
+import { requireAuth } from '#shared/http/auth';
+import { idempotency } from '#shared/http/idempotency';
+import { bearerSecurity, jsonBody, jsonResponse, pageOf, pageQuery, problems } from '#shared/http/openapi';
+import { requestVia } from '#shared/http/via';
+
+const status = z
+  .enum(['open', 'formed', 'failed'])
+  .describe(
+    'open → formed | failed. Past expiresAt an open group reads as failed (formed with autoFillOnExpiry) at once, before the sweeper closes it.',
+  );
+
+const groupSchema = z
+  .object({
+    id: z.string(),
+    campaignId: z.string(),
+    leaderId: z.string().describe('The leader’s user id (the only user id a group shows)'),
+    status,
+    groupSize: z.number().int(),
+    memberCount: z
+      .number()
+      .int()
+      .describe('Members so far, simulated ones included (see simulatedCount); never exceeds groupSize'),
+    slotsLeft: z.number().int().describe('groupSize - memberCount while open, else 0'),
+    simulatedCount: z
+      .number()
+      .int()
+      .describe(
+        'Simulated members added by autoFillOnExpiry; they have no user and no order and are never counted as real users',
+      ),
+    expiresAt: z.string().describe('durationSeconds after opening (each group has its own timer)'),
+    shareUrl: z.string().describe('The H5 group page to share: <H5_BASE_URL>/group-buys/<id>'),
+    sku: z.string(),
+    originalPrice: z.number().int(),
+    groupPrice: z.number().int(),
+    leaderPrice: z.number().int().optional(),
+    createdAt: z.string(),
+    formedAt: z.string().optional(),
+    failedAt: z.string().optional(),
+    failReason: z
+      .enum(['expired', 'leader_refunded'])
+      .optional()
+      .describe("expired: not filled by expiresAt; leader_refunded: the leader's order was fully refunded while open"),
+  })
+  .openapi('GroupBuy');
+
+const groupPageSchema = groupSchema
+  .extend({
+    members: z
+      .array(
+        z.object({
+          displayName: z
+            .string()
+            .optional()
+            .describe('Masked display name (张*, A***); absent when the token had no name'),
+          joinedAt: z.string(),
+          isLeader: z.boolean(),
+          simulated: z.boolean(),
+        }),
+      )
+      .describe('Leader first, then by join time, then simulated members. No user ids.'),
+    viewer: z.object({ isMember: z.boolean(), isLeader: z.boolean() }).describe('What the caller is to this group'),
+  })
+  .openapi('GroupBuyPage');
+
+const joinResultSchema = z
+  .object({ groupId: z.string(), memberCount: z.number().int(), status })
+  .openapi('GroupBuyJoin');
+
+const idParam = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ param: { name: 'id', in: 'path' } }),
+});
+
+const listQuery = z.object({
+  campaignId: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ param: { name: 'campaignId', in: 'query', required: true } }),
+  status: z
+    .enum(['open'])
+    .default('open')
+    .openapi({ param: { name: 'status', in: 'query' }, description: 'Only joinable (open) groups are listed' }),
+  ...pageQuery,
+});
+
+export const groupBuyRoutes = createArea();
+
+// POST /v1/group-buys — open a group as its leader
+groupBuyRoutes.openapi(
+  createRoute({
+    method: 'post',
+    path: '/v1/group-buys',
+    tags: ['Group buys'],
+    summary: 'Open a group (the caller is leader and first member)',
+    description:
+      'Opens a group in an active group_buy campaign with the caller as leader, paying leaderPrice where the campaign sets one. ' +
+      'The group expires durationSeconds from now. A user may lead at most maxOpenGroupsPerUser open groups per campaign ' +
+      '(409 too_many_open_groups); groups past expiry no longer count. An order belongs to at most one group (409 conflict). ' +
+      "If the leader's order is fully refunded before the group forms, the group fails (failReason leader_refunded) " +
+      "and GroupBuyFailed lists every other member's order to refund.",
+    security: bearerSecurity,
+    middleware: [requireAuth('user'), idempotency()] as const,
+    request: { body: jsonBody(openGroupSchema) },
+    responses: {
+      201: jsonResponse(groupSchema, 'The new group'),
+      ...problems(400, 401, 403, 404, 409, 422, 429),
+    },
+  }),
+  async (c) => {
+    const p = c.get('principal');
+    const group = await openGroup(c.get('deps'), { ...c.req.valid('json'), userId: p.sub, name: p.name });
+    return c.json(group, 201);
+  },
+);
+
+// GET /v1/group-buys — joinable groups of a campaign
+groupBuyRoutes.openapi(
+  createRoute({
+    method: 'get',
+    path: '/v1/group-buys',
+    tags: ['Group buys'],
+    summary: 'List joinable groups of a campaign',
+    description:
+      'Open groups of the campaign ordered by fewest open slots first, then soonest expiresAt, then id (from an index, no scans). ' +
+      'Groups past expiresAt are left out even before the sweeper closes them. A campaign that is not active lists none; ' +
+      'an unknown campaign is 404. Any signed-in caller may list.',
+    security: bearerSecurity,
+    middleware: [requireAuth()] as const,
+    request: { query: listQuery },
+    responses: { 200: jsonResponse(pageOf(groupSchema), 'A page of joinable groups'), ...problems(400, 401, 404, 429) },
+  }),
+  async (c) => {
+    const q = c.req.valid('query');
+    return c.json(await listOpenGroups(c.get('deps'), q), 200);
+  },
+);
+
+// GET /v1/group-buys/:id — the group page
+groupBuyRoutes.openapi(
+  createRoute({
+    method: 'get',
+    path: '/v1/group-buys/{id}',
+    tags: ['Group buys'],
+    summary: 'Get a group with its members',
+    description:
+      'Any signed-in caller may view a group (it is what shareUrl opens). Members show masked display names only, never ' +
+      'user ids; simulated members are flagged. Past expiresAt the status is failed (formed with autoFillOnExpiry, the ' +
+      'simulated members shown) at once.',
+    security: bearerSecurity,
+    middleware: [requireAuth()] as const,
+    request: { params: idParam },
+    responses: { 200: jsonResponse(groupPageSchema, 'The group'), ...problems(401, 404, 429) },
+  }),
+  async (c) =>
+    c.json(await getGroup(c.get('deps'), { groupId: c.req.valid('param').id, viewerId: c.get('principal').sub }), 200),
+);
+
+// POST /v1/group-buys/:id/members — join a group
+groupBuyRoutes.openapi(
+  createRoute({
+    method: 'post',
+    path: '/v1/group-buys/{id}/members',
+    tags: ['Group buys'],
+    summary: 'Join a group',
+    description:
+      'Joins at groupPrice. Under any concurrency memberCount never exceeds groupSize and equals the number of members; ' +
+      'the join that fills the last slot makes the group formed in the same write and emits GroupBuyFormed with every ' +
+      "member's orderId and price. 409 already_member: the caller is in the group. 409 group_full: the last slot went to " +
+      'a concurrent join while this one was in flight. 410 group_closed: the group was already formed, failed or past ' +
+      'expiresAt. 409 campaign_inactive: the campaign is paused or ended. 409 conflict: the order already belongs to a group.',
+    security: bearerSecurity,
+    middleware: [requireAuth('user'), idempotency()] as const,
+    request: { params: idParam, body: jsonBody(joinGroupSchema) },
+    responses: {
+      201: jsonResponse(joinResultSchema, 'Joined; status is formed when this join filled the group'),
+      ...problems(400, 401, 403, 404, 409, 410, 422, 429),
+    },
+  }),
+  async (c) => {
+    const p = c.get('principal');
+    const r = await joinGroup(c.get('deps'), {
+      ...c.req.valid('json'),
+      groupId: c.req.valid('param').id,
+      userId: p.sub,
+      name: p.name,
+      via: requestVia(c),
+    });
+    return c.json(r, 201);
+  },
+);
+
+// DELETE /v1/group-buys/:id/members/me — leave a group
+groupBuyRoutes.openapi(
+  createRoute({
+    method: 'delete',
+    path: '/v1/group-buys/{id}/members/me',
+    tags: ['Group buys'],
+    summary: 'Leave an open group (the order was cancelled)',
+    description:
+      'A member who is not the leader leaves an open group: the slot opens again (GroupBuyLeft). The leader may not ' +
+      'leave (403 forbidden); a caller who is not a member gets 404; a formed, failed or expired group answers 410 ' +
+      'group_closed. No body.',
+    security: bearerSecurity,
+    middleware: [requireAuth('user'), noBody] as const,
+    request: { params: idParam },
+    responses: { 204: { description: 'Left the group' }, ...problems(400, 401, 403, 404, 410, 429) },
+  }),
+  async (c) => {
+    await leaveGroup(c.get('deps'), { groupId: c.req.valid('param').id, userId: c.get('principal').sub });
+    return c.body(null, 204);
+  },
+);

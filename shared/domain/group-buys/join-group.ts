@@ -1,0 +1,102 @@
+import { iso } from '../../clock.ts';
+import type { Deps } from '../../deps.ts';
+import { ConflictError, NotFoundError } from '../../errors.ts';
+import { outboxPut } from '../../events/outbox.ts';
+import { findGroup, joinGroupWrite } from '../../store/group-buys.ts';
+import { maskName } from '../mask.ts';
+import type { GroupBuy, GroupStatus, JoinGroupInput, RosterEntry } from './group-buy.schema.ts';
+import {
+  AlreadyMemberError,
+  formedMembers,
+  GroupClosedError,
+  GroupFullError,
+  isOpenNow,
+  joinRefusal,
+  MAX_GROUP_WRITE_ATTEMPTS,
+  memberPrice,
+  StaleGroupError,
+} from './group-rules.ts';
+import { isTransientCancel, pause } from './retry.ts';
+
+/**
+ * Joins a group: one read, then one transaction conditioned on the group as read (`rev`). The
+ * join that fills the last slot forms the group in the same write and emits `GroupBuyFormed`
+ * with every member's order and price. Losing a race to another join or leave re-reads (from the
+ * failed condition's old item, so no extra request) and tries again, a bounded number of times.
+ */
+export async function joinGroup(
+  deps: Deps,
+  input: JoinGroupInput & {
+    groupId: string;
+    userId: string;
+    name?: string;
+    via?: { visitorId?: string; ref?: string };
+  },
+): Promise<{ groupId: string; memberCount: number; status: GroupStatus }> {
+  let g = await findGroup(deps.store, input.groupId, true);
+  if (!g) throw new NotFoundError('group buy');
+  const displayName = maskName(input.name);
+  for (let attempt = 0; attempt < MAX_GROUP_WRITE_ATTEMPTS; attempt++) {
+    const now = deps.clock.now();
+    if (g.roster[input.userId]) throw new AlreadyMemberError();
+    if (!isOpenNow(g, now)) throw attempt > 0 && g.status === 'formed' ? new GroupFullError() : new GroupClosedError();
+    if (g.memberCount >= g.groupSize) throw new GroupFullError();
+    const nowIso = iso(now);
+    const entry: RosterEntry = {
+      orderId: input.orderId,
+      ...(displayName ? { displayName } : {}),
+      joinedAt: nowIso,
+      isLeader: false,
+      price: memberPrice(g, false),
+    };
+    const memberCount = g.memberCount + 1;
+    const fills = memberCount >= g.groupSize;
+    const after: GroupBuy = { ...g, memberCount, roster: { ...g.roster, [input.userId]: entry } };
+    const events = [
+      outboxPut(
+        'GroupBuyJoined',
+        {
+          groupId: g.id,
+          campaignId: g.campaignId,
+          userId: input.userId,
+          orderId: input.orderId,
+          memberCount,
+          ...(input.via ? { via: input.via } : {}),
+        },
+        deps.clock,
+      ),
+    ];
+    if (fills)
+      events.push(
+        outboxPut(
+          'GroupBuyFormed',
+          {
+            groupId: g.id,
+            campaignId: g.campaignId,
+            sku: g.sku,
+            leaderId: g.leaderId,
+            members: formedMembers(after, []),
+          },
+          deps.clock,
+        ),
+      );
+    try {
+      await joinGroupWrite(deps.store, {
+        group: g,
+        userId: input.userId,
+        entry,
+        nowIso,
+        events,
+        onGroupFail: (old) => joinRefusal(old, input.userId, now),
+      });
+      return { groupId: g.id, memberCount, status: fills ? 'formed' : 'open' };
+    } catch (e) {
+      if (e instanceof StaleGroupError && e.group) g = e.group;
+      else if (isTransientCancel(e) || (e instanceof StaleGroupError && !e.group)) {
+        await pause(attempt);
+        g = (await findGroup(deps.store, input.groupId, true)) ?? g;
+      } else throw e;
+    }
+  }
+  throw new ConflictError('conflict', 'The group is changing too fast; try again.');
+}

@@ -1,0 +1,82 @@
+import { iso } from '../../clock.ts';
+import type { Deps } from '../../deps.ts';
+import { outboxPut } from '../../events/outbox.ts';
+import { newId } from '../../ids.ts';
+import { insertGroup, listOverdueLedGroups } from '../../store/group-buys.ts';
+import { requireActiveCampaign } from '../campaigns/require-active-campaign.ts';
+import { maskName } from '../mask.ts';
+import { expireGroup } from './expire-group.ts';
+import type { GroupBuy, GroupView, OpenGroupInput } from './group-buy.schema.ts';
+import { memberPrice, TooManyOpenGroupsError, viewOf } from './group-rules.ts';
+
+/**
+ * Opens a group with the caller as leader and first member. Its timer is the campaign's
+ * `durationSeconds` from now (not the campaign's end). At most `maxOpenGroupsPerUser` open groups
+ * led per user and campaign, held by a counter in the same transaction; groups of the caller's
+ * that are past expiry but not yet swept are closed first, so they never block a new one.
+ */
+export async function openGroup(
+  deps: Deps,
+  input: OpenGroupInput & { userId: string; name?: string },
+): Promise<GroupView> {
+  const campaign = await requireActiveCampaign(deps, input.campaignId, 'group_buy');
+  const r = campaign.rules;
+  const now = deps.clock.now();
+  const nowIso = iso(now);
+  const expiresAt = iso(now + r.durationSeconds * 1000);
+  const id = newId('grp', deps.clock);
+  const displayName = maskName(input.name);
+  const group: GroupBuy = {
+    id,
+    campaignId: campaign.id,
+    leaderId: input.userId,
+    leaderOrderId: input.orderId,
+    sku: r.sku,
+    originalPrice: r.originalPrice,
+    groupPrice: r.groupPrice,
+    ...(r.leaderPrice !== undefined ? { leaderPrice: r.leaderPrice } : {}),
+    groupSize: r.groupSize,
+    autoFillOnExpiry: r.autoFillOnExpiry,
+    status: 'open',
+    memberCount: 1,
+    roster: {
+      [input.userId]: {
+        orderId: input.orderId,
+        ...(displayName ? { displayName } : {}),
+        joinedAt: nowIso,
+        isLeader: true,
+        price: memberPrice(r, true),
+      },
+    },
+    expiresAt,
+    createdAt: nowIso,
+    updatedAt: nowIso,
+    rev: 1,
+  };
+  const opened = outboxPut(
+    'GroupBuyOpened',
+    {
+      groupId: id,
+      campaignId: campaign.id,
+      leaderId: input.userId,
+      orderId: input.orderId,
+      groupSize: r.groupSize,
+      expiresAt,
+    },
+    deps.clock,
+  );
+  try {
+    await insertGroup(deps.store, group, r.maxOpenGroupsPerUser, [opened]);
+  } catch (e) {
+    if (!(e instanceof TooManyOpenGroupsError)) throw e;
+    const overdue = await listOverdueLedGroups(deps.store, {
+      campaignId: campaign.id,
+      leaderId: input.userId,
+      nowIso,
+    });
+    if (overdue.length === 0) throw e;
+    await Promise.all(overdue.map((g) => expireGroup(deps, g)));
+    await insertGroup(deps.store, group, r.maxOpenGroupsPerUser, [opened]);
+  }
+  return viewOf(group, now, deps.config.h5BaseUrl);
+}

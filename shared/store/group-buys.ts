@@ -1,0 +1,387 @@
+import type { GroupBuy, RosterEntry, SimulatedMember } from '../domain/group-buys/group-buy.schema.ts';
+import {
+  AlreadyMemberError,
+  GROUP_EXPIRY_TASK,
+  OrderInUseError,
+  TooManyOpenGroupsError,
+} from '../domain/group-buys/group-rules.ts';
+import { CampaignInactiveError } from '../errors.ts';
+import {
+  campaignKey,
+  dueIndex,
+  GROUP_BUY_MEMBER_PREFIX,
+  groupBuyKey,
+  groupBuyLeaderCountKey,
+  groupBuyLedIndex,
+  groupBuyLedPk,
+  groupBuyMemberKey,
+  groupBuyOpenIndex,
+  groupBuyOpenPk,
+  groupBuyOrderKey,
+  groupBuyPk,
+} from './keys.ts';
+import { type Item, type Page, type Store, TransactionConditionError, type TxItem } from './store.ts';
+
+type OnGroupFail = (old: GroupBuy | undefined) => Error;
+
+/** A member item: one per real member, in the group's partition. */
+export interface GroupMemberItem {
+  groupId: string;
+  campaignId: string;
+  userId: string;
+  orderId: string;
+  isLeader: boolean;
+  joinedAt: string;
+  price: number;
+}
+
+/** The order → group link. */
+export interface GroupOrderLink {
+  orderId: string;
+  groupId: string;
+  campaignId: string;
+  userId: string;
+  isLeader: boolean;
+}
+
+const memberItem = (m: GroupMemberItem): Item => ({
+  ...groupBuyMemberKey(m.groupId, m.userId),
+  entity: 'group_buy_member',
+  ...m,
+});
+
+const orderLinkPut = (link: GroupOrderLink): TxItem => ({
+  Put: {
+    Item: { ...groupBuyOrderKey(link.orderId), entity: 'group_buy_order', ...link },
+    ConditionExpression: 'attribute_not_exists(pk)',
+  },
+  onFail: () => new OrderInUseError(),
+});
+
+const openSortKey = (g: Pick<GroupBuy, 'campaignId' | 'expiresAt' | 'id'>, slots: number) =>
+  groupBuyOpenIndex(g.campaignId, slots, g.expiresAt, g.id).gsi1sk;
+
+const leaderCountChange = (g: GroupBuy, delta: number): TxItem => ({
+  Update: {
+    Key: groupBuyLeaderCountKey(g.campaignId, g.leaderId),
+    UpdateExpression: 'SET entity = :e ADD openCount :d',
+    ExpressionAttributeValues: { ':e': 'group_buy_leader_count', ':d': delta },
+  },
+});
+
+/** Opens a group: the group (listed, due at expiry), its leader's membership, the order link, the leader's open-group count (≤ `maxOpen`), and the event: one transaction. */
+export async function insertGroup(store: Store, g: GroupBuy, maxOpen: number, events: TxItem[]): Promise<void> {
+  const leader = g.roster[g.leaderId]!;
+  await store.transact([
+    {
+      Put: {
+        Item: {
+          ...groupBuyKey(g.id),
+          entity: 'group_buy',
+          ...g,
+          ...groupBuyOpenIndex(g.campaignId, g.groupSize - g.memberCount, g.expiresAt, g.id),
+          ...groupBuyLedIndex(g.campaignId, g.leaderId, g.expiresAt, g.id),
+          ...dueIndex(GROUP_EXPIRY_TASK, g.expiresAt, g.id),
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    },
+    {
+      Put: {
+        Item: memberItem({
+          groupId: g.id,
+          campaignId: g.campaignId,
+          userId: g.leaderId,
+          orderId: leader.orderId,
+          isLeader: true,
+          joinedAt: leader.joinedAt,
+          price: leader.price,
+        }),
+      },
+    },
+    orderLinkPut({
+      orderId: leader.orderId,
+      groupId: g.id,
+      campaignId: g.campaignId,
+      userId: g.leaderId,
+      isLeader: true,
+    }),
+    {
+      Update: {
+        Key: groupBuyLeaderCountKey(g.campaignId, g.leaderId),
+        UpdateExpression: 'SET entity = :e ADD openCount :one',
+        ConditionExpression: 'attribute_not_exists(openCount) OR openCount < :max',
+        ExpressionAttributeValues: { ':e': 'group_buy_leader_count', ':one': 1, ':max': maxOpen },
+      },
+      onFail: () => new TooManyOpenGroupsError(maxOpen),
+    },
+    ...events,
+  ]);
+}
+
+/** Get a group by id. */
+export async function findGroup(store: Store, id: string, consistent = false): Promise<GroupBuy | undefined> {
+  return toGroup(await store.get<Item>(groupBuyKey(id), consistent));
+}
+
+/**
+ * One join, one transaction: the group gains the member only if it is still open, unexpired, and
+ * exactly as read (`rev`), so it can never overfill and the join that fills it forms it in the same
+ * write (leaving the open list and the due index, and freeing the leader's open-group slot). The
+ * member item (`already_member`), the order link, an active-campaign check and the events ride along.
+ */
+export async function joinGroupWrite(
+  store: Store,
+  input: {
+    group: GroupBuy;
+    userId: string;
+    entry: RosterEntry;
+    nowIso: string;
+    events: TxItem[];
+    onGroupFail: OnGroupFail;
+  },
+): Promise<void> {
+  const { group: g, userId, entry, nowIso } = input;
+  const count = g.memberCount + 1;
+  const fills = count >= g.groupSize;
+  const values: Record<string, unknown> = {
+    ':open': 'open',
+    ':rev': g.rev,
+    ':rev1': g.rev + 1,
+    ':now': nowIso,
+    ':n': count,
+    ':entry': entry,
+  };
+  let update = 'SET memberCount = :n, roster.#uid = :entry, rev = :rev1, updatedAt = :now';
+  if (fills) {
+    update += ', #status = :formed, formedAt = :now REMOVE gsi1pk, gsi1sk, gsi2pk, gsi2sk, gsi3pk, gsi3sk';
+    values[':formed'] = 'formed';
+  } else {
+    update += ', gsi1sk = :lsk';
+    values[':lsk'] = openSortKey(g, g.groupSize - count);
+  }
+  await store.transact([
+    {
+      Update: {
+        Key: groupBuyKey(g.id),
+        UpdateExpression: update,
+        ConditionExpression:
+          '#status = :open AND rev = :rev AND expiresAt > :now AND attribute_not_exists(roster.#uid)',
+        ExpressionAttributeNames: { '#status': 'status', '#uid': userId },
+        ExpressionAttributeValues: values,
+      },
+      onFail: (old) => input.onGroupFail(toGroup(old)),
+    },
+    {
+      Put: {
+        Item: memberItem({
+          groupId: g.id,
+          campaignId: g.campaignId,
+          userId,
+          orderId: entry.orderId,
+          isLeader: false,
+          joinedAt: entry.joinedAt,
+          price: entry.price,
+        }),
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+      onFail: () => new AlreadyMemberError(),
+    },
+    orderLinkPut({ orderId: entry.orderId, groupId: g.id, campaignId: g.campaignId, userId, isLeader: false }),
+    {
+      ConditionCheck: {
+        Key: campaignKey(g.campaignId),
+        ConditionExpression:
+          '#status = :active AND (attribute_not_exists(endsAt) OR endsAt > :now) AND (attribute_not_exists(startsAt) OR startsAt <= :now)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':active': 'active', ':now': nowIso },
+      },
+      onFail: () => new CampaignInactiveError(),
+    },
+    ...(fills ? [leaderCountChange(g, -1)] : []),
+    ...input.events,
+  ]);
+}
+
+/** One leave, one transaction: the member item, the order link and one count go together, only while the group is open and as read. */
+export async function leaveGroupWrite(
+  store: Store,
+  input: { group: GroupBuy; userId: string; nowIso: string; events: TxItem[]; onGroupFail: OnGroupFail },
+): Promise<void> {
+  const { group: g, userId, nowIso } = input;
+  const entry = g.roster[userId]!;
+  const count = g.memberCount - 1;
+  await store.transact([
+    {
+      Update: {
+        Key: groupBuyKey(g.id),
+        UpdateExpression: 'SET memberCount = :n, rev = :rev1, updatedAt = :now, gsi1sk = :lsk REMOVE roster.#uid',
+        ConditionExpression: '#status = :open AND rev = :rev AND expiresAt > :now AND attribute_exists(roster.#uid)',
+        ExpressionAttributeNames: { '#status': 'status', '#uid': userId },
+        ExpressionAttributeValues: {
+          ':open': 'open',
+          ':rev': g.rev,
+          ':rev1': g.rev + 1,
+          ':now': nowIso,
+          ':n': count,
+          ':lsk': openSortKey(g, g.groupSize - count),
+        },
+      },
+      onFail: (old) => input.onGroupFail(toGroup(old)),
+    },
+    { Delete: { Key: groupBuyMemberKey(g.id, userId) } },
+    {
+      Delete: {
+        Key: groupBuyOrderKey(entry.orderId),
+        ConditionExpression: 'attribute_not_exists(pk) OR groupId = :gid',
+        ExpressionAttributeValues: { ':gid': g.id },
+      },
+    },
+    ...input.events,
+  ]);
+}
+
+/**
+ * Closes an open group as read (`rev`): formed (with simulated members) or failed. The status
+ * change, leaving every index, freeing the leader's slot and the event are one transaction, so
+ * each group is formed or failed once. `when` says whether this close needs the group expired
+ * (the sweeper) or still live (a leader refund).
+ */
+export async function closeGroupWrite(
+  store: Store,
+  input: {
+    group: GroupBuy;
+    to: 'formed' | 'failed';
+    reason?: 'expired' | 'leader_refunded';
+    simulated?: SimulatedMember[];
+    when: 'expired' | 'live';
+    /** When it formed or failed: `expiresAt` for an expiry, now for a refund. */
+    atIso: string;
+    nowIso: string;
+    events: TxItem[];
+    onGroupFail: OnGroupFail;
+  },
+): Promise<void> {
+  const { group: g, nowIso } = input;
+  const values: Record<string, unknown> = {
+    ':open': 'open',
+    ':rev': g.rev,
+    ':rev1': g.rev + 1,
+    ':now': nowIso,
+    ':to': input.to,
+    ':at': input.atIso,
+  };
+  let set = 'SET #status = :to, rev = :rev1, updatedAt = :now';
+  if (input.to === 'formed') {
+    const sim = input.simulated ?? [];
+    set += ', formedAt = :at, simulated = :sim, memberCount = :n';
+    values[':sim'] = sim;
+    values[':n'] = g.memberCount + sim.length;
+  } else {
+    set += ', failedAt = :at, failReason = :reason';
+    values[':reason'] = input.reason ?? 'expired';
+  }
+  await store.transact([
+    {
+      Update: {
+        Key: groupBuyKey(g.id),
+        UpdateExpression: `${set} REMOVE gsi1pk, gsi1sk, gsi2pk, gsi2sk, gsi3pk, gsi3sk`,
+        ConditionExpression: `#status = :open AND rev = :rev AND expiresAt ${input.when === 'expired' ? '<=' : '>'} :now`,
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: values,
+      },
+      onFail: (old) => input.onGroupFail(toGroup(old)),
+    },
+    leaderCountChange(g, -1),
+    ...input.events,
+  ]);
+}
+
+/** Takes a group that is no longer open out of the due index (a no-op if already out). */
+export async function clearGroupDue(store: Store, id: string): Promise<void> {
+  try {
+    await store.update({
+      key: groupBuyKey(id),
+      update: 'REMOVE gsi3pk, gsi3sk',
+      condition: 'attribute_exists(gsi3pk) AND #status <> :open',
+      names: { '#status': 'status' },
+      values: { ':open': 'open' },
+    });
+  } catch (e) {
+    if (!(e instanceof TransactionConditionError)) throw e;
+  }
+}
+
+/** The group an order belongs to (one GetItem). */
+export async function findOrderLink(store: Store, orderId: string): Promise<GroupOrderLink | undefined> {
+  const item = await store.get<Item>(groupBuyOrderKey(orderId), true);
+  return item ? (item as unknown as GroupOrderLink) : undefined;
+}
+
+/**
+ * A page of a campaign's open groups from gsi1: fewest open slots first, then soonest expiry.
+ * Groups past `expiresAt` (not yet swept) are filtered out; short pages are topped up.
+ */
+export async function listOpenGroups(
+  store: Store,
+  input: { campaignId: string; nowIso: string; limit: number; cursor?: string | null },
+): Promise<Page<GroupBuy>> {
+  const items: GroupBuy[] = [];
+  let cursor = input.cursor ?? null;
+  for (let round = 0; round < 10; round++) {
+    const page = await store.query<Item>({
+      index: 'gsi1',
+      pk: groupBuyOpenPk(input.campaignId),
+      limit: input.limit - items.length,
+      cursor,
+      filter: {
+        expression: 'expiresAt > :now AND #status = :open',
+        names: { '#status': 'status' },
+        values: { ':now': input.nowIso, ':open': 'open' },
+      },
+    });
+    items.push(...page.items.map((i) => toGroup(i)!));
+    cursor = page.nextCursor;
+    if (!cursor || items.length >= input.limit) break;
+  }
+  return { items, nextCursor: cursor };
+}
+
+/** Ids of the open groups a user leads in a campaign that are past `expiresAt` (not yet swept). */
+export async function listOverdueLedGroups(
+  store: Store,
+  input: { campaignId: string; leaderId: string; nowIso: string },
+): Promise<string[]> {
+  const items = await store.queryAll<Item>({
+    index: 'gsi2',
+    pk: groupBuyLedPk(input.campaignId, input.leaderId),
+    sk: { lt: `${input.nowIso}~` },
+  });
+  return items.map((i) => i.id as string);
+}
+
+/** Every member item of a group (bounded: at most `groupSize`). */
+export async function listMemberItems(store: Store, id: string): Promise<GroupMemberItem[]> {
+  return store.queryAll<GroupMemberItem>({
+    pk: groupBuyPk(id),
+    sk: { beginsWith: GROUP_BUY_MEMBER_PREFIX },
+    consistent: true,
+  });
+}
+
+function toGroup(item: Item | undefined): GroupBuy | undefined {
+  if (!item) return undefined;
+  const {
+    pk: _pk,
+    sk: _sk,
+    entity: _e,
+    gsi1pk: _a,
+    gsi1sk: _b,
+    gsi2pk: _c,
+    gsi2sk: _d,
+    gsi3pk: _f,
+    gsi3sk: _g,
+    ...rest
+  } = item;
+  return { roster: {}, ...rest } as unknown as GroupBuy;
+}
