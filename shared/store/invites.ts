@@ -6,7 +6,7 @@ import {
   RewardCapReachedError,
 } from '../domain/invites/invite.errors.ts';
 import type { BindingStatus, InviteBinding, InviteCode } from '../domain/invites/invite.schema.ts';
-import { ConflictError } from '../errors.ts';
+import { ConflictError, ForbiddenError } from '../errors.ts';
 import {
   firstOrderKey,
   inviteBindingKey,
@@ -96,7 +96,8 @@ function takeRewardSlot(campaignId: string, inviterId: string, cap: number): TxI
  * Put a binding, first accept wins, in one transaction with its events. With `newCustomerOnly`
  * the invitee's first-order marker must be absent (else `ExistingCustomerError`); with
  * `rewardCap` one of the inviter's rewarded slots is taken (else `RewardCapReachedError`).
- * A binding already there for (campaign, invitee) → 409 `already_invited`.
+ * A binding already there for (campaign, invitee) → 409 `already_invited`; the inviter bound as the
+ * invitee's own invitee (a mutual invite) → 403 `self_invite_forbidden`.
  */
 export async function insertBinding(
   store: Store,
@@ -115,6 +116,15 @@ export async function insertBinding(
         ConditionExpression: 'attribute_not_exists(pk)',
       },
       onFail: () => new ConflictError('already_invited', 'You already accepted an invite in this campaign.'),
+    },
+    {
+      ConditionCheck: {
+        Key: inviteBindingKey(b.campaignId, b.inviterId),
+        ConditionExpression: 'attribute_not_exists(pk) OR inviterId <> :invitee',
+        ExpressionAttributeValues: { ':invitee': b.inviteeId },
+      },
+      onFail: () =>
+        new ForbiddenError('You cannot accept an invite from someone you invited.', 'self_invite_forbidden'),
     },
   ];
   if (opts.newCustomerOnly)

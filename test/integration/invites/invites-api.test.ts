@@ -178,6 +178,25 @@ describe('Invites API', () => {
       expect(await h.deps.store.get(inviteBindingKey(campaignId, 'inviter-a'), true)).toBeUndefined();
     });
 
+    it('refuses a mutual invite (403 self_invite_forbidden), also when both accept at once', async () => {
+      const cmp = await inviteCampaign(h);
+      const codeOf = async (u: string) =>
+        (await h.call('POST', '/v1/invites', { token: h.token(u), body: { campaignId: cmp } })).body.code;
+      const [a, b] = [await codeOf('mutual-a'), await codeOf('mutual-b')];
+      expect((await h.call('POST', `/v1/invites/${a}/accept`, { token: h.token('mutual-b') })).status).toBe(201);
+      const back = await h.call('POST', `/v1/invites/${b}/accept`, { token: h.token('mutual-a') });
+      expect([back.status, back.body.code]).toEqual([403, 'self_invite_forbidden']);
+      expect(await h.deps.store.get(inviteBindingKey(cmp, 'mutual-a'), true)).toBeUndefined();
+
+      const [c, d] = [await codeOf('mutual-c'), await codeOf('mutual-d')];
+      const rs = await Promise.all([
+        h.call('POST', `/v1/invites/${c}/accept`, { token: h.token('mutual-d') }),
+        h.call('POST', `/v1/invites/${d}/accept`, { token: h.token('mutual-c') }),
+      ]);
+      expect(rs.filter((r) => r.status === 201)).toHaveLength(1);
+      expect(rs.find((r) => r.status !== 201)?.body.code).toBe('self_invite_forbidden');
+    });
+
     it('keeps the first binding: a second accept of any code in the campaign → 409 already_invited', async () => {
       const other = (await h.call('POST', '/v1/invites', { token: h.token('inviter-b'), body: { campaignId } })).body
         .code;
