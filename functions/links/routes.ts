@@ -1,0 +1,253 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { getCookie, setCookie } from 'hono/cookie';
+import { getKolStats } from '#shared/domain/kol/get-kol-stats';
+import { kolStatsQuerySchema } from '#shared/domain/kol/kol-stats.schema';
+import { createLink } from '#shared/domain/links/create-link';
+import { followLink } from '#shared/domain/links/follow-link';
+import { createLinkSchema } from '#shared/domain/links/link.schema';
+import { listKolLinks } from '#shared/domain/links/list-kol-links';
+import { recordClick } from '#shared/domain/links/record-click';
+import { deviceHash, visitorFromCookie } from '#shared/domain/links/visitor';
+import { createShare } from '#shared/domain/shares/create-share';
+import { getShareStats } from '#shared/domain/shares/get-share-stats';
+import { createShareSchema, shareStatsQuerySchema } from '#shared/domain/shares/share.schema';
+import { clientIp, createArea } from '#shared/http/app';
+import { requireAuth } from '#shared/http/auth';
+import { idempotency } from '#shared/http/idempotency';
+import { verifyJwt } from '#shared/http/jwt';
+import { bearerSecurity, jsonBody, jsonResponse, pageOf, pageQuery, problems } from '#shared/http/openapi';
+import { inBackground, onLambda } from './background.ts';
+
+/** The visitor cookie lives two years. */
+const VISITOR_COOKIE_SECONDS = 2 * 365 * 24 * 3600;
+
+const linkSchema = z
+  .object({
+    code: z.string(),
+    url: z.string().describe('<PUBLIC_BASE_URL>/s/<code>'),
+    targetUrl: z.string(),
+    campaignId: z.string().optional(),
+    channel: z.string().optional(),
+    createdAt: z.string(),
+  })
+  .openapi('Link');
+const kolLinkSchema = linkSchema
+  .extend({
+    clicks: z.number().int(),
+    uniqueClicks: z
+      .number()
+      .int()
+      .describe('Clicks not preceded by the same visitor’s click on this link within 30 min'),
+  })
+  .openapi('KolLink');
+const shareSchema = z
+  .object({
+    shareId: z.string(),
+    code: z.string(),
+    url: z.string().describe('<PUBLIC_BASE_URL>/s/<code>: redirects to targetUrl'),
+    targetUrl: z.string().describe('The object’s H5 page under H5_BASE_URL'),
+    objectType: z.string(),
+    objectId: z.string(),
+    channel: z.string(),
+    createdAt: z.string(),
+  })
+  .openapi('Share');
+const shareStatsSchema = z
+  .object({
+    shares: z.number().int(),
+    clicks: z.number().int(),
+    uniqueVisitors: z.number().int(),
+    conversions: z.number().int().describe('Distinct users who helped, joined or accepted after a click on a share'),
+  })
+  .openapi('ShareStats');
+const kolDaySchema = z.object({
+  date: z.string(),
+  clicks: z.number().int(),
+  uniqueVisitors: z.number().int(),
+  conversions: z.number().int(),
+  gmv: z.number().int(),
+  commission: z.number().int(),
+});
+const kolStatsSchema = z
+  .object({ days: z.array(kolDaySchema), totals: kolDaySchema.omit({ date: true }) })
+  .openapi('KolStats');
+
+export const linkRoutes = createArea();
+
+// POST /v1/links — a KOL creates a tracked promotion link
+linkRoutes.openapi(
+  createRoute({
+    method: 'post',
+    path: '/v1/links',
+    tags: ['Links'],
+    summary: 'Create a KOL promotion link',
+    description:
+      'The code is random (10 characters, ~49 bits), never sequential. `targetUrl` must be https (http only for localhost) on a host listed in ALLOWED_REDIRECT_HOSTS (exact, case-insensitive), without credentials; otherwise 400 `target_not_allowed`. With a commission `campaignId` the link earns commission under that campaign’s model and window; other campaigns and no campaign track clicks only. A named campaign must exist (404) and be active (409 `campaign_inactive`). The KOL’s `X-Device-Id` and `fission_vid` are remembered (hashed) so orders from the same device are held.',
+    security: bearerSecurity,
+    middleware: [requireAuth('kol'), idempotency()] as const,
+    request: { body: jsonBody(createLinkSchema) },
+    responses: { 201: jsonResponse(linkSchema, 'The link'), ...problems(400, 401, 403, 404, 409, 422, 429) },
+  }),
+  async (c) => {
+    const deps = c.get('deps');
+    const ownerDeviceHash = deviceHash(deps.config.attributionSecret, c.req.header('x-device-id'));
+    const ownerVisitorId = visitorFromCookie(getCookie(c, 'fission_vid'));
+    const link = await createLink(deps, {
+      ...c.req.valid('json'),
+      ownerId: c.get('principal').sub,
+      ...(ownerDeviceHash ? { ownerDeviceHash } : {}),
+      ...(ownerVisitorId ? { ownerVisitorId } : {}),
+    });
+    return c.json(link, 201);
+  },
+);
+
+// GET /s/:code — follow a short link: count the click and redirect with an attribution token
+linkRoutes.openapi(
+  createRoute({
+    method: 'get',
+    path: '/s/{code}',
+    tags: ['Links'],
+    summary: 'Follow a short link',
+    description:
+      'Answers 302 to the target with `fission_ref=<token>` set in its query and `Cache-Control: no-store`. The token is HMAC-signed over (code, visitor, issued-at) and is honoured for the link’s attribution window (its commission campaign’s, else 7 days). The visitor is the `fission_vid` cookie, else a keyed hash of IP + User-Agent (raw IPs are never stored); the cookie is set (HttpOnly, SameSite=Lax, 2 years) when absent. A click is unique unless the same visitor clicked the same link in the previous 30 minutes. Known bots (by User-Agent) are redirected but not counted. An optional bearer token also records the click under that user for attribution. Unknown code → 404.',
+    request: { params: z.object({ code: z.string().max(64) }) },
+    responses: {
+      302: {
+        description: 'Redirect to the target',
+        headers: z.object({
+          Location: z.string().describe('targetUrl with fission_ref added'),
+          'Cache-Control': z.literal('no-store'),
+        }),
+      },
+      ...problems(404),
+    },
+  }),
+  async (c) => {
+    const deps = c.get('deps');
+    const result = await followLink(deps, {
+      code: c.req.valid('param').code,
+      cookie: getCookie(c, 'fission_vid'),
+      ip: clientIp(c),
+      userAgent: c.req.header('user-agent'),
+      deviceId: c.req.header('x-device-id'),
+      userId: optionalUser(c.req.header('authorization'), deps),
+    });
+    if (result.click) {
+      const work = recordClick(deps, result.click).catch((error) =>
+        deps.log.error('click not recorded', { error: error as Error }),
+      );
+      if (onLambda(c)) await work;
+      else inBackground(work);
+    }
+    if (result.setCookie)
+      setCookie(c, 'fission_vid', result.visitorId, {
+        httpOnly: true,
+        sameSite: 'Lax',
+        path: '/',
+        maxAge: VISITOR_COOKIE_SECONDS,
+        secure: deps.config.PUBLIC_BASE_URL.startsWith('https:'),
+      });
+    c.header('Cache-Control', 'no-store');
+    return c.redirect(result.location, 302);
+  },
+);
+
+/** The signed-in user of a redirect, when it carries a valid bearer token (anything else: anonymous). */
+function optionalUser(
+  authorization: string | undefined,
+  deps: { config: { JWT_SECRET: string; JWT_ISSUER: string; JWT_AUDIENCE: string }; clock: { now(): number } },
+): string | undefined {
+  const m = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
+  if (!m) return undefined;
+  try {
+    return verifyJwt(m[1]!, {
+      secret: deps.config.JWT_SECRET,
+      issuer: deps.config.JWT_ISSUER,
+      audience: deps.config.JWT_AUDIENCE,
+      nowSeconds: Math.floor(deps.clock.now() / 1000),
+    }).sub;
+  } catch {
+    return undefined;
+  }
+}
+
+// POST /v1/shares — a user makes a tracked link to an object's H5 page
+linkRoutes.openapi(
+  createRoute({
+    method: 'post',
+    path: '/v1/shares',
+    tags: ['Shares'],
+    summary: 'Share an object with a tracked link',
+    description:
+      'Makes a short link (owned by the caller) to the object’s H5 page: `<H5_BASE_URL>/bargains/<id>`, `/group-buys/<id>`, `/invites/<code>` or `/products/<id>` (H5_BASE_URL defaults to `<PUBLIC_BASE_URL>/h5`). Each call is a new share; stats add up over all of the caller’s shares of the object. A help, join or invite acceptance on the same object by someone who came through the link (its `fission_ref`, or their `fission_vid` click) counts once per acting user as a conversion.',
+    security: bearerSecurity,
+    middleware: [requireAuth('user'), idempotency()] as const,
+    request: { body: jsonBody(createShareSchema) },
+    responses: { 201: jsonResponse(shareSchema, 'The share'), ...problems(400, 401, 403, 422, 429) },
+  }),
+  async (c) =>
+    c.json(await createShare(c.get('deps'), { ...c.req.valid('json'), ownerId: c.get('principal').sub }), 201),
+);
+
+// GET /v1/shares/stats — the caller's shares of one object, summed
+linkRoutes.openapi(
+  createRoute({
+    method: 'get',
+    path: '/v1/shares/stats',
+    tags: ['Shares'],
+    summary: 'Stats of my shares of an object',
+    description:
+      'Owner only: an object the caller never shared answers 404. `uniqueVisitors` counts unique clicks (30-minute rule per visitor and share link).',
+    security: bearerSecurity,
+    middleware: [requireAuth('user')] as const,
+    request: { query: shareStatsQuerySchema },
+    responses: { 200: jsonResponse(shareStatsSchema, 'The stats'), ...problems(400, 401, 403, 404, 429) },
+  }),
+  async (c) =>
+    c.json(await getShareStats(c.get('deps'), { ...c.req.valid('query'), ownerId: c.get('principal').sub }), 200),
+);
+
+// GET /v1/kol/links — the calling KOL's links with click totals
+linkRoutes.openapi(
+  createRoute({
+    method: 'get',
+    path: '/v1/kol/links',
+    tags: ['KOL'],
+    summary: 'My links',
+    description: 'Newest first. Click totals are summed from the link’s 16 counter shards.',
+    security: bearerSecurity,
+    middleware: [requireAuth('kol')] as const,
+    request: { query: z.object(pageQuery) },
+    responses: { 200: jsonResponse(pageOf(kolLinkSchema), 'A page of links'), ...problems(400, 401, 403, 429) },
+  }),
+  async (c) => {
+    const q = c.req.valid('query');
+    return c.json(
+      await listKolLinks(c.get('deps'), {
+        ownerId: c.get('principal').sub,
+        limit: q.limit,
+        ...(q.cursor ? { cursor: q.cursor } : {}),
+      }),
+      200,
+    );
+  },
+);
+
+// GET /v1/kol/stats — the calling KOL's figures per UTC day
+linkRoutes.openapi(
+  createRoute({
+    method: 'get',
+    path: '/v1/kol/stats',
+    tags: ['KOL'],
+    summary: 'My daily stats',
+    description:
+      'Every UTC day from `from` to `to` (YYYY-MM-DD, both included, `from` ≤ `to`, at most 366 days; else 400), zeros included, read from pre-aggregated day items. `clicks`/`uniqueVisitors` count the day’s clicks and unique clicks on the KOL’s links (bots excluded); `conversions`, `gmv` and `commission` count attributed orders on the day they were paid; refunds subtract their commission reversal on the day of the refund (`gmv` stays gross).',
+    security: bearerSecurity,
+    middleware: [requireAuth('kol')] as const,
+    request: { query: kolStatsQuerySchema },
+    responses: { 200: jsonResponse(kolStatsSchema, 'Stats per day and totals'), ...problems(400, 401, 403, 429) },
+  }),
+  async (c) =>
+    c.json(await getKolStats(c.get('deps'), { ...c.req.valid('query'), kolId: c.get('principal').sub }), 200),
+);

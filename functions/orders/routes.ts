@@ -1,0 +1,77 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { paidOrderSchema, refundSchema } from '#shared/domain/orders/order.schema';
+import { recordPaidOrder } from '#shared/domain/orders/record-paid-order';
+import { recordRefund } from '#shared/domain/orders/record-refund';
+import { createArea } from '#shared/http/app';
+import { idempotency } from '#shared/http/idempotency';
+import { jsonBody, jsonResponse, problems, webhookSecurity } from '#shared/http/openapi';
+import { requireWebhookSignature } from '#shared/http/webhook';
+
+const paidAnswerSchema = z
+  .object({
+    orderId: z.string(),
+    attributed: z.boolean(),
+    linkCode: z.string().optional(),
+    kolId: z.string().optional(),
+    commission: z.number().int().optional().describe('floor(amount * rateBps / 10000)'),
+  })
+  .openapi('PaidOrderAnswer');
+const refundAnswerSchema = z
+  .object({
+    orderId: z.string(),
+    refundId: z.string(),
+    amount: z.number().int(),
+    refundedTotal: z.number().int(),
+    reversal: z.number().int().optional().describe('Commission reversed by this refund (attributed orders)'),
+  })
+  .openapi('RefundAnswer');
+
+export const orderRoutes = createArea();
+
+// POST /v1/orders/paid — the shop reports a paid order (signed webhook)
+orderRoutes.openapi(
+  createRoute({
+    method: 'post',
+    path: '/v1/orders/paid',
+    tags: ['Orders'],
+    summary: 'A paid order (shop webhook)',
+    description:
+      'Signed with X-Fission-Timestamp / X-Fission-Signature (401 `bad_signature`). Idempotent per `orderId`: a repeat answers 200 with the first answer and has no second effect (the same `orderId` with another user, amount or currency → 409 `conflict`). Attribution: candidates are the attribution token (when its signature verifies) and the click history of `userId` and `visitorId`; a candidate counts when its link belongs to an active commission campaign and it lies within that campaign’s window before `paidAt`. The newest counting click’s campaign decides the model: `last_click` takes the newest, `first_click` the oldest of that campaign; a token wins a tie. Commission = floor(amount × rateBps / 10000). An order whose buyer is the KOL, or whose click came from the KOL’s own device or visitor id, is attributed with `held: true` in OrderAttributed. Emits OrderPaid (with `firstOrder`) and, when attributed, OrderAttributed, in the same transaction as the order.',
+    security: webhookSecurity,
+    middleware: [requireWebhookSignature(), idempotency()] as const,
+    request: { body: jsonBody(paidOrderSchema) },
+    responses: {
+      201: jsonResponse(paidAnswerSchema, 'Recorded'),
+      200: jsonResponse(paidAnswerSchema, 'Already recorded: the first answer'),
+      ...problems(400, 401, 409, 422),
+    },
+  }),
+  async (c) => {
+    const r = await recordPaidOrder(c.get('deps'), c.req.valid('json'));
+    return r.status === 201 ? c.json(r.body, 201) : c.json(r.body, 200);
+  },
+);
+
+// POST /v1/orders/refunded — the shop reports a (partial) refund (signed webhook)
+orderRoutes.openapi(
+  createRoute({
+    method: 'post',
+    path: '/v1/orders/refunded',
+    tags: ['Orders'],
+    summary: 'A refund of an order (shop webhook)',
+    description:
+      'Idempotent per (`orderId`, `refundId`): a repeat answers 200 with the first answer (another amount → 409 `conflict`). Unknown order → 404; refunds adding up past the order amount → 409 `refund_exceeds_order`. For an attributed order this refund reverses floor(commission × refundedTotal / amount) minus what earlier refunds reversed, so the reversals never exceed the commission and a full refund reverses it all. Emits OrderRefunded in the same transaction.',
+    security: webhookSecurity,
+    middleware: [requireWebhookSignature(), idempotency()] as const,
+    request: { body: jsonBody(refundSchema) },
+    responses: {
+      201: jsonResponse(refundAnswerSchema, 'Recorded'),
+      200: jsonResponse(refundAnswerSchema, 'Already recorded: the first answer'),
+      ...problems(400, 401, 404, 409, 422),
+    },
+  }),
+  async (c) => {
+    const r = await recordRefund(c.get('deps'), c.req.valid('json'));
+    return r.status === 201 ? c.json(r.body, 201) : c.json(r.body, 200);
+  },
+);

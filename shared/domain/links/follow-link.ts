@@ -1,0 +1,72 @@
+import type { Deps } from '../../deps.ts';
+import { NotFoundError } from '../../errors.ts';
+import { CODE_PATTERN } from '../../ids.ts';
+import { findLink } from '../../store/links.ts';
+import { signAttributionToken } from './attribution-token.ts';
+import { isBot } from './bots.ts';
+import type { Link } from './link.schema.ts';
+import type { ClickInput } from './record-click.ts';
+import { withRef } from './target-url.ts';
+import { derivedVisitorId, deviceHash, visitorFromCookie } from './visitor.ts';
+
+/** Links never change once created, so a warm instance keeps them a minute: the hot path skips the read. */
+const CACHE_MS = 60_000;
+const CACHE_MAX = 10_000;
+const cache = new Map<string, { link: Link; until: number }>();
+
+async function cachedLink(deps: Pick<Deps, 'store'>, code: string, nowMs: number): Promise<Link | undefined> {
+  const key = `${deps.store.tableName}#${code}`;
+  const hit = cache.get(key);
+  if (hit && hit.until > nowMs) return hit.link;
+  const link = await findLink(deps.store, code);
+  if (link) {
+    if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value as string);
+    cache.set(key, { link, until: nowMs + CACHE_MS });
+  }
+  return link;
+}
+
+/** Where a redirect sends the visitor, and the click to record (none for bots). */
+export interface FollowResult {
+  location: string;
+  visitorId: string;
+  /** True when the visitor had no valid `fission_vid` cookie: the answer sets one. */
+  setCookie: boolean;
+  click?: ClickInput;
+}
+
+/**
+ * Resolves `GET /s/{code}`: 404 for an unknown code; otherwise the target with a fresh signed
+ * `fission_ref` token. The visitor is the cookie's id, else a keyed hash of IP + User-Agent.
+ * Bots get the redirect but no click.
+ */
+export async function followLink(
+  deps: Pick<Deps, 'store' | 'clock' | 'config'>,
+  input: { code: string; cookie?: string; ip: string; userAgent?: string; deviceId?: string; userId?: string },
+): Promise<FollowResult> {
+  if (!CODE_PATTERN.test(input.code)) throw new NotFoundError('link');
+  const now = deps.clock.now();
+  const link = await cachedLink(deps, input.code, now);
+  if (!link) throw new NotFoundError('link');
+  const secret = deps.config.attributionSecret;
+  const fromCookie = visitorFromCookie(input.cookie);
+  const visitorId = fromCookie ?? derivedVisitorId(secret, input.ip, input.userAgent ?? '');
+  const token = signAttributionToken(secret, { code: link.code, visitorId, issuedAtMs: now });
+  const dev = deviceHash(secret, input.deviceId);
+  return {
+    location: withRef(link.targetUrl, token),
+    visitorId,
+    setCookie: !fromCookie,
+    ...(isBot(input.userAgent)
+      ? {}
+      : {
+          click: {
+            link,
+            visitorId,
+            atMs: now,
+            ...(input.userId ? { userId: input.userId } : {}),
+            ...(dev ? { deviceHash: dev } : {}),
+          },
+        }),
+  };
+}

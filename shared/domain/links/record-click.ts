@@ -1,0 +1,53 @@
+import { randomInt } from 'node:crypto';
+import { utcDay } from '../../clock.ts';
+import type { Deps } from '../../deps.ts';
+import { CLICK_SHARDS } from '../../store/keys.ts';
+import { addKolDay } from '../../store/kol.ts';
+import { addLinkClicks, type ClickRecord, putClickHistory, touchLinkVisitor } from '../../store/links.ts';
+import type { Link } from './link.schema.ts';
+import { isUniqueClick } from './visitor.ts';
+
+/** One counted click. */
+export interface ClickInput {
+  link: Link;
+  visitorId: string;
+  /** The signed-in user, when the redirect carried a valid bearer token. */
+  userId?: string;
+  deviceHash?: string;
+  atMs: number;
+}
+
+/**
+ * Records a click: first the (link, visitor) item says whether it is unique, then, in parallel,
+ * one random shard of the link's counters, one random shard of the KOL's day, and the visitor's
+ * (and user's) click history for attribution. Every write is a single-item write, so a hot link
+ * never meets transaction conflicts and no item takes more than 1/16 of its writes.
+ */
+export async function recordClick(deps: Pick<Deps, 'store'>, click: ClickInput): Promise<{ unique: boolean }> {
+  const { link, visitorId, atMs } = click;
+  const previous = await touchLinkVisitor(deps.store, link.code, visitorId, atMs);
+  const unique = isUniqueClick(previous, atMs);
+  const shard = randomInt(CLICK_SHARDS);
+  const record: ClickRecord = {
+    code: link.code,
+    kind: link.kind,
+    ownerId: link.ownerId,
+    ...(link.campaignId ? { campaignId: link.campaignId } : {}),
+    visitorId,
+    ...(click.deviceHash ? { deviceHash: click.deviceHash } : {}),
+    clickedAtMs: atMs,
+    validUntilMs: atMs + link.windowSeconds * 1000,
+    ...(link.shareId ? { shareId: link.shareId, objectType: link.objectType, objectId: link.objectId } : {}),
+  };
+  const writes: Promise<void>[] = [
+    addLinkClicks(deps.store, link.code, shard, 1, unique ? 1 : 0),
+    putClickHistory(deps.store, `v:${visitorId}`, record),
+  ];
+  if (link.kind === 'kol')
+    writes.push(
+      addKolDay(deps.store, link.ownerId, shard, utcDay(atMs), { clicks: 1, uniqueVisitors: unique ? 1 : 0 }),
+    );
+  if (click.userId) writes.push(putClickHistory(deps.store, `u:${click.userId}`, record));
+  await Promise.all(writes);
+  return { unique };
+}

@@ -1,0 +1,31 @@
+import { createHmac } from 'node:crypto';
+
+/** What a `fission_vid` cookie (and a visitor id anywhere) may look like. */
+export const VISITOR_ID_PATTERN = /^[A-Za-z0-9_-]{8,64}$/;
+
+/** A visitor id from a cookie value, when it has the right shape. */
+export function visitorFromCookie(cookie: string | undefined): string | undefined {
+  return cookie && VISITOR_ID_PATTERN.test(cookie) ? cookie : undefined;
+}
+
+/**
+ * The visitor id of a client without a cookie: a keyed hash of IP + User-Agent, so the raw IP
+ * is never stored and cannot be recovered by hashing every address.
+ */
+export function derivedVisitorId(secret: string, ip: string, userAgent: string): string {
+  return `h${createHmac('sha256', secret).update(`visitor|${ip}|${userAgent}`).digest('base64url').slice(0, 27)}`;
+}
+
+/** A keyed hash of an `X-Device-Id`, stored instead of the id itself. */
+export function deviceHash(secret: string, deviceId: string | undefined): string | undefined {
+  if (!deviceId || deviceId.length > 256) return undefined;
+  return createHmac('sha256', secret).update(`device|${deviceId}`).digest('base64url').slice(0, 27);
+}
+
+/** A click counts as unique when the same visitor has not clicked the same link in the last 30 minutes. */
+export const UNIQUE_WINDOW_MS = 30 * 60 * 1000;
+
+/** Whether a click at `nowMs` is unique, given the visitor's previous click on the link (0 = none). */
+export function isUniqueClick(previousAtMs: number, nowMs: number): boolean {
+  return previousAtMs <= 0 || nowMs - previousAtMs >= UNIQUE_WINDOW_MS;
+}

@@ -1,0 +1,109 @@
+import type { Deps } from '../../deps.ts';
+import { findCampaign } from '../../store/campaigns.ts';
+import { findLinks, queryClickHistory } from '../../store/links.ts';
+import type { CommissionRules } from '../campaigns/campaign.schema.ts';
+import { effectiveStatus } from '../campaigns/effective-status.ts';
+import { TOKEN_SKEW_MS, verifyAttributionToken } from '../links/attribution-token.ts';
+import { applyBps } from '../money.ts';
+import {
+  type Candidate,
+  type CandidateLink,
+  type Choice,
+  chooseAttribution,
+  isSelfReferral,
+  type Program,
+} from './choose-attribution.ts';
+import type { PaidOrderInput } from './order.schema.ts';
+
+/** An order's attribution: the link, its KOL and campaign, and the commission. */
+export interface Attribution {
+  linkCode: string;
+  kolId: string;
+  campaignId: string;
+  rateBps: number;
+  commission: number;
+  lockSeconds: number;
+  minPayout: number;
+  held: boolean;
+}
+
+/** Longest attribution window a campaign may have: how far back click history is read. */
+const MAX_WINDOW_MS = 366 * 86_400_000;
+/** Clicks read per subject and direction (newest for last-click, oldest for first-click). */
+const HISTORY_LIMIT = 50;
+
+/**
+ * Finds the click an order is attributed to: the attribution token when it verifies, and the
+ * click history of the buyer's user id and visitor ids (newest and oldest inside the widest
+ * window), judged by `chooseAttribution` with each link's commission campaign as of `paidAt`.
+ */
+export async function attributeOrder(
+  deps: Pick<Deps, 'store' | 'config'>,
+  order: PaidOrderInput,
+): Promise<Attribution | undefined> {
+  const paidAtMs = Date.parse(order.paidAt);
+  const candidates: Candidate[] = [];
+  const claims = verifyAttributionToken(deps.config.attributionSecret, order.attributionToken);
+  if (claims)
+    candidates.push({ code: claims.code, atMs: claims.issuedAtMs, source: 'token', visitorId: claims.visitorId });
+  const subjects = new Set([`u:${order.userId}`]);
+  if (order.visitorId) subjects.add(`v:${order.visitorId}`);
+  if (claims) subjects.add(`v:${claims.visitorId}`);
+  const range = { fromMs: paidAtMs - MAX_WINDOW_MS, toMs: paidAtMs + TOKEN_SKEW_MS, validAtMs: paidAtMs };
+  const histories = await Promise.all(
+    [...subjects].flatMap((s) => [
+      queryClickHistory(deps.store, s, range, { forward: false, limit: HISTORY_LIMIT }),
+      queryClickHistory(deps.store, s, range, { forward: true, limit: HISTORY_LIMIT }),
+    ]),
+  );
+  for (const c of histories.flat())
+    if (c.kind === 'kol' && c.campaignId)
+      candidates.push({
+        code: c.code,
+        atMs: c.clickedAtMs,
+        source: 'history',
+        visitorId: c.visitorId,
+        ...(c.deviceHash ? { deviceHash: c.deviceHash } : {}),
+      });
+  if (candidates.length === 0) return undefined;
+
+  const links = await findLinks(
+    deps.store,
+    candidates.map((c) => c.code),
+  );
+  const programs = new Map<string, Program>();
+  const rulesOf = new Map<string, CommissionRules>();
+  const campaignIds = new Set(
+    [...links.values()].filter((l) => l.commission && l.campaignId).map((l) => l.campaignId!),
+  );
+  for (const c of await Promise.all([...campaignIds].map((id) => findCampaign(deps.store, id)))) {
+    if (c?.type !== 'commission') continue;
+    const rules = c.rules as CommissionRules;
+    rulesOf.set(c.id, rules);
+    programs.set(c.id, {
+      id: c.id,
+      active: effectiveStatus(c, paidAtMs) === 'active',
+      rateBps: rules.rateBps,
+      model: rules.model,
+      attributionWindowSeconds: rules.attributionWindowSeconds,
+    });
+  }
+  const choice: Choice | undefined = chooseAttribution(
+    candidates,
+    links as ReadonlyMap<string, CandidateLink>,
+    programs,
+    paidAtMs,
+  );
+  if (!choice) return undefined;
+  const rules = rulesOf.get(choice.program.id)!;
+  return {
+    linkCode: choice.link.code,
+    kolId: choice.link.ownerId,
+    campaignId: choice.program.id,
+    rateBps: rules.rateBps,
+    commission: applyBps(order.amount, rules.rateBps),
+    lockSeconds: rules.lockSeconds,
+    minPayout: rules.minPayout,
+    held: isSelfReferral(choice, order),
+  };
+}

@@ -1,0 +1,82 @@
+import { z } from 'zod';
+import { currencySchema, positiveAmountSchema } from '../money.ts';
+
+const isoTime = z.string().datetime({ offset: false }).describe('ISO-8601 UTC time');
+const externalId = (what: string) =>
+  z
+    .string()
+    .min(1)
+    .max(128)
+    .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces')
+    .describe(what);
+
+/** `POST /v1/orders/paid` (shop webhook). */
+export const paidOrderSchema = z.strictObject({
+  orderId: externalId("The shop's order id: the idempotency key of this webhook"),
+  userId: externalId('The buyer'),
+  amount: positiveAmountSchema,
+  currency: currencySchema,
+  paidAt: isoTime,
+  attributionToken: z
+    .string()
+    .min(1)
+    .max(1024)
+    .optional()
+    .describe('The `fission_ref` the buyer arrived with; ignored unless validly signed and inside its window'),
+  visitorId: z.string().min(1).max(128).optional().describe('The buyer’s `fission_vid` cookie, for click history'),
+});
+export type PaidOrderInput = z.output<typeof paidOrderSchema>;
+
+/** `POST /v1/orders/refunded` (shop webhook). */
+export const refundSchema = z.strictObject({
+  orderId: externalId('The refunded order'),
+  refundId: externalId('This refund: the idempotency key of this webhook'),
+  amount: positiveAmountSchema,
+  refundedAt: isoTime,
+});
+export type RefundInput = z.output<typeof refundSchema>;
+
+/** The answer to a paid-order webhook (the same on every repeat). */
+export interface PaidOrderAnswer {
+  orderId: string;
+  attributed: boolean;
+  linkCode?: string;
+  kolId?: string;
+  commission?: number;
+}
+
+/** The answer to a refund webhook (the same on every repeat). */
+export interface RefundAnswer {
+  orderId: string;
+  refundId: string;
+  amount: number;
+  refundedTotal: number;
+  /** Commission reversed by this refund (attributed orders only). */
+  reversal?: number;
+}
+
+/** An order as stored. */
+export interface Order {
+  orderId: string;
+  userId: string;
+  amount: number;
+  currency: string;
+  paidAt: string;
+  refundedTotal: number;
+  firstOrder: boolean;
+  attributed: boolean;
+  linkCode?: string;
+  kolId?: string;
+  campaignId?: string;
+  rateBps?: number;
+  commission?: number;
+  held?: boolean;
+  createdAt: string;
+}
+
+/** The paid-order answer of a stored order, fields always in the same order. */
+export function paidAnswer(o: Order): PaidOrderAnswer {
+  return o.attributed
+    ? { orderId: o.orderId, attributed: true, linkCode: o.linkCode, kolId: o.kolId, commission: o.commission }
+    : { orderId: o.orderId, attributed: false };
+}

@@ -1,0 +1,92 @@
+import type { Deps } from '../../deps.ts';
+import { ConflictError, NotFoundError } from '../../errors.ts';
+import { outboxPut } from '../../events/outbox.ts';
+import {
+  findOrder,
+  findRefund,
+  insertRefund,
+  OrderChangedError,
+  type Refund,
+  RefundExistsError,
+} from '../../store/orders.ts';
+import type { RefundAnswer, RefundInput } from './order.schema.ts';
+import type { Answered } from './record-paid-order.ts';
+import { reversalFor } from './reversal.ts';
+
+/** 409 `refund_exceeds_order`. */
+export class RefundExceedsOrderError extends ConflictError {
+  constructor() {
+    super('refund_exceeds_order', 'Refunds would add up to more than the order amount.');
+  }
+}
+
+function answerOf(r: Refund): RefundAnswer {
+  return {
+    orderId: r.orderId,
+    refundId: r.refundId,
+    amount: r.amount,
+    refundedTotal: r.refundedTotal,
+    ...(r.reversal !== undefined ? { reversal: r.reversal } : {}),
+  };
+}
+
+function repeatOf(r: Refund, input: RefundInput): Answered<RefundAnswer> {
+  if (r.amount !== input.amount)
+    throw new ConflictError('conflict', 'This refundId was already recorded with another amount.');
+  return { status: 200, body: answerOf(r) };
+}
+
+/**
+ * `POST /v1/orders/refunded`: one effect per `refundId`. The order's refunded total moves with a
+ * condition on its previous value (retried when another refund moved it first), so refunds never
+ * add up past the order (409 `refund_exceeds_order`). An attributed order reverses commission in
+ * proportion; `OrderRefunded` goes out in the same transaction.
+ */
+export async function recordRefund(deps: Deps, input: RefundInput): Promise<Answered<RefundAnswer>> {
+  for (let attempt = 0; ; attempt++) {
+    const order = await findOrder(deps.store, input.orderId);
+    if (!order) throw new NotFoundError('order');
+    const existing = await findRefund(deps.store, input.orderId, input.refundId);
+    if (existing) return repeatOf(existing, input);
+    const before = order.refundedTotal;
+    const after = before + input.amount;
+    if (after > order.amount) throw new RefundExceedsOrderError();
+    const attributed = order.attributed && order.commission !== undefined && order.kolId && order.campaignId;
+    const reversal = attributed ? reversalFor(order.commission!, order.amount, before, after) : undefined;
+    const refund: Refund = {
+      orderId: input.orderId,
+      refundId: input.refundId,
+      amount: input.amount,
+      refundedTotal: after,
+      ...(reversal !== undefined ? { reversal } : {}),
+      refundedAt: input.refundedAt,
+      createdAt: new Date(deps.clock.now()).toISOString(),
+    };
+    const event = outboxPut(
+      'OrderRefunded',
+      {
+        orderId: input.orderId,
+        refundId: input.refundId,
+        amount: input.amount,
+        orderAmount: order.amount,
+        refundedTotal: after,
+        refundedAt: input.refundedAt,
+        ...(attributed
+          ? { kolId: order.kolId!, campaignId: order.campaignId!, commission: order.commission!, reversal: reversal! }
+          : {}),
+      },
+      deps.clock,
+    );
+    try {
+      await insertRefund(deps.store, refund, before, event);
+      return { status: 201, body: answerOf(refund) };
+    } catch (e) {
+      if (e instanceof RefundExistsError) {
+        const stored = await findRefund(deps.store, input.orderId, input.refundId);
+        if (stored) return repeatOf(stored, input);
+      }
+      if (!(e instanceof OrderChangedError)) throw e;
+      if (attempt >= 20) throw new ConflictError('conflict', 'Other refunds of this order kept landing first; retry.');
+    }
+  }
+}

@@ -1,0 +1,65 @@
+import type { Deps } from '../../deps.ts';
+import { newId } from '../../ids.ts';
+import { insertShare } from '../../store/shares.ts';
+import { putWithFreshCode, shortUrl } from '../links/create-link.ts';
+import { DEFAULT_WINDOW_SECONDS, type Link } from '../links/link.schema.ts';
+import type { CreateShareInput, Share } from './share.schema.ts';
+import { shareTargetUrl } from './share-target.ts';
+
+/** The answer to `POST /v1/shares`. */
+export interface ShareView {
+  shareId: string;
+  code: string;
+  url: string;
+  targetUrl: string;
+  objectType: Share['objectType'];
+  objectId: string;
+  channel: string;
+  createdAt: string;
+}
+
+/**
+ * Makes a tracked short link to the object's H5 page for the calling user (the share's owner).
+ * Each call is a new share (one per channel or post); stats add up over a user's shares of the object.
+ */
+export async function createShare(deps: Deps, input: CreateShareInput & { ownerId: string }): Promise<ShareView> {
+  const createdAt = new Date(deps.clock.now()).toISOString();
+  const shareId = newId('shr', deps.clock);
+  const targetUrl = shareTargetUrl(deps.config.h5BaseUrl, input.objectType, input.objectId);
+  const share = await putWithFreshCode(async (code) => {
+    const s: Share = {
+      shareId,
+      ownerId: input.ownerId,
+      objectType: input.objectType,
+      objectId: input.objectId,
+      channel: input.channel,
+      code,
+      createdAt,
+    };
+    const link: Link = {
+      code,
+      kind: 'share',
+      ownerId: input.ownerId,
+      targetUrl,
+      commission: false,
+      channel: input.channel,
+      windowSeconds: DEFAULT_WINDOW_SECONDS,
+      createdAt,
+      shareId,
+      objectType: input.objectType,
+      objectId: input.objectId,
+    };
+    await insertShare(deps.store, s, link);
+    return s;
+  });
+  return {
+    shareId: share.shareId,
+    code: share.code,
+    url: shortUrl(deps, share.code),
+    targetUrl,
+    objectType: share.objectType,
+    objectId: share.objectId,
+    channel: share.channel,
+    createdAt,
+  };
+}

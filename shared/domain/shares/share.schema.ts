@@ -1,0 +1,29 @@
+import { z } from 'zod';
+import { SHARE_OBJECT_TYPES } from '../links/link.schema.ts';
+
+const objectId = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,128}$/, 'letters, digits, _ and - only (1–128)')
+  .describe('Id of the shared object (chain id, group id, invite code, product id)');
+
+/** `POST /v1/shares`. */
+export const createShareSchema = z.strictObject({
+  objectType: z.enum(SHARE_OBJECT_TYPES),
+  objectId,
+  channel: z.string().trim().min(1).max(64).describe('Where it is shared: wechat_friend, moments, …'),
+});
+export type CreateShareInput = z.output<typeof createShareSchema>;
+
+/** `GET /v1/shares/stats?objectType=&objectId=`. */
+export const shareStatsQuerySchema = z.strictObject({ objectType: z.enum(SHARE_OBJECT_TYPES), objectId });
+
+/** A share as stored beside its object's stats. */
+export interface Share {
+  shareId: string;
+  ownerId: string;
+  objectType: (typeof SHARE_OBJECT_TYPES)[number];
+  objectId: string;
+  channel: string;
+  code: string;
+  createdAt: string;
+}

@@ -1,0 +1,87 @@
+import { CLICK_SHARDS, kolDayKey, kolDayPk } from './keys.ts';
+import type { Store, TxItem } from './store.ts';
+
+/** One UTC day of a KOL's figures. */
+export interface KolDay {
+  date: string;
+  clicks: number;
+  uniqueVisitors: number;
+  conversions: number;
+  gmv: number;
+  commission: number;
+}
+
+export type KolDayDelta = Partial<Omit<KolDay, 'date'>>;
+
+const FIELDS = ['clicks', 'uniqueVisitors', 'conversions', 'gmv', 'commission'] as const;
+
+function addExpression(delta: KolDayDelta) {
+  const parts: string[] = [];
+  const values: Record<string, unknown> = { ':e': 'kol_day' };
+  for (const f of FIELDS) {
+    const v = delta[f];
+    if (v) {
+      parts.push(`${f} :${f}`);
+      values[`:${f}`] = v;
+    }
+  }
+  return { update: `SET entity = :e, #date = :date${parts.length ? ` ADD ${parts.join(', ')}` : ''}`, values };
+}
+
+/** Adds to one shard of a KOL's day (an atomic ADD; the click path spreads over the shards). */
+export async function addKolDay(
+  store: Store,
+  kolId: string,
+  shard: number,
+  day: string,
+  delta: KolDayDelta,
+): Promise<void> {
+  const { update, values } = addExpression(delta);
+  await store.update({
+    key: kolDayKey(kolId, shard, day),
+    update,
+    names: { '#date': 'date' },
+    values: { ...values, ':date': day },
+  });
+}
+
+/** The same addition as a transaction item (consumers put it beside their consumed marker). */
+export function addKolDayTx(kolId: string, shard: number, day: string, delta: KolDayDelta): TxItem {
+  const { update, values } = addExpression(delta);
+  return {
+    Update: {
+      Key: kolDayKey(kolId, shard, day),
+      UpdateExpression: update,
+      ExpressionAttributeNames: { '#date': 'date' },
+      ExpressionAttributeValues: { ...values, ':date': day },
+    },
+  };
+}
+
+/** A KOL's days in [from, to] (YYYY-MM-DD), summed over the shards: one Query per shard, in parallel. */
+export async function queryKolDays(
+  store: Store,
+  kolId: string,
+  from: string,
+  to: string,
+): Promise<Map<string, KolDay>> {
+  const shards = await Promise.all(
+    Array.from({ length: CLICK_SHARDS }, (_, s) =>
+      store.queryAll<Partial<KolDay> & { sk: string }>({ pk: kolDayPk(kolId, s), sk: { between: [from, to] } }),
+    ),
+  );
+  const out = new Map<string, KolDay>();
+  for (const item of shards.flat()) {
+    const day = out.get(item.sk) ?? {
+      date: item.sk,
+      clicks: 0,
+      uniqueVisitors: 0,
+      conversions: 0,
+      gmv: 0,
+      commission: 0,
+    };
+    for (const f of FIELDS) day[f] += item[f] ?? 0;
+    out.set(item.sk, day);
+  }
+  return out;
+}

@@ -1,0 +1,174 @@
+import type { Link, LinkCounts } from '../domain/links/link.schema.ts';
+import {
+  CLICK_SHARDS,
+  clickHistoryKey,
+  clickHistoryPk,
+  linkCounterKey,
+  linkKey,
+  linksByOwnerIndex,
+  linksByOwnerPk,
+  linkVisitorKey,
+} from './keys.ts';
+import type { Item, Page, Store, TxItem } from './store.ts';
+
+/** The link code is already taken (the caller draws another). */
+export class LinkCodeTakenError extends Error {}
+
+type StoredLink = Link & Item;
+
+function linkItem(link: Link): Item {
+  return {
+    ...linkKey(link.code),
+    ...(link.kind === 'kol' ? linksByOwnerIndex(link.ownerId, link.createdAt, link.code) : {}),
+    entity: 'link',
+    ...link,
+  };
+}
+
+function toLink(item: StoredLink): Link {
+  const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, entity: _e, ...link } = item;
+  return link as Link;
+}
+
+/** Put a new link; a taken code throws LinkCodeTakenError. */
+export async function insertLink(store: Store, link: Link): Promise<void> {
+  await store.put(linkItem(link), {
+    condition: 'attribute_not_exists(pk)',
+    onFail: () => new LinkCodeTakenError(),
+  });
+}
+
+/** The transaction item that puts a new link (for shares, beside the share). */
+export function insertLinkTx(link: Link): TxItem {
+  return {
+    Put: { Item: linkItem(link), ConditionExpression: 'attribute_not_exists(pk)' },
+    onFail: () => new LinkCodeTakenError(),
+  };
+}
+
+/** Get a link by code. */
+export async function findLink(store: Store, code: string): Promise<Link | undefined> {
+  const item = await store.get<StoredLink>(linkKey(code));
+  return item ? toLink(item) : undefined;
+}
+
+/** Get many links by code (missing ones are absent). */
+export async function findLinks(store: Store, codes: string[]): Promise<Map<string, Link>> {
+  const unique = [...new Set(codes)];
+  const items = unique.length ? await store.batchGet<StoredLink>(unique.map(linkKey)) : [];
+  return new Map(items.map((i) => [i.code, toLink(i)]));
+}
+
+/** A KOL's links, newest first. */
+export async function listLinksByOwner(
+  store: Store,
+  ownerId: string,
+  limit: number,
+  cursor?: string | null,
+): Promise<Page<Link>> {
+  const page = await store.query<StoredLink>({
+    index: 'gsi1',
+    pk: linksByOwnerPk(ownerId),
+    limit,
+    cursor,
+    forward: false,
+  });
+  return { items: page.items.map(toLink), nextCursor: page.nextCursor };
+}
+
+/**
+ * Notes a visitor's click on a link and returns the time of their previous click (0 if none).
+ * One item per (link, visitor): the right-hand sides of SET read the item as it was, so the
+ * previous time comes back atomically even when the same visitor clicks many times at once.
+ */
+export async function touchLinkVisitor(store: Store, code: string, visitorId: string, nowMs: number): Promise<number> {
+  const item = await store.update<{ prevAt: number }>({
+    key: linkVisitorKey(code, visitorId),
+    update: 'SET prevAt = if_not_exists(lastAt, :zero), lastAt = :now, entity = :e, #ttl = :ttl ADD clicks :one',
+    names: { '#ttl': 'ttl' },
+    values: { ':zero': 0, ':now': nowMs, ':e': 'link_visitor', ':ttl': Math.floor(nowMs / 1000) + 2 * 3600, ':one': 1 },
+  });
+  return item.prevAt;
+}
+
+/** Adds to one shard of a link's counters (a plain atomic ADD: no transaction, so no conflicts on a hot link). */
+export async function addLinkClicks(
+  store: Store,
+  code: string,
+  shard: number,
+  clicks: number,
+  uniqueClicks: number,
+): Promise<void> {
+  await store.update({
+    key: linkCounterKey(code, shard),
+    update: 'SET entity = :e ADD clicks :c, uniqueClicks :u',
+    values: { ':e': 'link_counter', ':c': clicks, ':u': uniqueClicks },
+  });
+}
+
+/** Every link's totals, summed over its counter shards (16 keys per link, read in parallel batches). */
+export async function readLinkCounts(store: Store, codes: string[]): Promise<Map<string, LinkCounts>> {
+  const out = new Map<string, LinkCounts>(codes.map((c) => [c, { clicks: 0, uniqueClicks: 0 }]));
+  const keys = [...out.keys()].flatMap((code) =>
+    Array.from({ length: CLICK_SHARDS }, (_, s) => linkCounterKey(code, s)),
+  );
+  const chunks: (typeof keys)[] = [];
+  for (let i = 0; i < keys.length; i += 100) chunks.push(keys.slice(i, i + 100));
+  const results = await Promise.all(
+    chunks.map((k) => store.batchGet<{ pk: string; clicks?: number; uniqueClicks?: number }>(k)),
+  );
+  for (const item of results.flat()) {
+    const code = item.pk.slice('LINKCOUNT#'.length, item.pk.lastIndexOf('#'));
+    const c = out.get(code);
+    if (!c) continue;
+    c.clicks += item.clicks ?? 0;
+    c.uniqueClicks += item.uniqueClicks ?? 0;
+  }
+  return out;
+}
+
+/** One click in a visitor's or user's history, as attribution reads it. */
+export interface ClickRecord {
+  code: string;
+  kind: Link['kind'];
+  ownerId: string;
+  campaignId?: string;
+  visitorId: string;
+  deviceHash?: string;
+  clickedAtMs: number;
+  /** The click no longer attributes after this time (its link's window). */
+  validUntilMs: number;
+  objectType?: string;
+  objectId?: string;
+  shareId?: string;
+}
+
+/** Adds a click to a subject's (`v:<visitor>` or `u:<user>`) history; it expires with its window. */
+export async function putClickHistory(store: Store, subject: string, click: ClickRecord): Promise<void> {
+  await store.put({
+    ...clickHistoryKey(subject, new Date(click.clickedAtMs).toISOString(), click.code),
+    entity: 'click',
+    ...click,
+    ttl: Math.floor(click.validUntilMs / 1000) + 24 * 3600,
+  });
+}
+
+/**
+ * A subject's clicks in [fromMs, toMs] still valid at `validAtMs`, newest first (`forward`
+ * false) or oldest first; at most `limit` items are read.
+ */
+export async function queryClickHistory(
+  store: Store,
+  subject: string,
+  range: { fromMs: number; toMs: number; validAtMs: number },
+  opts: { forward: boolean; limit: number },
+): Promise<ClickRecord[]> {
+  const page = await store.query<ClickRecord>({
+    pk: clickHistoryPk(subject),
+    sk: { between: [new Date(range.fromMs).toISOString(), `${new Date(range.toMs).toISOString()}~`] },
+    filter: { expression: 'validUntilMs >= :at', values: { ':at': range.validAtMs } },
+    forward: opts.forward,
+    limit: opts.limit,
+  });
+  return page.items;
+}

@@ -1,0 +1,98 @@
+import type { Order, RefundAnswer } from '../domain/orders/order.schema.ts';
+import { firstOrderKey, orderKey, refundKey } from './keys.ts';
+import type { Store, TxItem } from './store.ts';
+
+/** The order id was already recorded. */
+export class OrderExistsError extends Error {}
+/** Another order of the same user took the first-order marker meanwhile. */
+export class FirstOrderTakenError extends Error {}
+/** The refund id was already recorded for this order. */
+export class RefundExistsError extends Error {}
+/** The order's refunded total moved since it was read. */
+export class OrderChangedError extends Error {}
+
+/** A stored refund. */
+export interface Refund extends RefundAnswer {
+  refundedAt: string;
+  createdAt: string;
+}
+
+const strip = <T>(item: Record<string, unknown> | undefined): T | undefined => {
+  if (!item) return undefined;
+  const { pk: _pk, sk: _sk, entity: _e, ...rest } = item;
+  return rest as T;
+};
+
+/** Get an order. */
+export async function findOrder(store: Store, orderId: string): Promise<Order | undefined> {
+  return strip<Order>(await store.get(orderKey(orderId), true));
+}
+
+/** Whether the user already has a paid order (the first-order marker exists). */
+export async function hasPaidOrder(store: Store, userId: string): Promise<boolean> {
+  return (await store.get(firstOrderKey(userId), true)) !== undefined;
+}
+
+/**
+ * Records a paid order with its events in one transaction: the order item (attribute_not_exists:
+ * one per order id), the user's first-order marker when this is their first (attribute_not_exists:
+ * one per user), and the outbox items.
+ */
+export async function insertPaidOrder(store: Store, order: Order, events: TxItem[]): Promise<void> {
+  const items: TxItem[] = [
+    {
+      Put: {
+        Item: { ...orderKey(order.orderId), entity: 'order', ...order },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+      onFail: () => new OrderExistsError(),
+    },
+  ];
+  if (order.firstOrder)
+    items.push({
+      Put: {
+        Item: {
+          ...firstOrderKey(order.userId),
+          entity: 'first_order',
+          userId: order.userId,
+          orderId: order.orderId,
+          paidAt: order.paidAt,
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+      onFail: () => new FirstOrderTakenError(),
+    });
+  await store.transact([...items, ...events]);
+}
+
+/** Get a refund of an order. */
+export async function findRefund(store: Store, orderId: string, refundId: string): Promise<Refund | undefined> {
+  return strip<Refund>(await store.get(refundKey(orderId, refundId), true));
+}
+
+/**
+ * Records a refund in one transaction: the refund item (attribute_not_exists: once per refund
+ * id), the order's refunded total moved from exactly `before` to `refund.refundedTotal` (so the
+ * over-refund check made against `before` holds), and the outbox item.
+ */
+export async function insertRefund(store: Store, refund: Refund, before: number, event: TxItem): Promise<void> {
+  await store.transact([
+    {
+      Put: {
+        Item: { ...refundKey(refund.orderId, refund.refundId), entity: 'refund', ...refund },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+      onFail: () => new RefundExistsError(),
+    },
+    {
+      Update: {
+        Key: orderKey(refund.orderId),
+        UpdateExpression: 'SET refundedTotal = :after',
+        ConditionExpression: 'refundedTotal = :before',
+        ExpressionAttributeValues: { ':after': refund.refundedTotal, ':before': before },
+      },
+      onFail: () => new OrderChangedError(),
+    },
+    event,
+  ]);
+}
