@@ -1,0 +1,305 @@
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { areas } from '#functions/areas';
+import { mountSystemRoutes } from '#functions/system/routes';
+import { rules } from '#shared/events/rules';
+import { EVENT_SOURCE } from '#shared/events/schemas';
+import { createArea } from '#shared/http/app';
+import { tableDefinition } from '#shared/store/table';
+import { applyNagSuppressions, nagAcknowledgments } from '../../infra/nag.ts';
+import { httpRoutes, toApiGatewayPath } from '../../infra/routes.ts';
+import { FissionStack, SECRET_KEYS } from '../../infra/stack.ts';
+
+type Resources = Record<
+  string,
+  { Type: string; Properties: any; DeletionPolicy?: string; UpdateReplacePolicy?: string }
+>;
+
+/** The stack synthesized in-process; bundling is skipped here (the synth test bundles for real). */
+function synthStack(): { stack: FissionStack; template: Template; resources: Resources } {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = new FissionStack(app, 'Fission', {
+    publicBaseUrl: 'https://go.example.com',
+    allowedRedirectHosts: ['shop.example.com', 'm.example.com'],
+  });
+  applyNagSuppressions(stack);
+  const template = Template.fromStack(stack);
+  return { stack, template, resources: template.toJSON().Resources as Resources };
+}
+
+const ofType = (resources: Resources, type: string) =>
+  Object.entries(resources).filter(([, r]) => r.Type === type) as [string, Resources[string]][];
+
+describe('AWS stack template', () => {
+  let stack: FissionStack;
+  let template: Template;
+  let resources: Resources;
+  const fnId = (key: string) => stack.getLogicalId(stack.functions.get(key)!.node.defaultChild as any);
+
+  beforeAll(() => {
+    ({ stack, template, resources } = synthStack());
+  });
+
+  it('has the one table from the shared definition: keys, every GSI, TTL, stream, PITR, on-demand, retained', () => {
+    const d = tableDefinition;
+    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: {
+        KeySchema: [
+          { AttributeName: d.partitionKey, KeyType: 'HASH' },
+          { AttributeName: d.sortKey, KeyType: 'RANGE' },
+        ],
+        BillingMode: 'PAY_PER_REQUEST',
+        TimeToLiveSpecification: { AttributeName: d.ttlAttribute, Enabled: true },
+        StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        DeletionProtectionEnabled: true,
+        GlobalSecondaryIndexes: d.indexes.map((i) => ({
+          IndexName: i.name,
+          KeySchema: [
+            { AttributeName: i.partitionKey, KeyType: 'HASH' },
+            { AttributeName: i.sortKey, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        })),
+      },
+    });
+  });
+
+  it('runs every Lambda on Node.js 22 or newer, on arm64', () => {
+    const fns = ofType(resources, 'AWS::Lambda::Function');
+    expect(fns.length).toBeGreaterThan(areas.length + rules.length);
+    for (const [id, fn] of fns) {
+      const major = Number(/^nodejs(\d+)\.x$/.exec(fn.Properties.Runtime)?.[1] ?? 0);
+      expect(major, `${id} runtime ${fn.Properties.Runtime}`).toBeGreaterThanOrEqual(22);
+      expect(fn.Properties.Architectures, id).toEqual(['arm64']);
+      expect(fn.Properties.Handler, id).toBe('index.handler');
+    }
+  });
+
+  it('gives every HTTP area its own Lambda, and routes each of its Hono routes to it', () => {
+    const routes = ofType(resources, 'AWS::ApiGatewayV2::Route');
+    const integrations = ofType(resources, 'AWS::ApiGatewayV2::Integration');
+    for (const area of areas) {
+      template.resourcePropertiesCountIs('AWS::Lambda::Function', { Description: `Fission HTTP area ${area.name}` }, 1);
+      const fn = fnId(`area:${area.name}`);
+      const integration = integrations.find(([, r]) => r.Properties.IntegrationUri?.['Fn::GetAtt']?.[0] === fn);
+      expect(integration, `integration of ${area.name}`).toBeDefined();
+      const expected = httpRoutes(area.routes);
+      expect(expected.length, `${area.name} declares routes`).toBeGreaterThan(0);
+      for (const r of expected) {
+        const route = routes.find(([, x]) => x.Properties.RouteKey === `${r.method} ${r.path}`);
+        expect(route, `route ${r.method} ${r.path}`).toBeDefined();
+        expect(JSON.stringify(route![1].Properties.Target)).toContain(integration![0]);
+      }
+    }
+    expect(routes.find(([, r]) => r.Properties.RouteKey === 'POST /v1/admin/campaigns')).toBeDefined();
+  });
+
+  it('serves /health, /openapi.json, /docs and unmatched paths from the system Lambda', () => {
+    template.resourcePropertiesCountIs('AWS::Lambda::Function', { Description: Match.stringLikeRegexp('system') }, 1);
+    const system = createArea();
+    mountSystemRoutes(system);
+    const keys = [...httpRoutes(system).map((r) => `${r.method} ${r.path}`), 'ANY /{proxy+}'];
+    expect(keys).toEqual(expect.arrayContaining(['GET /health', 'GET /openapi.json', 'GET /docs']));
+    for (const key of keys) template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: key });
+  });
+
+  it('never declares the same route twice and has no middleware-only routes', () => {
+    const keys = ofType(resources, 'AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties.RouteKey as string);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(keys.filter((k) => k.startsWith('ALL '))).toEqual([]);
+  });
+
+  it('makes one rule per rule entry on the fission bus, targeting its consumer Lambda with retries and a DLQ', () => {
+    template.resourceCountIs('AWS::Events::Rule', rules.length);
+    for (const rule of rules) {
+      template.resourcePropertiesCountIs(
+        'AWS::Lambda::Function',
+        { Description: Match.stringLikeRegexp(`^Fission consumer ${rule.consumer}:`) },
+        1,
+      );
+      const fn = fnId(`consumer:${rule.consumer}`);
+      template.hasResourceProperties('AWS::Events::Rule', {
+        EventBusName: { Ref: stack.getLogicalId(stack.bus.node.defaultChild as any) },
+        EventPattern: { source: [EVENT_SOURCE], 'detail-type': rule.detailTypes },
+        Targets: [
+          Match.objectLike({
+            Arn: { 'Fn::GetAtt': [fn, 'Arn'] },
+            DeadLetterConfig: { Arn: { 'Fn::GetAtt': [Match.anyValue(), 'Arn'] } },
+            RetryPolicy: { MaximumRetryAttempts: Match.anyValue(), MaximumEventAgeInSeconds: Match.anyValue() },
+          }),
+        ],
+      });
+      // Function errors: Lambda's async retries, then the same dead-letter queue.
+      template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: fn },
+        MaximumRetryAttempts: Match.anyValue(),
+        DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [Match.anyValue(), 'Arn'] } } },
+      });
+    }
+  });
+
+  it('drains each consumer DLQ into the table through a dead-letter recorder, and alarms on its depth', () => {
+    const eventRules = ofType(resources, 'AWS::Events::Rule');
+    const mappings = ofType(resources, 'AWS::Lambda::EventSourceMapping');
+    const fns = Object.fromEntries(ofType(resources, 'AWS::Lambda::Function'));
+    for (const [, rule] of eventRules) {
+      const target = rule.Properties.Targets[0];
+      const dlq = target.DeadLetterConfig.Arn['Fn::GetAtt'][0];
+      expect(resources[dlq]!.Type).toBe('AWS::SQS::Queue');
+      const consumerFn = target.Arn['Fn::GetAtt'][0];
+      template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: consumerFn },
+        DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [dlq, 'Arn'] } } },
+      });
+      const mapping = mappings.find(([, m]) => m.Properties.EventSourceArn['Fn::GetAtt']?.[0] === dlq);
+      expect(mapping, `recorder for ${dlq}`).toBeDefined();
+      const recorder = fns[mapping![1].Properties.FunctionName.Ref]!;
+      expect(recorder.Properties.Description).toMatch(/dead-letter recorder/);
+      expect(recorder.Properties.Environment.Variables.DEAD_LETTER_CONSUMER).toBeTruthy();
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Namespace: 'AWS/SQS',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlq, 'QueueName'] } }],
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+      });
+    }
+    expect(new Set(mappings.map(([, m]) => m.Properties.FunctionName.Ref)).size).toBe(rules.length);
+  });
+
+  it('alarms on every dead-letter queue and on the API answering 5xx', () => {
+    for (const [id] of ofType(resources, 'AWS::SQS::Queue'))
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [id, 'QueueName'] } }],
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+      });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: '5xx',
+      Namespace: 'AWS/ApiGateway',
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+  });
+
+  it('has the fission bus with an archive of every event', () => {
+    template.hasResourceProperties('AWS::Events::EventBus', { Name: 'fission' });
+    template.hasResourceProperties('AWS::Events::Archive', {
+      SourceArn: { 'Fn::GetAtt': [stack.getLogicalId(stack.bus.node.defaultChild as any), 'Arn'] },
+      EventPattern: { source: [EVENT_SOURCE] },
+    });
+  });
+
+  it('pipes outbox INSERTs from the table stream through the enrichment onto the bus', () => {
+    const tableId = stack.getLogicalId(stack.table.node.defaultChild as any);
+    template.hasResourceProperties('AWS::Pipes::Pipe', {
+      Source: { 'Fn::GetAtt': [tableId, 'StreamArn'] },
+      SourceParameters: {
+        FilterCriteria: {
+          Filters: [
+            {
+              Pattern: JSON.stringify({
+                eventName: ['INSERT'],
+                dynamodb: { NewImage: { entity: { S: ['outbox'] } } },
+              }),
+            },
+          ],
+        },
+        DynamoDBStreamParameters: Match.objectLike({
+          StartingPosition: Match.anyValue(),
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [Match.anyValue(), 'Arn'] } },
+        }),
+      },
+      Enrichment: { 'Fn::GetAtt': [fnId('outbox-enrich:outbox-enrich'), 'Arn'] },
+      Target: { 'Fn::GetAtt': [stack.getLogicalId(stack.bus.node.defaultChild as any), 'Arn'] },
+      TargetParameters: {
+        InputTemplate: '<$.detail>',
+        EventBridgeEventBusParameters: { Source: EVENT_SOURCE, DetailType: '$.detailType', Time: '$.time' },
+      },
+    });
+  });
+
+  it('runs the sweeper every minute from an EventBridge schedule', () => {
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'rate(1 minute)',
+      Target: Match.objectLike({ Arn: { 'Fn::GetAtt': [fnId('sweeper:sweeper'), 'Arn'] } }),
+    });
+  });
+
+  it('keeps the secrets in one Secrets Manager secret that only the functions that need it can read', () => {
+    const [secretId, secret] = ofType(resources, 'AWS::SecretsManager::Secret').find(([id]) =>
+      id.startsWith('AppSecrets'),
+    )!;
+    const value = JSON.stringify(secret.Properties.SecretString);
+    for (const key of SECRET_KEYS) expect(value).toContain(key);
+    const fns = ofType(resources, 'AWS::Lambda::Function').filter(
+      ([, f]) => f.Properties.Environment?.Variables?.SECRETS_ARN,
+    );
+    expect(fns.length).toBe(areas.length + 1 + rules.length + 1);
+    for (const [, fn] of fns) expect(fn.Properties.Environment.Variables.SECRETS_ARN).toEqual({ Ref: secretId });
+    const readers = ofType(resources, 'AWS::IAM::Policy').filter(([, p]) =>
+      JSON.stringify(p.Properties.PolicyDocument).includes('secretsmanager:GetSecretValue'),
+    );
+    expect(readers.length).toBe(fns.length);
+  });
+
+  it('passes the public base URL and redirect hosts to the Lambdas', () => {
+    for (const [, fn] of ofType(resources, 'AWS::Lambda::Function')) {
+      const env = fn.Properties.Environment.Variables;
+      expect(env.PUBLIC_BASE_URL).toBe('https://go.example.com');
+      expect(env.ALLOWED_REDIRECT_HOSTS).toBe('shop.example.com,m.example.com');
+      expect(env.TABLE_NAME).toBeDefined();
+      for (const name of Object.keys(env)) expect(name.length).toBeGreaterThanOrEqual(2);
+    }
+  });
+
+  it('lets only the admin area (redrive) and the Pipe put events on the bus', () => {
+    const putters = ofType(resources, 'AWS::IAM::Policy')
+      .filter(([, p]) => JSON.stringify(p.Properties.PolicyDocument).includes('events:PutEvents'))
+      .flatMap(([, p]) => p.Properties.Roles.map((r: { Ref: string }) => r.Ref));
+    const adminRole = stack.getLogicalId(stack.functions.get('area:admin')!.role!.node.defaultChild as any);
+    expect(putters.sort()).toEqual([adminRole, expect.stringMatching(/^OutboxPipeRole/)].sort());
+  });
+
+  it('passes cdk-nag AwsSolutions, each accepted finding carrying its reason', () => {
+    const report = new AwsSolutionsChecks().validateScope(stack);
+    const unacknowledged = report.violations.map(
+      (v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.resourceLogicalId).join(', ')}`,
+    );
+    expect(unacknowledged).toEqual([]);
+    expect(report.success).toBe(true);
+    for (const a of nagAcknowledgments(stack)) expect(a.reason.length, a.id).toBeGreaterThan(40);
+  });
+});
+
+describe('API Gateway routes from Hono routes', () => {
+  it.each([
+    ['/v1/admin/campaigns', '/v1/admin/campaigns'],
+    ['/v1/admin/campaigns/:id', '/v1/admin/campaigns/{id}'],
+    ['/v1/bargains/:id/helps', '/v1/bargains/{id}/helps'],
+    ['/r/:code{[A-Za-z0-9]+}', '/r/{code}'],
+    ['/files/*', '/files/{proxy+}'],
+    ['/', '/'],
+  ])('turns %s into %s', (hono, apigw) => {
+    expect(toApiGatewayPath(hono)).toBe(apigw);
+  });
+
+  it('skips middleware-only entries and repeats', () => {
+    const app = createArea();
+    app.use('*', async (_c, next) => next());
+    app.get('/v1/x/:id', (c) => c.text('a'));
+    app.get('/v1/x/:id', (c) => c.text('b'));
+    app.post('/v1/x', (c) => c.text('c'));
+    expect(httpRoutes(app)).toEqual([
+      { method: 'GET', path: '/v1/x/{id}' },
+      { method: 'POST', path: '/v1/x' },
+    ]);
+  });
+});
