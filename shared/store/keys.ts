@@ -144,6 +144,9 @@ export const payoutKey = (id: string): Key => ({ pk: `PAYOUT#${id}`, sk: 'PAYOUT
 /** One payee's line of a payout. */
 export const payoutItemKey = (id: string, payeeId: string): Key => ({ pk: `PAYOUT#${id}`, sk: `ITEM#${payeeId}` });
 export const payoutPk = (id: string) => `PAYOUT#${id}`;
+/** gsi1: payouts in creation order. */
+export const payoutListIndex = (createdAt: string, id: string) => ({ gsi1pk: 'PAYOUTS', gsi1sk: `${createdAt}#${id}` });
+export const PAYOUTS_PK = 'PAYOUTS';
 /** A group-buy or bargain outcome recorded for finance's view (one per event). */
 export const financeActivityKey = (eventId: string): Key => ({ pk: `FINACT#${eventId}`, sk: 'ACTIVITY' });
 /** gsi2: finance activity by UTC day. */

@@ -1,0 +1,98 @@
+import type { z } from 'zod';
+import { iso } from '../../clock.ts';
+import type { Deps } from '../../deps.ts';
+import { newId } from '../../ids.ts';
+import {
+  addToPayoutTx,
+  balanceDeltaTx,
+  deleteAvailableTx,
+  dropFromPayableIfEmpty,
+  insertPayout,
+  listAvailable,
+  listPayableBalances,
+  listPayeeMinPayouts,
+  moveEntryTx,
+} from '../../store/ledger.ts';
+import { StaleReadError } from './errors.ts';
+import type { createPayoutSchema, Payout } from './ledger.schema.ts';
+import { chunks, isEligible, payoutThreshold } from './rules.ts';
+
+/** Entries moved per transaction: 2 writes each plus the balance, the line and the header stay under 100. */
+const ENTRIES_PER_TX = 45;
+/** Payees settled at once (they share the payout header, so more would mostly conflict). */
+const PAYEE_CONCURRENCY = 4;
+
+export interface PayoutView extends Payout {
+  items: { payeeId: string; amount: number }[];
+}
+
+/**
+ * Creates a payout of every payee whose available balance (net of available reversals) is at
+ * least `minAmount` and the `minPayout` of every commission campaign they earned in. Payees are
+ * found through the payable index (balances with available ≠ 0), never a scan. Each payee's
+ * entries move to `in_payout` in one transaction (chunks of 45 beyond that): every entry
+ * conditional on still being `available`, the balance moved available → inPayout, the payout
+ * line written. So two payouts created at once never share an entry: the loser's condition
+ * fails and it leaves that payee out. Held entries are never available here (they sit in `held`).
+ */
+export async function createPayout(
+  deps: Pick<Deps, 'store' | 'clock'>,
+  input: z.output<typeof createPayoutSchema>,
+): Promise<PayoutView> {
+  const payout: Payout = {
+    id: newId('pay', deps.clock),
+    asset: input.asset,
+    status: 'pending',
+    total: 0,
+    minAmount: input.minAmount,
+    createdAt: iso(deps.clock.now()),
+  };
+  await insertPayout(deps.store, payout);
+  const candidates = await listPayableBalances(deps.store, input.asset);
+  const items: { payeeId: string; amount: number }[] = [];
+  for (const batch of chunks(candidates, PAYEE_CONCURRENCY)) {
+    const moved = await Promise.all(batch.map((b) => payPayee(deps, payout, b.payeeId)));
+    batch.forEach((b, i) => {
+      if (moved[i] !== undefined) items.push({ payeeId: b.payeeId, amount: moved[i]! });
+    });
+  }
+  items.sort((a, b) => (a.payeeId < b.payeeId ? -1 : 1));
+  return { ...payout, total: items.reduce((s, i) => s + i.amount, 0), items };
+}
+
+/** Moves one payee's available entries into the payout; the amount moved, or undefined when not eligible. */
+async function payPayee(deps: Pick<Deps, 'store'>, payout: Payout, payeeId: string): Promise<number | undefined> {
+  const asset = payout.asset;
+  const marks = await listAvailable(deps.store, payeeId, asset);
+  const total = marks.reduce((s, m) => s + m.amount, 0);
+  const threshold = payoutThreshold(payout.minAmount, await listPayeeMinPayouts(deps.store, payeeId));
+  if (!isEligible(total, threshold)) return undefined;
+  let moved: number | undefined;
+  for (const part of chunks(marks, ENTRIES_PER_TX)) {
+    const sum = part.reduce((s, m) => s + m.amount, 0);
+    try {
+      await deps.store.transact([
+        ...part.flatMap((m) => [
+          moveEntryTx(
+            { id: m.entryId, state: 'available', held: false },
+            { set: { state: 'in_payout', payoutId: payout.id } },
+          ),
+          deleteAvailableTx({ id: m.entryId, payeeId, asset }),
+        ]),
+        balanceDeltaTx(payeeId, asset, { available: -sum, inPayout: sum }),
+        ...addToPayoutTx(
+          payout.id,
+          payeeId,
+          part.map((m) => m.entryId),
+          sum,
+        ),
+      ]);
+      moved = (moved ?? 0) + sum;
+    } catch (e) {
+      if (e instanceof StaleReadError) break;
+      throw e;
+    }
+  }
+  await dropFromPayableIfEmpty(deps.store, payeeId, asset);
+  return moved;
+}

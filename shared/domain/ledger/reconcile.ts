@@ -1,0 +1,72 @@
+import type { Deps } from '../../deps.ts';
+import { ValidationError } from '../../errors.ts';
+import {
+  findBalances,
+  findPayouts,
+  listAllBalances,
+  listAllPayeeEntries,
+  listDayEntries,
+  listPayoutItems,
+  listPayoutsCreated,
+} from '../../store/ledger.ts';
+import type { Balance, LedgerEntry, Payout, PayoutItem } from './ledger.schema.ts';
+import { reconcile as check, daysBetween, type Reconciliation, resolvePeriod } from './rules.ts';
+
+/**
+ * Reconciles the ledger from the entries themselves. Without a period: every balance (from the
+ * balance list) against every entry of its payee. With `from`/`to`: the period's entries (day
+ * index) for the cause and payout checks, and, for each payee seen in the period, all of that
+ * payee's entries against its balances (a balance sums all time). Payouts checked: those the
+ * entries name and those created in the period. A finance batch job, not a hot path.
+ */
+export async function reconcileLedger(
+  deps: Pick<Deps, 'store' | 'clock'>,
+  q: { from?: string; to?: string },
+): Promise<Reconciliation & { period: { from: string; to: string } | null }> {
+  let entries: LedgerEntry[];
+  let balances: Balance[];
+  let balanceEntries: LedgerEntry[];
+  let period: { from: string; to: string } | null = null;
+  if (q.from || q.to) {
+    const p = resolvePeriod(q, deps.clock.now());
+    if ('error' in p) throw new ValidationError(p.error, [{ path: 'from', message: p.error }]);
+    period = p;
+    entries = [];
+    for (const day of daysBetween(p.from, p.to)) {
+      let cursor: string | null = null;
+      do {
+        const r = await listDayEntries(deps.store, day, { limit: 500, cursor, from: p.from, to: p.to });
+        entries.push(...r.items);
+        cursor = r.nextCursor;
+      } while (cursor);
+    }
+    const payees = [...new Set(entries.map((e) => e.payeeId))];
+    balances = (await mapLimit(payees, (id) => findBalances(deps.store, id))).flat();
+    balanceEntries = (await mapLimit(payees, (id) => listAllPayeeEntries(deps.store, id))).flat();
+  } else {
+    balances = await listAllBalances(deps.store);
+    const payees = [...new Set(balances.map((b) => b.payeeId))];
+    balanceEntries = (await mapLimit(payees, (id) => listAllPayeeEntries(deps.store, id))).flat();
+    entries = balanceEntries;
+  }
+  const payoutIds = new Set(entries.map((e) => e.payoutId).filter((id): id is string => Boolean(id)));
+  const created = await listPayoutsCreated(deps.store, period?.from ?? '', period?.to ?? '9999');
+  for (const p of created) payoutIds.add(p.id);
+  const payouts: Payout[] = await findPayouts(deps.store, [...payoutIds]);
+  const payoutItems: PayoutItem[] = (await mapLimit(payouts, (p) => listPayoutItems(deps.store, p.id))).flat();
+  return { ...check({ entries, balances, balanceEntries, payouts, payoutItems }), period };
+}
+
+async function mapLimit<T, R>(list: T[], fn: (x: T) => Promise<R>, limit = 8): Promise<R[]> {
+  const out: R[] = new Array(list.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, list.length) }, async () => {
+      while (next < list.length) {
+        const i = next++;
+        out[i] = await fn(list[i]!);
+      }
+    }),
+  );
+  return out;
+}

@@ -1,0 +1,422 @@
+import { createHash } from 'node:crypto';
+import type {
+  Asset,
+  Balance,
+  Buckets,
+  EntryKind,
+  EntryState,
+  LedgerEntry,
+  Payout,
+  PayoutItem,
+} from './ledger.schema.ts';
+
+/**
+ * The entry id named by its cause: `led_` + a hash of (cause type, cause id, payee, kind).
+ * Every delivery of the same event derives the same id, so the conditional put of the entry
+ * (attribute_not_exists) lets exactly one of them take effect.
+ */
+export function entryIdFor(causeType: string, causeId: string, payeeId: string, kind: EntryKind): string {
+  const h = createHash('sha256')
+    .update(JSON.stringify([causeType, causeId, payeeId, kind]))
+    .digest('hex');
+  return `led_${h.slice(0, 32)}`;
+}
+
+export type BucketName = keyof Buckets;
+export const BUCKETS: BucketName[] = ['locked', 'available', 'inPayout', 'paid', 'held'];
+
+export const emptyBuckets = (): Buckets => ({ locked: 0, available: 0, inPayout: 0, paid: 0, held: 0 });
+
+/**
+ * The balance bucket an entry counts in: held entries (awaiting review) count in `held`
+ * whatever their lock state; rejected entries count nowhere.
+ */
+export function bucketOf(state: EntryState, held: boolean): BucketName | null {
+  if (state === 'rejected') return null;
+  if (held) return 'held';
+  switch (state) {
+    case 'locked':
+      return 'locked';
+    case 'available':
+      return 'available';
+    case 'in_payout':
+      return 'inPayout';
+    case 'paid':
+      return 'paid';
+  }
+}
+
+/** The balance an entry set adds up to (per its buckets); reconciliation compares it with the stored balance. */
+export function sumEntries(entries: Pick<LedgerEntry, 'amount' | 'state' | 'held'>[]): Buckets {
+  const b = emptyBuckets();
+  for (const e of entries) {
+    const bucket = bucketOf(e.state, e.held);
+    if (bucket) b[bucket] += e.amount;
+  }
+  return b;
+}
+
+/** A move of `amount` between buckets as balance deltas (from may be null for a new entry, to null for a void). */
+export function moveDelta(amount: number, from: BucketName | null, to: BucketName | null): Partial<Buckets> {
+  const d: Partial<Buckets> = {};
+  if (from === to) return d;
+  if (from) d[from] = (d[from] ?? 0) - amount;
+  if (to) d[to] = (d[to] ?? 0) + amount;
+  return d;
+}
+
+/** Adds deltas together (several entries of one payee in one transaction touch the balance once). */
+export function addDeltas(...ds: Partial<Buckets>[]): Partial<Buckets> {
+  const out: Partial<Buckets> = {};
+  for (const d of ds) for (const k of BUCKETS) if (d[k] !== undefined) out[k] = (out[k] ?? 0) + (d[k] as number);
+  for (const k of BUCKETS) if (out[k] === 0) delete out[k];
+  return out;
+}
+
+/** The state a new reward takes: `available` at once when its lock is 0, else `locked` until `unlockAt`. */
+export function initialState(nowMs: number, lockSeconds: number): { state: EntryState; unlockAt: string } {
+  const unlockAt = new Date(nowMs + lockSeconds * 1000).toISOString();
+  return { state: lockSeconds > 0 ? 'locked' : 'available', unlockAt };
+}
+
+/**
+ * How a reversal is recorded against its commission. It follows the commission: while the
+ * commission is locked the reversal is locked too, with the same `unlockAt` (they become
+ * available together, netting to what the KOL keeps); once the commission is available, in a
+ * payout or paid, the reversal is available at once (a clawback: available may go negative
+ * and the next payout nets it); a held commission's reversal is held with it; a rejected
+ * commission's reversal is recorded void (`rejected`), since nothing was ever owed.
+ */
+export function reversalPlacement(
+  commission: Pick<LedgerEntry, 'state' | 'held' | 'unlockAt'>,
+  nowIso: string,
+): { state: EntryState; held: boolean; unlockAt: string } {
+  if (commission.state === 'rejected') return { state: 'rejected', held: false, unlockAt: nowIso };
+  if (commission.state === 'locked') return { state: 'locked', held: commission.held, unlockAt: commission.unlockAt };
+  return { state: 'available', held: commission.held, unlockAt: nowIso };
+}
+
+/** A reversal never takes back more than what is left of the commission. */
+export function clampReversal(requested: number, commissionAmount: number, reversedSoFar: number): number {
+  return Math.max(0, Math.min(requested, commissionAmount - reversedSoFar));
+}
+
+/** What a payee must have available to be paid: the payout's minimum and every commission campaign's minPayout. */
+export function payoutThreshold(minAmount: number, campaignMinPayouts: number[]): number {
+  return Math.max(minAmount, ...campaignMinPayouts);
+}
+
+/** A payee is paid when the net of its available entries (reversals included) reaches the threshold. */
+export function isEligible(availableTotal: number, threshold: number): boolean {
+  return availableTotal > 0 && availableTotal >= threshold;
+}
+
+/** An amount in minor units as a decimal string (`1999` → `19.99`, `-5` → `-0.05`); points have no decimals. */
+export function formatAmount(amount: number, asset: Asset): string {
+  if (asset === 'points') return String(amount);
+  const abs = Math.abs(amount);
+  const sign = amount < 0 ? '-' : '';
+  return `${sign}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
+}
+
+export const CSV_HEADER = [
+  'id',
+  'createdAt',
+  'payeeId',
+  'asset',
+  'kind',
+  'amount',
+  'amountFormatted',
+  'state',
+  'held',
+  'causeType',
+  'causeId',
+  'unlockAt',
+  'payoutId',
+];
+
+/** One CSV field: quoted when needed; text that a spreadsheet would run as a formula is defused with `'`. */
+export function csvField(v: string | number | boolean | undefined): string {
+  if (v === undefined) return '';
+  if (typeof v !== 'string') return String(v);
+  const safe = /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
+  return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
+}
+
+/** One CSV line (CRLF-terminated, RFC 4180) for an entry. */
+export function csvLine(e: LedgerEntry): string {
+  return `${[
+    csvField(e.id),
+    csvField(e.createdAt),
+    csvField(e.payeeId),
+    csvField(e.asset),
+    csvField(e.kind),
+    e.amount,
+    formatAmount(e.amount, e.asset),
+    csvField(e.state),
+    e.held,
+    csvField(e.cause.type),
+    csvField(e.cause.id),
+    csvField(e.unlockAt),
+    csvField(e.payoutId),
+  ].join(',')}\r\n`;
+}
+
+export const csvHeaderLine = () => `${CSV_HEADER.join(',')}\r\n`;
+
+/** The UTC days from `from` to `to` inclusive (`YYYY-MM-DD`). */
+export function daysBetween(fromIso: string, toIso: string): string[] {
+  const out: string[] = [];
+  let t = Date.parse(`${fromIso.slice(0, 10)}T00:00:00.000Z`);
+  const end = Date.parse(toIso);
+  while (t <= end) {
+    out.push(new Date(t).toISOString().slice(0, 10));
+    t += 86_400_000;
+  }
+  return out;
+}
+
+export interface ReconciliationCheck {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface Reconciliation {
+  ok: boolean;
+  totals: Record<string, unknown>;
+  checks: ReconciliationCheck[];
+}
+
+/** Names at most this many failing items in a check's detail (and says how many more). */
+const MAX_NAMED = 50;
+
+function describe(failures: string[], okText: string): string {
+  if (failures.length === 0) return okText;
+  const named = failures.slice(0, MAX_NAMED).join('; ');
+  return failures.length > MAX_NAMED ? `${named}; … and ${failures.length - MAX_NAMED} more` : named;
+}
+
+/**
+ * Every reconciliation check, computed from the entries themselves:
+ * - `balances_match_entries`: per payee and asset, each stored bucket equals the sum of the entries in it;
+ * - `paid_entries_in_one_confirmed_payout`: a paid entry names a confirmed payout whose line for its payee lists it
+ *   (an entry holds one payout id, so it cannot be in two); an in_payout entry's payout is still pending;
+ * - `no_cause_settled_twice`: no two entries share (cause, payee, kind), and each id is the one its cause derives;
+ * - `reversals_within_commission`: reversals never add up to more than the commission they reverse;
+ * - `payout_totals_match`: a payout's total is the sum of its live lines, and each line the sum of its entries;
+ * - `negative_available_reported`: negative available balances are listed, and shown as they are (not clamped).
+ * `balanceEntries` holds every entry of the payees whose balances are checked; `entries` is the period's.
+ */
+export function reconcile(input: {
+  entries: LedgerEntry[];
+  balances: Balance[];
+  balanceEntries: LedgerEntry[];
+  payouts: Payout[];
+  payoutItems: PayoutItem[];
+}): Reconciliation {
+  const { entries, balances, balanceEntries, payouts, payoutItems } = input;
+  const checks: ReconciliationCheck[] = [];
+
+  const byBalance = new Map<string, LedgerEntry[]>();
+  for (const e of balanceEntries) {
+    const k = `${e.payeeId}/${e.asset}`;
+    byBalance.set(k, [...(byBalance.get(k) ?? []), e]);
+  }
+  const mismatches: string[] = [];
+  const seenBalances = new Set<string>();
+  for (const b of balances) {
+    const k = `${b.payeeId}/${b.asset}`;
+    seenBalances.add(k);
+    const sum = sumEntries(byBalance.get(k) ?? []);
+    for (const bucket of BUCKETS)
+      if ((b[bucket] ?? 0) !== sum[bucket])
+        mismatches.push(`${b.payeeId} ${b.asset} ${bucket}: balance ${b[bucket] ?? 0} ≠ entries ${sum[bucket]}`);
+  }
+  for (const [k, list] of byBalance)
+    if (!seenBalances.has(k) && list.some((e) => e.state !== 'rejected'))
+      mismatches.push(`${k.replace('/', ' ')}: entries exist but no balance`);
+  checks.push({
+    name: 'balances_match_entries',
+    ok: mismatches.length === 0,
+    detail: describe(mismatches, `${balances.length} balances equal the sum of their entries`),
+  });
+
+  const payoutById = new Map(payouts.map((p) => [p.id, p]));
+  const itemByKey = new Map(payoutItems.map((i) => [`${i.payoutId}/${i.payeeId}`, i]));
+  const payoutFailures: string[] = [];
+  let paidCount = 0;
+  for (const e of entries) {
+    if (e.state !== 'paid' && e.state !== 'in_payout') continue;
+    if (e.state === 'paid') paidCount++;
+    const p = e.payoutId ? payoutById.get(e.payoutId) : undefined;
+    const item = e.payoutId ? itemByKey.get(`${e.payoutId}/${e.payeeId}`) : undefined;
+    if (!p || !item) payoutFailures.push(`${e.id} (${e.state}) names no payout line (payout ${e.payoutId ?? 'none'})`);
+    else if (!item.entryIds.includes(e.id)) payoutFailures.push(`${e.id} is not listed on payout ${p.id}`);
+    else if (e.state === 'paid' && p.status !== 'confirmed')
+      payoutFailures.push(`${e.id} is paid but payout ${p.id} is ${p.status}`);
+    else if (e.state === 'in_payout' && p.status !== 'pending')
+      payoutFailures.push(`${e.id} is in_payout but payout ${p.id} is ${p.status}`);
+  }
+  const listedIn = new Map<string, string[]>();
+  for (const i of payoutItems)
+    if (i.status !== 'failed') for (const id of i.entryIds) listedIn.set(id, [...(listedIn.get(id) ?? []), i.payoutId]);
+  for (const [id, ps] of listedIn)
+    if (ps.length > 1) payoutFailures.push(`${id} is listed on ${ps.length} payouts: ${ps.join(', ')}`);
+  checks.push({
+    name: 'paid_entries_in_one_confirmed_payout',
+    ok: payoutFailures.length === 0,
+    detail: describe(payoutFailures, `${paidCount} paid entries each in exactly one confirmed payout`),
+  });
+
+  const byCause = new Map<string, string[]>();
+  const badIds: string[] = [];
+  for (const e of entries) {
+    const k = `${e.cause.type}:${e.cause.id}/${e.payeeId}/${e.kind}`;
+    byCause.set(k, [...(byCause.get(k) ?? []), e.id]);
+    if (e.id !== entryIdFor(e.cause.type, e.cause.id, e.payeeId, e.kind))
+      badIds.push(`${e.id} is not the id its cause ${e.cause.type}:${e.cause.id} derives`);
+  }
+  const twice = [...byCause].filter(([, ids]) => ids.length > 1).map(([k, ids]) => `${k} settled by ${ids.join(', ')}`);
+  checks.push({
+    name: 'no_cause_settled_twice',
+    ok: twice.length + badIds.length === 0,
+    detail: describe([...twice, ...badIds], `${byCause.size} causes, each settled once`),
+  });
+
+  const commissions = new Map(entries.filter((e) => e.kind === 'commission').map((e) => [e.id, e]));
+  const perCommission = new Map<string, number>();
+  for (const e of new Map([...entries, ...balanceEntries].map((x) => [x.id, x])).values())
+    if (e.kind === 'commission_reversal' && e.reverses)
+      perCommission.set(e.reverses, (perCommission.get(e.reverses) ?? 0) - e.amount);
+  const over: string[] = [];
+  for (const [cid, total] of perCommission) {
+    const c = commissions.get(cid) ?? balanceEntries.find((x) => x.id === cid);
+    if (c && total > c.amount) over.push(`${cid}: reversed ${total} of ${c.amount}`);
+  }
+  checks.push({
+    name: 'reversals_within_commission',
+    ok: over.length === 0,
+    detail: describe(over, `${perCommission.size} reversed commissions within their amount`),
+  });
+
+  const entryById = new Map([...balanceEntries, ...entries].map((e) => [e.id, e]));
+  const totalFailures: string[] = [];
+  for (const p of payouts) {
+    const lines = payoutItems.filter((i) => i.payoutId === p.id && i.status !== 'failed');
+    const sum = lines.reduce((s, i) => s + i.amount, 0);
+    if (sum !== p.total) totalFailures.push(`payout ${p.id}: total ${p.total} ≠ lines ${sum}`);
+    for (const line of lines) {
+      const known = line.entryIds.map((id) => entryById.get(id)).filter((e): e is LedgerEntry => Boolean(e));
+      if (known.length !== line.entryIds.length) continue;
+      const lineSum = known.reduce((s, e) => s + e.amount, 0);
+      if (lineSum !== line.amount)
+        totalFailures.push(`payout ${p.id} line ${line.payeeId}: amount ${line.amount} ≠ entries ${lineSum}`);
+    }
+  }
+  checks.push({
+    name: 'payout_totals_match',
+    ok: totalFailures.length === 0,
+    detail: describe(totalFailures, `${payouts.length} payouts add up`),
+  });
+
+  const negatives = balances
+    .filter((b) => b.available < 0)
+    .map((b) => `${b.payeeId} ${b.asset} available ${b.available} (carried into the next payout)`);
+  const clamped = balances.filter((b) => {
+    const sum = sumEntries(byBalance.get(`${b.payeeId}/${b.asset}`) ?? []);
+    return sum.available < 0 && b.available !== sum.available;
+  });
+  checks.push({
+    name: 'negative_available_reported',
+    ok: clamped.length === 0,
+    detail:
+      clamped.length > 0
+        ? describe(
+            clamped.map((b) => `${b.payeeId} ${b.asset}: negative available hidden (shown ${b.available})`),
+            '',
+          )
+        : negatives.length > 0
+          ? `negative available balances, shown as they are: ${describe(negatives, '')}`
+          : 'no negative available balance',
+  });
+
+  const byAsset: Record<string, Buckets & { entries: number; total: number }> = {};
+  for (const e of entries) {
+    byAsset[e.asset] ??= { ...emptyBuckets(), entries: 0, total: 0 };
+    const t = byAsset[e.asset]!;
+    t.entries++;
+    const bucket = bucketOf(e.state, e.held);
+    if (bucket) {
+      t[bucket] += e.amount;
+      t.total += e.amount;
+    }
+  }
+  const byKind: Record<string, number> = {};
+  for (const e of entries) if (e.state !== 'rejected') byKind[e.kind] = (byKind[e.kind] ?? 0) + e.amount;
+  return {
+    ok: checks.every((c) => c.ok),
+    totals: {
+      entries: entries.length,
+      balances: balances.length,
+      payouts: payouts.length,
+      negativeAvailable: negatives.length,
+      byAsset,
+      byKind,
+    },
+    checks,
+  };
+}
+
+/** One payee's balance change within a transaction. */
+export interface BalanceChange {
+  payeeId: string;
+  asset: Asset;
+  delta: Partial<Buckets>;
+  /** The change may make available non-zero: put the balance in the payable index. */
+  payable: boolean;
+}
+
+/** Merges changes to the same balance (a transaction may touch each item only once). */
+export function mergeBalanceChanges(changes: BalanceChange[]): BalanceChange[] {
+  const byKey = new Map<string, BalanceChange>();
+  for (const c of changes) {
+    const k = `${c.payeeId}\u0000${c.asset}`;
+    const prev = byKey.get(k);
+    byKey.set(
+      k,
+      prev
+        ? { ...prev, delta: addDeltas(prev.delta, c.delta), payable: prev.payable || c.payable }
+        : { ...c, delta: addDeltas(c.delta) },
+    );
+  }
+  return [...byKey.values()];
+}
+
+/** Splits a list into chunks (a transaction holds at most 100 writes). */
+export function chunks<T>(list: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
+  return out;
+}
+
+/** Longest period a day-by-day export or reconciliation covers. */
+export const MAX_PERIOD_DAYS = 366;
+/** The period when none is given: the last 31 days. */
+export const DEFAULT_PERIOD_DAYS = 31;
+
+/**
+ * The period of an export or reconciliation: `to` defaults to now and `from` to 31 days before
+ * `to`; `from` after `to`, or a span over 366 days, is refused.
+ */
+export function resolvePeriod(
+  q: { from?: string; to?: string },
+  nowMs: number,
+): { from: string; to: string } | { error: string } {
+  const to = q.to ?? new Date(nowMs).toISOString();
+  const from = q.from ?? new Date(Date.parse(to) - DEFAULT_PERIOD_DAYS * 86_400_000).toISOString();
+  if (from > to) return { error: 'from must not be after to' };
+  if (Date.parse(to) - Date.parse(from) > MAX_PERIOD_DAYS * 86_400_000)
+    return { error: `a period spans at most ${MAX_PERIOD_DAYS} days` };
+  return { from, to };
+}

@@ -1,0 +1,609 @@
+import { AlreadySettledError, StaleReadError } from '../domain/ledger/errors.ts';
+import type {
+  Asset,
+  Balance,
+  Buckets,
+  LedgerEntry,
+  Payout,
+  PayoutItem,
+  PayoutStatus,
+} from '../domain/ledger/ledger.schema.ts';
+import { BUCKETS } from '../domain/ledger/rules.ts';
+import {
+  dueIndex,
+  financeActivityByDayIndex,
+  financeActivityKey,
+  INDEX_SHARDS,
+  ledgerAvailableKey,
+  ledgerAvailablePk,
+  ledgerBalanceKey,
+  ledgerBalanceListIndex,
+  ledgerBalanceListPk,
+  ledgerBalancePk,
+  ledgerByDayIndex,
+  ledgerByDayPk,
+  ledgerByPayeeIndex,
+  ledgerByPayeePk,
+  ledgerEntryKey,
+  ledgerPayableIndex,
+  ledgerPayablePk,
+  ledgerPayeeCampaignKey,
+  ledgerPayeeCampaignPk,
+  ledgerPendingReversalKey,
+  PAYOUTS_PK,
+  payoutItemKey,
+  payoutKey,
+  payoutListIndex,
+  payoutPk,
+} from './keys.ts';
+import type { Item, Page, Store, TxItem } from './store.ts';
+
+/** The sweep task that unlocks entries at `unlockAt`. */
+export const UNLOCK_TASK = 'ledger-unlock';
+
+const ENTRY_FIELDS = [
+  'id',
+  'payeeId',
+  'asset',
+  'amount',
+  'kind',
+  'cause',
+  'state',
+  'createdAt',
+  'unlockAt',
+  'held',
+  'holdDecision',
+  'payoutId',
+  'campaignId',
+  'minPayout',
+  'reversed',
+  'reverses',
+  'reversalIds',
+] as const;
+
+/** A stored entry item as the domain sees it (keys and index attributes dropped). */
+export function toEntry(item: Item): LedgerEntry {
+  const out: Record<string, unknown> = {};
+  for (const f of ENTRY_FIELDS) if (item[f] !== undefined) out[f] = item[f];
+  return out as unknown as LedgerEntry;
+}
+
+// ── entries ──────────────────────────────────────────────────────────────────
+
+/** Put a new entry, only if no entry of that id exists (its cause was not settled yet). */
+export function putEntryTx(e: LedgerEntry): TxItem {
+  return {
+    Put: {
+      Item: {
+        ...ledgerEntryKey(e.id),
+        ...ledgerByPayeeIndex(e.payeeId, e.createdAt, e.id),
+        ...ledgerByDayIndex(e.createdAt, e.id),
+        ...(e.state === 'locked' ? dueIndex(UNLOCK_TASK, e.unlockAt, e.id) : {}),
+        entity: 'ledger_entry',
+        ...e,
+      },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    },
+    onFail: () => new AlreadySettledError(e.id),
+  };
+}
+
+/** Get an entry. */
+export async function findEntry(store: Store, id: string, consistent = true): Promise<LedgerEntry | undefined> {
+  const item = await store.get(ledgerEntryKey(id), consistent);
+  return item ? toEntry(item) : undefined;
+}
+
+/** Get many entries by id (missing ones are left out). */
+export async function findEntries(store: Store, ids: string[], consistent = true): Promise<LedgerEntry[]> {
+  const items = await store.batchGet(
+    ids.map((id) => ledgerEntryKey(id)),
+    consistent,
+  );
+  return items.map(toEntry);
+}
+
+/**
+ * Moves an entry from `from` state to another, conditional on the state (and hold flag) it was
+ * read with, so two actors racing on one entry act once; `set` holds the attributes to change.
+ */
+export function moveEntryTx(
+  e: Pick<LedgerEntry, 'id' | 'state' | 'held'>,
+  change: {
+    set?: Record<string, unknown>;
+    remove?: string[];
+    payoutId?: string;
+    extraCondition?: string;
+    extraValues?: Record<string, unknown>;
+  },
+  onFail: () => Error = () => new StaleReadError(`entry ${e.id}`),
+): TxItem {
+  const names: Record<string, string> = { '#state': 'state', '#held': 'held' };
+  const values: Record<string, unknown> = { ':fromState': e.state, ':fromHeld': e.held };
+  const sets: string[] = [];
+  for (const [k, v] of Object.entries(change.set ?? {})) {
+    names[`#s_${k}`] = k;
+    values[`:s_${k}`] = v;
+    sets.push(`#s_${k} = :s_${k}`);
+  }
+  let condition = '#state = :fromState AND #held = :fromHeld';
+  if (change.payoutId) {
+    names['#payoutId'] = 'payoutId';
+    values[':payoutId'] = change.payoutId;
+    condition += ' AND #payoutId = :payoutId';
+  }
+  if (change.extraCondition) {
+    condition += ` AND ${change.extraCondition}`;
+    Object.assign(values, change.extraValues);
+  }
+  const update = [
+    sets.length ? `SET ${sets.join(', ')}` : '',
+    change.remove?.length ? `REMOVE ${change.remove.join(', ')}` : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
+  return {
+    Update: {
+      Key: ledgerEntryKey(e.id),
+      UpdateExpression: update,
+      ConditionExpression: condition,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    },
+    onFail,
+  };
+}
+
+/** Records a reversal on its commission, conditional on the commission being as it was read. */
+export function recordReversalOnCommissionTx(commission: LedgerEntry, reversalId: string, newReversed: number): TxItem {
+  const prev = commission.reversed ?? 0;
+  return {
+    Update: {
+      Key: ledgerEntryKey(commission.id),
+      UpdateExpression: 'SET reversed = :new, reversalIds = list_append(if_not_exists(reversalIds, :empty), :ids)',
+      ConditionExpression:
+        '#state = :state AND #held = :held AND (reversed = :prev OR (attribute_not_exists(reversed) AND :prev = :zero))',
+      ExpressionAttributeNames: { '#state': 'state', '#held': 'held' },
+      ExpressionAttributeValues: {
+        ':new': newReversed,
+        ':empty': [],
+        ':ids': [reversalId],
+        ':state': commission.state,
+        ':held': commission.held,
+        ':prev': prev,
+        ':zero': 0,
+      },
+    },
+    onFail: () => new StaleReadError(`commission ${commission.id}`),
+  };
+}
+
+/** A payee's entries, newest first (or oldest first), optionally within [from, to]. */
+export async function listPayeeEntries(
+  store: Store,
+  payeeId: string,
+  page: { limit: number; cursor?: string | null; forward?: boolean; from?: string; to?: string },
+): Promise<Page<LedgerEntry>> {
+  const r = await store.query({
+    index: 'gsi1',
+    pk: ledgerByPayeePk(payeeId),
+    sk: page.from || page.to ? { between: [page.from ?? '', `${page.to ?? '9999'}~`] } : undefined,
+    limit: page.limit,
+    cursor: page.cursor,
+    forward: page.forward ?? false,
+  });
+  return { items: r.items.map(toEntry), nextCursor: r.nextCursor };
+}
+
+/** Every entry of a payee (reconciliation). */
+export async function listAllPayeeEntries(store: Store, payeeId: string): Promise<LedgerEntry[]> {
+  const items = await store.queryAll({ index: 'gsi1', pk: ledgerByPayeePk(payeeId) });
+  return items.map(toEntry);
+}
+
+/** Entries of one UTC day in (createdAt, id) order, within [from, to]. */
+export async function listDayEntries(
+  store: Store,
+  day: string,
+  page: { limit: number; cursor?: string | null; from: string; to: string },
+): Promise<Page<LedgerEntry>> {
+  const r = await store.query({
+    index: 'gsi2',
+    pk: ledgerByDayPk(day),
+    sk: { between: [page.from, `${page.to}~`] },
+    limit: page.limit,
+    cursor: page.cursor,
+  });
+  return { items: r.items.map(toEntry), nextCursor: r.nextCursor };
+}
+
+// ── balances ─────────────────────────────────────────────────────────────────
+
+/**
+ * Adds `delta` to a payee's balance buckets (creating the balance on first use). `payable`
+ * puts the balance in the sparse payable index (whenever available may have become non-zero).
+ */
+export function balanceDeltaTx(
+  payeeId: string,
+  asset: Asset,
+  delta: Partial<Buckets>,
+  opts: { payable?: boolean; condition?: { expression: string; values: Record<string, unknown> } } = {},
+): TxItem {
+  const values: Record<string, unknown> = { ':entity': 'ledger_balance', ':payee': payeeId, ':asset': asset };
+  const adds: string[] = [];
+  for (const b of BUCKETS) {
+    values[`:d_${b}`] = delta[b] ?? 0;
+    adds.push(`${b} :d_${b}`);
+  }
+  const list = ledgerBalanceListIndex(asset, payeeId);
+  values[':g2pk'] = list.gsi2pk;
+  values[':g2sk'] = list.gsi2sk;
+  let set = 'SET entity = :entity, payeeId = :payee, asset = :asset, gsi2pk = :g2pk, gsi2sk = :g2sk';
+  if (opts.payable) {
+    const idx = ledgerPayableIndex(asset, payeeId);
+    values[':g1pk'] = idx.gsi1pk;
+    values[':g1sk'] = idx.gsi1sk;
+    set += ', gsi1pk = :g1pk, gsi1sk = :g1sk';
+  }
+  if (opts.condition) Object.assign(values, opts.condition.values);
+  return {
+    Update: {
+      Key: ledgerBalanceKey(payeeId, asset),
+      UpdateExpression: `${set} ADD ${adds.join(', ')}`,
+      ConditionExpression: opts.condition?.expression,
+      ExpressionAttributeValues: values,
+    },
+    onFail: () => new StaleReadError(`balance ${payeeId} ${asset}`),
+  };
+}
+
+function toBalance(item: Item): Balance {
+  const b = { payeeId: item.payeeId, asset: item.asset } as Balance;
+  for (const k of BUCKETS) b[k] = Number(item[k] ?? 0);
+  return b;
+}
+
+/** Every balance of a payee (one per asset). */
+export async function findBalances(store: Store, payeeId: string): Promise<Balance[]> {
+  const items = await store.queryAll({ pk: ledgerBalancePk(payeeId), consistent: true });
+  return items.map(toBalance);
+}
+
+/** Balances with a non-zero available amount of `asset` (the payable index, all shards). */
+export async function listPayableBalances(store: Store, asset: Asset): Promise<Balance[]> {
+  const out: Balance[] = [];
+  for (let shard = 0; shard < INDEX_SHARDS; shard++)
+    out.push(...(await store.queryAll({ index: 'gsi1', pk: ledgerPayablePk(asset, shard) })).map(toBalance));
+  return out;
+}
+
+/** Takes a balance out of the payable index, only if its available amount is zero by then. */
+export async function dropFromPayableIfEmpty(store: Store, payeeId: string, asset: Asset): Promise<void> {
+  try {
+    await store.update({
+      key: ledgerBalanceKey(payeeId, asset),
+      update: 'REMOVE gsi1pk, gsi1sk',
+      condition: 'available = :zero',
+      values: { ':zero': 0 },
+      onFail: () => new StaleReadError('balance'),
+    });
+  } catch (e) {
+    if (!(e instanceof StaleReadError)) throw e;
+  }
+}
+
+/** Every balance (reconciliation over all time), via the sharded balance list. */
+export async function listAllBalances(store: Store): Promise<Balance[]> {
+  const out: Balance[] = [];
+  for (let shard = 0; shard < INDEX_SHARDS; shard++)
+    out.push(...(await store.queryAll({ index: 'gsi2', pk: ledgerBalanceListPk(shard) })).map(toBalance));
+  return out;
+}
+
+// ── available markers (what the next payout takes) ───────────────────────────
+
+export interface AvailableMarker {
+  entryId: string;
+  amount: number;
+}
+
+/** Marks an available, not-held entry as payable. */
+export function putAvailableTx(e: Pick<LedgerEntry, 'id' | 'payeeId' | 'asset' | 'amount'>): TxItem {
+  return {
+    Put: {
+      Item: {
+        ...ledgerAvailableKey(e.payeeId, e.asset, e.id),
+        entity: 'ledger_available',
+        entryId: e.id,
+        amount: e.amount,
+      },
+    },
+  };
+}
+
+/** Removes an entry's payable mark. */
+export function deleteAvailableTx(e: Pick<LedgerEntry, 'id' | 'payeeId' | 'asset'>): TxItem {
+  return { Delete: { Key: ledgerAvailableKey(e.payeeId, e.asset, e.id) } };
+}
+
+/** A payee's available, not-held entries of `asset`. */
+export async function listAvailable(store: Store, payeeId: string, asset: Asset): Promise<AvailableMarker[]> {
+  const items = await store.queryAll({ pk: ledgerAvailablePk(payeeId, asset), consistent: true });
+  return items.map((i) => ({ entryId: String(i.entryId), amount: Number(i.amount) }));
+}
+
+// ── commission campaigns a payee earned in ───────────────────────────────────
+
+/** Remembers that a payee earned in a commission campaign, with its minimum payout. */
+export function putPayeeCampaignTx(payeeId: string, campaignId: string, minPayout: number): TxItem {
+  return {
+    Put: {
+      Item: { ...ledgerPayeeCampaignKey(payeeId, campaignId), entity: 'ledger_payee_campaign', campaignId, minPayout },
+    },
+  };
+}
+
+/** The minPayout of every commission campaign a payee earned in. */
+export async function listPayeeMinPayouts(store: Store, payeeId: string): Promise<number[]> {
+  const items = await store.queryAll({ pk: ledgerPayeeCampaignPk(payeeId), consistent: true });
+  return items.map((i) => Number(i.minPayout ?? 0));
+}
+
+// ── refunds that arrived before their commission ─────────────────────────────
+
+export interface PendingReversals {
+  version: number;
+  /** refundId → reversal amount requested. */
+  refunds: Record<string, number>;
+}
+
+/** Refunds waiting for a commission entry to land. */
+export async function findPendingReversals(store: Store, commissionId: string): Promise<PendingReversals | undefined> {
+  const item = await store.get(ledgerPendingReversalKey(commissionId), true);
+  return item ? { version: Number(item.version), refunds: item.refunds as Record<string, number> } : undefined;
+}
+
+/** Writes the pending refunds, conditional on the version read (optimistic). */
+export function putPendingReversalsTx(
+  commissionId: string,
+  prev: PendingReversals | undefined,
+  refunds: Record<string, number>,
+): TxItem {
+  return {
+    Put: {
+      Item: {
+        ...ledgerPendingReversalKey(commissionId),
+        entity: 'ledger_pending_reversal',
+        commissionId,
+        version: (prev?.version ?? 0) + 1,
+        refunds,
+      },
+      ConditionExpression: prev ? 'version = :v' : 'attribute_not_exists(pk)',
+      ExpressionAttributeValues: prev ? { ':v': prev.version } : undefined,
+    },
+    onFail: () => new StaleReadError(`pending reversals of ${commissionId}`),
+  };
+}
+
+/** Consumes the pending refunds as read (or checks there are none), in the commission's transaction. */
+export function consumePendingReversalsTx(commissionId: string, prev: PendingReversals | undefined): TxItem {
+  const Key = ledgerPendingReversalKey(commissionId);
+  const onFail = () => new StaleReadError(`pending reversals of ${commissionId}`);
+  if (!prev) return { ConditionCheck: { Key, ConditionExpression: 'attribute_not_exists(pk)' }, onFail };
+  return {
+    Delete: { Key, ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': prev.version } },
+    onFail,
+  };
+}
+
+/** Checks the commission entry does not exist yet (a refund parks itself only then). */
+export function entryAbsentTx(id: string): TxItem {
+  return {
+    ConditionCheck: { Key: ledgerEntryKey(id), ConditionExpression: 'attribute_not_exists(pk)' },
+    onFail: () => new StaleReadError(`commission ${id} landed`),
+  };
+}
+
+// ── payouts ──────────────────────────────────────────────────────────────────
+
+const PAYOUT_FIELDS = ['id', 'asset', 'status', 'total', 'minAmount', 'createdAt', 'confirmedAt', 'reference'] as const;
+
+function toPayout(item: Item): Payout {
+  const out: Record<string, unknown> = {};
+  for (const f of PAYOUT_FIELDS) if (item[f] !== undefined) out[f] = item[f];
+  return out as unknown as Payout;
+}
+
+function toPayoutItem(item: Item): PayoutItem {
+  return {
+    payoutId: String(item.payoutId),
+    payeeId: String(item.payeeId),
+    amount: Number(item.amount ?? 0),
+    status: item.status as PayoutItem['status'],
+    entryIds: (item.entryIds as string[] | undefined) ?? [],
+    ...(item.reason ? { reason: String(item.reason) } : {}),
+  };
+}
+
+/** Put a new payout header. */
+export async function insertPayout(store: Store, p: Payout): Promise<void> {
+  await store.put(
+    { ...payoutKey(p.id), ...payoutListIndex(p.createdAt, p.id), entity: 'payout', ...p },
+    { condition: 'attribute_not_exists(pk)' },
+  );
+}
+
+/** Get a payout header. */
+export async function findPayout(store: Store, id: string): Promise<Payout | undefined> {
+  const item = await store.get(payoutKey(id), true);
+  return item ? toPayout(item) : undefined;
+}
+
+/** Payout headers by id. */
+export async function findPayouts(store: Store, ids: string[]): Promise<Payout[]> {
+  return (await store.batchGet(ids.map(payoutKey), true)).map(toPayout);
+}
+
+/** Payouts created within [from, to]. */
+export async function listPayoutsCreated(store: Store, from: string, to: string): Promise<Payout[]> {
+  const items = await store.queryAll({ index: 'gsi1', pk: PAYOUTS_PK, sk: { between: [from, `${to}~`] } });
+  return items.map(toPayout);
+}
+
+/** Every line of a payout. */
+export async function listPayoutItems(store: Store, payoutId: string): Promise<PayoutItem[]> {
+  const items = await store.queryAll({ pk: payoutPk(payoutId), sk: { beginsWith: 'ITEM#' }, consistent: true });
+  return items.map(toPayoutItem);
+}
+
+/** One payee's line of a payout. */
+export async function findPayoutItem(store: Store, payoutId: string, payeeId: string): Promise<PayoutItem | undefined> {
+  const item = await store.get(payoutItemKey(payoutId, payeeId), true);
+  return item ? toPayoutItem(item) : undefined;
+}
+
+/** Adds entries to a payee's payout line (creating it) and the amount to the payout's total. */
+export function addToPayoutTx(payoutId: string, payeeId: string, entryIds: string[], amount: number): TxItem[] {
+  return [
+    {
+      Update: {
+        Key: payoutItemKey(payoutId, payeeId),
+        UpdateExpression:
+          'SET entity = :entity, payoutId = :payout, payeeId = :payee, #status = if_not_exists(#status, :inPayout), ' +
+          'entryIds = list_append(if_not_exists(entryIds, :empty), :ids) ADD amount :amount',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':entity': 'payout_item',
+          ':payout': payoutId,
+          ':payee': payeeId,
+          ':inPayout': 'in_payout',
+          ':empty': [],
+          ':ids': entryIds,
+          ':amount': amount,
+        },
+      },
+    },
+    {
+      Update: {
+        Key: payoutKey(payoutId),
+        UpdateExpression: 'ADD #total :amount',
+        ConditionExpression: '#status = :pending',
+        ExpressionAttributeNames: { '#total': 'total', '#status': 'status' },
+        ExpressionAttributeValues: { ':amount': amount, ':pending': 'pending' },
+      },
+    },
+  ];
+}
+
+/** Sets a payout line's status, conditional on the status it was read with. */
+export function setPayoutItemStatusTx(
+  item: Pick<PayoutItem, 'payoutId' | 'payeeId' | 'status'>,
+  status: PayoutItem['status'],
+  extra: { reason?: string; totalDelta?: number } = {},
+): TxItem[] {
+  const out: TxItem[] = [
+    {
+      Update: {
+        Key: payoutItemKey(item.payoutId, item.payeeId),
+        UpdateExpression: extra.reason ? 'SET #status = :to, reason = :reason' : 'SET #status = :to',
+        ConditionExpression: '#status = :from',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':to': status,
+          ':from': item.status,
+          ...(extra.reason ? { ':reason': extra.reason } : {}),
+        },
+      },
+      onFail: () => new StaleReadError(`payout line ${item.payoutId}/${item.payeeId}`),
+    },
+  ];
+  if (extra.totalDelta)
+    out.push({
+      Update: {
+        Key: payoutKey(item.payoutId),
+        UpdateExpression: 'ADD #total :d',
+        ConditionExpression: '#status = :pending',
+        ExpressionAttributeNames: { '#total': 'total', '#status': 'status' },
+        ExpressionAttributeValues: { ':d': extra.totalDelta, ':pending': 'pending' },
+      },
+      onFail: () => new StaleReadError(`payout ${item.payoutId} is no longer pending`),
+    });
+  return out;
+}
+
+/** Checks a payout still has `status`. */
+export function payoutStatusIsTx(payoutId: string, status: PayoutStatus): TxItem {
+  return {
+    ConditionCheck: {
+      Key: payoutKey(payoutId),
+      ConditionExpression: '#status = :s',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':s': status },
+    },
+    onFail: () => new StaleReadError(`payout ${payoutId} is no longer ${status}`),
+  };
+}
+
+/** Moves a payout's status from one of `from` to `to`; returns the payout after, or the old one when the condition failed. */
+export async function setPayoutStatus(
+  store: Store,
+  id: string,
+  from: PayoutStatus[],
+  to: PayoutStatus,
+  opts: { set?: Record<string, string>; guard?: { expression: string; values: Record<string, unknown> } } = {},
+): Promise<{ ok: true; payout: Payout } | { ok: false; old: Payout | undefined }> {
+  const names: Record<string, string> = { '#status': 'status' };
+  const values: Record<string, unknown> = { ':to': to };
+  const sets = ['#status = :to'];
+  for (const [k, v] of Object.entries(opts.set ?? {})) {
+    names[`#${k}`] = k;
+    values[`:${k}`] = v;
+    sets.push(`#${k} = :${k}`);
+  }
+  const fromNames = from.map((f, i) => {
+    values[`:from${i}`] = f;
+    return `:from${i}`;
+  });
+  let old: Item | undefined;
+  try {
+    const item = await store.update({
+      key: payoutKey(id),
+      update: `SET ${sets.join(', ')}`,
+      condition: `#status IN (${fromNames.join(', ')})${opts.guard ? ` AND ${opts.guard.expression}` : ''}`,
+      names,
+      values: { ...values, ...opts.guard?.values },
+      onFail: (o) => {
+        old = o;
+        return new StaleReadError(`payout ${id}`);
+      },
+    });
+    return { ok: true, payout: toPayout(item) };
+  } catch (e) {
+    if (!(e instanceof StaleReadError)) throw e;
+    return { ok: false, old: old ? toPayout(old) : undefined };
+  }
+}
+
+// ── finance activity ─────────────────────────────────────────────────────────
+
+/** Records one group-buy or bargain outcome, once per event. Returns false when it was recorded already. */
+export async function insertFinanceActivity(
+  store: Store,
+  a: { eventId: string; type: string; occurredAt: string; recordedAt: string; detail: Record<string, unknown> },
+): Promise<boolean> {
+  try {
+    await store.put(
+      {
+        ...financeActivityKey(a.eventId),
+        ...financeActivityByDayIndex(a.occurredAt, a.eventId),
+        entity: 'finance_activity',
+        ...a,
+      },
+      { condition: 'attribute_not_exists(pk)', onFail: () => new AlreadySettledError() },
+    );
+    return true;
+  } catch (e) {
+    if (e instanceof AlreadySettledError) return false;
+    throw e;
+  }
+}
