@@ -35,15 +35,19 @@ describe('Invites under concurrency', () => {
     expect(rs.filter(({ r }) => r.status === 409).every(({ r }) => r.body.code === 'already_invited')).toBe(true);
     expect(rs.filter(({ r }) => r.status === 409)).toHaveLength(900);
 
-    for (const { u, code, r } of won) {
-      const items = await h.deps.store.queryAll({
-        pk: inviteBindingKey(cmp, u).pk,
-        sk: { beginsWith: inviteBindingPrefix },
-        consistent: true,
-      });
-      expect(items).toHaveLength(1);
-      expect(items[0]).toMatchObject({ inviterId: codes.get(code), code, inviteId: r.body.inviteId });
-    }
+    const stored = await Promise.all(
+      won.map(({ u }) =>
+        h.deps.store.queryAll({
+          pk: inviteBindingKey(cmp, u).pk,
+          sk: { beginsWith: inviteBindingPrefix },
+          consistent: true,
+        }),
+      ),
+    );
+    won.forEach(({ code, r }, i) => {
+      expect(stored[i]).toHaveLength(1);
+      expect(stored[i]![0]).toMatchObject({ inviterId: codes.get(code), code, inviteId: r.body.inviteId });
+    });
     const accepted = (await pendingEvents(h, 'InviteAccepted')).map((e) => JSON.parse(e.detail));
     expect(accepted.filter((d) => d.campaignId === cmp)).toHaveLength(100);
     const qualified = (await pendingEvents(h, 'InviteQualified')).map((e) => JSON.parse(e.detail));
@@ -56,5 +60,5 @@ describe('Invites under concurrency', () => {
       listed += page.body.items.length;
     }
     expect(listed).toBe(100);
-  });
+  }, 180_000);
 });
