@@ -29,9 +29,13 @@ const CODE_ALPHABET = '23456789abcdefghjkmnpqrstuvwxyz'; // no 0/o, 1/l/i: easy 
 
 /** A short random code from an unambiguous alphabet; 8 chars ≈ 40 bits, not guessable in sequence. */
 export function randomCode(length = 8): string {
-  const bytes = randomBytes(length);
+  const limit = 256 - (256 % CODE_ALPHABET.length); // rejection sampling: every character equally likely
   let out = '';
-  for (const b of bytes) out += CODE_ALPHABET[b % CODE_ALPHABET.length];
+  while (out.length < length) {
+    for (const b of randomBytes(length * 2)) {
+      if (b < limit && out.length < length) out += CODE_ALPHABET[b % CODE_ALPHABET.length];
+    }
+  }
   return out;
 }
 
