@@ -18,8 +18,8 @@ import { verifyJwt } from '#shared/http/jwt';
 import { bearerSecurity, jsonBody, jsonResponse, pageOf, pageQuery, problems } from '#shared/http/openapi';
 import { inBackground, onLambda } from './background.ts';
 
-/** The visitor cookie lives two years. */
-const VISITOR_COOKIE_SECONDS = 2 * 365 * 24 * 3600;
+/** The visitor cookie lives 400 days, the most browsers keep one. */
+const VISITOR_COOKIE_SECONDS = 395 * 24 * 3600; // browsers cap cookie lifetimes at 400 days
 
 const linkSchema = z
   .object({
@@ -110,7 +110,7 @@ linkRoutes.openapi(
     tags: ['Links'],
     summary: 'Follow a short link',
     description:
-      'Answers 302 to the target with `fission_ref=<token>` set in its query and `Cache-Control: no-store`. The token is HMAC-signed over (code, visitor, issued-at) and is honoured for the link’s attribution window (its commission campaign’s, else 7 days). The visitor is the `fission_vid` cookie, else a keyed hash of IP + User-Agent (raw IPs are never stored); the cookie is set (HttpOnly, SameSite=Lax, 2 years) when absent. A click is unique unless the same visitor clicked the same link in the previous 30 minutes. Known bots (by User-Agent) are redirected but not counted. An optional bearer token also records the click under that user for attribution. Unknown code → 404.',
+      'Answers 302 to the target with `fission_ref=<token>` set in its query and `Cache-Control: no-store`. The token is HMAC-signed over (code, visitor, issued-at) and is honoured for the link’s attribution window (its commission campaign’s, else 7 days). The visitor is the `fission_vid` cookie, else a keyed hash of IP + User-Agent (raw IPs are never stored); the cookie is set (HttpOnly, SameSite=Lax, 400 days) when absent. A click is unique unless the same visitor clicked the same link in the previous 30 minutes. Known bots (by User-Agent) are redirected but not counted. An optional bearer token also records the click under that user for attribution. Unknown code → 404.',
     request: { params: z.object({ code: z.string().max(64) }) },
     responses: {
       302: {
