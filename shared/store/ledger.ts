@@ -187,7 +187,7 @@ export async function listPayeeEntries(
   const r = await store.query({
     index: 'gsi1',
     pk: ledgerByPayeePk(payeeId),
-    sk: page.from || page.to ? { between: [page.from ?? '', `${page.to ?? '9999'}~`] } : undefined,
+    sk: page.from || page.to ? { between: [page.from ?? '0', `${page.to ?? '9999'}~`] } : undefined,
     limit: page.limit,
     cursor: page.cursor,
     forward: page.forward ?? false,

@@ -30,7 +30,7 @@ export async function confirmPayout(
 ): Promise<PayoutDetail> {
   const start = await setPayoutStatus(deps.store, id, ['pending', 'confirming'], 'confirming', {
     set: { reference },
-    guard: { expression: '(attribute_not_exists(reference) OR reference = :ref)', values: { ':ref': reference } },
+    guard: { expression: '(attribute_not_exists(#reference) OR #reference = :ref)', values: { ':ref': reference } },
   });
   if (!start.ok) {
     if (!start.old) throw new NotFoundError('payout');

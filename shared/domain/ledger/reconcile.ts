@@ -50,7 +50,7 @@ export async function reconcileLedger(
     entries = balanceEntries;
   }
   const payoutIds = new Set(entries.map((e) => e.payoutId).filter((id): id is string => Boolean(id)));
-  const created = await listPayoutsCreated(deps.store, period?.from ?? '', period?.to ?? '9999');
+  const created = await listPayoutsCreated(deps.store, period?.from ?? '0', period?.to ?? '9999');
   for (const p of created) payoutIds.add(p.id);
   const payouts: Payout[] = await findPayouts(deps.store, [...payoutIds]);
   const payoutItems: PayoutItem[] = (await mapLimit(payouts, (p) => listPayoutItems(deps.store, p.id))).flat();

@@ -1,0 +1,399 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { entryIdFor } from '#shared/domain/ledger/rules';
+import { ledgerBalanceKey } from '#shared/store/keys';
+import { listAllPayeeEntries } from '#shared/store/ledger';
+import { createHarness, type Harness, ManualClock } from '../../support/harness.ts';
+import {
+  balanceOf,
+  commissionId,
+  deliver,
+  findEntry,
+  inviteQualified,
+  orderAttributed,
+  orderRefunded,
+  reversalId,
+} from './events.ts';
+
+const problem = (r: { status: number; body: any }) => [r.status, r.body?.code];
+
+describe('Finance API: payouts', () => {
+  let h: Harness;
+  let clock: ManualClock;
+  let fin: string;
+  beforeAll(async () => {
+    clock = new ManualClock();
+    h = await createHarness({ clock });
+    fin = h.token('fin-1', ['finance']);
+  });
+
+  it('pays out available balances, confirms them paid, and answers a repeat confirmation the same', async () => {
+    await deliver(h.deps, orderAttributed(clock, { orderId: 'o1', kolId: 'kol-a', commission: 700 }));
+    await deliver(
+      h.deps,
+      orderAttributed(clock, { orderId: 'o2', kolId: 'kol-a', commission: 300, lockSeconds: 3600 }),
+    );
+    await deliver(h.deps, orderAttributed(clock, { orderId: 'o3', kolId: 'kol-small', commission: 50 }));
+    const p = await h.call('POST', '/v1/finance/payouts', { token: fin, body: { asset: 'cash' } });
+    expect(p.status).toBe(201);
+    expect(p.body).toMatchObject({ status: 'pending', items: [{ payeeId: 'kol-a', amount: 700 }], total: 700 });
+    expect(p.body.id).toMatch(/^pay_/);
+    expect(await balanceOf(h.deps, 'kol-a')).toMatchObject({ locked: 300, available: 0, inPayout: 700 });
+    expect(await findEntry(h.deps.store, commissionId('o1', 'kol-a'))).toMatchObject({
+      state: 'in_payout',
+      payoutId: p.body.id,
+    });
+
+    const c = await h.call('POST', `/v1/finance/payouts/${p.body.id}/confirm`, {
+      token: fin,
+      body: { reference: 'BANK-1' },
+    });
+    expect(c.status).toBe(200);
+    expect(c.body).toMatchObject({ status: 'confirmed', reference: 'BANK-1', total: 700 });
+    expect(await balanceOf(h.deps, 'kol-a')).toMatchObject({ inPayout: 0, paid: 700 });
+    expect((await findEntry(h.deps.store, commissionId('o1', 'kol-a')))!.state).toBe('paid');
+    const again = await h.call('POST', `/v1/finance/payouts/${p.body.id}/confirm`, {
+      token: fin,
+      body: { reference: 'BANK-1' },
+    });
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual(c.body);
+    const other = await h.call('POST', `/v1/finance/payouts/${p.body.id}/confirm`, {
+      token: fin,
+      body: { reference: 'X' },
+    });
+    expect(problem(other)).toEqual([409, 'conflict']);
+    expect(
+      problem(await h.call('POST', '/v1/finance/payouts/pay_nope/confirm', { token: fin, body: { reference: 'X' } })),
+    ).toEqual([404, 'not_found']);
+  });
+
+  it('leaves out payees below minAmount or below a commission campaign’s minPayout; nothing eligible → 201 empty', async () => {
+    await deliver(h.deps, orderAttributed(clock, { orderId: 'o4', kolId: 'kol-min', commission: 150, minPayout: 200 }));
+    const p = await h.call('POST', '/v1/finance/payouts', { token: fin, body: { asset: 'cash', minAmount: 100 } });
+    expect(p.status).toBe(201);
+    expect(p.body.items.map((i: any) => i.payeeId)).not.toContain('kol-min');
+    const none = await h.call('POST', '/v1/finance/payouts', {
+      token: fin,
+      body: { asset: 'cash', minAmount: 1_000_000 },
+    });
+    expect(none.status).toBe(201);
+    expect(none.body).toMatchObject({ items: [], total: 0, status: 'pending' });
+    await deliver(h.deps, orderAttributed(clock, { orderId: 'o5', kolId: 'kol-min', commission: 60, minPayout: 100 }));
+    const q = await h.call('POST', '/v1/finance/payouts', { token: fin, body: { asset: 'cash' } });
+    expect(q.body.items).toContainEqual({ payeeId: 'kol-min', amount: 210 });
+  });
+
+  it('returns a failed line’s entries to available, and a later payout takes them', async () => {
+    await deliver(h.deps, orderAttributed(clock, { orderId: 'o6', kolId: 'kol-f', commission: 400 }));
+    const p = await h.call('POST', '/v1/finance/payouts', { token: fin, body: { asset: 'cash' } });
+    expect(p.body.items).toContainEqual({ payeeId: 'kol-f', amount: 400 });
+    const f = await h.call('POST', `/v1/finance/payouts/${p.body.id}/items/kol-f/fail`, {
+      token: fin,
+      body: { reason: 'account closed' },
+    });
+    expect(f.status).toBe(200);
+    expect(f.body.items.find((i: any) => i.payeeId === 'kol-f')).toMatchObject({
+      status: 'failed',
+      reason: 'account closed',
+    });
+    expect(f.body.total).toBe(p.body.total - 400);
+    expect(await balanceOf(h.deps, 'kol-f')).toMatchObject({ available: 400, inPayout: 0 });
+    const repeat = await h.call('POST', `/v1/finance/payouts/${p.body.id}/items/kol-f/fail`, {
+      token: fin,
+      body: { reason: 'account closed' },
+    });
+    expect(repeat.status).toBe(200);
+    expect(await balanceOf(h.deps, 'kol-f')).toMatchObject({ available: 400 });
+    const c = await h.call('POST', `/v1/finance/payouts/${p.body.id}/confirm`, {
+      token: fin,
+      body: { reference: 'B2' },
+    });
+    expect(c.body.total).toBe(p.body.total - 400);
+    expect(await balanceOf(h.deps, 'kol-f')).toMatchObject({ available: 400, paid: 0 });
+    const late = await h.call('POST', `/v1/finance/payouts/${p.body.id}/items/kol-f/fail`, {
+      token: fin,
+      body: { reason: 'x' },
+    });
+    expect(late.status).toBe(200);
+    const next = await h.call('POST', '/v1/finance/payouts', { token: fin, body: { asset: 'cash' } });
+    expect(next.body.items).toContainEqual({ payeeId: 'kol-f', amount: 400 });
+    expect(
+      problem(
+        await h.call('POST', `/v1/finance/payouts/${next.body.id}/items/nobody/fail`, {
+          token: fin,
+          body: { reason: 'x' },
+        }),
+      ),
+    ).toEqual([404, 'not_found']);
+  });
+
+  it('carries a clawback after payout as a negative balance, and the next payout nets it', async () => {
+    await deliver(h.deps, orderAttributed(clock, { orderId: 'o7', kolId: 'kol-c', commission: 1000 }));
+    const p1 = await h.call('POST', '/v1/finance/payouts', { token: fin, body: { asset: 'cash' } });
+    await h.call('POST', `/v1/finance/payouts/${p1.body.id}/confirm`, { token: fin, body: { reference: 'C1' } });
+    await deliver(h.deps, orderRefunded(clock, { orderId: 'o7', refundId: 'r7', kolId: 'kol-c', reversal: 600 }));
+    expect(await balanceOf(h.deps, 'kol-c')).toMatchObject({ available: -600, paid: 1000 });
+    const mine = await h.call('GET', '/v1/rewards/mine', { token: h.token('kol-c', ['kol']) });
+    expect(mine.body.balances.cash).toMatchObject({ available: -600, paid: 1000 });
+    const p2 = await h.call('POST', '/v1/finance/payouts', { token: fin, body: { asset: 'cash' } });
+    expect(p2.body.items.map((i: any) => i.payeeId)).not.toContain('kol-c');
+    await deliver(h.deps, orderAttributed(clock, { orderId: 'o8', kolId: 'kol-c', commission: 800 }));
+    const p3 = await h.call('POST', '/v1/finance/payouts', { token: fin, body: { asset: 'cash' } });
+    expect(p3.body.items).toContainEqual({ payeeId: 'kol-c', amount: 200 });
+    expect(await findEntry(h.deps.store, reversalId('r7', 'kol-c'))).toMatchObject({
+      state: 'in_payout',
+      payoutId: p3.body.id,
+    });
+    expect(await balanceOf(h.deps, 'kol-c')).toMatchObject({ available: 0, inPayout: 200 });
+  });
+
+  it('never puts one entry in two payouts created at once, and each payout’s total is its lines', async () => {
+    const payees = Array.from({ length: 12 }, (_, i) => `kol-cc-${i}`);
+    for (const [i, kol] of payees.entries())
+      for (let j = 0; j < 3; j++)
+        await deliver(h.deps, orderAttributed(clock, { orderId: `occ-${i}-${j}`, kolId: kol, commission: 100 + j }));
+    const [a, b] = await Promise.all([
+      h.call('POST', '/v1/finance/payouts', { token: fin, body: { asset: 'cash' } }),
+      h.call('POST', '/v1/finance/payouts', { token: fin, body: { asset: 'cash' } }),
+    ]);
+    expect([a.status, b.status]).toEqual([201, 201]);
+    for (const p of [a, b]) expect(p.body.total).toBe(p.body.items.reduce((s: number, i: any) => s + i.amount, 0));
+    const paidTo = [...a.body.items, ...b.body.items].filter((i: any) => payees.includes(i.payeeId));
+    expect(paidTo.map((i: any) => i.payeeId).sort()).toEqual([...payees].sort());
+    expect(paidTo.every((i: any) => i.amount === 303)).toBe(true);
+    for (const kol of payees) {
+      const entries = await listAllPayeeEntries(h.deps.store, kol);
+      expect(entries.every((e) => e.state === 'in_payout')).toBe(true);
+      expect(new Set(entries.map((e) => e.payoutId)).size).toBe(1);
+      expect(await balanceOf(h.deps, kol)).toMatchObject({ available: 0, inPayout: 303 });
+    }
+    const rec = await h.call('GET', '/v1/finance/reconciliation', { token: fin });
+    expect(rec.body.checks.filter((c: any) => !c.ok)).toEqual([]);
+  });
+});
+
+describe('Finance API: holds', () => {
+  let h: Harness;
+  let clock: ManualClock;
+  let fin: string;
+  beforeAll(async () => {
+    clock = new ManualClock();
+    h = await createHarness({ clock });
+    fin = h.token('fin-1', ['finance']);
+  });
+
+  it('keeps held entries out of payouts until released, then pays them', async () => {
+    await deliver(
+      h.deps,
+      inviteQualified(clock, { inviteId: 'inv-h1', inviterId: 'hal', inviteeId: 'ida', held: true }),
+    );
+    const id = entryIdFor('invite', 'inv-h1', 'hal', 'invite_inviter');
+    const p = await h.call('POST', '/v1/finance/payouts', { token: fin, body: { asset: 'cash' } });
+    expect(p.body.items).toEqual([]);
+    const r = await h.call('POST', `/v1/finance/holds/${id}/release`, { token: fin });
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ id, held: false, holdDecision: 'released', state: 'available' });
+    expect(await balanceOf(h.deps, 'hal')).toMatchObject({ held: 0, available: 500 });
+    expect((await h.call('POST', `/v1/finance/holds/${id}/release`, { token: fin })).status).toBe(200);
+    expect(problem(await h.call('POST', `/v1/finance/holds/${id}/reject`, { token: fin }))).toEqual([409, 'conflict']);
+    const q = await h.call('POST', '/v1/finance/payouts', { token: fin, body: { asset: 'cash' } });
+    expect(q.body.items).toContainEqual({ payeeId: 'hal', amount: 500 });
+  });
+
+  it('rejecting a held commission voids it and its reversal, and removes them from the balance', async () => {
+    await deliver(
+      h.deps,
+      orderAttributed(clock, { orderId: 'oh', kolId: 'kol-h', commission: 900, held: true, lockSeconds: 60 }),
+    );
+    await deliver(h.deps, orderRefunded(clock, { orderId: 'oh', refundId: 'rh', kolId: 'kol-h', reversal: 100 }));
+    expect(await balanceOf(h.deps, 'kol-h')).toMatchObject({ held: 800, locked: 0 });
+    expect(
+      problem(await h.call('POST', `/v1/finance/holds/${reversalId('rh', 'kol-h')}/reject`, { token: fin })),
+    ).toEqual([409, 'conflict']);
+    const r = await h.call('POST', `/v1/finance/holds/${commissionId('oh', 'kol-h')}/reject`, { token: fin, body: {} });
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ state: 'rejected', holdDecision: 'rejected' });
+    expect((await findEntry(h.deps.store, reversalId('rh', 'kol-h')))!.state).toBe('rejected');
+    expect(await balanceOf(h.deps, 'kol-h')).toMatchObject({ held: 0, locked: 0, available: 0 });
+    clock.advance(61);
+    await h.sweep();
+    expect(await balanceOf(h.deps, 'kol-h')).toMatchObject({ held: 0, locked: 0, available: 0 });
+    const rec = await h.call('GET', '/v1/finance/reconciliation', { token: fin });
+    expect(rec.body.ok).toBe(true);
+  });
+
+  it('answers 404 for an unknown entry, 409 for one never held, and refuses a body', async () => {
+    await deliver(h.deps, inviteQualified(clock, { inviteId: 'inv-n', inviterId: 'ned', inviteeId: 'ola' }));
+    const id = entryIdFor('invite', 'inv-n', 'ned', 'invite_inviter');
+    expect(problem(await h.call('POST', '/v1/finance/holds/led_nope/release', { token: fin }))).toEqual([
+      404,
+      'not_found',
+    ]);
+    expect(problem(await h.call('POST', `/v1/finance/holds/${id}/release`, { token: fin }))).toEqual([409, 'conflict']);
+    expect(problem(await h.call('POST', `/v1/finance/holds/${id}/release`, { token: fin, body: { why: 1 } }))).toEqual([
+      400,
+      'validation_failed',
+    ]);
+  });
+});
+
+describe('Finance API: exports, reconciliation, validation and roles', () => {
+  let h: Harness;
+  let clock: ManualClock;
+  let fin: string;
+  beforeAll(async () => {
+    clock = new ManualClock();
+    h = await createHarness({ clock });
+    for (let i = 0; i < 25; i++) {
+      await deliver(
+        h.deps,
+        orderAttributed(clock, { orderId: `ex-${i}`, kolId: i % 2 ? 'kol-odd' : 'kol-even', commission: 1999 + i }),
+      );
+      clock.advance(i === 12 ? 86_400 : 60);
+    }
+    await deliver(h.deps, orderRefunded(clock, { orderId: 'ex-1', refundId: 'rx-1', kolId: 'kol-odd', reversal: 5 }));
+    fin = h.token('fin-1', ['finance']);
+  });
+
+  it('pages JSON in a stable (createdAt, id) order across days without gaps or repeats', async () => {
+    const seen: any[] = [];
+    let cursor: string | null = null;
+    do {
+      const q: string = `/v1/finance/ledger?from=2026-11-24T00:00:00.000Z&to=2026-11-26T00:00:00.000Z&limit=7${cursor ? `&cursor=${cursor}` : ''}`;
+      const r = await h.call('GET', q, { token: fin });
+      expect(r.status).toBe(200);
+      expect(r.body.items.length).toBeLessThanOrEqual(7);
+      seen.push(...r.body.items);
+      cursor = r.body.nextCursor;
+    } while (cursor);
+    expect(seen).toHaveLength(26);
+    const keys = seen.map((e) => `${e.createdAt}#${e.id}`);
+    expect(keys).toEqual([...keys].sort());
+    const odd = await h.call('GET', '/v1/finance/ledger?payeeId=kol-odd&limit=100', { token: fin });
+    expect(odd.body.items).toHaveLength(13);
+    expect(odd.body.items.every((e: any) => e.payeeId === 'kol-odd')).toBe(true);
+  });
+
+  it('streams CSV with a header row, one row per entry, minor units and a formatted amount', async () => {
+    const r = await h.call(
+      'GET',
+      '/v1/finance/ledger?format=csv&from=2026-11-24T00:00:00.000Z&to=2026-11-26T00:00:00.000Z',
+      {
+        token: fin,
+      },
+    );
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toContain('text/csv');
+    const lines = r.text.trimEnd().split('\r\n');
+    expect(lines[0]).toBe(
+      'id,createdAt,payeeId,asset,kind,amount,amountFormatted,state,held,causeType,causeId,unlockAt,payoutId',
+    );
+    expect(lines).toHaveLength(27);
+    const first = lines[1]!.split(',');
+    expect(first[5]).toBe('1999');
+    expect(first[6]).toBe('19.99');
+    const rev = lines.find((l) => l.includes('commission_reversal'))!.split(',');
+    expect([rev[5], rev[6]]).toEqual(['-5', '-0.05']);
+  });
+
+  it('reconciles ok, and names the payee when a balance disagrees with its entries', async () => {
+    const ok = await h.call('GET', '/v1/finance/reconciliation', { token: fin });
+    expect(ok.status).toBe(200);
+    expect(ok.body.ok).toBe(true);
+    expect(ok.body.checks.map((c: any) => c.name)).toEqual(
+      expect.arrayContaining([
+        'balances_match_entries',
+        'paid_entries_in_one_confirmed_payout',
+        'no_cause_settled_twice',
+        'negative_available_reported',
+      ]),
+    );
+    const period = await h.call(
+      'GET',
+      '/v1/finance/reconciliation?from=2026-11-25T00:00:00.000Z&to=2026-11-26T00:00:00.000Z',
+      {
+        token: fin,
+      },
+    );
+    expect(period.body).toMatchObject({ ok: true, period: { from: '2026-11-25T00:00:00.000Z' } });
+    await h.deps.store.update({
+      key: ledgerBalanceKey('kol-even', 'cash'),
+      update: 'ADD available :x',
+      values: { ':x': 1 },
+    });
+    const bad = await h.call('GET', '/v1/finance/reconciliation', { token: fin });
+    expect(bad.body.ok).toBe(false);
+    const check = bad.body.checks.find((c: any) => c.name === 'balances_match_entries');
+    expect(check.ok).toBe(false);
+    expect(check.detail).toContain('kol-even');
+    await h.deps.store.update({
+      key: ledgerBalanceKey('kol-even', 'cash'),
+      update: 'ADD available :x',
+      values: { ':x': -1 },
+    });
+  });
+
+  it.each([
+    ['POST', '/v1/finance/payouts', { asset: 'points' }],
+    ['POST', '/v1/finance/payouts', { asset: 'cash', minAmount: -1 }],
+    ['POST', '/v1/finance/payouts', { asset: 'cash', minAmount: 1.5 }],
+    ['POST', '/v1/finance/payouts', { asset: 'cash', extra: true }],
+    ['POST', '/v1/finance/payouts', {}],
+    ['POST', '/v1/finance/payouts/pay_x/confirm', {}],
+    ['POST', '/v1/finance/payouts/pay_x/confirm', { reference: '' }],
+    ['POST', '/v1/finance/payouts/pay_x/items/u1/fail', { reason: 7 }],
+    ['GET', '/v1/finance/ledger?format=xml', undefined],
+    ['GET', '/v1/finance/ledger?from=yesterday', undefined],
+    ['GET', '/v1/finance/ledger?from=2026-11-25T00:00:00.000Z&to=2026-11-24T00:00:00.000Z', undefined],
+    ['GET', '/v1/finance/ledger?from=2020-01-01T00:00:00.000Z&to=2026-11-24T00:00:00.000Z', undefined],
+    ['GET', '/v1/finance/ledger?cursor=garbage', undefined],
+    ['GET', '/v1/finance/ledger?limit=101', undefined],
+    ['GET', '/v1/finance/reconciliation?to=2026-11-24', undefined],
+  ])('%s %s refuses bad input with 400 validation_failed', async (method, path, body) => {
+    const before = await h.call('GET', '/v1/finance/reconciliation', { token: fin });
+    const r = await h.call(method, path, { token: fin, body });
+    expect(problem(r)).toEqual([400, 'validation_failed']);
+    expect(r.headers.get('content-type')).toContain('application/problem+json');
+    const after = await h.call('GET', '/v1/finance/reconciliation', { token: fin });
+    expect(after.body.totals.payouts).toBe(before.body.totals.payouts);
+  });
+
+  it.each([
+    ['GET', '/v1/finance/ledger'],
+    ['POST', '/v1/finance/payouts'],
+    ['POST', '/v1/finance/payouts/pay_x/confirm'],
+    ['POST', '/v1/finance/payouts/pay_x/items/u1/fail'],
+    ['POST', '/v1/finance/holds/led_x/release'],
+    ['POST', '/v1/finance/holds/led_x/reject'],
+    ['GET', '/v1/finance/reconciliation'],
+  ])('%s %s needs a token (401) with the finance role (403)', async (method, path) => {
+    const body = method === 'POST' ? {} : undefined;
+    expect(problem(await h.call(method, path, { body }))).toEqual([401, 'unauthorized']);
+    const user = h.token('kol-even', ['user', 'kol', 'admin']);
+    expect(problem(await h.call(method, path, { token: user, body }))).toEqual([403, 'forbidden']);
+  });
+
+  it('shows a user only their own balances and entries, newest first', async () => {
+    const r = await h.call('GET', '/v1/rewards/mine?limit=5', { token: h.token('kol-odd', ['user']) });
+    expect(r.status).toBe(200);
+    expect(r.body.balances.cash.available).toBe([...Array(12).keys()].reduce((s, i) => s + 1999 + 2 * i + 1, 0) - 5);
+    expect(r.body.entries.items).toHaveLength(5);
+    expect(r.body.entries.items.every((e: any) => e.payeeId === 'kol-odd')).toBe(true);
+    expect(r.body.entries.items[0].kind).toBe('commission_reversal');
+    const next = await h.call('GET', `/v1/rewards/mine?limit=5&cursor=${r.body.entries.nextCursor}`, {
+      token: h.token('kol-odd', ['user']),
+    });
+    expect(next.body.entries.items[0].createdAt <= r.body.entries.items[4].createdAt).toBe(true);
+    const none = await h.call('GET', '/v1/rewards/mine', { token: h.token('nobody', ['user']) });
+    expect(none.body).toEqual({ balances: {}, entries: { items: [], nextCursor: null } });
+    expect(problem(await h.call('GET', '/v1/rewards/mine'))).toEqual([401, 'unauthorized']);
+    expect(problem(await h.call('GET', '/v1/rewards/mine', { token: h.token('f', ['finance']) }))).toEqual([
+      403,
+      'forbidden',
+    ]);
+    expect(problem(await h.call('GET', '/v1/rewards/mine?limit=0', { token: h.token('kol-odd') }))).toEqual([
+      400,
+      'validation_failed',
+    ]);
+  });
+});
