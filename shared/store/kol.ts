@@ -1,3 +1,4 @@
+import { addBufferOf } from './add-buffer.ts';
 import { CLICK_SHARDS, kolDayKey, kolDayPk } from './keys.ts';
 import type { Store, TxItem } from './store.ts';
 
@@ -28,7 +29,7 @@ function addExpression(delta: KolDayDelta) {
   return { update: `SET entity = :e, #date = :date${parts.length ? ` ADD ${parts.join(', ')}` : ''}`, values };
 }
 
-/** Adds to one shard of a KOL's day (an atomic ADD; the click path spreads over the shards). */
+/** Adds to one shard of a KOL's day: an atomic ADD, coalesced with others on the same shard in the same few ms. */
 export async function addKolDay(
   store: Store,
   kolId: string,
@@ -36,13 +37,7 @@ export async function addKolDay(
   day: string,
   delta: KolDayDelta,
 ): Promise<void> {
-  const { update, values } = addExpression(delta);
-  await store.update({
-    key: kolDayKey(kolId, shard, day),
-    update,
-    names: { '#date': 'date' },
-    values: { ...values, ':date': day },
-  });
+  await addBufferOf(store).add(kolDayKey(kolId, shard, day), 'kol_day', delta as Record<string, number>, { date: day });
 }
 
 /** The same addition as a transaction item (consumers put it beside their consumed marker). */

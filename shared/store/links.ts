@@ -1,4 +1,6 @@
 import type { Link, LinkCounts } from '../domain/links/link.schema.ts';
+import { addBufferOf } from './add-buffer.ts';
+import { Coalescer } from './coalescer.ts';
 import {
   CLICK_SHARDS,
   clickHistoryKey,
@@ -80,18 +82,50 @@ export async function listLinksByOwner(
  * Notes a visitor's click on a link and returns the time of their previous click (0 if none).
  * One item per (link, visitor): the right-hand sides of SET read the item as it was, so the
  * previous time comes back atomically even when the same visitor clicks many times at once.
+ * Clicks of the same visitor on the same link within a few ms share one write: the first of
+ * them gets the stored previous time, each later one the time of the click before it.
  */
 export async function touchLinkVisitor(store: Store, code: string, visitorId: string, nowMs: number): Promise<number> {
-  const item = await store.update<{ prevAt: number }>({
-    key: linkVisitorKey(code, visitorId),
-    update: 'SET prevAt = if_not_exists(lastAt, :zero), lastAt = :now, entity = :e, #ttl = :ttl ADD clicks :one',
-    names: { '#ttl': 'ttl' },
-    values: { ':zero': 0, ':now': nowMs, ':e': 'link_visitor', ':ttl': Math.floor(nowMs / 1000) + 2 * 3600, ':one': 1 },
-  });
-  return item.prevAt;
+  return touchCoalescerOf(store).submit(`${code}#${visitorId}`, { code, visitorId, nowMs });
 }
 
-/** Adds to one shard of a link's counters (a plain atomic ADD: no transaction, so no conflicts on a hot link). */
+type Touch = { code: string; visitorId: string; nowMs: number };
+const touchCoalescers = new WeakMap<Store, Coalescer<Touch, number>>();
+
+function touchCoalescerOf(store: Store): Coalescer<Touch, number> {
+  let c = touchCoalescers.get(store);
+  if (!c) {
+    c = new Coalescer<Touch, number>(async (_key, touches) => {
+      const sorted = touches.map((t, i) => ({ ...t, i })).sort((a, b) => a.nowMs - b.nowMs);
+      const first = sorted[0]!;
+      const last = sorted[sorted.length - 1]!;
+      const item = await store.update<{ prevAt: number }>({
+        key: linkVisitorKey(first.code, first.visitorId),
+        update: 'SET prevAt = if_not_exists(lastAt, :zero), lastAt = :now, entity = :e, #ttl = :ttl ADD clicks :n',
+        names: { '#ttl': 'ttl' },
+        values: {
+          ':zero': 0,
+          ':now': last.nowMs,
+          ':e': 'link_visitor',
+          ':ttl': Math.floor(last.nowMs / 1000) + 2 * 3600,
+          ':n': touches.length,
+        },
+      });
+      const out: number[] = new Array(touches.length);
+      sorted.forEach((t, k) => {
+        out[t.i] = k === 0 ? item.prevAt : sorted[k - 1]!.nowMs;
+      });
+      return out;
+    });
+    touchCoalescers.set(store, c);
+  }
+  return c;
+}
+
+/**
+ * Adds to one shard of a link's counters: an atomic ADD (no transaction, so no conflicts on a hot
+ * link), coalesced with other clicks on the same shard in the same few milliseconds.
+ */
 export async function addLinkClicks(
   store: Store,
   code: string,
@@ -99,11 +133,7 @@ export async function addLinkClicks(
   clicks: number,
   uniqueClicks: number,
 ): Promise<void> {
-  await store.update({
-    key: linkCounterKey(code, shard),
-    update: 'SET entity = :e ADD clicks :c, uniqueClicks :u',
-    values: { ':e': 'link_counter', ':c': clicks, ':u': uniqueClicks },
-  });
+  await addBufferOf(store).add(linkCounterKey(code, shard), 'link_counter', { clicks, uniqueClicks });
 }
 
 /** Every link's totals, summed over its counter shards (16 keys per link, read in parallel batches). */

@@ -12,17 +12,18 @@ import { derivedVisitorId, deviceHash, visitorFromCookie } from './visitor.ts';
 /** Links never change once created, so a warm instance keeps them a minute: the hot path skips the read. */
 const CACHE_MS = 60_000;
 const CACHE_MAX = 10_000;
-const cache = new Map<string, { link: Link; until: number }>();
+const cache = new Map<string, { link: Promise<Link | undefined>; until: number }>();
 
+/** The link, read once per minute per instance: concurrent first requests share one read. */
 async function cachedLink(deps: Pick<Deps, 'store'>, code: string, nowMs: number): Promise<Link | undefined> {
   const key = `${deps.store.tableName}#${code}`;
   const hit = cache.get(key);
   if (hit && hit.until > nowMs) return hit.link;
-  const link = await findLink(deps.store, code);
-  if (link) {
-    if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value as string);
-    cache.set(key, { link, until: nowMs + CACHE_MS });
-  }
+  const link = findLink(deps.store, code);
+  if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value as string);
+  cache.set(key, { link, until: nowMs + CACHE_MS });
+  const found = await link.catch(() => undefined);
+  if (!found) cache.delete(key);
   return link;
 }
 

@@ -19,9 +19,11 @@ export interface ClickInput {
 
 /**
  * Records a click: first the (link, visitor) item says whether it is unique, then, in parallel,
- * one random shard of the link's counters, one random shard of the KOL's day, and the visitor's
- * (and user's) click history for attribution. Every write is a single-item write, so a hot link
- * never meets transaction conflicts and no item takes more than 1/16 of its writes.
+ * one random shard of the link's counters and of the KOL's day (ADDs coalesced per shard), and,
+ * for a unique click, the visitor's (and user's) click history for attribution: a visitor's
+ * repeat clicks within 30 minutes belong to the click that started them. Every write is a
+ * single-item write, so a hot link never meets transaction conflicts and no item takes more
+ * than 1/16 of its writes.
  */
 export async function recordClick(deps: Pick<Deps, 'store'>, click: ClickInput): Promise<{ unique: boolean }> {
   const { link, visitorId, atMs } = click;
@@ -39,15 +41,13 @@ export async function recordClick(deps: Pick<Deps, 'store'>, click: ClickInput):
     validUntilMs: atMs + link.windowSeconds * 1000,
     ...(link.shareId ? { shareId: link.shareId, objectType: link.objectType, objectId: link.objectId } : {}),
   };
-  const writes: Promise<void>[] = [
-    addLinkClicks(deps.store, link.code, shard, 1, unique ? 1 : 0),
-    putClickHistory(deps.store, `v:${visitorId}`, record),
-  ];
+  const writes: Promise<void>[] = [addLinkClicks(deps.store, link.code, shard, 1, unique ? 1 : 0)];
+  if (unique) writes.push(putClickHistory(deps.store, `v:${visitorId}`, record));
   if (link.kind === 'kol')
     writes.push(
       addKolDay(deps.store, link.ownerId, shard, utcDay(atMs), { clicks: 1, uniqueVisitors: unique ? 1 : 0 }),
     );
-  if (click.userId) writes.push(putClickHistory(deps.store, `u:${click.userId}`, record));
+  if (unique && click.userId) writes.push(putClickHistory(deps.store, `u:${click.userId}`, record));
   await Promise.all(writes);
   return { unique };
 }

@@ -1,0 +1,185 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { settleClicks } from '#functions/links/background';
+import { randomCode } from '#shared/ids';
+import { findLinks } from '#shared/store/links';
+import { createHarness, type Harness } from '../../support/harness.ts';
+
+const UA = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) MicroMessenger/8.0';
+
+describe('Links and the redirect', () => {
+  let h: Harness;
+  let kol: string;
+  let campaignId: string;
+  beforeAll(async () => {
+    h = await createHarness({ env: { LOG_LEVEL: 'ERROR' } });
+    kol = h.token('kol-1', ['user', 'kol']);
+    const c = await h.call('POST', '/v1/admin/campaigns', {
+      token: h.token('admin', ['admin']),
+      body: { type: 'commission', title: 'KOL program', rules: { rateBps: 1000 } },
+    });
+    campaignId = c.body.id;
+  });
+  afterAll(settleClicks);
+
+  const newLink = async (body: Record<string, unknown> = {}) =>
+    h.call('POST', '/v1/links', { token: kol, body: { targetUrl: 'https://shop.example.com/p/1?x=1', ...body } });
+  const click = (code: string, headers: Record<string, string> = {}) =>
+    h.call('GET', `/s/${code}`, { headers: { 'user-agent': UA, ...headers } });
+
+  it('creates a link with an unguessable code and its public URL', async () => {
+    const r = await newLink({ campaignId, channel: 'douyin' });
+    expect(r.status).toBe(201);
+    expect(r.body.code).toMatch(/^[23456789abcdefghjkmnpqrstuvwxyz]{10}$/);
+    expect(r.body).toMatchObject({
+      url: `http://localhost:3000/s/${r.body.code}`,
+      targetUrl: 'https://shop.example.com/p/1?x=1',
+      campaignId,
+      channel: 'douyin',
+    });
+  });
+
+  it.each([
+    ['http on a public host', 'http://shop.example.com/p'],
+    ['a host off the allowlist', 'https://evil.example.net/p'],
+    ['a subdomain of an allowed host', 'https://a.shop.example.com/p'],
+    ['credentials', 'https://user:pw@shop.example.com/p'],
+    ['userinfo hiding another host', 'https://shop.example.com@evil.example.net/'],
+    ['javascript:', 'javascript:alert(1)'],
+    ['data:', 'data:text/html,<script>1</script>'],
+    ['a relative URL', '/p/1'],
+    ['backslash tricks', 'https:\\\\evil.example.net'],
+    ['ftp', 'ftp://shop.example.com/p'],
+  ])('refuses %s with 400 target_not_allowed', async (_name, targetUrl) => {
+    const r = await newLink({ targetUrl });
+    expect([r.status, r.body.code]).toEqual([400, 'target_not_allowed']);
+  });
+
+  it('allows http for localhost and matches hosts case-insensitively', async () => {
+    expect((await newLink({ targetUrl: 'http://localhost:5173/x' })).status).toBe(201);
+    expect((await newLink({ targetUrl: 'https://SHOP.Example.com/x' })).status).toBe(201);
+  });
+
+  it('validates the body, the role and the campaign', async () => {
+    expect((await newLink({ extra: 1 })).body.code).toBe('validation_failed');
+    expect((await newLink({ targetUrl: 42 })).body.code).toBe('validation_failed');
+    const user = await h.call('POST', '/v1/links', {
+      token: h.token('u1'),
+      body: { targetUrl: 'https://shop.example.com/' },
+    });
+    expect([user.status, user.body.code]).toEqual([403, 'forbidden']);
+    const anon = await h.call('POST', '/v1/links', { body: { targetUrl: 'https://shop.example.com/' } });
+    expect(anon.status).toBe(401);
+    const missing = await newLink({ campaignId: 'cmp_missing' });
+    expect([missing.status, missing.body.code]).toEqual([404, 'not_found']);
+    const paused = await h.call('POST', '/v1/admin/campaigns', {
+      token: h.token('admin', ['admin']),
+      body: { type: 'commission', title: 'p', rules: { rateBps: 10 } },
+    });
+    await h.call('PATCH', `/v1/admin/campaigns/${paused.body.id}`, {
+      token: h.token('admin', ['admin']),
+      body: { status: 'paused' },
+    });
+    const inactive = await newLink({ campaignId: paused.body.id });
+    expect([inactive.status, inactive.body.code]).toEqual([409, 'campaign_inactive']);
+  });
+
+  it('redirects with a token, no-store, and a visitor cookie when there is none', async () => {
+    const { body: link } = await newLink({ campaignId });
+    const r = await click(link.code);
+    expect(r.status).toBe(302);
+    expect(r.headers.get('cache-control')).toBe('no-store');
+    const location = new URL(r.headers.get('location')!);
+    expect(location.origin + location.pathname).toBe('https://shop.example.com/p/1');
+    expect(location.searchParams.get('x')).toBe('1');
+    expect(location.searchParams.get('fission_ref')).toMatch(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/);
+    const cookie = r.headers.get('set-cookie')!;
+    expect(cookie).toMatch(/^fission_vid=h[A-Za-z0-9_-]{27};/);
+    expect(cookie).toContain('HttpOnly');
+    expect(cookie).toContain('SameSite=Lax');
+    expect(cookie).toMatch(/Max-Age=\d{8}/);
+    const again = await click(link.code, { cookie: 'fission_vid=visitor-0001' });
+    expect(again.status).toBe(302);
+    expect(again.headers.get('set-cookie')).toBeNull();
+  });
+
+  it('answers 404 for an unknown code', async () => {
+    const r = await click('zzzzzzzzzz');
+    expect([r.status, r.body.code]).toEqual([404, 'not_found']);
+    expect((await click('NOT-A-CODE')).status).toBe(404);
+  });
+
+  it('counts 2,000 concurrent clicks from 300 visitors as 2,000 clicks and 300 unique, bots excluded', async () => {
+    const { body: link } = await newLink({ campaignId });
+    const requests: (() => Promise<{ status: number }>)[] = [];
+    for (let i = 0; i < 2000; i++)
+      requests.push(() => click(link.code, { cookie: `fission_vid=visitor-${String(i % 300).padStart(4, '0')}` }));
+    for (let i = 0; i < 100; i++)
+      requests.push(() =>
+        click(link.code, {
+          'user-agent': i % 2 ? 'Googlebot/2.1 (+http://www.google.com/bot.html)' : 'facebookexternalhit/1.1',
+          cookie: `fission_vid=bot-visitor-${i}`,
+        }),
+      );
+    const statuses: number[] = [];
+    for (let i = 0; i < requests.length; i += 300) {
+      const batch = await Promise.all(requests.slice(i, i + 300).map((f) => f()));
+      statuses.push(...batch.map((r) => r.status));
+    }
+    await settleClicks();
+    expect(statuses.every((s) => s === 302)).toBe(true);
+    const list = await h.call('GET', '/v1/kol/links?limit=100', { token: kol });
+    const row = list.body.items.find((l: { code: string }) => l.code === link.code);
+    expect(row).toMatchObject({ clicks: 2000, uniqueClicks: 300 });
+    const today = new Date().toISOString().slice(0, 10);
+    const stats = await h.call('GET', `/v1/kol/stats?from=${today}&to=${today}`, { token: kol });
+    expect(stats.body.days[0].clicks).toBeGreaterThanOrEqual(2000);
+  });
+
+  it('accepts none of 10,000 mutated link codes (store lookups) nor a sample of 200 through HTTP', async () => {
+    const { body: link } = await newLink();
+    const alphabet = '23456789abcdefghjkmnpqrstuvwxyz';
+    const mutate = (code: string) => {
+      const chars = [...code];
+      const n = 1 + Math.floor(Math.random() * 3);
+      for (let k = 0; k < n; k++)
+        chars[Math.floor(Math.random() * chars.length)] = alphabet[Math.floor(Math.random() * 31)]!;
+      const m = chars.join('');
+      return m === code ? randomCode(10) : m;
+    };
+    const codes = Array.from({ length: 10_000 }, () => mutate(link.code)).filter((c) => c !== link.code);
+    expect(codes.length).toBe(10_000);
+    const chunks = Array.from({ length: 100 }, (_, i) => codes.slice(i * 100, i * 100 + 100));
+    const found = await Promise.all(chunks.map((c) => findLinks(h.deps.store, c)));
+    expect(found.reduce((n, m) => n + m.size, 0)).toBe(0);
+    const sample = await Promise.all(codes.slice(0, 200).map((c) => click(c)));
+    expect(sample.every((r) => r.status === 404)).toBe(true);
+  });
+
+  it('lists only the caller’s links, newest first, with cursor paging', async () => {
+    const other = h.token('kol-2', ['kol']);
+    await h.call('POST', '/v1/links', { token: other, body: { targetUrl: 'https://shop.example.com/k2' } });
+    const page = await h.call('GET', '/v1/kol/links?limit=2', { token: other });
+    expect(page.body.items).toHaveLength(1);
+    expect(page.body.items[0]).toMatchObject({ targetUrl: 'https://shop.example.com/k2', clicks: 0, uniqueClicks: 0 });
+    const mine = await h.call('GET', '/v1/kol/links?limit=2', { token: kol });
+    expect(mine.body.items).toHaveLength(2);
+    expect(mine.body.nextCursor).toEqual(expect.any(String));
+    const next = await h.call('GET', `/v1/kol/links?limit=2&cursor=${mine.body.nextCursor}`, { token: kol });
+    expect(next.body.items[0].createdAt <= mine.body.items[1].createdAt).toBe(true);
+    expect((await h.call('GET', '/v1/kol/links?limit=0', { token: kol })).status).toBe(400);
+    expect((await h.call('GET', '/v1/kol/links', { token: h.token('u9') })).status).toBe(403);
+  });
+
+  it('validates the KOL stats range', async () => {
+    const bad = async (q: string) => (await h.call('GET', `/v1/kol/stats?${q}`, { token: kol })).body.code;
+    expect(await bad('from=2026-11-25&to=2026-11-24')).toBe('validation_failed');
+    expect(await bad('from=2025-01-01&to=2026-01-02')).toBe('validation_failed');
+    expect(await bad('from=2026-02-30&to=2026-03-01')).toBe('validation_failed');
+    expect(await bad('from=2026-1-1&to=2026-01-02')).toBe('validation_failed');
+    expect(await bad('to=2026-01-02')).toBe('validation_failed');
+    const year = await h.call('GET', '/v1/kol/stats?from=2024-01-01&to=2024-12-31', { token: kol });
+    expect(year.status).toBe(200);
+    expect(year.body.days).toHaveLength(366);
+    expect(year.body.totals).toEqual({ clicks: 0, uniqueVisitors: 0, conversions: 0, gmv: 0, commission: 0 });
+  });
+});
