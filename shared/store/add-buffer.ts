@@ -15,18 +15,18 @@ interface Add {
  * that carries its delta does, so nothing is acknowledged before it is stored.
  */
 export class AddBuffer {
-  private readonly coalescer: Coalescer<Add, void>;
+  private readonly coalescer: Coalescer<Add, undefined>;
 
   constructor(private readonly store: Store) {
-    this.coalescer = new Coalescer<Add, void>((_key, adds) => this.write(adds));
+    this.coalescer = new Coalescer<Add, undefined>((_key, adds) => this.write(adds));
   }
 
   /** Adds `deltas` to the item at `key` (created with `entity` and the `set` attributes when missing). */
-  add(key: Key, entity: string, deltas: Record<string, number>, set: Record<string, string> = {}): Promise<void> {
-    return this.coalescer.submit(`${key.pk}\u0000${key.sk}`, { key, entity, set, deltas });
+  async add(key: Key, entity: string, deltas: Record<string, number>, set: Record<string, string> = {}): Promise<void> {
+    await this.coalescer.submit(`${key.pk}\u0000${key.sk}`, { key, entity, set, deltas });
   }
 
-  private async write(adds: Add[]): Promise<void[]> {
+  private async write(adds: Add[]): Promise<undefined[]> {
     const first = adds[0]!;
     const totals: Record<string, number> = {};
     for (const a of adds) for (const [f, v] of Object.entries(a.deltas)) totals[f] = (totals[f] ?? 0) + v;

@@ -37,7 +37,9 @@ export class Coalescer<In, Out> {
       const waiters = state.waiters.splice(0);
       try {
         const outs = await this.run(key, inputs);
-        waiters.forEach((w, i) => w.ok(outs[i]!));
+        waiters.forEach((w, i) => {
+          w.ok(outs[i]!);
+        });
       } catch (e) {
         for (const w of waiters) w.fail(e);
       }
