@@ -24,11 +24,15 @@ export const lambdaBundling: BundlingOptions = {
   forceDockerBundling: false,
 };
 
-/** The same bundling as options for esbuild's own API (the benchmark builds bundles to weigh them). */
-export function esbuildOptions(entry: string, outfile: string) {
+/**
+ * The same bundling as options for esbuild's own API (the benchmark builds the bundles to weigh
+ * them): each entry `name → path` becomes `<outdir>/<name>/index.mjs`, as in the Lambda zip.
+ */
+export function esbuildOptions(entryPoints: Record<string, string>, outdir: string) {
   return {
-    entryPoints: [entry],
-    outfile,
+    entryPoints: Object.entries(entryPoints).map(([name, path]) => ({ in: path, out: `${name}/index` })),
+    outdir,
+    outExtension: { '.js': '.mjs' },
     bundle: true,
     platform: 'node' as const,
     format: 'esm' as const,

@@ -7,7 +7,7 @@ export interface NagAcknowledgment {
   reason: string;
 }
 
-/** The AwsSolutions findings this stack accepts, each with its reason (README "Deploying" repeats them). */
+/** The AwsSolutions findings this stack accepts, each with its reason. */
 export function nagAcknowledgments(stack: FissionStack): NagAcknowledgment[] {
   const ref = (c: { node: { defaultChild?: unknown } }) => stack.getLogicalId(c.node.defaultChild as CfnResource);
   const invoked = [stack.functions.get('outbox-enrich:outbox-enrich'), stack.functions.get('sweeper:sweeper')];
