@@ -1,4 +1,5 @@
 import type { Scenario } from '../scenario.ts';
+import { settlementScenario } from './settlement.ts';
 
 /** Every scenario `npm run bench` runs, in order (the base scenarios live in bench/run.ts). */
-export const scenarios: Scenario[] = [];
+export const scenarios: Scenario[] = [settlementScenario];

@@ -1,7 +1,7 @@
 import { iso } from '../../clock.ts';
 import type { Deps } from '../../deps.ts';
 import type { EventDetail } from '../../events/schemas.ts';
-import { consumePendingReversalsTx, findPendingReversals, putPayeeCampaignTx } from '../../store/ledger.ts';
+import { consumePendingReversalsTx, findEntry, findPendingReversals, putPayeeCampaignTx } from '../../store/ledger.ts';
 import type { LedgerEntry } from './ledger.schema.ts';
 import { clampReversal, entryIdFor, initialState, reversalPlacement } from './rules.ts';
 import { newEntriesTx, settleOnce, withFreshReads } from './settlement.ts';
@@ -19,11 +19,16 @@ export async function accrueCommission(
 ): Promise<LedgerEntry[]> {
   if (d.commission <= 0) return [];
   const id = entryIdFor('order', d.orderId, d.kolId, 'commission');
+  // A redelivery usually finds its entry already there: one read instead of a failing transaction.
+  if (await findEntry(deps.store, id, false)) return [];
+  let firstTry = true;
   return withFreshReads(async () => {
     const now = deps.clock.now();
     const nowIso = iso(now);
     const { state, unlockAt } = initialState(now, d.lockSeconds);
-    const pending = await findPendingReversals(deps.store, id);
+    // Refunds rarely come first: the first try assumes none are parked (the transaction checks it).
+    const pending = firstTry ? undefined : await findPendingReversals(deps.store, id);
+    firstTry = false;
     const commission: LedgerEntry = {
       id,
       payeeId: d.kolId,

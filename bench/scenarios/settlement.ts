@@ -1,0 +1,119 @@
+import { entryIdFor } from '#shared/domain/ledger/rules';
+import { outboxPut } from '#shared/events/outbox';
+import { ledgerEntryKey } from '#shared/store/keys';
+import type { TxItem } from '#shared/store/store';
+import type { BenchRow, Scenario } from '../scenario.ts';
+
+const round = (n: number, d = 1) => Math.round(n * 10 ** d) / 10 ** d;
+const percentile = (sorted: number[], p: number) =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : 0;
+
+/**
+ * Reward-causing events (2 attributed orders to 1 qualified invite) written to the outbox, as
+ * producers do, and carried by the running server's local bus into the ledger consumers.
+ * Figures: events settled per second, and the end-to-end lag from the event's `occurredAt` to
+ * its ledger entry's `createdAt` (p50/p99), plus the ratio to the raw transaction ceiling.
+ */
+export const settlementScenario: Scenario = {
+  name: 'settlement',
+  async run(ctx): Promise<BenchRow[]> {
+    const { store, clock } = ctx.deps;
+    const total = Math.max(150, ctx.seconds * 100);
+    const run = Date.now().toString(36);
+    const expected: { id: string; occurredAt: number }[] = [];
+    const before = { ...store.stats };
+    const started = performance.now();
+    for (let i = 0; i < total; i += 25) {
+      const tx: TxItem[] = [];
+      for (let j = i; j < Math.min(total, i + 25); j++) {
+        const occurredAt = clock.now();
+        if (j % 3 === 2) {
+          tx.push(
+            outboxPut(
+              'InviteQualified',
+              {
+                inviteId: `bench-${run}-inv-${j}`,
+                campaignId: 'cmp_bench_invite',
+                inviterId: `bench-inviter-${j % 97}`,
+                inviteeId: `bench-${run}-invitee-${j}`,
+                rewarded: true,
+                held: false,
+                inviterReward: { asset: 'cash', amount: 500 },
+                inviteeReward: { asset: 'points', amount: 100 },
+                lockSeconds: 0,
+              },
+              clock,
+            ),
+          );
+          expected.push({
+            id: entryIdFor('invite', `bench-${run}-inv-${j}`, `bench-inviter-${j % 97}`, 'invite_inviter'),
+            occurredAt,
+          });
+        } else {
+          const kolId = `bench-kol-${j % 211}`;
+          tx.push(
+            outboxPut(
+              'OrderAttributed',
+              {
+                orderId: `bench-${run}-ord-${j}`,
+                userId: `bench-buyer-${j}`,
+                amount: 19_900,
+                currency: 'CNY',
+                paidAt: new Date(occurredAt).toISOString(),
+                campaignId: 'cmp_bench_commission',
+                linkCode: 'benchcode',
+                kolId,
+                rateBps: 1000,
+                commission: 1990,
+                lockSeconds: 604_800,
+                minPayout: 100,
+                held: false,
+              },
+              clock,
+            ),
+          );
+          expected.push({ id: entryIdFor('order', `bench-${run}-ord-${j}`, kolId, 'commission'), occurredAt });
+        }
+      }
+      await store.transact(tx);
+    }
+    const lags: number[] = [];
+    const pending = new Map(expected.map((e) => [e.id, e.occurredAt]));
+    let lastWritten = 0;
+    const deadline = performance.now() + Math.max(60, ctx.seconds * 12) * 1000;
+    while (pending.size > 0 && performance.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      const found = await store.batchGet<{ id: string; createdAt: string }>(
+        [...pending.keys()].map((id) => ledgerEntryKey(id)),
+      );
+      for (const e of found) {
+        const written = Date.parse(e.createdAt);
+        lags.push(written - pending.get(e.id)!);
+        lastWritten = Math.max(lastWritten, written);
+        pending.delete(e.id);
+      }
+    }
+    const firstOccurred = Math.min(...expected.map((e) => e.occurredAt));
+    const elapsed = Math.max(1, lastWritten - firstOccurred) / 1000;
+    const settled = expected.length - pending.size;
+    const opsPerSec = round(settled / elapsed);
+    lags.sort((a, b) => a - b);
+    const s = store.stats;
+    return [
+      {
+        scenario: 'settlement: outbox → local bus → ledger',
+        opsPerSec,
+        p50: percentile(lags, 50),
+        p99: percentile(lags, 99),
+        notes: {
+          events: expected.length,
+          settled,
+          ...(pending.size ? { missing: pending.size } : {}),
+          'x ceiling': ctx.ceiling ? round(opsPerSec / ctx.ceiling, 2) : 'n/a',
+          'ddb req/event (server, incl. polling)': round((s.requests - before.requests) / Math.max(1, settled), 2),
+          'wall s': round((performance.now() - started) / 1000),
+        },
+      },
+    ];
+  },
+};
