@@ -17,9 +17,9 @@ const MAX_TOKEN_LENGTH = 256;
 const mac = (secret: string, payload: string) =>
   createHmac('sha256', secret).update(`fission_ref.v1.${payload}`).digest('base64url');
 
-/** `<base64url(code~visitor~issuedAtSeconds)>.<base64url(HMAC-SHA256)>`. */
+/** `<base64url(code~visitor~issuedAtMs)>.<base64url(HMAC-SHA256)>`. */
 export function signAttributionToken(secret: string, claims: TokenClaims): string {
-  const payload = Buffer.from(`${claims.code}~${claims.visitorId}~${Math.floor(claims.issuedAtMs / 1000)}`).toString(
+  const payload = Buffer.from(`${claims.code}~${claims.visitorId}~${Math.floor(claims.issuedAtMs)}`).toString(
     'base64url',
   );
   return `${payload}.${mac(secret, payload)}`;
@@ -38,9 +38,9 @@ export function verifyAttributionToken(secret: string, token: string | undefined
   const expected = Buffer.from(mac(secret, payload));
   const given = Buffer.from(sig);
   if (expected.length !== given.length || !timingSafeEqual(expected, given)) return undefined;
-  const m = /^([^~]+)~([^~]+)~(\d{1,12})$/.exec(Buffer.from(payload, 'base64url').toString('utf8'));
+  const m = /^([^~]+)~([^~]+)~(\d{1,15})$/.exec(Buffer.from(payload, 'base64url').toString('utf8'));
   if (!m || !CODE_PATTERN.test(m[1]!) || !VISITOR_ID_PATTERN.test(m[2]!)) return undefined;
-  return { code: m[1]!, visitorId: m[2]!, issuedAtMs: Number(m[3]) * 1000 };
+  return { code: m[1]!, visitorId: m[2]!, issuedAtMs: Number(m[3]) };
 }
 
 /** A verified token is honoured at `atMs` when issued no later than then (with skew) and at most `windowSeconds` before. */

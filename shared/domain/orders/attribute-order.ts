@@ -65,6 +65,19 @@ export async function attributeOrder(
         visitorId: c.visitorId,
         ...(c.deviceHash ? { deviceHash: c.deviceHash } : {}),
       });
+  const token = candidates.find((c) => c.source === 'token');
+  const sameClick =
+    token &&
+    histories
+      .flat()
+      .find(
+        (c) =>
+          c.code === token.code &&
+          c.visitorId === token.visitorId &&
+          c.deviceHash &&
+          Math.abs(c.clickedAtMs - token.atMs) < 1000,
+      );
+  if (token && sameClick?.deviceHash) token.deviceHash = sameClick.deviceHash;
   if (candidates.length === 0) return undefined;
 
   const links = await findLinks(
