@@ -7,7 +7,8 @@ import { effectiveStatus } from '../campaigns/effective-status.ts';
 /** How long a help trusts a campaign it read (real time): pausing a campaign stops helps within this. */
 export const CAMPAIGN_CACHE_MS = 1000;
 
-const caches = new WeakMap<Store, Map<string, { readAt: number; campaign: StoredCampaign | undefined }>>();
+type Entry = { readAt: number; campaign: Promise<StoredCampaign | undefined> };
+const caches = new WeakMap<Store, Map<string, Entry>>();
 
 /**
  * 409 `campaign_inactive` unless the chain's campaign is active now. The hot help path keeps
@@ -24,10 +25,12 @@ export async function assertCampaignActive(deps: Pick<Deps, 'store' | 'clock'>, 
   const now = performance.now();
   let entry = cache.get(campaignId);
   if (!entry || now - entry.readAt > CAMPAIGN_CACHE_MS) {
-    entry = { readAt: now, campaign: await findCampaign(deps.store, campaignId) };
+    const fresh: Entry = { readAt: now, campaign: findCampaign(deps.store, campaignId) };
     if (cache.size > 10_000) cache.clear();
-    cache.set(campaignId, entry);
+    cache.set(campaignId, fresh);
+    fresh.campaign.catch(() => cache.delete(campaignId));
+    entry = fresh;
   }
-  if (!entry.campaign || effectiveStatus(entry.campaign, deps.clock.now()) !== 'active')
-    throw new CampaignInactiveError();
+  const campaign = await entry.campaign;
+  if (!campaign || effectiveStatus(campaign, deps.clock.now()) !== 'active') throw new CampaignInactiveError();
 }

@@ -8,6 +8,7 @@ import { maskName } from '../mask.ts';
 import type { BargainChain, BargainHelp, HelpResult } from './bargain.schema.ts';
 import { assertCampaignActive } from './campaign-gate.ts';
 import { nextCut } from './cut-schedule.ts';
+import { withChainTurn } from './hot-chain-gate.ts';
 import {
   BargainClosedError,
   BargainExpiredError,
@@ -17,7 +18,16 @@ import {
   secondsUntilNextUtcDay,
 } from './rules.ts';
 
+/** Longest pause between two tries of one help. */
+const MAX_BACKOFF_MS = 1000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+type HelpInput = {
+  chainId: string;
+  helperId: string;
+  helperName?: string;
+  via?: { visitorId?: string; ref?: string };
+};
 
 /** Refuses a help the chain as read cannot take: expired (410) or completed/purchased (409). */
 function assertHelpable(chain: BargainChain, nowMs: number): void {
@@ -29,90 +39,104 @@ function assertHelpable(chain: BargainChain, nowMs: number): void {
 /**
  * One help: one read (the chain and the helper's seen marker) and one transaction written from
  * that state. When another help landed first, the transaction's condition on `helperCount`
- * fails and hands back the chain as it now is; the help is computed again from there. Each such
- * retry means the chain advanced, so the loop ends within `helpersRequired` rounds.
+ * fails; the help is read and computed again from the chain as it now is. Each such retry means
+ * the chain advanced, so the loop ends within `helpersRequired` rounds (conflicts aside).
  */
-export async function helpBargain(
-  deps: Deps,
-  input: { chainId: string; helperId: string; helperName?: string; via?: { visitorId?: string; ref?: string } },
-): Promise<HelpResult> {
-  const { store, clock } = deps;
-  let { chain, seen } = await readForHelp(store, input.chainId, input.helperId);
-  if (!chain) throw new NotFoundError('bargain chain');
-  if (chain.initiatorId === input.helperId) throw new SelfHelpForbiddenError();
-  assertHelpable(chain, clock.now());
-  await assertCampaignActive(deps, chain.campaignId);
-  const displayName = maskName(input.helperName);
-  const maxAttempts = chain.helpersRequired + 20;
+export async function helpBargain(deps: Deps, input: HelpInput): Promise<HelpResult> {
+  const maxAttempts = 520;
+  let checkedCampaign = false;
   for (let attempt = 0; attempt < maxAttempts; attempt++) {
-    const now = clock.now();
-    assertHelpable(chain, now);
-    const newUser = !seen;
-    const cut = nextCut({
-      schedule: chain.schedule,
-      helperCount: chain.helperCount,
-      remaining: chain.price - chain.floorPrice,
-      bonus: newUser && chain.newUserBonus,
+    const outcome = await withChainTurn(deps.store, input.chainId, async () => {
+      const { chain, seen } = await readForHelp(deps.store, input.chainId, input.helperId);
+      if (!chain) throw new NotFoundError('bargain chain');
+      if (chain.initiatorId === input.helperId) throw new SelfHelpForbiddenError();
+      assertHelpable(chain, deps.clock.now());
+      if (!checkedCampaign) {
+        await assertCampaignActive(deps, chain.campaignId);
+        checkedCampaign = true;
+      }
+      return tryHelp(deps, input, chain, !seen);
     });
-    const help: BargainHelp = {
-      chainId: chain.id,
-      helperId: input.helperId,
-      ...(displayName ? { displayName } : {}),
-      cut,
-      price: chain.price - cut,
-      position: chain.helperCount + 1,
-      newUser,
-      helpedAt: iso(now),
-    };
-    const completes = help.position === chain.helpersRequired;
-    const events: TxItem[] = [
+    if (outcome) return outcome;
+    await sleep(Math.random() * Math.min(MAX_BACKOFF_MS, 5 * 2 ** attempt));
+  }
+  throw new ConflictError('conflict', 'The chain is too busy right now; try again.');
+}
+
+/** One try from the chain as read: the result, or undefined when the chain moved on first. */
+async function tryHelp(
+  deps: Deps,
+  input: HelpInput,
+  chain: BargainChain,
+  newUser: boolean,
+): Promise<HelpResult | undefined> {
+  const { store, clock } = deps;
+  const now = clock.now();
+  const displayName = maskName(input.helperName);
+  const cut = nextCut({
+    schedule: chain.schedule,
+    helperCount: chain.helperCount,
+    remaining: chain.price - chain.floorPrice,
+    bonus: newUser && chain.newUserBonus,
+  });
+  const help: BargainHelp = {
+    chainId: chain.id,
+    helperId: input.helperId,
+    ...(displayName ? { displayName } : {}),
+    cut,
+    price: chain.price - cut,
+    position: chain.helperCount + 1,
+    newUser,
+    helpedAt: iso(now),
+  };
+  const completes = help.position === chain.helpersRequired;
+  const events: TxItem[] = [
+    outboxPut(
+      'BargainHelped',
+      {
+        chainId: chain.id,
+        campaignId: chain.campaignId,
+        helperId: input.helperId,
+        cut,
+        price: help.price,
+        helperCount: help.position,
+        ...(input.via ? { via: input.via } : {}),
+      },
+      clock,
+    ),
+  ];
+  if (completes)
+    events.push(
       outboxPut(
-        'BargainHelped',
+        'BargainCompleted',
         {
           chainId: chain.id,
           campaignId: chain.campaignId,
-          helperId: input.helperId,
-          cut,
+          initiatorId: chain.initiatorId,
+          sku: chain.sku,
           price: help.price,
-          helperCount: help.position,
-          ...(input.via ? { via: input.via } : {}),
+          entitlementId: chain.entitlementId,
         },
         clock,
       ),
-    ];
-    if (completes)
-      events.push(
-        outboxPut(
-          'BargainCompleted',
-          {
-            chainId: chain.id,
-            campaignId: chain.campaignId,
-            initiatorId: chain.initiatorId,
-            sku: chain.sku,
-            price: help.price,
-            entitlementId: chain.entitlementId,
-          },
-          clock,
-        ),
-      );
-    try {
-      await recordHelp(store, {
-        chain,
-        help,
-        day: utcDay(now),
-        nowIso: help.helpedAt,
-        retryAfterSeconds: secondsUntilNextUtcDay(now),
-        events,
-      });
-      return { cut, price: help.price, helperCount: help.position, status: completes ? 'completed' : 'active' };
-    } catch (e) {
-      if (e instanceof ChainMovedError && e.chain) chain = e.chain;
-      else if (e instanceof ChainMovedError || (e as Error).name === 'TransactionCanceledException') {
-        await sleep(Math.random() * Math.min(50, 2 ** attempt));
-        ({ chain, seen } = await readForHelp(store, input.chainId, input.helperId));
-        if (!chain) throw new NotFoundError('bargain chain');
-      } else throw e;
+    );
+  try {
+    await recordHelp(store, {
+      chain,
+      help,
+      day: utcDay(now),
+      nowIso: help.helpedAt,
+      retryAfterSeconds: secondsUntilNextUtcDay(now),
+      events,
+    });
+    return { cut, price: help.price, helperCount: help.position, status: completes ? 'completed' : 'active' };
+  } catch (e) {
+    if (e instanceof ChainMovedError) {
+      // The chain as it was when the condition failed: answer at once when it is closed or expired.
+      if (e.chain) assertHelpable(e.chain, now);
+      return undefined;
     }
+    if ((e as Error).name === 'TransactionCanceledException') return undefined;
+    throw e;
   }
-  throw new ConflictError('conflict', 'The chain is too busy right now; try again.');
 }
