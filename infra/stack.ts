@@ -1,5 +1,12 @@
 import { CfnOutput, Duration, RemovalPolicy, type SecretValue, Stack, type StackProps } from 'aws-cdk-lib';
-import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import {
+  HttpApi,
+  type HttpMethod,
+  HttpRoute,
+  HttpRouteKey,
+  HttpStage,
+  LogGroupLogDestination,
+} from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { AttributeType, BillingMode, ProjectionType, StreamViewType, Table } from 'aws-cdk-lib/aws-dynamodb';
@@ -207,7 +214,12 @@ export class FissionStack extends Stack {
     mountSystemRoutes(systemRoutes);
     for (const route of httpRoutes(systemRoutes))
       this.api.addRoutes({ path: route.path, methods: [route.method as HttpMethod], integration: systemIntegration });
-    this.api.addRoutes({ path: '/{proxy+}', methods: [HttpMethod.ANY], integration: systemIntegration });
+    // Everything no route claims (unknown paths, CORS preflights) gets the full app's answer.
+    new HttpRoute(this, 'DefaultRoute', {
+      httpApi: this.api,
+      routeKey: HttpRouteKey.DEFAULT,
+      integration: systemIntegration,
+    });
 
     // ── consumers: one rule and one Lambda per rule entry, each with retries and a dead-letter queue ──
     const alarm = (id: string, queue: Queue, what: string) =>
