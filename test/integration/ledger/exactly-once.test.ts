@@ -115,7 +115,7 @@ describe('Ledger: exactly once in effect under redelivery, reordering and lost a
     const kolEntries = entries.filter((e) => e.payeeId === 'kol-0');
     expect(kol[0]!.available).toBe(kolEntries.reduce((s, e) => s + e.amount, 0));
     expect(kol[0]!.locked).toBe(0);
-  }, 180_000);
+  }, 300_000);
 
   it('an archive replay of every event through the bus writes no new entry and moves no balance', async () => {
     const before = await reconcileLedger(h.deps, {});

@@ -373,6 +373,23 @@ describe('Finance API: exports, reconciliation, validation and roles', () => {
     expect(problem(await h.call(method, path, { token: user, body }))).toEqual([403, 'forbidden']);
   });
 
+  it('documents every rewards and finance route in the OpenAPI spec', async () => {
+    const r = await h.call('GET', '/openapi.json');
+    expect(r.status).toBe(200);
+    for (const path of [
+      '/v1/rewards/mine',
+      '/v1/finance/ledger',
+      '/v1/finance/payouts',
+      '/v1/finance/payouts/{id}/confirm',
+      '/v1/finance/payouts/{id}/items/{payeeId}/fail',
+      '/v1/finance/holds/{entryId}/release',
+      '/v1/finance/holds/{entryId}/reject',
+      '/v1/finance/reconciliation',
+    ])
+      expect(r.body.paths).toHaveProperty([path]);
+    expect(r.body.paths['/v1/finance/ledger'].get.responses['200'].content).toHaveProperty(['text/csv']);
+  });
+
   it('shows a user only their own balances and entries, newest first', async () => {
     const r = await h.call('GET', '/v1/rewards/mine?limit=5', { token: h.token('kol-odd', ['user']) });
     expect(r.status).toBe(200);

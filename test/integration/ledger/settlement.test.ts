@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { reconcileLedger } from '#shared/domain/ledger/reconcile';
 import { entryIdFor } from '#shared/domain/ledger/rules';
-import { buildEvent } from '#shared/events/outbox';
+import { buildEvent, outboxPut } from '#shared/events/outbox';
 import { financeActivityKey } from '#shared/store/keys';
 import { createHarness, type Harness, ManualClock } from '../../support/harness.ts';
 import {
@@ -146,6 +146,32 @@ describe('Ledger settlement from events', () => {
     const item = await h.deps.store.get(financeActivityKey(e.detail.eventId), true);
     expect(item).toMatchObject({ type: 'BargainCompleted', detail: { chainId: 'brg_1', price: 500 } });
     expect(await balanceOf(h.deps, 'u1')).toMatchObject({ available: 0 });
+  });
+
+  it('settles events written to the outbox as producers do, carried by the local bus', async () => {
+    await h.deps.store.transact([
+      outboxPut(
+        'OrderAttributed',
+        {
+          ...orderAttributed(clock, { orderId: 'o-bus', kolId: 'kol-bus', commission: 1234 }).detail,
+        },
+        clock,
+      ),
+      outboxPut(
+        'GroupBuyFailed',
+        {
+          groupId: 'grp_1',
+          campaignId: 'cmp_g',
+          leaderId: 'u2',
+          reason: 'expired',
+          refunds: [{ userId: 'u2', orderId: 'o9' }],
+        },
+        clock,
+      ),
+    ]);
+    await h.drain();
+    expect(await balanceOf(h.deps, 'kol-bus')).toMatchObject({ available: 1234 });
+    expect(h.bus.stats.deadLettered).toBe(0);
   });
 
   it('reconciles: balances equal their entries and no cause is settled twice', async () => {
