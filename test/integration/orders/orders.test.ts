@@ -34,7 +34,11 @@ describe('Order webhooks', () => {
     expect(future.status).toBe(401);
     const unsigned = await h.call('POST', '/v1/orders/paid', { body });
     expect([unsigned.status, unsigned.body.code]).toEqual([401, 'bad_signature']);
-    const refund = await h.hook('/v1/orders/refunded', { orderId: body.orderId, refundId: 'r', amount: 1, refundedAt: body.paidAt }, { secret: 'x' });
+    const refund = await h.hook(
+      '/v1/orders/refunded',
+      { orderId: body.orderId, refundId: 'r', amount: 1, refundedAt: body.paidAt },
+      { secret: 'x' },
+    );
     expect(refund.status).toBe(401);
     expect(await pendingEvents(h, 'OrderPaid')).toHaveLength(0);
   });
@@ -68,7 +72,13 @@ describe('Order webhooks', () => {
     const body = order({ amount: 10001, attributionToken: token });
     const r = await h.hook('/v1/orders/paid', body);
     expect(r.status).toBe(201);
-    expect(r.body).toEqual({ orderId: body.orderId, attributed: true, linkCode: code, kolId: 'kol-1', commission: 1250 });
+    expect(r.body).toEqual({
+      orderId: body.orderId,
+      attributed: true,
+      linkCode: code,
+      kolId: 'kol-1',
+      commission: 1250,
+    });
     const attributed = (await pendingEvents(h, 'OrderAttributed')).filter((e) => e.detail.orderId === body.orderId);
     expect(attributed).toHaveLength(1);
     expect(attributed[0]!.detail).toMatchObject({
@@ -91,7 +101,9 @@ describe('Order webhooks', () => {
     const answers = await Promise.all(Array.from({ length: 5 }, () => h.hook('/v1/orders/paid', body)));
     expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 200, 200, 201]);
     expect(new Set(answers.map((a) => a.text)).size).toBe(1);
-    expect((await pendingEvents(h, 'OrderAttributed')).filter((e) => e.detail.orderId === body.orderId)).toHaveLength(1);
+    expect((await pendingEvents(h, 'OrderAttributed')).filter((e) => e.detail.orderId === body.orderId)).toHaveLength(
+      1,
+    );
     expect((await pendingEvents(h, 'OrderPaid')).filter((e) => e.detail.orderId === body.orderId)).toHaveLength(1);
     await h.drain();
     const day = iso(clock.now()).slice(0, 10);

@@ -1,0 +1,128 @@
+import fc from 'fast-check';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { iso } from '#shared/clock';
+import { createHarness, type Harness, ManualClock } from '../../support/harness.ts';
+import { clickAs, commissionCampaign, kolLink, pendingEvents } from './support.ts';
+
+describe('Refund webhooks', () => {
+  let h: Harness;
+  let clock: ManualClock;
+  let code: string;
+  let n = 0;
+  const kol = () => h.token('kol-r', ['kol']);
+
+  const paidOrder = async (amount: number) => {
+    const orderId = `ord-r-${++n}`;
+    const token = await clickAs(h, code, `visitor-r-${n}`);
+    const r = await h.hook('/v1/orders/paid', {
+      orderId,
+      userId: `u-r-${n}`,
+      amount,
+      paidAt: iso(clock.now()),
+      attributionToken: token,
+    });
+    expect(r.status).toBe(201);
+    return { orderId, commission: r.body.commission as number };
+  };
+  const refund = (orderId: string, refundId: string, amount: number) =>
+    h.hook('/v1/orders/refunded', { orderId, refundId, amount, refundedAt: iso(clock.now()) });
+
+  beforeAll(async () => {
+    clock = new ManualClock();
+    h = await createHarness({ clock });
+    const campaign = await commissionCampaign(h, { rateBps: 777 });
+    code = await kolLink(h, 'kol-r', campaign);
+  });
+
+  it('reverses partial refunds in proportion and all of it on a full refund; repeats change nothing', async () => {
+    const { orderId, commission } = await paidOrder(10001);
+    expect(commission).toBe(777);
+    const a = await refund(orderId, 'rf-1', 3333);
+    expect(a.status).toBe(201);
+    expect(a.body).toEqual({ orderId, refundId: 'rf-1', amount: 3333, refundedTotal: 3333, reversal: 258 });
+    const again = await refund(orderId, 'rf-1', 3333);
+    expect([again.status, again.text]).toEqual([200, a.text]);
+    const b = await refund(orderId, 'rf-2', 3333);
+    const c = await refund(orderId, 'rf-3', 3335);
+    expect([b.body.refundedTotal, c.body.refundedTotal]).toEqual([6666, 10001]);
+    expect(a.body.reversal + b.body.reversal + c.body.reversal).toBe(777);
+    const over = await refund(orderId, 'rf-4', 1);
+    expect([over.status, over.body.code]).toEqual([409, 'refund_exceeds_order']);
+    const events = (await pendingEvents(h, 'OrderRefunded')).filter((e) => e.detail.orderId === orderId);
+    expect(events).toHaveLength(3);
+    expect(events[0]!.detail).toMatchObject({ kolId: 'kol-r', commission: 777, orderAmount: 10001 });
+  });
+
+  it('answers 404 for an unknown order, 409 for an over-refund, 400 for bad bodies, writing nothing', async () => {
+    const unknown = await refund('ord-none', 'rf', 1);
+    expect([unknown.status, unknown.body.code]).toEqual([404, 'not_found']);
+    const { orderId } = await paidOrder(500);
+    const over = await refund(orderId, 'big', 501);
+    expect([over.status, over.body.code]).toEqual([409, 'refund_exceeds_order']);
+    for (const bad of [{ amount: 0 }, { amount: 1.5 }, { extra: true }, { refundedAt: 'yesterday' }]) {
+      const r = await h.hook('/v1/orders/refunded', {
+        orderId,
+        refundId: 'x',
+        amount: 1,
+        refundedAt: iso(clock.now()),
+        ...bad,
+      });
+      expect([r.status, r.body.code]).toEqual([400, 'validation_failed']);
+    }
+    const changed = await refund(orderId, 'ok', 100);
+    expect(changed.status).toBe(201);
+    const reused = await refund(orderId, 'ok', 101);
+    expect([reused.status, reused.body.code]).toEqual([409, 'conflict']);
+    expect((await pendingEvents(h, 'OrderRefunded')).filter((e) => e.detail.orderId === orderId)).toHaveLength(1);
+  });
+
+  it('never lets concurrent refunds add up past the order', async () => {
+    const { orderId, commission } = await paidOrder(1000);
+    const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => refund(orderId, `c-${i}`, 300)));
+    const ok = answers.filter((a) => a.status === 201);
+    expect(ok).toHaveLength(3);
+    expect(answers.filter((a) => a.status === 409).every((a) => a.body.code === 'refund_exceeds_order')).toBe(true);
+    expect(ok.reduce((s, a) => s + a.body.reversal, 0)).toBeLessThanOrEqual(commission);
+  });
+
+  it('reversal sums never exceed the commission for any split (property, through the API)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 100_000 }),
+        fc.array(fc.integer({ min: 1, max: 40_000 }), { minLength: 1, maxLength: 5 }),
+        async (amount, parts) => {
+          const { orderId, commission } = await paidOrder(amount);
+          let total = 0;
+          let reversed = 0;
+          for (const [i, p] of parts.entries()) {
+            const r = await refund(orderId, `p-${i}`, p);
+            if (total + p > amount) {
+              expect(r.status).toBe(409);
+              continue;
+            }
+            total += p;
+            reversed += r.body.reversal;
+            expect(reversed).toBeLessThanOrEqual(commission);
+          }
+          if (total === amount) expect(reversed).toBe(commission);
+        },
+      ),
+      { numRuns: 8 },
+    );
+  });
+
+  it('rolls attributed orders and refund reversals into the KOL’s day, once per event', async () => {
+    await h.drain();
+    const day = iso(clock.now()).slice(0, 10);
+    const before = (await h.call('GET', `/v1/kol/stats?from=${day}&to=${day}`, { token: kol() })).body.totals;
+    const { orderId, commission } = await paidOrder(2000);
+    await refund(orderId, 'half', 1000);
+    await h.drain();
+    await h.drain();
+    const after = (await h.call('GET', `/v1/kol/stats?from=${day}&to=${day}`, { token: kol() })).body.totals;
+    expect(after.conversions - before.conversions).toBe(1);
+    expect(after.gmv - before.gmv).toBe(2000);
+    expect(after.commission - before.commission).toBe(commission - Math.floor(commission / 2));
+    expect(after.clicks - before.clicks).toBe(1);
+  });
+});
