@@ -1,5 +1,6 @@
 import type { Scenario } from '../scenario.ts';
 import { settlementScenario } from './settlement.ts';
+import { viralChainScenario } from './viral-chain.ts';
 
 /** Every scenario `npm run bench` runs, in order (the base scenarios live in bench/run.ts). */
-export const scenarios: Scenario[] = [settlementScenario];
+export const scenarios: Scenario[] = [settlementScenario, viralChainScenario];
