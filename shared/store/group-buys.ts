@@ -125,10 +125,15 @@ export async function findGroup(store: Store, id: string, consistent = false): P
 }
 
 /**
- * One join, one transaction: the group gains the member only if it is still open, unexpired, and
- * exactly as read (`rev`), so it can never overfill and the join that fills it forms it in the same
- * write (leaving the open list and the due index, and freeing the leader's open-group slot). The
- * member item (`already_member`), the order link, an active-campaign check and the events ride along.
+ * One join, one transaction: the group gains the member only if it is still open and unexpired,
+ * so it can never overfill, and the join that fills it forms it in the same write (leaving the
+ * open list and the due index, and freeing the leader's open-group slot). The member item
+ * (`already_member`), the order link, an active-campaign check and the events ride along.
+ *
+ * `exact` joins are conditioned on the group as read (`rev`), so the open-list sort key and, for
+ * the filling join, `GroupBuyFormed`'s member list are exact. A `loose` join (used after losing a
+ * race) only needs a slot that is not the last one: it cannot fill the group, so concurrent joins
+ * stop colliding with each other; its list key is a guess that `refreshOpenSortKey` then corrects.
  */
 export async function joinGroupWrite(
   store: Store,
@@ -137,6 +142,7 @@ export async function joinGroupWrite(
     userId: string;
     entry: RosterEntry;
     nowIso: string;
+    mode: 'exact' | 'loose';
     events: TxItem[];
     onGroupFail: OnGroupFail;
   },
@@ -144,29 +150,35 @@ export async function joinGroupWrite(
   const { group: g, userId, entry, nowIso } = input;
   const count = g.memberCount + 1;
   const fills = count >= g.groupSize;
-  const values: Record<string, unknown> = {
-    ':open': 'open',
-    ':rev': g.rev,
-    ':rev1': g.rev + 1,
-    ':now': nowIso,
-    ':n': count,
-    ':entry': entry,
-  };
-  let update = 'SET memberCount = :n, roster.#uid = :entry, rev = :rev1, updatedAt = :now';
-  if (fills) {
-    update += ', #status = :formed, formedAt = :now REMOVE gsi1pk, gsi1sk, gsi2pk, gsi2sk, gsi3pk, gsi3sk';
-    values[':formed'] = 'formed';
-  } else {
-    update += ', gsi1sk = :lsk';
+  const values: Record<string, unknown> = { ':open': 'open', ':now': nowIso, ':entry': entry };
+  let update: string;
+  let condition: string;
+  if (input.mode === 'loose' && !fills) {
+    update = 'SET roster.#uid = :entry, updatedAt = :now, gsi1sk = :lsk ADD memberCount :one, rev :one';
+    condition = '#status = :open AND memberCount < :last AND expiresAt > :now AND attribute_not_exists(roster.#uid)';
+    values[':one'] = 1;
+    values[':last'] = g.groupSize - 1;
     values[':lsk'] = openSortKey(g, g.groupSize - count);
+  } else {
+    update = 'SET memberCount = :n, roster.#uid = :entry, rev = :rev1, updatedAt = :now';
+    condition = '#status = :open AND rev = :rev AND expiresAt > :now AND attribute_not_exists(roster.#uid)';
+    values[':rev'] = g.rev;
+    values[':rev1'] = g.rev + 1;
+    values[':n'] = count;
+    if (fills) {
+      update += ', #status = :formed, formedAt = :now REMOVE gsi1pk, gsi1sk, gsi2pk, gsi2sk, gsi3pk, gsi3sk';
+      values[':formed'] = 'formed';
+    } else {
+      update += ', gsi1sk = :lsk';
+      values[':lsk'] = openSortKey(g, g.groupSize - count);
+    }
   }
   await store.transact([
     {
       Update: {
         Key: groupBuyKey(g.id),
         UpdateExpression: update,
-        ConditionExpression:
-          '#status = :open AND rev = :rev AND expiresAt > :now AND attribute_not_exists(roster.#uid)',
+        ConditionExpression: condition,
         ExpressionAttributeNames: { '#status': 'status', '#uid': userId },
         ExpressionAttributeValues: values,
       },
@@ -201,6 +213,37 @@ export async function joinGroupWrite(
     ...(fills ? [leaderCountChange(g, -1)] : []),
     ...input.events,
   ]);
+}
+
+/**
+ * Sets an open group's list sort key from its actual member count, after a loose join: each try
+ * is conditioned on the count it writes for, and a failed try learns the count from the old item.
+ * Whoever writes last writes the right key. Returns the member count the key was written for.
+ */
+export async function refreshOpenSortKey(store: Store, g: GroupBuy, count: number): Promise<number> {
+  let expected = count;
+  for (let attempt = 0; attempt < 10; attempt++) {
+    let seen: GroupBuy | undefined;
+    try {
+      await store.update({
+        key: groupBuyKey(g.id),
+        update: 'SET gsi1sk = :lsk',
+        condition: '#status = :open AND memberCount = :c AND attribute_exists(gsi1pk)',
+        names: { '#status': 'status' },
+        values: { ':open': 'open', ':c': expected, ':lsk': openSortKey(g, g.groupSize - expected) },
+        onFail: (old) => {
+          seen = toGroup(old);
+          return new TransactionConditionError(0, old);
+        },
+      });
+      return expected;
+    } catch (e) {
+      if (!(e instanceof TransactionConditionError)) throw e;
+      if (!seen || seen.status !== 'open' || seen.memberCount === expected) return seen?.memberCount ?? expected;
+      expected = seen.memberCount;
+    }
+  }
+  return expected;
 }
 
 /** One leave, one transaction: the member item, the order link and one count go together, only while the group is open and as read. */

@@ -23,6 +23,8 @@ export interface RosterEntry {
   /** Masked display name (`张*`); the raw name is never stored. */
   displayName?: string;
   joinedAt: string;
+  /** Join order within the group (the group's `rev` the join wrote). */
+  seq: number;
   isLeader: boolean;
   /** What this member pays: `leaderPrice` for the leader where set, else `groupPrice`. */
   price: number;

@@ -75,10 +75,11 @@ export function simulatedFill(g: GroupBuy, atIso: string): SimulatedMember[] {
 }
 const SIM_INITIALS = ['王', '李', '张', '刘', '陈', '杨', '黄', '赵'];
 
-/** Real members, leader first, then by join time. */
+/** Real members, leader first, then in join order. */
 export function rosterInOrder(g: GroupBuy): [string, RosterEntry][] {
   return Object.entries(g.roster ?? {}).sort(
-    ([, a], [, b]) => Number(b.isLeader) - Number(a.isLeader) || a.joinedAt.localeCompare(b.joinedAt),
+    ([, a], [, b]) =>
+      Number(b.isLeader) - Number(a.isLeader) || a.joinedAt.localeCompare(b.joinedAt) || (a.seq ?? 0) - (b.seq ?? 0),
   );
 }
 

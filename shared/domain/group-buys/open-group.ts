@@ -44,6 +44,7 @@ export async function openGroup(
         orderId: input.orderId,
         ...(displayName ? { displayName } : {}),
         joinedAt: nowIso,
+        seq: 1,
         isLeader: true,
         price: memberPrice(r, true),
       },

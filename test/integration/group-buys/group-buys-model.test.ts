@@ -1,0 +1,197 @@
+import fc from 'fast-check';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '#shared/clock';
+import { expireGroup } from '#shared/domain/group-buys/expire-group';
+import { effectiveStatus } from '#shared/domain/group-buys/group-rules';
+import { joinGroup } from '#shared/domain/group-buys/join-group';
+import { leaveGroup } from '#shared/domain/group-buys/leave-group';
+import { openGroup } from '#shared/domain/group-buys/open-group';
+import { type AppError, ForbiddenError, NotFoundError } from '#shared/errors';
+import { findGroup, listMemberItems } from '#shared/store/group-buys';
+import { createHarness, type Harness } from '../../support/harness.ts';
+import { createGroupCampaign, pendingEvents } from './support.ts';
+
+const SIZE = 3;
+const DURATION = 100;
+const USERS = ['a', 'b', 'c', 'd', 'e'];
+
+interface MGroup {
+  id: string;
+  leader: string;
+  members: Set<string>;
+  /** Stored status: open until formed by a join or closed by the sweep. */
+  status: 'open' | 'formed' | 'failed';
+  expiresAt: number;
+}
+interface Model {
+  groups: MGroup[];
+  autoFill: boolean;
+  now: () => number;
+}
+interface Real {
+  h: Harness;
+  campaignId: string;
+  clock: ManualClock;
+  orders: number;
+}
+
+const seen = (m: Model, g: MGroup) =>
+  g.status !== 'open' ? g.status : g.expiresAt <= m.now() ? (m.autoFill ? 'formed' : 'failed') : 'open';
+const codeOf = async (p: Promise<unknown>) => {
+  try {
+    await p;
+    return 'ok';
+  } catch (e) {
+    if (e instanceof ForbiddenError) return 'forbidden';
+    if (e instanceof NotFoundError) return 'not_found';
+    if ((e as AppError).code) return (e as AppError).code;
+    throw e;
+  }
+};
+/** The sweep the model expects: every open group past expiry closes. */
+const sweepModel = (m: Model, leader?: string) => {
+  for (const g of m.groups)
+    if (g.status === 'open' && g.expiresAt <= m.now() && (!leader || g.leader === leader))
+      g.status = m.autoFill ? 'formed' : 'failed';
+};
+
+async function agree(m: Model, r: Real, g: MGroup) {
+  const stored = (await findGroup(r.h.deps.store, g.id, true))!;
+  expect(effectiveStatus(stored, r.clock.now())).toBe(seen(m, g));
+  expect(Object.keys(stored.roster).sort()).toEqual([...g.members].sort());
+  const items = await listMemberItems(r.h.deps.store, g.id);
+  expect(items.map((i) => i.userId).sort()).toEqual([...g.members].sort());
+  expect(stored.memberCount).toBe(g.members.size + (stored.simulated?.length ?? 0));
+  expect(stored.memberCount).toBeLessThanOrEqual(SIZE);
+}
+
+class OpenCmd implements fc.AsyncCommand<Model, Real> {
+  constructor(readonly user: string) {}
+  check = () => true;
+  async run(m: Model, r: Real) {
+    const open = (m.groups.filter((g) => g.leader === this.user && seen(m, g) === 'open').length ?? 0) > 0;
+    const code = await codeOf(
+      openGroup(r.h.deps, {
+        campaignId: r.campaignId,
+        orderId: `${r.campaignId}-${++r.orders}`,
+        userId: this.user,
+      }).then((v) => {
+        m.groups.push({
+          id: v.id,
+          leader: this.user,
+          members: new Set([this.user]),
+          status: 'open',
+          expiresAt: r.clock.now() + DURATION * 1000,
+        });
+      }),
+    );
+    if (!open) sweepModel(m, this.user);
+    expect(code).toBe(open ? 'too_many_open_groups' : 'ok');
+  }
+  toString = () => `open(${this.user})`;
+}
+
+class JoinCmd implements fc.AsyncCommand<Model, Real> {
+  constructor(
+    readonly gi: number,
+    readonly user: string,
+  ) {}
+  check = (m: Readonly<Model>) => m.groups.length > 0;
+  async run(m: Model, r: Real) {
+    const g = m.groups[this.gi % m.groups.length]!;
+    const expected = g.members.has(this.user) ? 'already_member' : seen(m, g) !== 'open' ? 'group_closed' : 'ok';
+    const code = await codeOf(
+      joinGroup(r.h.deps, { groupId: g.id, userId: this.user, orderId: `${r.campaignId}-${++r.orders}` }),
+    );
+    expect(code).toBe(expected);
+    if (code === 'ok') {
+      g.members.add(this.user);
+      if (g.members.size === SIZE) g.status = 'formed';
+    }
+    await agree(m, r, g);
+  }
+  toString = () => `join(${this.gi}, ${this.user})`;
+}
+
+class LeaveCmd implements fc.AsyncCommand<Model, Real> {
+  constructor(
+    readonly gi: number,
+    readonly user: string,
+  ) {}
+  check = (m: Readonly<Model>) => m.groups.length > 0;
+  async run(m: Model, r: Real) {
+    const g = m.groups[this.gi % m.groups.length]!;
+    const expected = !g.members.has(this.user)
+      ? 'not_found'
+      : g.leader === this.user
+        ? 'forbidden'
+        : seen(m, g) !== 'open'
+          ? 'group_closed'
+          : 'ok';
+    const code = await codeOf(leaveGroup(r.h.deps, { groupId: g.id, userId: this.user }));
+    expect(code).toBe(expected);
+    if (code === 'ok') g.members.delete(this.user);
+    await agree(m, r, g);
+  }
+  toString = () => `leave(${this.gi}, ${this.user})`;
+}
+
+class ExpireCmd implements fc.AsyncCommand<Model, Real> {
+  constructor(
+    readonly seconds: number,
+    readonly sweep: boolean,
+  ) {}
+  check = () => true;
+  async run(m: Model, r: Real) {
+    r.clock.advance(this.seconds);
+    if (this.sweep) {
+      await Promise.all(m.groups.map((g) => expireGroup(r.h.deps, g.id)));
+      sweepModel(m);
+    }
+    for (const g of m.groups) await agree(m, r, g);
+  }
+  toString = () => `expire(+${this.seconds}s, sweep=${this.sweep})`;
+}
+
+describe('Group buys model (fast-check commands against DynamoDB Local)', () => {
+  let h: Harness;
+  let clock: ManualClock;
+  beforeAll(async () => {
+    clock = new ManualClock(Date.parse('2026-11-24T10:00:00.000Z'));
+    h = await createHarness({ clock });
+  });
+
+  it('open, join, leave and expire: the model and the store agree, and each group forms or fails once', async () => {
+    const user = fc.constantFrom(...USERS);
+    const commands = fc.commands(
+      [
+        user.map((u) => new OpenCmd(u)),
+        fc.tuple(fc.nat(7), user).map(([g, u]) => new JoinCmd(g, u)),
+        fc.tuple(fc.nat(7), user).map(([g, u]) => new LeaveCmd(g, u)),
+        fc.tuple(fc.constantFrom(1, 30, 99, 100, 150), fc.boolean()).map(([s, w]) => new ExpireCmd(s, w)),
+      ],
+      { maxCommands: 25 },
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.boolean(), commands, async (autoFill, cmds) => {
+        const campaignId = await createGroupCampaign(h, {
+          groupSize: SIZE,
+          durationSeconds: DURATION,
+          autoFillOnExpiry: autoFill,
+        });
+        const model: Model = { groups: [], autoFill, now: () => clock.now() };
+        const real: Real = { h, campaignId, clock, orders: 0 };
+        await fc.asyncModelRun(() => ({ model, real }), cmds);
+        for (const g of model.groups) {
+          const closes = [
+            ...(await pendingEvents(h, 'GroupBuyFormed', g.id)),
+            ...(await pendingEvents(h, 'GroupBuyFailed', g.id)),
+          ];
+          expect(closes).toHaveLength(g.status === 'open' ? 0 : 1);
+          if (closes[0]) expect(closes[0].type).toBe(g.status === 'formed' ? 'GroupBuyFormed' : 'GroupBuyFailed');
+        }
+      }),
+      { numRuns: 12 },
+    );
+  }, 240_000);
+});
