@@ -1,0 +1,17 @@
+import { describe, expect, it } from 'vitest';
+import { daysInRange, kolStatsQuerySchema } from '#shared/domain/kol/kol-stats.schema';
+
+describe('KOL stats range', () => {
+  it('lists every day from from to to, across month and leap-year ends', () => {
+    expect(daysInRange('2024-02-28', '2024-03-01')).toEqual(['2024-02-28', '2024-02-29', '2024-03-01']);
+    expect(daysInRange('2026-12-31', '2026-12-31')).toEqual(['2026-12-31']);
+  });
+
+  it('accepts up to 366 days and refuses more, reversed ranges and non-dates', () => {
+    expect(kolStatsQuerySchema.safeParse({ from: '2024-01-01', to: '2024-12-31' }).success).toBe(true);
+    expect(kolStatsQuerySchema.safeParse({ from: '2024-01-01', to: '2025-01-01' }).success).toBe(false);
+    expect(kolStatsQuerySchema.safeParse({ from: '2026-01-02', to: '2026-01-01' }).success).toBe(false);
+    expect(kolStatsQuerySchema.safeParse({ from: '2026-13-01', to: '2026-13-02' }).success).toBe(false);
+    expect(kolStatsQuerySchema.safeParse({ from: '2026-02-29', to: '2026-03-01' }).success).toBe(false);
+  });
+});

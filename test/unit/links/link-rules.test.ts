@@ -1,0 +1,98 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { isBot } from '#shared/domain/links/bots';
+import { checkTargetUrl, withRef } from '#shared/domain/links/target-url';
+import { derivedVisitorId, isUniqueClick, UNIQUE_WINDOW_MS, visitorFromCookie } from '#shared/domain/links/visitor';
+import { shareTargetUrl } from '#shared/domain/shares/share-target';
+
+const ALLOWED = ['shop.example.com', 'localhost'];
+
+describe('Redirect targets', () => {
+  it('allows https on a listed host and http only for localhost', () => {
+    expect(checkTargetUrl('https://shop.example.com/a?b=1#c', ALLOWED)).toBe('https://shop.example.com/a?b=1#c');
+    expect(checkTargetUrl('HTTPS://Shop.Example.COM/a', ALLOWED)).toBe('https://shop.example.com/a');
+    expect(checkTargetUrl('http://localhost:8080/', ALLOWED)).toBe('http://localhost:8080/');
+  });
+
+  it.each([
+    'http://shop.example.com/',
+    'https://shop.example.com.evil.net/',
+    'https://evil.net/?https://shop.example.com/',
+    'https://u:p@shop.example.com/',
+    'https://u@shop.example.com/',
+    'javascript://shop.example.com/%0aalert(1)',
+    'JAVASCRIPT:alert(1)',
+    'vbscript:msgbox',
+    'data:text/html;base64,PHNjcmlwdD4=',
+    '//shop.example.com/',
+    'https://shop.example.com /x',
+    'https://shop.example.com\t/x',
+    'https:/\\evil.net',
+    'file:///etc/passwd',
+    'wss://shop.example.com/',
+  ])('refuses %s', (url) => {
+    expect(() => checkTargetUrl(url, ALLOWED)).toThrow(
+      expect.objectContaining({ code: 'target_not_allowed', status: 400 }),
+    );
+  });
+
+  it('only ever returns URLs on a listed host (property over arbitrary strings)', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.webUrl(), fc.string()), (raw) => {
+        try {
+          const out = new URL(checkTargetUrl(raw, ALLOWED));
+          expect(ALLOWED).toContain(out.hostname);
+          expect(out.username + out.password).toBe('');
+        } catch (e) {
+          expect((e as { code?: string }).code).toBe('target_not_allowed');
+        }
+      }),
+    );
+  });
+
+  it('sets fission_ref, replacing one the target already had', () => {
+    const u = new URL(withRef('https://shop.example.com/p?fission_ref=old&x=1', 'tok'));
+    expect(u.searchParams.getAll('fission_ref')).toEqual(['tok']);
+    expect(u.searchParams.get('x')).toBe('1');
+  });
+});
+
+describe('Visitors, bots and unique clicks', () => {
+  it('derives a stable visitor id without exposing the IP', () => {
+    const a = derivedVisitorId('s', '203.0.113.9', 'UA');
+    expect(a).toBe(derivedVisitorId('s', '203.0.113.9', 'UA'));
+    expect(a).not.toBe(derivedVisitorId('s', '203.0.113.10', 'UA'));
+    expect(a).not.toContain('203');
+    expect(visitorFromCookie(a)).toBe(a);
+    expect(visitorFromCookie('short')).toBeUndefined();
+    expect(visitorFromCookie('has space in it')).toBeUndefined();
+  });
+
+  it('counts a click unique only 30 minutes after the visitor’s previous one', () => {
+    expect(isUniqueClick(0, 1000)).toBe(true);
+    expect(isUniqueClick(1000, 1000 + UNIQUE_WINDOW_MS - 1)).toBe(false);
+    expect(isUniqueClick(1000, 1000 + UNIQUE_WINDOW_MS)).toBe(true);
+  });
+
+  it.each([
+    ['Googlebot/2.1 (+http://www.google.com/bot.html)', true],
+    ['Mozilla/5.0 (compatible; bingbot/2.0)', true],
+    ['facebookexternalhit/1.1', true],
+    ['Twitterbot/1.0', true],
+    ['Slackbot-LinkExpanding 1.0', true],
+    ['python-requests/2.31', true],
+    ['Mozilla/5.0 (iPhone) MicroMessenger/8.0', false],
+    ['curl/8.5.0', false],
+  ])('isBot(%s) is %s', (ua, bot) => {
+    expect(isBot(ua)).toBe(bot);
+  });
+});
+
+describe('Share targets', () => {
+  it('points at the object’s H5 page', () => {
+    expect(shareTargetUrl('https://h5.example.com/', 'group_buy', 'grp_1')).toBe(
+      'https://h5.example.com/group-buys/grp_1',
+    );
+    expect(shareTargetUrl('https://h5.example.com', 'invite', 'abc')).toBe('https://h5.example.com/invites/abc');
+  });
+});
