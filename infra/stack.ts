@@ -140,7 +140,7 @@ export class FissionStack extends Stack {
       httpApi: this.api,
       stageName: '$default',
       autoDeploy: true,
-      throttle: { rateLimit: 2000, burstLimit: 1000 },
+      throttle: { rateLimit: 1000, burstLimit: 2000 },
       accessLogSettings: { destination: new LogGroupLogDestination(accessLogs) },
     });
 
