@@ -1,6 +1,13 @@
 import type { Scenario } from '../scenario.ts';
+import { kolRedirectScenario } from './kol-redirect.ts';
+import { orderWebhookScenario } from './order-webhook.ts';
 import { settlementScenario } from './settlement.ts';
 import { viralChainScenario } from './viral-chain.ts';
 
 /** Every scenario `npm run bench` runs, in order (the base scenarios live in bench/run.ts). */
-export const scenarios: Scenario[] = [settlementScenario, viralChainScenario];
+export const scenarios: Scenario[] = [
+  settlementScenario,
+  viralChainScenario,
+  kolRedirectScenario,
+  orderWebhookScenario,
+];
