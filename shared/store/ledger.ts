@@ -462,37 +462,40 @@ export async function findPayoutItem(store: Store, payoutId: string, payeeId: st
   return item ? toPayoutItem(item) : undefined;
 }
 
-/** Adds entries to a payee's payout line (creating it) and the amount to the payout's total. */
-export function addToPayoutTx(payoutId: string, payeeId: string, entryIds: string[], amount: number): TxItem[] {
-  return [
-    {
-      Update: {
-        Key: payoutItemKey(payoutId, payeeId),
-        UpdateExpression:
-          'SET entity = :entity, payoutId = :payout, payeeId = :payee, #status = if_not_exists(#status, :inPayout), ' +
-          'entryIds = list_append(if_not_exists(entryIds, :empty), :ids) ADD amount :amount',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: {
-          ':entity': 'payout_item',
-          ':payout': payoutId,
-          ':payee': payeeId,
-          ':inPayout': 'in_payout',
-          ':empty': [],
-          ':ids': entryIds,
-          ':amount': amount,
-        },
+/**
+ * Adds entries to a payee's payout line (creating it). The payout's total is set once all
+ * lines are written (`setPayoutTotal`), so payees settled in parallel do not contend on the header.
+ */
+export function addToPayoutTx(payoutId: string, payeeId: string, entryIds: string[], amount: number): TxItem {
+  return {
+    Update: {
+      Key: payoutItemKey(payoutId, payeeId),
+      UpdateExpression:
+        'SET entity = :entity, payoutId = :payout, payeeId = :payee, #status = if_not_exists(#status, :inPayout), ' +
+        'entryIds = list_append(if_not_exists(entryIds, :empty), :ids) ADD amount :amount',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':entity': 'payout_item',
+        ':payout': payoutId,
+        ':payee': payeeId,
+        ':inPayout': 'in_payout',
+        ':empty': [],
+        ':ids': entryIds,
+        ':amount': amount,
       },
     },
-    {
-      Update: {
-        Key: payoutKey(payoutId),
-        UpdateExpression: 'ADD #total :amount',
-        ConditionExpression: '#status = :pending',
-        ExpressionAttributeNames: { '#total': 'total', '#status': 'status' },
-        ExpressionAttributeValues: { ':amount': amount, ':pending': 'pending' },
-      },
-    },
-  ];
+  };
+}
+
+/** Sets a new payout's total (the sum of its lines) once every line is written. */
+export async function setPayoutTotal(store: Store, payoutId: string, total: number): Promise<void> {
+  await store.update({
+    key: payoutKey(payoutId),
+    update: 'SET #total = :total',
+    condition: '#status = :pending',
+    names: { '#total': 'total', '#status': 'status' },
+    values: { ':total': total, ':pending': 'pending' },
+  });
 }
 
 /** Sets a payout line's status, conditional on the status it was read with. */

@@ -12,6 +12,7 @@ import {
   listPayableBalances,
   listPayeeMinPayouts,
   moveEntryTx,
+  setPayoutTotal,
 } from '../../store/ledger.ts';
 import { StaleReadError } from './errors.ts';
 import type { createPayoutSchema, Payout } from './ledger.schema.ts';
@@ -19,8 +20,8 @@ import { chunks, isEligible, payoutThreshold } from './rules.ts';
 
 /** Entries moved per transaction: 2 writes each plus the balance, the line and the header stay under 100. */
 const ENTRIES_PER_TX = 45;
-/** Payees settled at once (they share the payout header, so more would mostly conflict). */
-const PAYEE_CONCURRENCY = 4;
+/** Payees settled at once (each payee's writes touch only that payee's items). */
+const PAYEE_CONCURRENCY = 8;
 
 export interface PayoutView extends Payout {
   items: { payeeId: string; amount: number }[];
@@ -34,6 +35,7 @@ export interface PayoutView extends Payout {
  * conditional on still being `available`, the balance moved available → inPayout, the payout
  * line written. So two payouts created at once never share an entry: the loser's condition
  * fails and it leaves that payee out. Held entries are never available here (they sit in `held`).
+ * The payout's total is written last, as the sum of its lines (reconciliation checks they agree).
  */
 export async function createPayout(
   deps: Pick<Deps, 'store' | 'clock'>,
@@ -57,7 +59,9 @@ export async function createPayout(
     });
   }
   items.sort((a, b) => (a.payeeId < b.payeeId ? -1 : 1));
-  return { ...payout, total: items.reduce((s, i) => s + i.amount, 0), items };
+  const total = items.reduce((s, i) => s + i.amount, 0);
+  await setPayoutTotal(deps.store, payout.id, total);
+  return { ...payout, total, items };
 }
 
 /** Moves one payee's available entries into the payout; the amount moved, or undefined when not eligible. */
@@ -66,7 +70,10 @@ async function payPayee(deps: Pick<Deps, 'store'>, payout: Payout, payeeId: stri
   const marks = await listAvailable(deps.store, payeeId, asset);
   const total = marks.reduce((s, m) => s + m.amount, 0);
   const threshold = payoutThreshold(payout.minAmount, await listPayeeMinPayouts(deps.store, payeeId));
-  if (!isEligible(total, threshold)) return undefined;
+  if (!isEligible(total, threshold)) {
+    if (total === 0) await dropFromPayableIfEmpty(deps.store, payeeId, asset);
+    return undefined;
+  }
   let moved: number | undefined;
   for (const part of chunks(marks, ENTRIES_PER_TX)) {
     const sum = part.reduce((s, m) => s + m.amount, 0);
@@ -80,7 +87,7 @@ async function payPayee(deps: Pick<Deps, 'store'>, payout: Payout, payeeId: stri
           deleteAvailableTx({ id: m.entryId, payeeId, asset }),
         ]),
         balanceDeltaTx(payeeId, asset, { available: -sum, inPayout: sum }),
-        ...addToPayoutTx(
+        addToPayoutTx(
           payout.id,
           payeeId,
           part.map((m) => m.entryId),
