@@ -223,7 +223,6 @@ export async function joinGroupWrite(
 export async function refreshOpenSortKey(store: Store, g: GroupBuy, count: number): Promise<number> {
   let expected = count;
   for (let attempt = 0; attempt < 10; attempt++) {
-    let seen: GroupBuy | undefined;
     try {
       await store.update({
         key: groupBuyKey(g.id),
@@ -231,19 +230,23 @@ export async function refreshOpenSortKey(store: Store, g: GroupBuy, count: numbe
         condition: '#status = :open AND memberCount = :c AND attribute_exists(gsi1pk)',
         names: { '#status': 'status' },
         values: { ':open': 'open', ':c': expected, ':lsk': openSortKey(g, g.groupSize - expected) },
-        onFail: (old) => {
-          seen = toGroup(old);
-          return new TransactionConditionError(0, old);
-        },
+        onFail: (old) => new CountMoved(toGroup(old)),
       });
       return expected;
     } catch (e) {
-      if (!(e instanceof TransactionConditionError)) throw e;
-      if (!seen || seen.status !== 'open' || seen.memberCount === expected) return seen?.memberCount ?? expected;
+      if (!(e instanceof CountMoved)) throw e;
+      const seen = e.group;
+      if (seen?.status !== 'open' || seen.memberCount === expected) return seen?.memberCount ?? expected;
       expected = seen.memberCount;
     }
   }
   return expected;
+}
+
+class CountMoved extends Error {
+  constructor(readonly group: GroupBuy | undefined) {
+    super('member count moved');
+  }
 }
 
 /** One leave, one transaction: the member item, the order link and one count go together, only while the group is open and as read. */
