@@ -1,5 +1,6 @@
 import type { Scenario } from '../scenario.ts';
 import { kolRedirectScenario } from './kol-redirect.ts';
+import { lastSlotRaceScenario } from './last-slot-race.ts';
 import { orderWebhookScenario } from './order-webhook.ts';
 import { settlementScenario } from './settlement.ts';
 import { viralChainScenario } from './viral-chain.ts';
@@ -10,4 +11,5 @@ export const scenarios: Scenario[] = [
   viralChainScenario,
   kolRedirectScenario,
   orderWebhookScenario,
+  lastSlotRaceScenario,
 ];
