@@ -219,7 +219,8 @@ financeRoutes.openapi(
       '`reversals_within_commission`, `payout_totals_match`, `negative_available_reported` (negative available ' +
       'balances are listed in `detail`, shown as they are). A failing check names each failing item. Without ' +
       '`from`/`to`: all time. With a period (≤ 366 days): the period’s entries, and all entries of the payees seen ' +
-      'in it for the balance check (a balance covers all time).',
+      'in it for the balance check (a balance covers all time), and `totals.activity` counts the group-buy and ' +
+      'bargain outcomes recorded for finance in the period, by event type (the ledger pays nothing for them).',
     security: bearerSecurity,
     middleware: [finance()] as const,
     request: { query: periodSchema },

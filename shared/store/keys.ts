@@ -154,6 +154,7 @@ export const financeActivityByDayIndex = (occurredAt: string, eventId: string) =
   gsi2pk: `FINACT#${occurredAt.slice(0, 10)}`,
   gsi2sk: `${occurredAt}#${eventId}`,
 });
+export const financeActivityDayPk = (day: string) => `FINACT#${day}`;
 
 // ── group-buys ──────────────────────────────────────────────────────────────
 
@@ -252,6 +253,8 @@ export const bargainHelpKey = (chainId: string, helperId: string): Key => ({
   sk: `HELP#${helperId}`,
 });
 export const bargainHelpPrefix = 'HELP#';
+/** A chain's cut schedule: written once at start beside the chain, so each help rewrites only the small chain item. */
+export const bargainScheduleKey = (chainId: string): Key => ({ pk: `BARGAIN#${chainId}`, sk: 'SCHEDULE' });
 /** The one-active-chain-per-user-per-campaign lock; names the chain holding it. */
 export const bargainLockKey = (campaignId: string, userId: string): Key => ({
   pk: `BARGAIN_LOCK#${campaignId}#${userId}`,

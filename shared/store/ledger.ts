@@ -12,6 +12,7 @@ import { BUCKETS } from '../domain/ledger/rules.ts';
 import {
   dueIndex,
   financeActivityByDayIndex,
+  financeActivityDayPk,
   financeActivityKey,
   INDEX_SHARDS,
   ledgerAvailableKey,
@@ -609,4 +610,19 @@ export async function insertFinanceActivity(
     if (e instanceof AlreadySettledError) return false;
     throw e;
   }
+}
+
+/** Finance activity of one UTC day within [from, to]: type and occurredAt of each. */
+export async function listDayActivity(
+  store: Store,
+  day: string,
+  from: string,
+  to: string,
+): Promise<{ type: string; eventId: string; occurredAt: string }[]> {
+  const items = await store.queryAll({
+    index: 'gsi2',
+    pk: financeActivityDayPk(day),
+    sk: { between: [from, `${to}~`] },
+  });
+  return items.map((i) => ({ type: String(i.type), eventId: String(i.eventId), occurredAt: String(i.occurredAt) }));
 }

@@ -5,6 +5,7 @@ import {
   findPayouts,
   listAllBalances,
   listAllPayeeEntries,
+  listDayActivity,
   listDayEntries,
   listPayoutItems,
   listPayoutsCreated,
@@ -17,7 +18,8 @@ import { reconcile as check, daysBetween, type Reconciliation, resolvePeriod } f
  * balance list) against every entry of its payee. With `from`/`to`: the period's entries (day
  * index) for the cause and payout checks, and, for each payee seen in the period, all of that
  * payee's entries against its balances (a balance sums all time). Payouts checked: those the
- * entries name and those created in the period. A finance batch job, not a hot path.
+ * entries name and those created in the period. With a period, `totals.activity` also counts the
+ * group-buy and bargain outcomes recorded for finance (by event type). A finance batch job, not a hot path.
  */
 export async function reconcileLedger(
   deps: Pick<Deps, 'store' | 'clock'>,
@@ -54,7 +56,15 @@ export async function reconcileLedger(
   for (const p of created) payoutIds.add(p.id);
   const payouts: Payout[] = await findPayouts(deps.store, [...payoutIds]);
   const payoutItems: PayoutItem[] = (await mapLimit(payouts, (p) => listPayoutItems(deps.store, p.id))).flat();
-  return { ...check({ entries, balances, balanceEntries, payouts, payoutItems }), period };
+  const result = check({ entries, balances, balanceEntries, payouts, payoutItems });
+  if (period) {
+    const activity: Record<string, number> = {};
+    for (const day of daysBetween(period.from, period.to))
+      for (const a of await listDayActivity(deps.store, day, period.from, period.to))
+        activity[a.type] = (activity[a.type] ?? 0) + 1;
+    result.totals.activity = activity;
+  }
+  return { ...result, period };
 }
 
 async function mapLimit<T, R>(list: T[], fn: (x: T) => Promise<R>, limit = 8): Promise<R[]> {

@@ -178,5 +178,7 @@ describe('Ledger settlement from events', () => {
     const r = await reconcileLedger(h.deps, {});
     expect(r.checks.filter((c) => !c.ok)).toEqual([]);
     expect(r.ok).toBe(true);
+    const period = await reconcileLedger(h.deps, { from: '2026-11-24T00:00:00.000Z', to: '2026-11-25T00:00:00.000Z' });
+    expect(period.totals.activity).toEqual({ BargainCompleted: 1, GroupBuyFailed: 1 });
   });
 });
