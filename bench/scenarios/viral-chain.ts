@@ -53,50 +53,66 @@ export const viralChainScenario: Scenario = {
       if (r.status !== 201) throw new Error(`bench chain not started: ${r.status}`);
       return r.body.id as string;
     };
-    const slots = Math.max(2, Math.floor(ctx.connections / 4));
-    const chains: Promise<string>[] = Array.from({ length: slots }, () => startChain());
-    await Promise.all(chains);
-
     let helpers = 0;
-    let measuring = false;
-    const latencies: number[] = [];
-    const other: Record<string, number> = {};
-    let ok = 0;
-    const worker = async (w: number, until: number) => {
-      while (performance.now() < until) {
-        const slot = w % slots;
-        const current = chains[slot]!;
-        const chainId = await current;
-        const t0 = performance.now();
-        const r = await post(ctx, `/v1/bargains/${chainId}/helps`, ctx.token(`bench-helper-${run}-${helpers++}`));
-        const ms = performance.now() - t0;
-        if (r.status === 201) {
-          if (measuring) {
-            ok++;
-            latencies.push(ms);
+    /** One load phase: every connection helps, `slots` chains at a time; a chain that completes is replaced by a fresh one. */
+    const phase = async (slots: number, seconds: number) => {
+      const chains: Promise<string>[] = Array.from({ length: slots }, () => startChain());
+      await Promise.all(chains);
+      let measuring = false;
+      const latencies: number[] = [];
+      const other: Record<string, number> = {};
+      let ok = 0;
+      const worker = async (w: number, until: number) => {
+        while (performance.now() < until) {
+          const slot = w % slots;
+          const current = chains[slot]!;
+          const chainId = await current;
+          const t0 = performance.now();
+          const r = await post(ctx, `/v1/bargains/${chainId}/helps`, ctx.token(`bench-helper-${run}-${helpers++}`));
+          const ms = performance.now() - t0;
+          if (r.status === 201) {
+            if (measuring) {
+              ok++;
+              latencies.push(ms);
+            }
+            if (r.body.status === 'completed' && chains[slot] === current) chains[slot] = startChain();
+          } else {
+            if (measuring) other[`${r.status} ${r.body.code}`] = (other[`${r.status} ${r.body.code}`] ?? 0) + 1;
+            if (r.body.code === 'bargain_closed' && chains[slot] === current) chains[slot] = startChain();
           }
-          if (r.body.status === 'completed' && chains[slot] === current) chains[slot] = startChain();
-        } else {
-          if (measuring) other[`${r.status} ${r.body.code}`] = (other[`${r.status} ${r.body.code}`] ?? 0) + 1;
-          if (r.body.code === 'bargain_closed' && chains[slot] === current) chains[slot] = startChain();
         }
-      }
+      };
+      const warmUntil = performance.now() + Math.min(2000, seconds * 250);
+      await Promise.all(Array.from({ length: ctx.connections }, (_, w) => worker(w, warmUntil)));
+      measuring = true;
+      const before = { ...ctx.deps.store.stats };
+      const started = performance.now();
+      const until = started + seconds * 1000;
+      await Promise.all(Array.from({ length: ctx.connections }, (_, w) => worker(w, until)));
+      const elapsed = (performance.now() - started) / 1000;
+      latencies.sort((a, b) => a - b);
+      const opsPerSec = ok / elapsed;
+      return {
+        opsPerSec: round(opsPerSec),
+        p50: round(percentile(latencies, 50)),
+        p99: round(percentile(latencies, 99)),
+        notes: {
+          'x ceiling': ctx.ceiling ? round(opsPerSec / ctx.ceiling, 2) : 'n/a',
+          'helpers in flight per chain': round(ctx.connections / slots, 1),
+          'requests/help (server, incl. bus)': round(
+            (ctx.deps.store.stats.requests - before.requests) / Math.max(1, ok),
+            2,
+          ),
+          'WCU/help (server, incl. bus)': round(
+            (ctx.deps.store.stats.writeUnits - before.writeUnits) / Math.max(1, ok),
+            2,
+          ),
+          ...other,
+        },
+      };
     };
-
-    const warmMs = Math.min(2000, ctx.seconds * 250);
-    let until = performance.now() + warmMs;
-    await Promise.all(Array.from({ length: ctx.connections }, (_, w) => worker(w, until)));
-
-    measuring = true;
-    const before = { ...ctx.deps.store.stats };
-    const started = performance.now();
-    until = started + ctx.seconds * 1000;
-    await Promise.all(Array.from({ length: ctx.connections }, (_, w) => worker(w, until)));
-    const elapsed = (performance.now() - started) / 1000;
-    const requests = ctx.deps.store.stats.requests - before.requests;
-    const writeUnits = ctx.deps.store.stats.writeUnits - before.writeUnits;
-    latencies.sort((a, b) => a - b);
-    const opsPerSec = ok / elapsed;
+    const spread = await phase(ctx.connections, ctx.seconds);
+    const crowd = await phase(1, Math.max(1, Math.round(ctx.seconds / 2)));
 
     // The exact DynamoDB cost of one help: the use case on a store of its own, so nothing else is counted.
     const store = new Store(ctx.deps.store.client, ctx.deps.store.tableName);
@@ -117,21 +133,8 @@ export const viralChainScenario: Scenario = {
     const directTotal = direct.reduce((a, b) => a + b, 0) / 1000;
 
     return [
-      {
-        scenario: 'viral chain: POST /v1/bargains/{id}/helps',
-        opsPerSec: round(opsPerSec),
-        p50: round(percentile(latencies, 50)),
-        p99: round(percentile(latencies, 99)),
-        notes: {
-          'x ceiling': ctx.ceiling ? round(opsPerSec / ctx.ceiling, 2) : 'n/a',
-          chains: slots,
-          'helpers in flight per chain': round(ctx.connections / slots, 1),
-          'requests/help (server, incl. bus)': round(requests / Math.max(1, ok), 2),
-          'WCU/help (server, incl. bus)': round(writeUnits / Math.max(1, ok), 2),
-          'chains started': initiators,
-          ...other,
-        },
-      },
+      { scenario: 'viral chain: helps, one helper at a time on each fresh chain', ...spread },
+      { scenario: 'viral chain: helps, every connection on one chain', ...crowd },
       {
         scenario: 'viral chain: one help, use case alone (sequential)',
         opsPerSec: round(sample / directTotal),

@@ -7,6 +7,7 @@ import {
   bargainHelpKey,
   bargainKey,
   bargainLockKey,
+  bargainScheduleKey,
   bargainStockKey,
   bargainUserKey,
   dueIndex,
@@ -29,7 +30,6 @@ const CHAIN_FIELDS = [
   'price',
   'helpersRequired',
   'helperCount',
-  'schedule',
   'maxHelpsPerUserPerDay',
   'allowBuyAtCurrentPrice',
   'newUserBonus',
@@ -74,15 +74,20 @@ export async function findChainWithHelps(
   return { chain: toChain(chainItem), helps: items.filter((i) => i.entity === 'bargain_help').map(toHelp) };
 }
 
-/** The one read of a help: the chain and whether the helper was seen before, in one BatchGetItem. */
+/** The one read of a help: the chain, its cut schedule and whether the helper was seen before, in one BatchGetItem. */
 export async function readForHelp(
   store: Store,
   chainId: string,
   helperId: string,
-): Promise<{ chain: BargainChain | undefined; seen: boolean }> {
-  const items = await store.batchGet([bargainKey(chainId), bargainUserKey(helperId)]);
+): Promise<{ chain: BargainChain | undefined; schedule: number[]; seen: boolean }> {
+  const items = await store.batchGet([bargainKey(chainId), bargainScheduleKey(chainId), bargainUserKey(helperId)]);
   const chainItem = items.find((i) => i.entity === 'bargain');
-  return { chain: chainItem ? toChain(chainItem) : undefined, seen: items.some((i) => i.entity === 'bargain_user') };
+  const scheduleItem = items.find((i) => i.entity === 'bargain_schedule');
+  return {
+    chain: chainItem ? toChain(chainItem) : undefined,
+    schedule: (scheduleItem?.schedule as number[] | undefined) ?? [],
+    seen: items.some((i) => i.entity === 'bargain_user'),
+  };
 }
 
 /** The lock naming a user's active chain in a campaign, if any. */
@@ -115,12 +120,13 @@ const lockRelease = (chain: BargainChain): TxItem => ({
 
 /**
  * Starts a chain in one transaction: takes the user's lock for the campaign (free, or held by a
- * chain past its expiry), puts the chain in the expiry due index, checks the stock is not used
+ * chain past its expiry), puts the chain (in the expiry due index) and its schedule, checks the stock is not used
  * up, marks the user seen, and records the events. A held lock throws `ChainMovedError`.
  */
 export async function insertChain(
   store: Store,
   chain: BargainChain,
+  schedule: number[],
   nowIso: string,
   events: TxItem[],
   /** A lock still naming a chain that is no longer active may be taken over too. */
@@ -151,6 +157,12 @@ export async function insertChain(
           entity: 'bargain',
           ...chain,
         },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    },
+    {
+      Put: {
+        Item: { ...bargainScheduleKey(chain.id), entity: 'bargain_schedule', chainId: chain.id, schedule },
         ConditionExpression: 'attribute_not_exists(pk)',
       },
     },

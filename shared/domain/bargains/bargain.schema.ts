@@ -9,7 +9,7 @@ export type StartBargainInput = z.input<typeof startBargainSchema>;
 export const BARGAIN_STATUSES = ['active', 'completed', 'expired', 'purchased'] as const;
 export type BargainStatus = (typeof BARGAIN_STATUSES)[number];
 
-/** A chain as stored: the campaign's rules are copied in at start, with the cut schedule. */
+/** A chain as stored: the campaign's rules are copied in at start (its cut schedule is stored beside it). */
 export interface BargainChain {
   id: string;
   campaignId: string;
@@ -21,8 +21,6 @@ export interface BargainChain {
   price: number;
   helpersRequired: number;
   helperCount: number;
-  /** The cuts decided at start (see cut-schedule.ts); a new user's bonus may shift later ones. */
-  schedule: number[];
   maxHelpsPerUserPerDay: number;
   allowBuyAtCurrentPrice: boolean;
   newUserBonus: boolean;

@@ -47,7 +47,7 @@ export async function helpBargain(deps: Deps, input: HelpInput): Promise<HelpRes
   let checkedCampaign = false;
   for (let attempt = 0; attempt < maxAttempts; attempt++) {
     const outcome = await withChainTurn(deps.store, input.chainId, async () => {
-      const { chain, seen } = await readForHelp(deps.store, input.chainId, input.helperId);
+      const { chain, schedule, seen } = await readForHelp(deps.store, input.chainId, input.helperId);
       if (!chain) throw new NotFoundError('bargain chain');
       if (chain.initiatorId === input.helperId) throw new SelfHelpForbiddenError();
       assertHelpable(chain, deps.clock.now());
@@ -55,7 +55,7 @@ export async function helpBargain(deps: Deps, input: HelpInput): Promise<HelpRes
         await assertCampaignActive(deps, chain.campaignId);
         checkedCampaign = true;
       }
-      return tryHelp(deps, input, chain, !seen);
+      return tryHelp(deps, input, chain, schedule, !seen);
     });
     if (outcome) return outcome;
     await sleep(Math.random() * Math.min(MAX_BACKOFF_MS, 5 * 2 ** attempt));
@@ -68,13 +68,16 @@ async function tryHelp(
   deps: Deps,
   input: HelpInput,
   chain: BargainChain,
+  schedule: number[],
   newUser: boolean,
 ): Promise<HelpResult | undefined> {
   const { store, clock } = deps;
+  // Written with the chain in one transaction; an eventually consistent read may still miss it: read again.
+  if (schedule.length !== chain.helpersRequired) return undefined;
   const now = clock.now();
   const displayName = maskName(input.helperName);
   const cut = nextCut({
-    schedule: chain.schedule,
+    schedule,
     helperCount: chain.helperCount,
     remaining: chain.price - chain.floorPrice,
     bonus: newUser && chain.newUserBonus,

@@ -43,7 +43,6 @@ export async function startBargain(
       price: rules.originalPrice,
       helpersRequired: rules.helpersRequired,
       helperCount: 0,
-      schedule: cutSchedule(rules.originalPrice - rules.floorPrice, rules.helpersRequired, id),
       maxHelpsPerUserPerDay: rules.maxHelpsPerUserPerDay,
       allowBuyAtCurrentPrice: rules.allowBuyAtCurrentPrice,
       newUserBonus: rules.newUserBonus,
@@ -68,7 +67,8 @@ export async function startBargain(
       clock,
     );
     try {
-      await insertChain(store, chain, nowIso, [started], staleChainId);
+      const schedule = cutSchedule(rules.originalPrice - rules.floorPrice, rules.helpersRequired, id);
+      await insertChain(store, chain, schedule, nowIso, [started], staleChainId);
       return { chain: view(chain), created: true };
     } catch (e) {
       if (!(e instanceof ChainMovedError)) throw e;

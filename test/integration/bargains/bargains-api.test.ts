@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { bargainKey, bargainLockKey } from '#shared/store/keys';
+import { bargainKey, bargainLockKey, bargainScheduleKey } from '#shared/store/keys';
 import { createHarness, type Harness, ManualClock } from '../../support/harness.ts';
 import { baseRules, createBargainCampaign, help, outboxEvents, startChain } from './support.ts';
 
@@ -383,8 +383,8 @@ describe('Bargains API', () => {
       const b = await startChain(h, bonus, 'bonus-init-b');
       const vet = await help(h, a.id, 'veteran');
       const newbie = await help(h, b.id, 'newbie');
-      const scheduleA = ((await h.deps.store.get(bargainKey(a.id))) as { schedule: number[] }).schedule;
-      const scheduleB = ((await h.deps.store.get(bargainKey(b.id))) as { schedule: number[] }).schedule;
+      const scheduleA = ((await h.deps.store.get(bargainScheduleKey(a.id))) as { schedule: number[] }).schedule;
+      const scheduleB = ((await h.deps.store.get(bargainScheduleKey(b.id))) as { schedule: number[] }).schedule;
       expect(vet.body.cut).toBe(scheduleA[0]);
       expect(newbie.body.cut).toBeGreaterThan(scheduleB[0]!);
       expect(newbie.body.cut).toBeLessThanOrEqual(2 * scheduleB[0]!);

@@ -20,7 +20,6 @@ const chain: BargainChain = {
   price: 1000,
   helpersRequired: 3,
   helperCount: 0,
-  schedule: [500, 300, 100],
   maxHelpsPerUserPerDay: 5,
   allowBuyAtCurrentPrice: false,
   newUserBonus: false,
