@@ -1,5 +1,6 @@
 import type { Link, LinkCounts } from '../domain/links/link.schema.ts';
 import { addBufferOf } from './add-buffer.ts';
+import { batchPutBufferOf } from './batch-put.ts';
 import { Coalescer } from './coalescer.ts';
 import {
   CLICK_SHARDS,
@@ -78,49 +79,68 @@ export async function listLinksByOwner(
   return { items: page.items.map(toLink), nextCursor: page.nextCursor };
 }
 
-/**
- * Notes a visitor's click on a link and returns the time of their previous click (0 if none).
- * One item per (link, visitor): the right-hand sides of SET read the item as it was, so the
- * previous time comes back atomically even when the same visitor clicks many times at once.
- * Clicks of the same visitor on the same link within a few ms share one write: the first of
- * them gets the stored previous time, each later one the time of the click before it.
- */
-export async function touchLinkVisitor(store: Store, code: string, visitorId: string, nowMs: number): Promise<number> {
-  return touchCoalescerOf(store).submit(`${code}#${visitorId}`, { code, visitorId, nowMs });
+/** Whether a click started a new unique window, and when the visitor's current window started. */
+export interface UniqueClaim {
+  unique: boolean;
+  countedAt: number;
 }
 
-type Touch = { code: string; visitorId: string; nowMs: number };
-const touchCoalescers = new WeakMap<Store, Coalescer<Touch, number>>();
+/**
+ * Claims a unique click for (link, visitor): a conditional put that succeeds only when the
+ * visitor has no counted click on the link within the last `windowMs` (one item per pair, so
+ * the database decides under any concurrency). Clicks of the same pair arriving together share
+ * one write: the earliest may be unique, the others fall in its window.
+ */
+export async function claimUniqueClick(
+  store: Store,
+  code: string,
+  visitorId: string,
+  nowMs: number,
+  windowMs: number,
+): Promise<UniqueClaim> {
+  return claimCoalescerOf(store).submit(`${code}#${visitorId}`, { code, visitorId, nowMs, windowMs });
+}
 
-function touchCoalescerOf(store: Store): Coalescer<Touch, number> {
-  let c = touchCoalescers.get(store);
+type Claim = { code: string; visitorId: string; nowMs: number; windowMs: number };
+const claimCoalescers = new WeakMap<Store, Coalescer<Claim, UniqueClaim>>();
+
+function claimCoalescerOf(store: Store): Coalescer<Claim, UniqueClaim> {
+  let c = claimCoalescers.get(store);
   if (!c) {
-    c = new Coalescer<Touch, number>(async (_key, touches) => {
-      const sorted = touches.map((t, i) => ({ ...t, i })).sort((a, b) => a.nowMs - b.nowMs);
-      const first = sorted[0]!;
-      const last = sorted[sorted.length - 1]!;
-      const item = await store.update<{ prevAt: number }>({
-        key: linkVisitorKey(first.code, first.visitorId),
-        update: 'SET prevAt = if_not_exists(lastAt, :zero), lastAt = :now, entity = :e, #ttl = :ttl ADD clicks :n',
-        names: { '#ttl': 'ttl' },
-        values: {
-          ':zero': 0,
-          ':now': last.nowMs,
-          ':e': 'link_visitor',
-          ':ttl': Math.floor(last.nowMs / 1000) + 2 * 3600,
-          ':n': touches.length,
-        },
-      });
-      const out: number[] = new Array(touches.length);
-      sorted.forEach((t, k) => {
-        out[t.i] = k === 0 ? item.prevAt : sorted[k - 1]!.nowMs;
-      });
-      return out;
+    c = new Coalescer<Claim, UniqueClaim>(async (_key, claims) => {
+      const first = claims.reduce((a, b) => (b.nowMs < a.nowMs ? b : a));
+      let countedAt = first.nowMs;
+      let unique = true;
+      try {
+        await store.put(
+          {
+            ...linkVisitorKey(first.code, first.visitorId),
+            entity: 'link_visitor',
+            countedAt: first.nowMs,
+            ttl: Math.floor((first.nowMs + first.windowMs) / 1000) + 3600,
+          },
+          {
+            condition: 'attribute_not_exists(pk) OR countedAt <= :cutoff',
+            values: { ':cutoff': first.nowMs - first.windowMs },
+            onFail: (old) => {
+              const v = old?.countedAt as number | { N?: string } | undefined;
+              countedAt = typeof v === 'number' ? v : Number(v?.N ?? first.nowMs);
+              return new ClickNotUnique();
+            },
+          },
+        );
+      } catch (e) {
+        if (!(e instanceof ClickNotUnique)) throw e;
+        unique = false;
+      }
+      return claims.map((cl) => ({ unique: unique && cl === first, countedAt }));
     });
-    touchCoalescers.set(store, c);
+    claimCoalescers.set(store, c);
   }
   return c;
 }
+
+class ClickNotUnique extends Error {}
 
 /**
  * Adds to one shard of a link's counters: an atomic ADD (no transaction, so no conflicts on a hot
@@ -173,9 +193,12 @@ export interface ClickRecord {
   shareId?: string;
 }
 
-/** Adds a click to a subject's (`v:<visitor>` or `u:<user>`) history; it expires with its window. */
+/**
+ * Adds a click to a subject's (`v:<visitor>` or `u:<user>`) history; it expires with its window.
+ * Append-only, so puts from concurrent clicks go out together in BatchWriteItem requests.
+ */
 export async function putClickHistory(store: Store, subject: string, click: ClickRecord): Promise<void> {
-  await store.put({
+  await batchPutBufferOf(store).put({
     ...clickHistoryKey(subject, new Date(click.clickedAtMs).toISOString(), click.code),
     entity: 'click',
     ...click,

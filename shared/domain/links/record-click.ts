@@ -3,9 +3,28 @@ import { utcDay } from '../../clock.ts';
 import type { Deps } from '../../deps.ts';
 import { CLICK_SHARDS } from '../../store/keys.ts';
 import { addKolDay } from '../../store/kol.ts';
-import { addLinkClicks, type ClickRecord, putClickHistory, touchLinkVisitor } from '../../store/links.ts';
+import { addLinkClicks, type ClickRecord, claimUniqueClick, putClickHistory } from '../../store/links.ts';
 import type { Link } from './link.schema.ts';
-import { isUniqueClick } from './visitor.ts';
+import { isUniqueClick, UNIQUE_WINDOW_MS } from './visitor.ts';
+
+/** Visitors this instance saw counted recently: their repeat clicks within the window need no database check. */
+const RECENT_MAX = 100_000;
+const recent = new Map<string, number>();
+
+/**
+ * Whether a click is unique: a repeat within 30 minutes of the visitor's counted click on the link
+ * is not. A warm instance answers repeats from memory; otherwise the database decides (one
+ * conditional put per (link, visitor)), so the answer is the same on every instance.
+ */
+async function claimUnique(deps: Pick<Deps, 'store'>, code: string, visitorId: string, atMs: number): Promise<boolean> {
+  const key = `${deps.store.tableName}#${code}#${visitorId}`;
+  const seen = recent.get(key);
+  if (seen !== undefined && seen <= atMs && !isUniqueClick(seen, atMs)) return false;
+  const claim = await claimUniqueClick(deps.store, code, visitorId, atMs, UNIQUE_WINDOW_MS);
+  if (recent.size >= RECENT_MAX) recent.delete(recent.keys().next().value as string);
+  recent.set(key, claim.countedAt);
+  return claim.unique;
+}
 
 /** One counted click. */
 export interface ClickInput {
@@ -18,7 +37,7 @@ export interface ClickInput {
 }
 
 /**
- * Records a click: first the (link, visitor) item says whether it is unique, then, in parallel,
+ * Records a click: first the (link, visitor) claim says whether it is unique, then, in parallel,
  * one random shard of the link's counters and of the KOL's day (ADDs coalesced per shard), and,
  * for a unique click, the visitor's (and user's) click history for attribution: a visitor's
  * repeat clicks within 30 minutes belong to the click that started them. Every write is a
@@ -27,8 +46,7 @@ export interface ClickInput {
  */
 export async function recordClick(deps: Pick<Deps, 'store'>, click: ClickInput): Promise<{ unique: boolean }> {
   const { link, visitorId, atMs } = click;
-  const previous = await touchLinkVisitor(deps.store, link.code, visitorId, atMs);
-  const unique = isUniqueClick(previous, atMs);
+  const unique = await claimUnique(deps, link.code, visitorId, atMs);
   const shard = randomInt(CLICK_SHARDS);
   const record: ClickRecord = {
     code: link.code,

@@ -1,0 +1,71 @@
+import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
+import type { Item, Store } from './store.ts';
+
+const MAX_BATCH = 25;
+
+/**
+ * Collects unconditional puts made within a few milliseconds into BatchWriteItem requests of up
+ * to 25 items (unprocessed items are retried). Each caller's promise settles with the batch that
+ * carried its item. For append-only records (click history), never for writes with conditions.
+ */
+export class BatchPutBuffer {
+  private queue: { item: Item; ok: () => void; fail: (e: unknown) => void }[] = [];
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly delayMs = 2,
+  ) {}
+
+  put(item: Item): Promise<void> {
+    const done = new Promise<void>((ok, fail) => this.queue.push({ item, ok, fail }));
+    if (this.queue.length >= MAX_BATCH) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), this.delayMs);
+    return done;
+  }
+
+  private flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, MAX_BATCH);
+      void this.write(batch.map((b) => b.item)).then(
+        () => {
+          for (const b of batch) b.ok();
+        },
+        (e) => {
+          for (const b of batch) b.fail(e);
+        },
+      );
+    }
+  }
+
+  private async write(items: Item[]): Promise<void> {
+    const unique = new Map(items.map((i) => [`${i.pk}\u0000${i.sk}`, i]));
+    let pending = [...unique.values()].map((Item) => ({ PutRequest: { Item } }));
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      this.store.stats.requests++;
+      const r = await this.store.client.send(
+        new BatchWriteCommand({ RequestItems: { [this.store.tableName]: pending }, ReturnConsumedCapacity: 'TOTAL' }),
+      );
+      for (const c of r.ConsumedCapacity ?? []) this.store.stats.writeUnits += c.CapacityUnits ?? 0;
+      pending = (r.UnprocessedItems?.[this.store.tableName] ?? []) as typeof pending;
+      if (pending.length > 0) {
+        if (attempt >= 8) throw new Error('BatchWriteItem left items unprocessed');
+        await new Promise((res) => setTimeout(res, Math.random() * Math.min(1000, 10 * 2 ** attempt)));
+      }
+    }
+  }
+}
+
+const buffers = new WeakMap<Store, BatchPutBuffer>();
+
+/** The batch-put buffer of a store. */
+export function batchPutBufferOf(store: Store): BatchPutBuffer {
+  let b = buffers.get(store);
+  if (!b) {
+    b = new BatchPutBuffer(store);
+    buffers.set(store, b);
+  }
+  return b;
+}
