@@ -26,11 +26,15 @@ export const bargainRulesSchema = z
       .min(0)
       .max(100_000_000)
       .optional()
-      .describe('Caps how many chains can complete or be purchased'),
+      .describe(
+        'Caps how many chains can complete or be purchased: each chain uses one unit, when its last help lands or when it is bought while still active; never oversold',
+      ),
     newUserBonus: z
       .boolean()
       .default(false)
-      .describe('A helper never seen before gets a larger cut (see the help endpoint for the bound)'),
+      .describe(
+        'A helper who has never started or helped any bargain chain cuts up to 2× the scheduled cut (see the help endpoint)',
+      ),
   })
   .refine((r) => r.floorPrice < r.originalPrice, {
     message: 'floorPrice must be below originalPrice',
