@@ -98,12 +98,15 @@ export const ledgerByPayeeIndex = (payeeId: string, createdAt: string, id: strin
   gsi1sk: `${createdAt}#${id}`,
 });
 export const ledgerByPayeePk = (payeeId: string) => `LEDPAYEE#${payeeId}`;
-/** gsi2: every entry of one UTC day in time order (exports and reconciliation by period). */
+/**
+ * gsi2: every entry of one UTC day in time order (exports and reconciliation by period), sharded
+ * so a busy day's writes spread over several index partitions; readers merge the shards.
+ */
 export const ledgerByDayIndex = (createdAt: string, id: string) => ({
-  gsi2pk: `LEDDAY#${createdAt.slice(0, 10)}`,
+  gsi2pk: `LEDDAY#${createdAt.slice(0, 10)}#${shardOf(id)}`,
   gsi2sk: `${createdAt}#${id}`,
 });
-export const ledgerByDayPk = (day: string) => `LEDDAY#${day}`;
+export const ledgerByDayPk = (day: string, shard: number) => `LEDDAY#${day}#${shard}`;
 /** A payee's balance of one asset; all assets of a payee share the partition. */
 export const ledgerBalanceKey = (payeeId: string, asset: string): Key => ({
   pk: `LEDBAL#${payeeId}`,

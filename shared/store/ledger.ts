@@ -37,7 +37,7 @@ import {
   payoutListIndex,
   payoutPk,
 } from './keys.ts';
-import type { Item, Page, Store, TxItem } from './store.ts';
+import { encodeCursor, type Item, type Page, type Store, type TxItem } from './store.ts';
 
 /** The sweep task that unlocks entries at `unlockAt`. */
 export const UNLOCK_TASK = 'ledger-unlock';
@@ -202,20 +202,26 @@ export async function listAllPayeeEntries(store: Store, payeeId: string): Promis
   return items.map(toEntry);
 }
 
-/** Entries of one UTC day in (createdAt, id) order, within [from, to]. */
+/**
+ * Entries of one shard of one UTC day in (createdAt, id) order, within [from, to], resuming
+ * after the entry whose `createdAt#id` is `after`; `more` says whether the shard may hold more.
+ */
 export async function listDayEntries(
   store: Store,
   day: string,
-  page: { limit: number; cursor?: string | null; from: string; to: string },
-): Promise<Page<LedgerEntry>> {
+  shard: number,
+  page: { limit: number; after?: string | null; from: string; to: string },
+): Promise<{ items: LedgerEntry[]; more: boolean }> {
+  const gsi2pk = ledgerByDayPk(day, shard);
+  const id = page.after?.slice(page.after.lastIndexOf('#') + 1);
   const r = await store.query({
     index: 'gsi2',
-    pk: ledgerByDayPk(day),
+    pk: gsi2pk,
     sk: { between: [page.from, `${page.to}~`] },
     limit: page.limit,
-    cursor: page.cursor,
+    cursor: page.after && id ? encodeCursor({ ...ledgerEntryKey(id), gsi2pk, gsi2sk: page.after }) : null,
   });
-  return { items: r.items.map(toEntry), nextCursor: r.nextCursor };
+  return { items: r.items.map(toEntry), more: r.nextCursor !== null };
 }
 
 // ── balances ─────────────────────────────────────────────────────────────────

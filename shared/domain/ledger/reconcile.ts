@@ -1,5 +1,6 @@
 import type { Deps } from '../../deps.ts';
 import { ValidationError } from '../../errors.ts';
+import { INDEX_SHARDS } from '../../store/keys.ts';
 import {
   findBalances,
   findPayouts,
@@ -11,7 +12,7 @@ import {
   listPayoutsCreated,
 } from '../../store/ledger.ts';
 import type { Balance, LedgerEntry, Payout, PayoutItem } from './ledger.schema.ts';
-import { reconcile as check, daysBetween, type Reconciliation, resolvePeriod } from './rules.ts';
+import { reconcile as check, daysBetween, entryOrderKey, type Reconciliation, resolvePeriod } from './rules.ts';
 
 /**
  * Reconciles the ledger from the entries themselves. Without a period: every balance (from the
@@ -34,14 +35,16 @@ export async function reconcileLedger(
     if ('error' in p) throw new ValidationError(p.error, [{ path: 'from', message: p.error }]);
     period = p;
     entries = [];
-    for (const day of daysBetween(p.from, p.to)) {
-      let cursor: string | null = null;
-      do {
-        const r = await listDayEntries(deps.store, day, { limit: 500, cursor, from: p.from, to: p.to });
-        entries.push(...r.items);
-        cursor = r.nextCursor;
-      } while (cursor);
-    }
+    for (const day of daysBetween(p.from, p.to))
+      for (let shard = 0; shard < INDEX_SHARDS; shard++) {
+        let after: string | null = null;
+        for (;;) {
+          const r = await listDayEntries(deps.store, day, shard, { limit: 500, after, from: p.from, to: p.to });
+          entries.push(...r.items);
+          if (!r.more || r.items.length === 0) break;
+          after = entryOrderKey(r.items[r.items.length - 1]!);
+        }
+      }
     const payees = [...new Set(entries.map((e) => e.payeeId))];
     balances = (await mapLimit(payees, (id) => findBalances(deps.store, id))).flat();
     balanceEntries = (await mapLimit(payees, (id) => listAllPayeeEntries(deps.store, id))).flat();

@@ -420,3 +420,38 @@ export function resolvePeriod(
     return { error: `a period spans at most ${MAX_PERIOD_DAYS} days` };
   return { from, to };
 }
+
+/** The sort key of an entry in every listing: `createdAt#id`. */
+export const entryOrderKey = (e: Pick<LedgerEntry, 'createdAt' | 'id'>) => `${e.createdAt}#${e.id}`;
+
+/**
+ * Merges one page read from each shard of a day index into the next `need` entries in
+ * (createdAt, id) order. `after[s]` is where shard `s` resumes (null: its start; false: done).
+ * A shard that may hold more than it returned bounds what can be taken (nothing past its last
+ * entry), so the merge never skips an entry it has not read yet.
+ */
+export function mergeShardPages(
+  pages: ({ items: LedgerEntry[]; more: boolean } | undefined)[],
+  after: (string | null | false)[],
+  need: number,
+): { taken: LedgerEntry[]; after: (string | null | false)[] } {
+  let horizon: string | undefined;
+  for (const p of pages)
+    if (p?.more && p.items.length) {
+      const last = entryOrderKey(p.items[p.items.length - 1]!);
+      if (horizon === undefined || last < horizon) horizon = last;
+    }
+  const candidates = pages
+    .flatMap((p, s) => (p ? p.items.map((e) => ({ e, s, k: entryOrderKey(e) })) : []))
+    .filter((x) => horizon === undefined || x.k <= horizon)
+    .sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0))
+    .slice(0, need);
+  const next = [...after];
+  pages.forEach((p, s) => {
+    if (!p) return;
+    const mine = candidates.filter((x) => x.s === s);
+    if (mine.length === p.items.length) next[s] = p.more ? (mine.length ? mine[mine.length - 1]!.k : after[s]!) : false;
+    else if (mine.length) next[s] = mine[mine.length - 1]!.k;
+  });
+  return { taken: candidates.map((x) => x.e), after: next };
+}

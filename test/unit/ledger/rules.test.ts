@@ -10,9 +10,11 @@ import {
   csvLine,
   daysBetween,
   entryIdFor,
+  entryOrderKey,
   formatAmount,
   isEligible,
   mergeBalanceChanges,
+  mergeShardPages,
   moveDelta,
   payoutThreshold,
   reconcile,
@@ -255,5 +257,42 @@ describe('Rule: reconcile', () => {
     });
     expect(r.checks.find((x) => x.name === 'reversals_within_commission')!.ok).toBe(false);
     expect(r.checks.find((x) => x.name === 'payout_totals_match')!.detail).toContain('pay_1');
+  });
+});
+
+describe('Rule: mergeShardPages', () => {
+  it('pages through sharded day lists in global (createdAt, id) order with no gap and no repeat', () => {
+    const arbShards = fc.array(fc.uniqueArray(fc.integer({ min: 0, max: 10_000 }), { maxLength: 30 }), {
+      minLength: 1,
+      maxLength: 8,
+    });
+    fc.assert(
+      fc.property(
+        arbShards,
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 1, max: 5 }),
+        (raw, limit, pageSize) => {
+          const shards = raw.map((xs, s) =>
+            [...xs]
+              .map((x) => entry({ id: `led_${s}_${x}`, createdAt: `2026-11-24T${String(x).padStart(6, '0')}` }))
+              .sort((a, b) => (entryOrderKey(a) < entryOrderKey(b) ? -1 : 1)),
+          );
+          const read = (s: number, after: string | null, n: number) => {
+            const rest = shards[s]!.filter((e) => after === null || entryOrderKey(e) > after);
+            return { items: rest.slice(0, Math.min(n, pageSize)), more: rest.length > Math.min(n, pageSize) };
+          };
+          let after: (string | null | false)[] = shards.map(() => null);
+          const out: string[] = [];
+          for (let round = 0; round < 10_000 && !after.every((a) => a === false); round++) {
+            const pages = after.map((a, s) => (a === false ? undefined : read(s, a, limit)));
+            const m = mergeShardPages(pages, after, limit);
+            out.push(...m.taken.map(entryOrderKey));
+            after = m.after;
+          }
+          const all = shards.flat().map(entryOrderKey).sort();
+          expect(out).toEqual(all);
+        },
+      ),
+    );
   });
 });
