@@ -165,12 +165,13 @@ describe('cdk synth', () => {
     }
   });
 
-  it('bundles as ESM with the require banner and leaves the AWS SDK to the runtime', () => {
+  it('bundles minified ESM with the require banner and leaves the AWS SDK to the runtime', () => {
     const code = readFileSync(join(bundleOf('Fission HTTP area campaigns'), 'index.mjs'), 'utf8');
     expect(
       code.startsWith("import { createRequire } from 'module'; const require = createRequire(import.meta.url);"),
     ).toBe(true);
     expect(code).toMatch(/from\s*"@aws-sdk\/client-dynamodb"/);
+    expect(code.length / code.split('\n').length, 'minified: long lines').toBeGreaterThan(1000);
     expect(code).not.toMatch(/class DynamoDBClient\b/);
   });
 });
