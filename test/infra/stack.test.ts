@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -8,6 +9,7 @@ import { rules } from '#shared/events/rules';
 import { EVENT_SOURCE } from '#shared/events/schemas';
 import { createArea } from '#shared/http/app';
 import { tableDefinition } from '#shared/store/table';
+import { lambdaEntries } from '../../infra/lambdas.ts';
 import { applyNagSuppressions, nagAcknowledgments } from '../../infra/nag.ts';
 import { httpRoutes, toApiGatewayPath } from '../../infra/routes.ts';
 import { FissionStack, SECRET_KEYS } from '../../infra/stack.ts';
@@ -284,6 +286,16 @@ describe('AWS stack template', () => {
     const ids = nagAcknowledgments(stack).map((a) => a.id.replace(/<[^>]+\.Arn>/, '<X.Arn>'));
     const reported = [...found].map((id) => id.replace(/<[^>]+\.Arn>/, '<X.Arn>'));
     for (const id of ids) expect(reported, id).toContain(id);
+  });
+});
+
+describe('Lambda entries', () => {
+  it('has a handler file for every area, every rule consumer and each singleton', () => {
+    const entries = lambdaEntries();
+    expect(entries.filter((e) => e.kind === 'area').map((e) => e.name)).toEqual(areas.map((a) => a.name));
+    expect(entries.filter((e) => e.kind === 'consumer').map((e) => e.name)).toEqual(rules.map((r) => r.consumer));
+    const missing = entries.filter((e) => !existsSync(e.entry)).map((e) => e.entry);
+    expect(missing).toEqual([]);
   });
 });
 
