@@ -4,6 +4,7 @@ import { ConflictError, NotFoundError } from '../../errors.ts';
 import {
   balanceDeltaTx,
   findEntries,
+  findPayoutItem,
   listPayoutItems,
   moveEntryTx,
   setPayoutItemStatusTx,
@@ -43,8 +44,12 @@ export async function confirmPayout(
   return loadPayout(deps, id);
 }
 
-async function payLine(deps: Pick<Deps, 'store'>, line: PayoutItem): Promise<void> {
+/** Pays one line; a retry re-reads the line (a concurrent confirmation may have paid it). */
+async function payLine(deps: Pick<Deps, 'store'>, first: PayoutItem): Promise<void> {
+  let attempt = 0;
   await withFreshReads(async () => {
+    const line = attempt++ === 0 ? first : await findPayoutItem(deps.store, first.payoutId, first.payeeId);
+    if (line?.status !== 'in_payout') return;
     const entries = (await findEntries(deps.store, line.entryIds)).filter(
       (e) => e.state === 'in_payout' && e.payoutId === line.payoutId,
     );

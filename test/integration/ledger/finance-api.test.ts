@@ -170,6 +170,39 @@ describe('Finance API: payouts', () => {
     const rec = await h.call('GET', '/v1/finance/reconciliation', { token: fin });
     expect(rec.body.checks.filter((c: any) => !c.ok)).toEqual([]);
   });
+  it('two confirmations at once pay each entry once', async () => {
+    await deliver(h.deps, orderAttributed(clock, { orderId: 'o-cc', kolId: 'kol-cc', commission: 800 }));
+    const p = await h.call('POST', '/v1/finance/payouts', { token: fin, body: { asset: 'cash' } });
+    const [a, b] = await Promise.all(
+      [1, 2].map(() =>
+        h.call('POST', `/v1/finance/payouts/${p.body.id}/confirm`, { token: fin, body: { reference: 'TWICE' } }),
+      ),
+    );
+    expect([a.status, b.status]).toEqual([200, 200]);
+    expect(await balanceOf(h.deps, 'kol-cc')).toMatchObject({ paid: 800, inPayout: 0 });
+  });
+
+  it('a confirmation racing line failures leaves every entry either paid or back to available, never both', async () => {
+    const payees = ['kol-r1', 'kol-r2', 'kol-r3', 'kol-r4'];
+    for (const [i, kol] of payees.entries())
+      await deliver(h.deps, orderAttributed(clock, { orderId: `orc-${i}`, kolId: kol, commission: 500 }));
+    const p = await h.call('POST', '/v1/finance/payouts', { token: fin, body: { asset: 'cash' } });
+    const [c, f1, f2] = await Promise.all([
+      h.call('POST', `/v1/finance/payouts/${p.body.id}/confirm`, { token: fin, body: { reference: 'RACE' } }),
+      h.call('POST', `/v1/finance/payouts/${p.body.id}/items/kol-r1/fail`, { token: fin, body: { reason: 'x' } }),
+      h.call('POST', `/v1/finance/payouts/${p.body.id}/items/kol-r2/fail`, { token: fin, body: { reason: 'x' } }),
+    ]);
+    expect(c.status).toBe(200);
+    for (const f of [f1, f2]) expect([200, 409]).toContain(f.status);
+    for (const [i, kol] of payees.entries()) {
+      const e = await findEntry(h.deps.store, commissionId(`orc-${i}`, kol));
+      const b = await balanceOf(h.deps, kol);
+      if (e!.state === 'paid') expect(b).toMatchObject({ paid: 500, available: 0, inPayout: 0 });
+      else expect([e!.state, b.available, b.inPayout]).toEqual(['available', 500, 0]);
+    }
+    const rec = await h.call('GET', '/v1/finance/reconciliation', { token: fin });
+    expect(rec.body.checks.filter((x: any) => !x.ok)).toEqual([]);
+  });
 });
 
 describe('Finance API: holds', () => {
