@@ -208,14 +208,14 @@ export async function putClickHistory(store: Store, subject: string, click: Clic
 
 /**
  * A subject's clicks in [fromMs, toMs] still valid at `validAtMs`, newest first (`forward`
- * false) or oldest first; at most `limit` items are read.
+ * false) or oldest first; at most `limit` items are read. `complete` says nothing else matched.
  */
 export async function queryClickHistory(
   store: Store,
   subject: string,
   range: { fromMs: number; toMs: number; validAtMs: number },
   opts: { forward: boolean; limit: number },
-): Promise<ClickRecord[]> {
+): Promise<{ items: ClickRecord[]; complete: boolean }> {
   const page = await store.query<ClickRecord>({
     pk: clickHistoryPk(subject),
     sk: { between: [new Date(range.fromMs).toISOString(), `${new Date(range.toMs).toISOString()}~`] },
@@ -223,5 +223,5 @@ export async function queryClickHistory(
     forward: opts.forward,
     limit: opts.limit,
   });
-  return page.items;
+  return { items: page.items, complete: page.nextCursor === null };
 }

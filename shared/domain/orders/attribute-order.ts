@@ -29,13 +29,13 @@ export interface Attribution {
 
 /** Longest attribution window a campaign may have: how far back click history is read. */
 const MAX_WINDOW_MS = 366 * 86_400_000;
-/** Clicks read per subject and direction (newest for last-click, oldest for first-click). */
+/** Clicks read per subject and direction: the newest, and the oldest too when there are more (first-click). */
 const HISTORY_LIMIT = 50;
 
 /**
  * Finds the click an order is attributed to: the attribution token when it verifies, and the
- * click history of the buyer's user id and visitor ids (newest and oldest inside the widest
- * window), judged by `chooseAttribution` with each link's commission campaign as of `paidAt`.
+ * click history of the buyer's user id and visitor ids (newest and, when there are more, oldest
+ * inside the widest window), judged by `chooseAttribution` with each link's commission campaign as of `paidAt`.
  */
 export async function attributeOrder(
   deps: Pick<Deps, 'store' | 'config'>,
@@ -51,10 +51,12 @@ export async function attributeOrder(
   if (claims) subjects.add(`v:${claims.visitorId}`);
   const range = { fromMs: paidAtMs - MAX_WINDOW_MS, toMs: paidAtMs + TOKEN_SKEW_MS, validAtMs: paidAtMs };
   const histories = await Promise.all(
-    [...subjects].flatMap((s) => [
-      queryClickHistory(deps.store, s, range, { forward: false, limit: HISTORY_LIMIT }),
-      queryClickHistory(deps.store, s, range, { forward: true, limit: HISTORY_LIMIT }),
-    ]),
+    [...subjects].map(async (s) => {
+      const newest = await queryClickHistory(deps.store, s, range, { forward: false, limit: HISTORY_LIMIT });
+      if (newest.complete) return newest.items;
+      const oldest = await queryClickHistory(deps.store, s, range, { forward: true, limit: HISTORY_LIMIT });
+      return [...newest.items, ...oldest.items];
+    }),
   );
   for (const c of histories.flat())
     if (c.kind === 'kol' && c.campaignId)

@@ -50,7 +50,7 @@ async function findShare(deps: Pick<Deps, 'store' | 'config'>, action: ShareActi
   }
   const visitorId = action.via?.visitorId;
   if (!visitorId) return undefined;
-  const clicks = await queryClickHistory(
+  const { items: clicks } = await queryClickHistory(
     deps.store,
     `v:${visitorId}`,
     { fromMs: action.atMs - 366 * 86_400_000, toMs: action.atMs, validAtMs: action.atMs },
