@@ -6,7 +6,8 @@ import { FissionStack } from './stack.ts';
 /**
  * `npx cdk synth|deploy`. Configuration comes from context, never from the shell's environment (which
  * holds local settings): `-c publicBaseUrl=https://go.example.com`, `-c allowedRedirectHosts=a.com,b.com`,
- * `-c corsOrigins=https://m.example.com`, `-c jwtIssuer=…`, `-c jwtAudience=…`. cdk-nag's AwsSolutions
+ * `-c corsOrigins=https://m.example.com`, `-c jwtIssuer=…`, `-c jwtAudience=…`,
+ * `-c alarmTopicArn=arn:aws:sns:…` (where alarms notify). cdk-nag's AwsSolutions
  * pack runs on every synth; accepted findings are acknowledged with reasons in nag.ts.
  */
 const app = new App();
@@ -25,6 +26,7 @@ const stack = new FissionStack(app, 'Fission', {
   corsOrigins: list(context('corsOrigins')),
   jwtIssuer: context('jwtIssuer'),
   jwtAudience: context('jwtAudience'),
+  alarmTopicArn: context('alarmTopicArn'),
 });
 
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

@@ -9,6 +9,7 @@ import {
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { AttributeType, BillingMode, ProjectionType, StreamViewType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
@@ -22,6 +23,7 @@ import { CfnPipe } from 'aws-cdk-lib/aws-pipes';
 import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { areas as allAreas } from '#functions/areas';
@@ -46,6 +48,8 @@ export interface FissionStackProps extends StackProps {
   jwtIssuer?: string;
   /** Expected `aud` of bearer tokens. */
   jwtAudience?: string;
+  /** An SNS topic every alarm notifies (e.g. the on-call's); without one the alarms only show in CloudWatch. */
+  alarmTopicArn?: string;
   /** Log level of every Lambda. */
   logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   /** The HTTP areas to deploy (default: every area in functions/areas.ts). */
@@ -338,6 +342,11 @@ export class FissionStack extends Stack {
       evaluationPeriods: 1,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
+
+    if (props.alarmTopicArn) {
+      const topic = Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn);
+      for (const child of this.node.findAll()) if (child instanceof Alarm) child.addAlarmAction(new SnsAction(topic));
+    }
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.apiEndpoint, description: 'Base URL of the HTTP API' });
     new CfnOutput(this, 'TableName', { value: this.table.tableName });

@@ -191,6 +191,15 @@ describe('AWS stack template', () => {
     });
   });
 
+  it('notifies the alarm topic from every alarm when one is given', () => {
+    const topic = 'arn:aws:sns:us-east-1:123456789012:fission-oncall';
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const withTopic = Template.fromStack(new FissionStack(app, 'WithTopic', { alarmTopicArn: topic }));
+    const alarms = Object.values(withTopic.findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms.length).toBe(ofType(resources, 'AWS::CloudWatch::Alarm').length);
+    for (const a of alarms) expect(a.Properties.AlarmActions).toEqual([topic]);
+  });
+
   it('has the fission bus with an archive of every event', () => {
     template.hasResourceProperties('AWS::Events::EventBus', { Name: 'fission' });
     template.hasResourceProperties('AWS::Events::Archive', {
