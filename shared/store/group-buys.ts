@@ -32,6 +32,10 @@ export interface GroupMemberItem {
   orderId: string;
   isLeader: boolean;
   joinedAt: string;
+  /** Join order within the group. */
+  seq: number;
+  /** Masked display name; the raw name is never stored. */
+  displayName?: string;
   price: number;
 }
 
@@ -69,6 +73,21 @@ const leaderCountChange = (g: GroupBuy, delta: number): TxItem => ({
   },
 });
 
+const memberOf = (g: GroupBuy, userId: string, e: RosterEntry): GroupMemberItem => ({
+  groupId: g.id,
+  campaignId: g.campaignId,
+  userId,
+  orderId: e.orderId,
+  isLeader: e.isLeader,
+  joinedAt: e.joinedAt,
+  seq: e.seq,
+  ...(e.displayName ? { displayName: e.displayName } : {}),
+  price: e.price,
+});
+
+/** The group item as stored: its members live in their own items, not in it. */
+const groupItem = ({ roster: _roster, ...g }: GroupBuy) => g;
+
 /** Opens a group: the group (listed, due at expiry), its leader's membership, the order link, the leader's open-group count (≤ `maxOpen`), and the event: one transaction. */
 export async function insertGroup(store: Store, g: GroupBuy, maxOpen: number, events: TxItem[]): Promise<void> {
   const leader = g.roster[g.leaderId]!;
@@ -78,7 +97,7 @@ export async function insertGroup(store: Store, g: GroupBuy, maxOpen: number, ev
         Item: {
           ...groupBuyKey(g.id),
           entity: 'group_buy',
-          ...g,
+          ...groupItem(g),
           ...groupBuyOpenIndex(g.campaignId, g.groupSize - g.memberCount, g.expiresAt, g.id),
           ...groupBuyLedIndex(g.campaignId, g.leaderId, g.expiresAt, g.id),
           ...dueIndex(GROUP_EXPIRY_TASK, g.expiresAt, g.id),
@@ -88,15 +107,7 @@ export async function insertGroup(store: Store, g: GroupBuy, maxOpen: number, ev
     },
     {
       Put: {
-        Item: memberItem({
-          groupId: g.id,
-          campaignId: g.campaignId,
-          userId: g.leaderId,
-          orderId: leader.orderId,
-          isLeader: true,
-          joinedAt: leader.joinedAt,
-          price: leader.price,
-        }),
+        Item: memberItem(memberOf(g, g.leaderId, leader)),
       },
     },
     orderLinkPut({
@@ -119,9 +130,22 @@ export async function insertGroup(store: Store, g: GroupBuy, maxOpen: number, ev
   ]);
 }
 
-/** Get a group by id. */
+/** Get a group with its members: one Query of the group's partition (at most groupSize + 1 items). */
 export async function findGroup(store: Store, id: string, consistent = false): Promise<GroupBuy | undefined> {
-  return toGroup(await store.get<Item>(groupBuyKey(id), consistent));
+  const items = await store.queryAll<Item>({ pk: groupBuyPk(id), consistent });
+  const head = items.find((i) => i.sk === groupBuyKey(id).sk);
+  if (!head) return undefined;
+  const roster: GroupBuy['roster'] = {};
+  for (const m of items.filter((i) => String(i.sk).startsWith(GROUP_BUY_MEMBER_PREFIX)) as unknown as GroupMemberItem[])
+    roster[m.userId] = {
+      orderId: m.orderId,
+      ...(m.displayName ? { displayName: m.displayName } : {}),
+      joinedAt: m.joinedAt,
+      seq: m.seq,
+      isLeader: m.isLeader,
+      price: m.price,
+    };
+  return { ...toGroup(head)!, roster };
 }
 
 /**
@@ -143,6 +167,8 @@ export async function joinGroupWrite(
     entry: RosterEntry;
     nowIso: string;
     mode: 'exact' | 'loose';
+    /** Loose joins mark the group contended until then, so joins arriving meanwhile go loose at once. */
+    contendedUntil: string;
     events: TxItem[];
     onGroupFail: OnGroupFail;
   },
@@ -150,18 +176,19 @@ export async function joinGroupWrite(
   const { group: g, userId, entry, nowIso } = input;
   const count = g.memberCount + 1;
   const fills = count >= g.groupSize;
-  const values: Record<string, unknown> = { ':open': 'open', ':now': nowIso, ':entry': entry };
+  const values: Record<string, unknown> = { ':open': 'open', ':now': nowIso };
   let update: string;
   let condition: string;
   if (input.mode === 'loose' && !fills) {
-    update = 'SET roster.#uid = :entry, updatedAt = :now, gsi1sk = :lsk ADD memberCount :one, rev :one';
-    condition = '#status = :open AND memberCount < :last AND expiresAt > :now AND attribute_not_exists(roster.#uid)';
+    update = 'SET updatedAt = :now, gsi1sk = :lsk, contendedUntil = :cu ADD memberCount :one, rev :one';
+    condition = '#status = :open AND memberCount < :last AND expiresAt > :now';
     values[':one'] = 1;
+    values[':cu'] = input.contendedUntil;
     values[':last'] = g.groupSize - 1;
     values[':lsk'] = openSortKey(g, g.groupSize - count);
   } else {
-    update = 'SET memberCount = :n, roster.#uid = :entry, rev = :rev1, updatedAt = :now';
-    condition = '#status = :open AND rev = :rev AND expiresAt > :now AND attribute_not_exists(roster.#uid)';
+    update = 'SET memberCount = :n, rev = :rev1, updatedAt = :now';
+    condition = '#status = :open AND rev = :rev AND expiresAt > :now';
     values[':rev'] = g.rev;
     values[':rev1'] = g.rev + 1;
     values[':n'] = count;
@@ -175,29 +202,18 @@ export async function joinGroupWrite(
   }
   await store.transact([
     {
+      Put: { Item: memberItem(memberOf(g, userId, entry)), ConditionExpression: 'attribute_not_exists(pk)' },
+      onFail: () => new AlreadyMemberError(),
+    },
+    {
       Update: {
         Key: groupBuyKey(g.id),
         UpdateExpression: update,
         ConditionExpression: condition,
-        ExpressionAttributeNames: { '#status': 'status', '#uid': userId },
+        ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: values,
       },
       onFail: (old) => input.onGroupFail(toGroup(old)),
-    },
-    {
-      Put: {
-        Item: memberItem({
-          groupId: g.id,
-          campaignId: g.campaignId,
-          userId,
-          orderId: entry.orderId,
-          isLeader: false,
-          joinedAt: entry.joinedAt,
-          price: entry.price,
-        }),
-        ConditionExpression: 'attribute_not_exists(pk)',
-      },
-      onFail: () => new AlreadyMemberError(),
     },
     orderLinkPut({ orderId: entry.orderId, groupId: g.id, campaignId: g.campaignId, userId, isLeader: false }),
     {
@@ -261,9 +277,9 @@ export async function leaveGroupWrite(
     {
       Update: {
         Key: groupBuyKey(g.id),
-        UpdateExpression: 'SET memberCount = :n, rev = :rev1, updatedAt = :now, gsi1sk = :lsk REMOVE roster.#uid',
-        ConditionExpression: '#status = :open AND rev = :rev AND expiresAt > :now AND attribute_exists(roster.#uid)',
-        ExpressionAttributeNames: { '#status': 'status', '#uid': userId },
+        UpdateExpression: 'SET memberCount = :n, rev = :rev1, updatedAt = :now, gsi1sk = :lsk',
+        ConditionExpression: '#status = :open AND rev = :rev AND expiresAt > :now',
+        ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: {
           ':open': 'open',
           ':rev': g.rev,
@@ -275,7 +291,10 @@ export async function leaveGroupWrite(
       },
       onFail: (old) => input.onGroupFail(toGroup(old)),
     },
-    { Delete: { Key: groupBuyMemberKey(g.id, userId) } },
+    {
+      Delete: { Key: groupBuyMemberKey(g.id, userId), ConditionExpression: 'attribute_exists(pk)' },
+      onFail: () => input.onGroupFail(undefined),
+    },
     {
       Delete: {
         Key: groupBuyOrderKey(entry.orderId),

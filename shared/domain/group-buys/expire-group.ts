@@ -66,7 +66,8 @@ export async function expireGroup(deps: Deps, groupId: string): Promise<'formed'
       });
       return 'failed';
     } catch (e) {
-      if (e instanceof StaleGroupError) g = e.group;
+      // The group moved on: read it again, members included.
+      if (e instanceof StaleGroupError) g = await findGroup(deps.store, groupId, true);
       else if (isTransientCancel(e)) {
         await pause(attempt);
         g = await findGroup(deps.store, groupId, true);

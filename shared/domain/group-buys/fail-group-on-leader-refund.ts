@@ -46,7 +46,8 @@ export async function failGroupOnLeaderRefund(
       });
       return 'failed';
     } catch (e) {
-      if (e instanceof StaleGroupError) g = e.group;
+      // The group moved on: read it again, members included.
+      if (e instanceof StaleGroupError) g = await findGroup(deps.store, link.groupId, true);
       else if (isTransientCancel(e)) {
         await pause(attempt);
         g = await findGroup(deps.store, link.groupId, true);

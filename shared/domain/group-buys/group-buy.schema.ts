@@ -17,7 +17,7 @@ export const GROUP_STATUSES = ['open', 'formed', 'failed'] as const;
 export type GroupStatus = (typeof GROUP_STATUSES)[number];
 export type FailReason = 'expired' | 'leader_refunded';
 
-/** A real member as kept on the group item (keyed by user id in `roster`). */
+/** A real member, from its member item (keyed by user id in `roster`). */
 export interface RosterEntry {
   orderId: string;
   /** Masked display name (`张*`); the raw name is never stored. */
@@ -36,7 +36,7 @@ export interface SimulatedMember {
   displayName: string;
 }
 
-/** A group buy as stored. `rev` grows with every write: joins, leaves and closes are conditioned on it. */
+/** A group buy with its members (`roster`, from the member items). `rev` grows with every write: joins, leaves and closes are conditioned on it. */
 export interface GroupBuy {
   id: string;
   campaignId: string;
@@ -60,6 +60,8 @@ export interface GroupBuy {
   failedAt?: string;
   failReason?: FailReason;
   rev: number;
+  /** Set by a join that lost a race: until then, joins skip the exact (revision) condition. */
+  contendedUntil?: string;
 }
 
 /** A group as the API answers it (no user ids but the leader's, which the contract names). */

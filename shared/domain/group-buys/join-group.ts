@@ -18,18 +18,18 @@ import {
 } from './group-rules.ts';
 import { isTransientCancel, pause } from './retry.ts';
 
-/** A group written to within this long is probably being raced: joins go loose from the start. */
+/** After a join lost a race, the group counts as contended this long: joins go loose from the start. */
 const HOT_WINDOW_MS = 2000;
-const isHot = (g: GroupBuy, nowMs: number) => nowMs - Date.parse(g.updatedAt) < HOT_WINDOW_MS;
+const isHot = (g: GroupBuy, nowMs: number) => Boolean(g.contendedUntil && Date.parse(g.contendedUntil) > nowMs);
 
 /**
  * Joins a group: one read, then one transaction conditioned on the group as read (`rev`). The
  * join that fills the last slot forms the group in the same write and emits `GroupBuyFormed`
  * with every member's order and price. Losing a race to another join or leave tries again from
  * the failed condition's old item (no extra request) as a loose join (any slot but the last), or,
- * for the last slot, after a short random pause; a bounded number of times. A group that
- * was written in the last moments is joined loose from the start, so a crowd arriving at once does
- * not serialize on exact writes.
+ * for the last slot, after a short random pause and a re-read of the members; a bounded number of
+ * times. A group where a join lost a race moments ago is joined loose from the start, so a crowd
+ * does not serialize on exact writes, while an uncontended join stays one read + one transaction.
  */
 export async function joinGroup(
   deps: Deps,
@@ -42,11 +42,18 @@ export async function joinGroup(
 ): Promise<{ groupId: string; memberCount: number; status: GroupStatus }> {
   let g = await findGroup(deps.store, input.groupId, true);
   if (!g) throw new NotFoundError('group buy');
+  /** Whether `g` carries its members (a read), or is only the group item from a failed condition. */
+  let withMembers = true;
   const displayName = maskName(input.name);
   for (let attempt = 0; attempt < MAX_GROUP_WRITE_ATTEMPTS; attempt++) {
-    if (attempt > 0 && g.memberCount + 1 >= g.groupSize) await pause(attempt);
+    if (!withMembers && g.memberCount + 1 >= g.groupSize) {
+      // The last slot: GroupBuyFormed needs every member, so re-read them (after a short pause, so a crowd spreads out).
+      await pause(attempt);
+      g = (await findGroup(deps.store, input.groupId, true)) ?? g;
+      withMembers = true;
+    }
     const now = deps.clock.now();
-    if (g.roster[input.userId]) throw new AlreadyMemberError();
+    if (withMembers && g.roster[input.userId]) throw new AlreadyMemberError();
     if (!isOpenNow(g, now)) throw attempt > 0 && g.status === 'formed' ? new GroupFullError() : new GroupClosedError();
     if (g.memberCount >= g.groupSize) throw new GroupFullError();
     const nowIso = iso(now);
@@ -97,6 +104,7 @@ export async function joinGroup(
         entry,
         nowIso,
         mode,
+        contendedUntil: iso(now + HOT_WINDOW_MS),
         events,
         onGroupFail: (old) => joinRefusal(old, input.userId, now),
       });
@@ -104,8 +112,10 @@ export async function joinGroup(
       const actual = await refreshOpenSortKey(deps.store, g, memberCount);
       return { groupId: g.id, memberCount: actual, status: actual >= g.groupSize ? 'formed' : 'open' };
     } catch (e) {
-      if (e instanceof StaleGroupError && e.group) g = e.group;
-      else if (isTransientCancel(e) || (e instanceof StaleGroupError && !e.group)) {
+      if (e instanceof StaleGroupError && e.group) {
+        g = e.group;
+        withMembers = false;
+      } else if (isTransientCancel(e) || (e instanceof StaleGroupError && !e.group)) {
         await pause(attempt);
         g = (await findGroup(deps.store, input.groupId, true)) ?? g;
       } else throw e;

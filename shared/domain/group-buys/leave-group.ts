@@ -42,7 +42,8 @@ export async function leaveGroup(deps: Deps, input: { groupId: string; userId: s
       });
       return;
     } catch (e) {
-      if (e instanceof StaleGroupError) g = e.group;
+      // The group moved on: read it again, members included.
+      if (e instanceof StaleGroupError) g = await findGroup(deps.store, input.groupId, true);
       else if (isTransientCancel(e)) {
         await pause(attempt);
         g = await findGroup(deps.store, input.groupId, true);
