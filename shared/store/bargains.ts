@@ -3,7 +3,6 @@ import type { BargainChain, BargainHelp } from '../domain/bargains/bargain.schem
 import { AlreadyHelpedError, ChainMovedError, DailyHelpLimitError, OutOfStockError } from '../domain/bargains/rules.ts';
 import { ConflictError } from '../errors.ts';
 import {
-  bargainDailyHelpsKey,
   bargainHelpKey,
   bargainKey,
   bargainLockKey,
@@ -16,7 +15,7 @@ import type { Item, Store, TxItem } from './store.ts';
 
 /** The sweeper task that expires chains (gsi3 due index). */
 export const BARGAIN_EXPIRY_TASK = 'bargain-expiry';
-/** Locks and daily counters outlive what they guard by a day, then TTL removes them. */
+/** Locks outlive the chain they guard by a day, then TTL removes them. */
 const DAY_SECONDS = 24 * 3600;
 
 const CHAIN_FIELDS = [
@@ -74,19 +73,28 @@ export async function findChainWithHelps(
   return { chain: toChain(chainItem), helps: items.filter((i) => i.entity === 'bargain_help').map(toHelp) };
 }
 
-/** The one read of a help: the chain, its cut schedule and whether the helper was seen before, in one BatchGetItem. */
+/** A user's bargain record: exists once seen (started or helped), and counts helps per UTC day. */
+export interface BargainUser {
+  firstSeenAt?: string;
+  [helpsOnDay: string]: unknown;
+}
+
+/** The attribute counting a user's helps on one UTC day. */
+export const helpsOnDay = (day: string): string => `helps-${day}`;
+
+/** The one read of a help: the chain, its cut schedule and the helper's record, in one BatchGetItem. */
 export async function readForHelp(
   store: Store,
   chainId: string,
   helperId: string,
-): Promise<{ chain: BargainChain | undefined; schedule: number[]; seen: boolean }> {
+): Promise<{ chain: BargainChain | undefined; schedule: number[]; helper: BargainUser | undefined }> {
   const items = await store.batchGet([bargainKey(chainId), bargainScheduleKey(chainId), bargainUserKey(helperId)]);
   const chainItem = items.find((i) => i.entity === 'bargain');
   const scheduleItem = items.find((i) => i.entity === 'bargain_schedule');
   return {
     chain: chainItem ? toChain(chainItem) : undefined,
     schedule: (scheduleItem?.schedule as number[] | undefined) ?? [],
-    seen: items.some((i) => i.entity === 'bargain_user'),
+    helper: items.find((i) => i.entity === 'bargain_user') as BargainUser | undefined,
   };
 }
 
@@ -186,23 +194,60 @@ export async function insertChain(
   await store.transact([...items, ...events]);
 }
 
+interface HelpWrite {
+  chain: BargainChain;
+  help: BargainHelp;
+  /** The helper's record as read (undefined: never seen). */
+  helper: BargainUser | undefined;
+  day: string;
+  nowIso: string;
+  retryAfterSeconds: number;
+  events: TxItem[];
+}
+
+/**
+ * The helper's record in the help transaction: the UTC day's count goes up by one only while below
+ * `maxHelpsPerUserPerDay` (an atomic ADD under a condition, so helps on many chains at once cannot
+ * pass the limit), older days' counts are dropped, and a new user's help only lands while the user
+ * is still unseen (else the help is computed again without the bonus).
+ */
+function helperCount(p: HelpWrite): TxItem {
+  const day = helpsOnDay(p.day);
+  const stale = Object.keys(p.helper ?? {}).filter((k) => k.startsWith('helps-') && k !== day);
+  const names: Record<string, string> = { '#day': day };
+  stale.forEach((k, i) => {
+    names[`#old${i}`] = k;
+  });
+  const remove = stale.length ? ` REMOVE ${stale.map((_, i) => `#old${i}`).join(', ')}` : '';
+  return {
+    Update: {
+      Key: bargainUserKey(p.help.helperId),
+      UpdateExpression: `SET entity = :entity, firstSeenAt = if_not_exists(firstSeenAt, :now) ADD #day :one${remove}`,
+      ConditionExpression: p.help.newUser
+        ? 'attribute_not_exists(firstSeenAt)'
+        : 'attribute_not_exists(#day) OR #day < :max',
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: {
+        ':entity': 'bargain_user',
+        ':now': p.nowIso,
+        ':one': 1,
+        ...(p.help.newUser ? {} : { ':max': p.chain.maxHelpsPerUserPerDay }),
+      },
+    },
+    onFail: (old) =>
+      p.help.newUser && old?.firstSeenAt
+        ? new ChainMovedError(undefined)
+        : new DailyHelpLimitError(p.retryAfterSeconds),
+  };
+}
+
 /**
  * A help, as ONE TransactWriteItems: the chain moves from the state that was read (optimistic on
- * `helperCount`), the help item is new (one help per user per chain), the helper's UTC-day counter
- * stays within the limit, and the events are recorded. The completing help also uses one unit of
- * stock and releases the initiator's lock; a new user's help marks them seen.
+ * `helperCount`), the help item is new (one help per user per chain), the helper's UTC-day count
+ * stays within the limit (and a new user is marked seen), and the events are recorded. The
+ * completing help also uses one unit of stock and releases the initiator's lock.
  */
-export async function recordHelp(
-  store: Store,
-  p: {
-    chain: BargainChain;
-    help: BargainHelp;
-    day: string;
-    nowIso: string;
-    retryAfterSeconds: number;
-    events: TxItem[];
-  },
-): Promise<void> {
+export async function recordHelp(store: Store, p: HelpWrite): Promise<void> {
   const { chain, help, nowIso } = p;
   const completes = help.position === chain.helpersRequired;
   const items: TxItem[] = [
@@ -233,30 +278,8 @@ export async function recordHelp(
       },
       onFail: () => new AlreadyHelpedError(),
     },
-    {
-      Update: {
-        Key: bargainDailyHelpsKey(help.helperId, p.day),
-        UpdateExpression: 'ADD #n :one SET entity = :entity, #ttl = :ttl',
-        ConditionExpression: 'attribute_not_exists(#n) OR #n < :max',
-        ExpressionAttributeNames: { '#n': 'count', '#ttl': 'ttl' },
-        ExpressionAttributeValues: {
-          ':one': 1,
-          ':max': chain.maxHelpsPerUserPerDay,
-          ':entity': 'bargain_daily_helps',
-          ':ttl': epochSeconds(Date.parse(`${p.day}T00:00:00.000Z`)) + 2 * DAY_SECONDS,
-        },
-      },
-      onFail: () => new DailyHelpLimitError(p.retryAfterSeconds),
-    },
+    helperCount(p),
   ];
-  if (help.newUser)
-    items.push({
-      Put: {
-        Item: { ...bargainUserKey(help.helperId), entity: 'bargain_user', firstSeenAt: nowIso },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      },
-      onFail: () => new ChainMovedError(undefined),
-    });
   if (completes) {
     if (chain.stock !== undefined) items.push(stockUse(chain.campaignId, chain.stock));
     items.push(lockRelease(chain));

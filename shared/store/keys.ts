@@ -263,12 +263,10 @@ export const bargainLockKey = (campaignId: string, userId: string): Key => ({
   pk: `BARGAIN_LOCK#${campaignId}#${userId}`,
   sk: 'LOCK',
 });
-/** A user's help count for one UTC day, across all chains (`maxHelpsPerUserPerDay`). */
-export const bargainDailyHelpsKey = (userId: string, day: string): Key => ({
-  pk: `BARGAIN_HELPS#${userId}#${day}`,
-  sk: 'COUNT',
-});
-/** Marks a user the bargain service has seen (started or helped a chain): absent = a new user. */
+/**
+ * A user as the bargain service knows them: absent = a new user (never started or helped a chain);
+ * also counts their helps per UTC day across all chains (`maxHelpsPerUserPerDay`).
+ */
 export const bargainUserKey = (userId: string): Key => ({ pk: `BARGAIN_USER#${userId}`, sk: 'SEEN' });
 /** How much of a campaign's `stock` completed or purchased chains have used. */
 export const bargainStockKey = (campaignId: string): Key => ({ pk: `BARGAIN_STOCK#${campaignId}`, sk: 'STOCK' });

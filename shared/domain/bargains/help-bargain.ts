@@ -2,7 +2,7 @@ import { iso, utcDay } from '../../clock.ts';
 import type { Deps } from '../../deps.ts';
 import { ConflictError, NotFoundError } from '../../errors.ts';
 import { outboxPut } from '../../events/outbox.ts';
-import { readForHelp, recordHelp } from '../../store/bargains.ts';
+import { type BargainUser, helpsOnDay, readForHelp, recordHelp } from '../../store/bargains.ts';
 import type { TxItem } from '../../store/store.ts';
 import { maskName } from '../mask.ts';
 import type { BargainChain, BargainHelp, HelpResult } from './bargain.schema.ts';
@@ -13,6 +13,7 @@ import {
   BargainClosedError,
   BargainExpiredError,
   ChainMovedError,
+  DailyHelpLimitError,
   effectiveStatus,
   SelfHelpForbiddenError,
   secondsUntilNextUtcDay,
@@ -37,7 +38,7 @@ function assertHelpable(chain: BargainChain, nowMs: number): void {
 }
 
 /**
- * One help: one read (the chain and the helper's seen marker) and one transaction written from
+ * One help: one read (the chain, its schedule and the helper's record) and one transaction written from
  * that state. When another help landed first, the transaction's condition on `helperCount`
  * fails; the help is read and computed again from the chain as it now is. Each such retry means
  * the chain advanced, so the loop ends within `helpersRequired` rounds (conflicts aside).
@@ -47,7 +48,7 @@ export async function helpBargain(deps: Deps, input: HelpInput): Promise<HelpRes
   let checkedCampaign = false;
   for (let attempt = 0; attempt < maxAttempts; attempt++) {
     const outcome = await withChainTurn(deps.store, input.chainId, async () => {
-      const { chain, schedule, seen } = await readForHelp(deps.store, input.chainId, input.helperId);
+      const { chain, schedule, helper } = await readForHelp(deps.store, input.chainId, input.helperId);
       if (!chain) throw new NotFoundError('bargain chain');
       if (chain.initiatorId === input.helperId) throw new SelfHelpForbiddenError();
       assertHelpable(chain, deps.clock.now());
@@ -55,7 +56,10 @@ export async function helpBargain(deps: Deps, input: HelpInput): Promise<HelpRes
         await assertCampaignActive(deps, chain.campaignId);
         checkedCampaign = true;
       }
-      return tryHelp(deps, input, chain, schedule, !seen);
+      const now = deps.clock.now();
+      if (Number(helper?.[helpsOnDay(utcDay(now))] ?? 0) >= chain.maxHelpsPerUserPerDay)
+        throw new DailyHelpLimitError(secondsUntilNextUtcDay(now));
+      return tryHelp(deps, input, chain, schedule, helper);
     });
     if (outcome) return outcome;
     await sleep(Math.random() * Math.min(MAX_BACKOFF_MS, 5 * 2 ** attempt));
@@ -69,8 +73,9 @@ async function tryHelp(
   input: HelpInput,
   chain: BargainChain,
   schedule: number[],
-  newUser: boolean,
+  helper: BargainUser | undefined,
 ): Promise<HelpResult | undefined> {
+  const newUser = !helper?.firstSeenAt;
   const { store, clock } = deps;
   // Written with the chain in one transaction; an eventually consistent read may still miss it: read again.
   if (schedule.length !== chain.helpersRequired) return undefined;
@@ -127,6 +132,7 @@ async function tryHelp(
     await recordHelp(store, {
       chain,
       help,
+      helper,
       day: utcDay(now),
       nowIso: help.helpedAt,
       retryAfterSeconds: secondsUntilNextUtcDay(now),

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Clock } from '#shared/clock';
-import { bargainDailyHelpsKey, bargainHelpPrefix, bargainKey } from '#shared/store/keys';
+import { bargainHelpPrefix, bargainKey, bargainUserKey } from '#shared/store/keys';
 import { createHarness, type Harness } from '../../support/harness.ts';
 import { createBargainCampaign, help, outboxEvents, startChain } from './support.ts';
 
@@ -65,8 +65,8 @@ describe('Bargains under concurrency (DynamoDB Local)', () => {
     const stored = (await h.deps.store.get(bargainKey(chain.id), true)) as Record<string, any>;
     expect(stored.helperCount).toBe(1);
     expect(await helpItems(h, chain.id)).toHaveLength(1);
-    const count = (await h.deps.store.get(bargainDailyHelpsKey('eager', '2026-11-24'), true)) as { count: number };
-    expect(count.count).toBe(1);
+    const record = (await h.deps.store.get(bargainUserKey('eager'), true)) as Record<string, unknown>;
+    expect(record['helps-2026-11-24']).toBe(1);
   });
 
   it('a user near, then at, the daily limit helping 10 chains at once: the limit holds exactly', async () => {
@@ -81,8 +81,8 @@ describe('Bargains under concurrency (DynamoDB Local)', () => {
     const atLimit = await Promise.all(chains.slice(13, 23).map((ch) => help(h, ch.id, 'busy')));
     expect(atLimit.filter((r) => r.status === 201)).toHaveLength(0);
     expect(atLimit.every((r) => r.status === 429)).toBe(true);
-    const count = (await h.deps.store.get(bargainDailyHelpsKey('busy', '2026-11-24'), true)) as { count: number };
-    expect(count.count).toBe(5);
+    const record = (await h.deps.store.get(bargainUserKey('busy'), true)) as Record<string, unknown>;
+    expect(record['helps-2026-11-24']).toBe(5);
     const landed = (await Promise.all(chains.map((ch) => helpItems(h, ch.id))))
       .flat()
       .filter((x) => x.helperId === 'busy');
