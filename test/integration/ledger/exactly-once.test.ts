@@ -84,7 +84,7 @@ describe('Ledger: exactly once in effect under redelivery, reordering and lost a
     const lossy: Deps = { ...h.deps, store };
     let failed = 0;
     const started = Date.now();
-    await pool(deliveries, 16, async (e) => {
+    await pool(deliveries, 4, async (e) => {
       for (let attempt = 1; ; attempt++) {
         try {
           await deliver(lossy, e);
