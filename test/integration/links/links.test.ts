@@ -133,7 +133,7 @@ describe('Links and the redirect', () => {
     const today = new Date().toISOString().slice(0, 10);
     const stats = await h.call('GET', `/v1/kol/stats?from=${today}&to=${today}`, { token: kol });
     expect(stats.body.days[0].clicks).toBeGreaterThanOrEqual(2000);
-  });
+  }, 120_000);
 
   it('accepts none of 10,000 mutated link codes (store lookups) nor a sample of 200 through HTTP', async () => {
     const { body: link } = await newLink();
