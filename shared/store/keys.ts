@@ -258,6 +258,8 @@ export const bargainHelpKey = (chainId: string, helperId: string): Key => ({
 export const bargainHelpPrefix = 'HELP#';
 /** A chain's cut schedule: written once at start beside the chain, so each help rewrites only the small chain item. */
 export const bargainScheduleKey = (chainId: string): Key => ({ pk: `BARGAIN#${chainId}`, sk: 'SCHEDULE' });
+/** A small item carrying an active chain's place in the sweeper's due index, so helps never rewrite an index entry. */
+export const bargainDueKey = (chainId: string): Key => ({ pk: `BARGAIN#${chainId}`, sk: 'DUE' });
 /** The one-active-chain-per-user-per-campaign lock; names the chain holding it. */
 export const bargainLockKey = (campaignId: string, userId: string): Key => ({
   pk: `BARGAIN_LOCK#${campaignId}#${userId}`,

@@ -2,6 +2,7 @@ import type { Link, LinkCounts } from '../domain/links/link.schema.ts';
 import { addBufferOf } from './add-buffer.ts';
 import { batchPutBufferOf } from './batch-put.ts';
 import { Coalescer } from './coalescer.ts';
+import { conditionalPutBatcherOf } from './conditional-batch.ts';
 import {
   CLICK_SHARDS,
   clickHistoryKey,
@@ -89,7 +90,8 @@ export interface UniqueClaim {
  * Claims a unique click for (link, visitor): a conditional put that succeeds only when the
  * visitor has no counted click on the link within the last `windowMs` (one item per pair, so
  * the database decides under any concurrency). Clicks of the same pair arriving together share
- * one write: the earliest may be unique, the others fall in its window.
+ * one write: the earliest may be unique, the others fall in its window; claims of different
+ * pairs arriving together go as one transaction (see ConditionalPutBatcher).
  */
 export async function claimUniqueClick(
   store: Store,
@@ -109,38 +111,25 @@ function claimCoalescerOf(store: Store): Coalescer<Claim, UniqueClaim> {
   if (!c) {
     c = new Coalescer<Claim, UniqueClaim>(async (_key, claims) => {
       const first = claims.reduce((a, b) => (b.nowMs < a.nowMs ? b : a));
-      let countedAt = first.nowMs;
-      let unique = true;
-      try {
-        await store.put(
-          {
-            ...linkVisitorKey(first.code, first.visitorId),
-            entity: 'link_visitor',
-            countedAt: first.nowMs,
-            ttl: Math.floor((first.nowMs + first.windowMs) / 1000) + 3600,
-          },
-          {
-            condition: 'attribute_not_exists(pk) OR countedAt <= :cutoff',
-            values: { ':cutoff': first.nowMs - first.windowMs },
-            onFail: (old) => {
-              const v = old?.countedAt as number | { N?: string } | undefined;
-              countedAt = typeof v === 'number' ? v : Number(v?.N ?? first.nowMs);
-              return new ClickNotUnique();
-            },
-          },
-        );
-      } catch (e) {
-        if (!(e instanceof ClickNotUnique)) throw e;
-        unique = false;
-      }
+      const outcome = await conditionalPutBatcherOf(store).put(
+        {
+          ...linkVisitorKey(first.code, first.visitorId),
+          entity: 'link_visitor',
+          countedAt: first.nowMs,
+          ttl: Math.floor((first.nowMs + first.windowMs) / 1000) + 3600,
+        },
+        'attribute_not_exists(pk) OR countedAt <= :cutoff',
+        { ':cutoff': first.nowMs - first.windowMs },
+      );
+      const unique = outcome.ok;
+      const old = outcome.ok ? undefined : (outcome.old?.countedAt as number | { N?: string } | undefined);
+      const countedAt = outcome.ok ? first.nowMs : typeof old === 'number' ? old : Number(old?.N ?? first.nowMs);
       return claims.map((cl) => ({ unique: unique && cl === first, countedAt }));
     });
     claimCoalescers.set(store, c);
   }
   return c;
 }
-
-class ClickNotUnique extends Error {}
 
 /**
  * Adds to one shard of a link's counters: an atomic ADD (no transaction, so no conflicts on a hot

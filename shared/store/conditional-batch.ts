@@ -1,0 +1,138 @@
+import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { type Item, isRetryable, type Store } from './store.ts';
+
+const MAX_ITEMS = 100;
+
+/** A conditional put's outcome: written, or refused with the item as it was. */
+export type PutOutcome = { ok: true } | { ok: false; old: Item | undefined };
+
+interface Pending {
+  item: Item;
+  condition: string;
+  values: Record<string, unknown>;
+  done: (o: PutOutcome) => void;
+  fail: (e: unknown) => void;
+}
+
+/**
+ * Sends conditional puts of distinct items made within a few milliseconds as one
+ * TransactWriteItems of up to 100. When some conditions fail, DynamoDB cancels the whole
+ * transaction and says which ones: those answer "refused" and the rest go again (conflicts and
+ * throttling too, with backoff). A lone put goes as a plain PutItem. Callers must not put the
+ * same key twice at once (one transaction cannot hold two writes of one item).
+ */
+export class ConditionalPutBatcher {
+  private queue: Pending[] = [];
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly delayMs = 2,
+  ) {}
+
+  put(item: Item, condition: string, values: Record<string, unknown>): Promise<PutOutcome> {
+    const done = new Promise<PutOutcome>((ok, fail) => this.queue.push({ item, condition, values, done: ok, fail }));
+    if (this.queue.length >= MAX_ITEMS) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), this.delayMs);
+    return done;
+  }
+
+  private flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, MAX_ITEMS);
+      void this.send(batch).catch((e) => {
+        for (const p of batch) p.fail(e);
+      });
+    }
+  }
+
+  private async send(batch: Pending[]): Promise<void> {
+    let pending = batch;
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (pending.length === 1) {
+        const p = pending[0]!;
+        let old: Item | undefined;
+        let refused = false;
+        await this.store
+          .put(p.item, {
+            condition: p.condition,
+            values: p.values,
+            onFail: (o) => {
+              old = o;
+              refused = true;
+              return new Refused();
+            },
+          })
+          .catch((e) => {
+            if (!(e instanceof Refused)) throw e;
+          });
+        p.done(refused ? { ok: false, old } : { ok: true });
+        return;
+      }
+      this.store.stats.requests++;
+      try {
+        const r = await this.store.client.send(
+          new TransactWriteCommand({
+            TransactItems: pending.map((p) => ({
+              Put: {
+                TableName: this.store.tableName,
+                Item: p.item,
+                ConditionExpression: p.condition,
+                ExpressionAttributeValues: p.values,
+                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+              },
+            })),
+            ReturnConsumedCapacity: 'TOTAL',
+          }),
+        );
+        for (const c of r.ConsumedCapacity ?? []) this.store.stats.writeUnits += c.CapacityUnits ?? 0;
+        for (const p of pending) p.done({ ok: true });
+        return;
+      } catch (e) {
+        const err = e as { name?: string; CancellationReasons?: { Code?: string; Item?: Item }[] };
+        if (err.name !== 'TransactionCanceledException' || !err.CancellationReasons) {
+          if (!isRetryable(e) || attempt >= 6) throw e;
+          await new Promise((res) => setTimeout(res, Math.random() * Math.min(1000, 10 * 2 ** attempt)));
+          continue;
+        }
+        const again: Pending[] = [];
+        err.CancellationReasons.forEach((reason, i) => {
+          const p = pending[i]!;
+          if (reason.Code === 'ConditionalCheckFailed') p.done({ ok: false, old: plain(reason.Item) });
+          else again.push(p);
+        });
+        if (again.length === pending.length && attempt >= 10) throw e;
+        if (again.length === pending.length)
+          await new Promise((res) => setTimeout(res, Math.random() * Math.min(1000, 10 * 2 ** attempt)));
+        pending = again;
+      }
+    }
+  }
+}
+
+class Refused extends Error {}
+
+/** Cancellation reasons carry items in DynamoDB's wire shape; only numbers and strings are needed here. */
+function plain(item: Item | undefined): Item | undefined {
+  if (!item) return undefined;
+  const out: Item = {};
+  for (const [k, v] of Object.entries(item)) {
+    const w = v as { N?: string; S?: string };
+    out[k] = w && typeof w === 'object' ? (w.N !== undefined ? Number(w.N) : (w.S ?? v)) : v;
+  }
+  return out;
+}
+
+const batchers = new WeakMap<Store, ConditionalPutBatcher>();
+
+/** The conditional-put batcher of a store. */
+export function conditionalPutBatcherOf(store: Store): ConditionalPutBatcher {
+  let b = batchers.get(store);
+  if (!b) {
+    b = new ConditionalPutBatcher(store);
+    batchers.set(store, b);
+  }
+  return b;
+}
