@@ -541,6 +541,22 @@ export function setPayoutItemStatusTx(
   return out;
 }
 
+/** Checks a payout line still has `status`. */
+export function payoutItemStatusIsTx(
+  item: Pick<PayoutItem, 'payoutId' | 'payeeId'>,
+  status: PayoutItem['status'],
+): TxItem {
+  return {
+    ConditionCheck: {
+      Key: payoutItemKey(item.payoutId, item.payeeId),
+      ConditionExpression: '#status = :s',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':s': status },
+    },
+    onFail: () => new StaleReadError(`payout line ${item.payoutId}/${item.payeeId} is no longer ${status}`),
+  };
+}
+
 /** Checks a payout still has `status`. */
 export function payoutStatusIsTx(payoutId: string, status: PayoutStatus): TxItem {
   return {

@@ -7,6 +7,7 @@ import {
   findPayoutItem,
   listPayoutItems,
   moveEntryTx,
+  payoutItemStatusIsTx,
   setPayoutItemStatusTx,
   setPayoutStatus,
 } from '../../store/ledger.ts';
@@ -60,7 +61,7 @@ async function payLine(deps: Pick<Deps, 'store'>, first: PayoutItem): Promise<vo
       await deps.store.transact([
         ...part.map((e) => moveEntryTx(e, { set: { state: 'paid' }, payoutId: line.payoutId })),
         ...(part.length ? [balanceDeltaTx(line.payeeId, 'cash', { inPayout: -sum, paid: sum })] : []),
-        ...(i === parts.length - 1 ? setPayoutItemStatusTx(line, 'paid') : []),
+        ...(i === parts.length - 1 ? setPayoutItemStatusTx(line, 'paid') : [payoutItemStatusIsTx(line, 'in_payout')]),
       ]);
     }
   });

@@ -17,10 +17,11 @@ import { withFreshReads } from './settlement.ts';
 const ENTRIES_PER_TX = 45;
 
 /**
- * Marks one payee's line of a pending payout failed: its entries go back to `available` (and
- * payable again), the amount moves inPayout → available, and the payout's total drops by the
- * line. Only while the payout is pending (each write checks it); a repeat is a no-op;
- * a line already paid → 409 conflict.
+ * Marks one payee's line of a pending payout failed, then returns its entries to `available`
+ * (payable again), the amount moving inPayout → available. The line flips to `failed` first, in
+ * one write conditional on the payout still being pending (and the payout's total drops by the
+ * line), so a confirmation can no longer pay any of it; a confirmation that began first makes
+ * the failure a 409 conflict. A repeat finishes returning any entries left and answers the same.
  */
 export async function failPayoutItem(
   deps: Pick<Deps, 'store'>,
@@ -31,27 +32,26 @@ export async function failPayoutItem(
     const payout = await findPayout(deps.store, payoutId);
     const line = payout && (await findPayoutItem(deps.store, payoutId, payeeId));
     if (!payout || !line) throw new NotFoundError('payout line');
-    if (line.status === 'failed') return;
-    if (line.status === 'paid' || payout.status !== 'pending')
-      throw new ConflictError('conflict', `The payout is ${payout.status}; its lines can no longer fail.`);
+    if (line.status === 'paid') throw new ConflictError('conflict', 'This payout line was paid already.');
+    if (line.status === 'in_payout') {
+      if (payout.status !== 'pending')
+        throw new ConflictError('conflict', `The payout is ${payout.status}; its lines can no longer fail.`);
+      await deps.store.transact([
+        ...setPayoutItemStatusTx(line, 'failed', { reason, totalDelta: -line.amount }),
+        ...(line.amount === 0 ? [payoutStatusIsTx(payoutId, 'pending')] : []),
+      ]);
+    }
     const entries = (await findEntries(deps.store, line.entryIds)).filter(
       (e) => e.state === 'in_payout' && e.payoutId === payoutId,
     );
-    const parts = chunks(entries, ENTRIES_PER_TX);
-    if (parts.length === 0) parts.push([]);
-    for (const [i, part] of parts.entries()) {
+    for (const part of chunks(entries, ENTRIES_PER_TX)) {
       const sum = part.reduce((s, e) => s + e.amount, 0);
-      const last = i === parts.length - 1;
       await deps.store.transact([
-        ...(last && line.amount !== 0 ? [] : [payoutStatusIsTx(payoutId, 'pending')]),
         ...part.flatMap((e) => [
           moveEntryTx(e, { set: { state: 'available' }, remove: ['payoutId'], payoutId }),
           putAvailableTx(e),
         ]),
-        ...(part.length
-          ? [balanceDeltaTx(payeeId, payout.asset, { inPayout: -sum, available: sum }, { payable: true })]
-          : []),
-        ...(last ? setPayoutItemStatusTx(line, 'failed', { reason, totalDelta: -line.amount }) : []),
+        balanceDeltaTx(payeeId, payout.asset, { inPayout: -sum, available: sum }, { payable: true }),
       ]);
     }
   });
