@@ -3,6 +3,7 @@ import type { BargainChain, BargainHelp } from '../domain/bargains/bargain.schem
 import { AlreadyHelpedError, ChainMovedError, DailyHelpLimitError, OutOfStockError } from '../domain/bargains/rules.ts';
 import { ConflictError } from '../errors.ts';
 import {
+  bargainDueKey,
   bargainHelpKey,
   bargainKey,
   bargainLockKey,
@@ -13,7 +14,7 @@ import {
 } from './keys.ts';
 import type { Item, Store, TxItem } from './store.ts';
 
-/** The sweeper task that expires chains (gsi3 due index). */
+/** The sweeper task that expires chains (gsi3 due index, on the chain's small due item). */
 export const BARGAIN_EXPIRY_TASK = 'bargain-expiry';
 /** Locks outlive the chain they guard by a day, then TTL removes them. */
 const DAY_SECONDS = 24 * 3600;
@@ -117,6 +118,9 @@ const stockUse = (campaignId: string, stock: number): TxItem => ({
   onFail: () => new OutOfStockError(),
 });
 
+/** The chain leaves the expiry due index with the write that ends it. */
+const leaveDue = (chainId: string): TxItem => ({ Delete: { Key: bargainDueKey(chainId) } });
+
 const lockRelease = (chain: BargainChain): TxItem => ({
   Delete: {
     Key: bargainLockKey(chain.campaignId, chain.initiatorId),
@@ -159,13 +163,19 @@ export async function insertChain(
     },
     {
       Put: {
-        Item: {
-          ...bargainKey(chain.id),
-          ...dueIndex(BARGAIN_EXPIRY_TASK, chain.expiresAt, chain.id),
-          entity: 'bargain',
-          ...chain,
-        },
+        Item: { ...bargainKey(chain.id), entity: 'bargain', ...chain },
         ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    },
+    {
+      Put: {
+        Item: {
+          ...bargainDueKey(chain.id),
+          ...dueIndex(BARGAIN_EXPIRY_TASK, chain.expiresAt, chain.id),
+          entity: 'bargain_due',
+          id: chain.id,
+          expiresAt: chain.expiresAt,
+        },
       },
     },
     {
@@ -255,7 +265,7 @@ export async function recordHelp(store: Store, p: HelpWrite): Promise<void> {
       Update: {
         Key: bargainKey(chain.id),
         UpdateExpression: completes
-          ? 'SET price = :price, helperCount = :next, updatedAt = :now, #status = :completed, completedAt = :now REMOVE gsi3pk, gsi3sk'
+          ? 'SET price = :price, helperCount = :next, updatedAt = :now, #status = :completed, completedAt = :now'
           : 'SET price = :price, helperCount = :next, updatedAt = :now',
         ConditionExpression:
           '#status = :active AND helperCount = :count AND helperCount < helpersRequired AND expiresAt > :now',
@@ -282,7 +292,7 @@ export async function recordHelp(store: Store, p: HelpWrite): Promise<void> {
   ];
   if (completes) {
     if (chain.stock !== undefined) items.push(stockUse(chain.campaignId, chain.stock));
-    items.push(lockRelease(chain));
+    items.push(lockRelease(chain), leaveDue(chain.id));
   }
   await store.transact([...items, ...p.events]);
 }
@@ -323,7 +333,7 @@ export async function purchaseActive(
     {
       Update: {
         Key: bargainKey(chain.id),
-        UpdateExpression: 'SET #status = :purchased, purchasedAt = :now, updatedAt = :now REMOVE gsi3pk, gsi3sk',
+        UpdateExpression: 'SET #status = :purchased, purchasedAt = :now, updatedAt = :now',
         ConditionExpression: '#status = :active AND helperCount = :count AND expiresAt > :now',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: {
@@ -337,20 +347,20 @@ export async function purchaseActive(
     },
   ];
   if (chain.stock !== undefined) items.push(stockUse(chain.campaignId, chain.stock));
-  items.push(lockRelease(chain));
+  items.push(lockRelease(chain), leaveDue(chain.id));
   await store.transact([...items, ...events]);
 }
 
 /**
  * Expires an active chain past its `expiresAt`, from the state that was read (so the event's price
- * and helper count are the final ones), and takes it out of the due index.
+ * and helper count are the final ones), and takes it out of the due index in the same transaction.
  */
 export async function expireChain(store: Store, chain: BargainChain, nowIso: string, events: TxItem[]): Promise<void> {
   await store.transact([
     {
       Update: {
         Key: bargainKey(chain.id),
-        UpdateExpression: 'SET #status = :expired, expiredAt = :now, updatedAt = :now REMOVE gsi3pk, gsi3sk',
+        UpdateExpression: 'SET #status = :expired, expiredAt = :now, updatedAt = :now',
         ConditionExpression: '#status = :active AND helperCount = :count AND expiresAt <= :now',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: {
@@ -362,24 +372,14 @@ export async function expireChain(store: Store, chain: BargainChain, nowIso: str
       },
       onFail: moved,
     },
+    leaveDue(chain.id),
     ...events,
   ]);
 }
 
 /** Takes a chain that is no longer active out of the due index (a no-op when already out). */
 export async function leaveDueIndex(store: Store, chainId: string): Promise<void> {
-  await store
-    .update({
-      key: bargainKey(chainId),
-      update: 'REMOVE gsi3pk, gsi3sk',
-      condition: 'attribute_exists(gsi3pk) AND #status <> :active',
-      names: { '#status': 'status' },
-      values: { ':active': 'active' },
-      onFail: () => new ChainMovedError(undefined),
-    })
-    .catch((e) => {
-      if (!(e instanceof ChainMovedError)) throw e;
-    });
+  await store.delete(bargainDueKey(chainId));
 }
 
 /** Releases the initiator's lock if this chain still holds it (a newer chain's lock is left alone). */

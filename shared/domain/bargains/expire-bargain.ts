@@ -40,5 +40,6 @@ export async function expireBargain(deps: Deps, chainId: string): Promise<boolea
       chain = e.chain ?? (await findChain(store, chainId, true));
     }
   }
+  if (!chain) await leaveDueIndex(store, chainId);
   return false;
 }

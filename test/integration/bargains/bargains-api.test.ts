@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { bargainKey, bargainLockKey, bargainScheduleKey } from '#shared/store/keys';
+import { bargainDueKey, bargainKey, bargainLockKey, bargainScheduleKey } from '#shared/store/keys';
 import { createHarness, type Harness, ManualClock } from '../../support/harness.ts';
 import { baseRules, createBargainCampaign, help, outboxEvents, startChain } from './support.ts';
 
@@ -270,7 +270,7 @@ describe('Bargains API', () => {
         expect(expired[0]!.detail).toMatchObject({ initiatorId: 'init-e', helperCount: 1, price: read.body.price });
         const stored = (await h.deps.store.get(bargainKey(chain.id))) as Record<string, unknown>;
         expect(stored.status).toBe('expired');
-        expect(stored.gsi3pk).toBeUndefined();
+        expect(await h.deps.store.get(bargainDueKey(chain.id))).toBeUndefined();
         expect(await h.deps.store.get(bargainLockKey(c, 'init-e'))).toBeUndefined();
         const fresh = await h.call('POST', '/v1/bargains', { token: h.token('init-e'), body: { campaignId: c } });
         expect(fresh.status).toBe(201);
