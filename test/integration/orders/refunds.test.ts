@@ -107,7 +107,7 @@ describe('Refund webhooks', () => {
           if (total === amount) expect(reversed).toBe(commission);
         },
       ),
-      { numRuns: 8 },
+      { numRuns: 5 },
     );
   });
 
