@@ -10,9 +10,11 @@ import {
   campaignKey,
   dueIndex,
   GROUP_BUY_MEMBER_PREFIX,
+  groupBuyDueKey,
   groupBuyKey,
   groupBuyLeaderCountKey,
   groupBuyLedIndex,
+  groupBuyLedKey,
   groupBuyLedPk,
   groupBuyMemberKey,
   groupBuyOpenIndex,
@@ -20,7 +22,7 @@ import {
   groupBuyOrderKey,
   groupBuyPk,
 } from './keys.ts';
-import { type Item, type Page, type Store, TransactionConditionError, type TxItem } from './store.ts';
+import type { Item, Page, Store, TxItem } from './store.ts';
 
 type OnGroupFail = (old: GroupBuy | undefined) => Error;
 
@@ -88,6 +90,12 @@ const memberOf = (g: GroupBuy, userId: string, e: RosterEntry): GroupMemberItem 
 /** The group item as stored: its members live in their own items, not in it. */
 const groupItem = ({ roster: _roster, ...g }: GroupBuy) => g;
 
+/** A closed group leaves the due and led-groups indexes: their small items go in the closing transaction. */
+const closedPointers = (id: string): TxItem[] => [
+  { Delete: { Key: groupBuyDueKey(id) } },
+  { Delete: { Key: groupBuyLedKey(id) } },
+];
+
 /** Opens a group: the group (listed, due at expiry), its leader's membership, the order link, the leader's open-group count (≤ `maxOpen`), and the event: one transaction. */
 export async function insertGroup(store: Store, g: GroupBuy, maxOpen: number, events: TxItem[]): Promise<void> {
   const leader = g.roster[g.leaderId]!;
@@ -99,10 +107,32 @@ export async function insertGroup(store: Store, g: GroupBuy, maxOpen: number, ev
           entity: 'group_buy',
           ...groupItem(g),
           ...groupBuyOpenIndex(g.campaignId, g.groupSize - g.memberCount, g.expiresAt, g.id),
-          ...groupBuyLedIndex(g.campaignId, g.leaderId, g.expiresAt, g.id),
-          ...dueIndex(GROUP_EXPIRY_TASK, g.expiresAt, g.id),
         },
         ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    },
+    {
+      Put: {
+        Item: {
+          ...groupBuyDueKey(g.id),
+          entity: 'group_buy_due',
+          id: g.id,
+          expiresAt: g.expiresAt,
+          ...dueIndex(GROUP_EXPIRY_TASK, g.expiresAt, g.id),
+        },
+      },
+    },
+    {
+      Put: {
+        Item: {
+          ...groupBuyLedKey(g.id),
+          entity: 'group_buy_led',
+          id: g.id,
+          campaignId: g.campaignId,
+          leaderId: g.leaderId,
+          expiresAt: g.expiresAt,
+          ...groupBuyLedIndex(g.campaignId, g.leaderId, g.expiresAt, g.id),
+        },
       },
     },
     {
@@ -193,7 +223,7 @@ export async function joinGroupWrite(
     values[':rev1'] = g.rev + 1;
     values[':n'] = count;
     if (fills) {
-      update += ', #status = :formed, formedAt = :now REMOVE gsi1pk, gsi1sk, gsi2pk, gsi2sk, gsi3pk, gsi3sk';
+      update += ', #status = :formed, formedAt = :now REMOVE gsi1pk, gsi1sk';
       values[':formed'] = 'formed';
     } else {
       update += ', gsi1sk = :lsk';
@@ -226,7 +256,7 @@ export async function joinGroupWrite(
       },
       onFail: () => new CampaignInactiveError(),
     },
-    ...(fills ? [leaderCountChange(g, -1)] : []),
+    ...(fills ? [leaderCountChange(g, -1), ...closedPointers(g.id)] : []),
     ...input.events,
   ]);
 }
@@ -235,6 +265,7 @@ export async function joinGroupWrite(
  * Sets an open group's list sort key from its actual member count, after a loose join: each try
  * is conditioned on the count it writes for, and a failed try learns the count from the old item.
  * Whoever writes last writes the right key. Returns the member count the key was written for.
+ * A plain update colliding with a join's transaction gets TransactionConflictException: retried.
  */
 export async function refreshOpenSortKey(store: Store, g: GroupBuy, count: number): Promise<number> {
   let expected = count;
@@ -250,6 +281,11 @@ export async function refreshOpenSortKey(store: Store, g: GroupBuy, count: numbe
       });
       return expected;
     } catch (e) {
+      if ((e as Error).name === 'TransactionConflictException') {
+        // A join's transaction holds the item: wait a moment and try again.
+        await new Promise((r) => setTimeout(r, Math.random() * 20 * (attempt + 1)));
+        continue;
+      }
       if (!(e instanceof CountMoved)) throw e;
       const seen = e.group;
       if (seen?.status !== 'open' || seen.memberCount === expected) return seen?.memberCount ?? expected;
@@ -350,7 +386,7 @@ export async function closeGroupWrite(
     {
       Update: {
         Key: groupBuyKey(g.id),
-        UpdateExpression: `${set} REMOVE gsi1pk, gsi1sk, gsi2pk, gsi2sk, gsi3pk, gsi3sk`,
+        UpdateExpression: `${set} REMOVE gsi1pk, gsi1sk`,
         ConditionExpression: `#status = :open AND rev = :rev AND expiresAt ${input.when === 'expired' ? '<=' : '>'} :now`,
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: values,
@@ -358,23 +394,14 @@ export async function closeGroupWrite(
       onFail: (old) => input.onGroupFail(toGroup(old)),
     },
     leaderCountChange(g, -1),
+    ...closedPointers(g.id),
     ...input.events,
   ]);
 }
 
 /** Takes a group that is no longer open out of the due index (a no-op if already out). */
 export async function clearGroupDue(store: Store, id: string): Promise<void> {
-  try {
-    await store.update({
-      key: groupBuyKey(id),
-      update: 'REMOVE gsi3pk, gsi3sk',
-      condition: 'attribute_exists(gsi3pk) AND #status <> :open',
-      names: { '#status': 'status' },
-      values: { ':open': 'open' },
-    });
-  } catch (e) {
-    if (!(e instanceof TransactionConditionError)) throw e;
-  }
+  await store.delete(groupBuyDueKey(id));
 }
 
 /** The group an order belongs to (one GetItem). */

@@ -169,6 +169,10 @@ export const groupBuyMemberKey = (id: string, userId: string): Key => ({
   sk: `GBMEMBER#${userId}`,
 });
 export const groupBuyPk = (id: string) => `GROUPBUY#${id}`;
+/** A small item in the sweeper's due index for an open group (kept off the group item, whose writes stay cheap). */
+export const groupBuyDueKey = (id: string): Key => ({ pk: `GROUPBUY#${id}`, sk: 'DUE' });
+/** A small item in the led-groups index (gsi2) for an open group. */
+export const groupBuyLedKey = (id: string): Key => ({ pk: `GROUPBUY#${id}`, sk: 'LED' });
 export const GROUP_BUY_MEMBER_PREFIX = 'GBMEMBER#';
 /** Order → group, so an `OrderRefunded` finds its group with one GetItem (and an order serves one group). */
 export const groupBuyOrderKey = (orderId: string): Key => ({ pk: `GBORDER#${orderId}`, sk: 'GBORDER' });
@@ -186,7 +190,7 @@ export const groupBuyOpenIndex = (campaignId: string, slotsLeft: number, expires
   gsi1sk: `${String(slotsLeft).padStart(2, '0')}#${expiresAt}#${id}`,
 });
 export const groupBuyOpenPk = (campaignId: string) => `GBOPEN#${campaignId}`;
-/** gsi2: the open groups a user leads in a campaign, by expiry (sparse, removed on close). */
+/** gsi2 (on the `groupBuyLedKey` item): the open groups a user leads in a campaign, by expiry; deleted on close. */
 export const groupBuyLedIndex = (campaignId: string, leaderId: string, expiresAt: string, id: string) => ({
   gsi2pk: groupBuyLedPk(campaignId, leaderId),
   gsi2sk: `${expiresAt}#${id}`,

@@ -109,7 +109,11 @@ export async function joinGroup(
         onGroupFail: (old) => joinRefusal(old, input.userId, now),
       });
       if (mode === 'exact' || fills) return { groupId: g.id, memberCount, status: fills ? 'formed' : 'open' };
-      const actual = await refreshOpenSortKey(deps.store, g, memberCount);
+      // The join is committed: fixing the list order is best effort and never fails the answer.
+      const actual = await refreshOpenSortKey(deps.store, g, memberCount).catch((err: Error) => {
+        deps.log.warn('open-list sort key not refreshed', { groupId: input.groupId, error: err });
+        return memberCount;
+      });
       return { groupId: g.id, memberCount: actual, status: actual >= g.groupSize ? 'formed' : 'open' };
     } catch (e) {
       if (e instanceof StaleGroupError && e.group) {
