@@ -5,9 +5,7 @@ import {
   OrderInUseError,
   TooManyOpenGroupsError,
 } from '../domain/group-buys/group-rules.ts';
-import { CampaignInactiveError } from '../errors.ts';
 import {
-  campaignKey,
   dueIndex,
   GROUP_BUY_MEMBER_PREFIX,
   groupBuyDueKey,
@@ -182,7 +180,7 @@ export async function findGroup(store: Store, id: string, consistent = false): P
  * One join, one transaction: the group gains the member only if it is still open and unexpired,
  * so it can never overfill, and the join that fills it forms it in the same write (leaving the
  * open list and the due index, and freeing the leader's open-group slot). The member item
- * (`already_member`), the order link, an active-campaign check and the events ride along.
+ * (`already_member`), the order link and the events ride along.
  *
  * `exact` joins are conditioned on the group as read (`rev`), so the open-list sort key and, for
  * the filling join, `GroupBuyFormed`'s member list are exact. A `loose` join (used after losing a
@@ -246,16 +244,6 @@ export async function joinGroupWrite(
       onFail: (old) => input.onGroupFail(toGroup(old)),
     },
     orderLinkPut({ orderId: entry.orderId, groupId: g.id, campaignId: g.campaignId, userId, isLeader: false }),
-    {
-      ConditionCheck: {
-        Key: campaignKey(g.campaignId),
-        ConditionExpression:
-          '#status = :active AND (attribute_not_exists(endsAt) OR endsAt > :now) AND (attribute_not_exists(startsAt) OR startsAt <= :now)',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':active': 'active', ':now': nowIso },
-      },
-      onFail: () => new CampaignInactiveError(),
-    },
     ...(fills ? [leaderCountChange(g, -1), ...closedPointers(g.id)] : []),
     ...input.events,
   ]);

@@ -1,8 +1,10 @@
 import { iso } from '../../clock.ts';
 import type { Deps } from '../../deps.ts';
-import { ConflictError, NotFoundError } from '../../errors.ts';
+import { CampaignInactiveError, ConflictError, NotFoundError } from '../../errors.ts';
 import { outboxPut } from '../../events/outbox.ts';
 import { findGroup, joinGroupWrite, refreshOpenSortKey } from '../../store/group-buys.ts';
+import { readCampaignCached } from '../campaigns/campaign-cache.ts';
+import { effectiveStatus as campaignStatus } from '../campaigns/effective-status.ts';
 import { maskName } from '../mask.ts';
 import type { GroupBuy, GroupStatus, JoinGroupInput, RosterEntry } from './group-buy.schema.ts';
 import {
@@ -23,13 +25,15 @@ const HOT_WINDOW_MS = 2000;
 const isHot = (g: GroupBuy, nowMs: number) => Boolean(g.contendedUntil && Date.parse(g.contendedUntil) > nowMs);
 
 /**
- * Joins a group: one read, then one transaction conditioned on the group as read (`rev`). The
- * join that fills the last slot forms the group in the same write and emits `GroupBuyFormed`
- * with every member's order and price. Losing a race to another join or leave tries again from
- * the failed condition's old item (no extra request) as a loose join (any slot but the last), or,
- * for the last slot, after a short random pause and a re-read of the members; a bounded number of
- * times. A group where a join lost a race moments ago is joined loose from the start, so a crowd
- * does not serialize on exact writes, while an uncontended join stays one read + one transaction.
+ * Joins a group in an active campaign (checked against the per-process campaign cache: a pause
+ * is seen at once on this process, within CAMPAIGN_CACHE_MS elsewhere): one read, then one
+ * transaction conditioned on the group as read (`rev`). The join that fills the last slot forms
+ * the group in the same write and emits `GroupBuyFormed` with every member's order and price.
+ * Losing a race to another join or leave tries again from the failed condition's old item (no
+ * extra request) as a loose join (any slot but the last), or, for the last slot, after a short
+ * random pause and a re-read of the members; a bounded number of times. A group where a join
+ * lost a race moments ago is joined loose from the start, so a crowd does not serialize on
+ * exact writes, while an uncontended join stays one read + one transaction.
  */
 export async function joinGroup(
   deps: Deps,
@@ -56,6 +60,10 @@ export async function joinGroup(
     if (withMembers && g.roster[input.userId]) throw new AlreadyMemberError();
     if (!isOpenNow(g, now)) throw attempt > 0 && g.status === 'formed' ? new GroupFullError() : new GroupClosedError();
     if (g.memberCount >= g.groupSize) throw new GroupFullError();
+    if (attempt === 0) {
+      const campaign = await readCampaignCached(deps.store, g.campaignId);
+      if (!campaign || campaignStatus(campaign, now) !== 'active') throw new CampaignInactiveError();
+    }
     const nowIso = iso(now);
     const entry: RosterEntry = {
       orderId: input.orderId,
