@@ -111,7 +111,7 @@ linkRoutes.openapi(
     summary: 'Follow a short link',
     description:
       'Answers 302 to the target with `fission_ref=<token>` set in its query and `Cache-Control: no-store`. The token is HMAC-signed over (code, visitor, issued-at) and is honoured for the link’s attribution window (its commission campaign’s, else 7 days). The visitor is the `fission_vid` cookie, else a keyed hash of IP + User-Agent (raw IPs are never stored); the cookie is set (HttpOnly, SameSite=Lax, 400 days) when absent. A click is unique unless the same visitor clicked the same link in the previous 30 minutes. Known bots (by User-Agent) are redirected but not counted. An optional bearer token also records the click under that user for attribution. Unknown code → 404.',
-    request: { params: z.object({ code: z.string().max(64) }) },
+    request: { params: z.object({ code: z.string() }) },
     responses: {
       302: {
         description: 'Redirect to the target',

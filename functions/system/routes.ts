@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { AppError } from '#shared/errors';
 import type { AreaApp } from '#shared/http/context';
 import { jsonResponse, problems } from '#shared/http/openapi';
 import { campaignKey } from '#shared/store/keys';
@@ -25,7 +26,11 @@ export function mountSystemRoutes(app: AreaApp): void {
       responses: { 200: jsonResponse(z.object({ status: z.literal('ok') }), 'Healthy'), ...problems(503) },
     }),
     async (c) => {
-      await c.get('deps').store.get(campaignKey('health'));
+      try {
+        await c.get('deps').store.get(campaignKey('health'));
+      } catch {
+        throw new AppError(503, 'unavailable', 'The store does not answer.');
+      }
       return c.json({ status: 'ok' as const }, 200);
     },
   );

@@ -84,7 +84,7 @@ export function createApp(deps: Deps, mount: (app: AreaApp) => void): AreaApp {
     bodyLimit({
       maxSize: MAX_BODY_BYTES,
       onError: () =>
-        problemResponse(problemOf(413, 'validation_failed', 'Request body is too large (64 KiB at most).')),
+        problemResponse(problemOf(400, 'validation_failed', 'Request body is too large (64 KiB at most).')),
     }),
   );
   app.onError((err, c) => errorToResponse(err, c));

@@ -9,6 +9,8 @@ import type { AppEnv } from './context.ts';
 const KEEP_SECONDS = 25 * 3600;
 /** A request still "running" after this long is taken to have died; its key may be used again. */
 const LOCK_SECONDS = 60;
+/** Answers larger than this are not kept for replay (a DynamoDB item holds 400 KB). */
+const MAX_REPLAY_BYTES = 300 * 1024;
 /** Response headers worth replaying. */
 const REPLAYED_HEADERS = ['content-type', 'location', 'retry-after', 'cache-control'];
 
@@ -111,17 +113,24 @@ export function idempotency() {
       if (v !== null) headers[h] = v;
     }
     const body = await res.clone().text();
-    await store.put({
-      ...pk,
-      entity: 'idempotency',
-      status: 'completed',
-      bodyHash: hash,
-      lockExpiresAt: now,
-      responseStatus: res.status,
-      responseBody: body,
-      responseHeaders: headers,
-      ttl: now + KEEP_SECONDS,
-    });
+    if (body.length > MAX_REPLAY_BYTES) {
+      // Too big to keep for a replay: release the key rather than fail an answer that committed.
+      await store.delete(pk).catch(() => undefined);
+      return;
+    }
+    await store
+      .put({
+        ...pk,
+        entity: 'idempotency',
+        status: 'completed',
+        bodyHash: hash,
+        lockExpiresAt: now,
+        responseStatus: res.status,
+        responseBody: body,
+        responseHeaders: headers,
+        ttl: now + KEEP_SECONDS,
+      })
+      .catch((e) => c.get('deps').log.error('idempotency record not saved', { error: e as Error, scope }));
   });
 }
 

@@ -52,7 +52,7 @@ export function verifyJwt(
   const claims = claimsSchema.safeParse(payload);
   if (!claims.success) throw new UnauthorizedError('Token claims are missing or malformed.');
   const c = claims.data;
-  const leeway = opts.leewaySeconds ?? 30;
+  const leeway = opts.leewaySeconds ?? 0;
   if (c.iss !== opts.issuer) throw new UnauthorizedError('Token issuer is not accepted.');
   const auds = Array.isArray(c.aud) ? c.aud : [c.aud];
   if (!auds.includes(opts.audience)) throw new UnauthorizedError('Token audience is not accepted.');

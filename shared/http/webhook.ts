@@ -22,7 +22,7 @@ export function requireWebhookSignature() {
       throw new BadSignatureError('The webhook timestamp is outside the allowed window.');
     const raw = await c.req.text();
     const expected = Buffer.from(signWebhook(config.WEBHOOK_SECRET, Number(ts), raw));
-    const given = Buffer.from(sig);
+    const given = Buffer.from(sig.replace(/^sha256=/i, 'sha256=').toLowerCase());
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new BadSignatureError();
     c.set('caller', 'shop');
     await next();

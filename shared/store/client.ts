@@ -13,7 +13,10 @@ export function createDocumentClient(config: Pick<Config, 'DYNAMODB_ENDPOINT' | 
     maxAttempts: 4,
     // Many requests in flight at once against one endpoint (the local server under load); on
     // Lambda a container serves one request at a time, so this changes nothing there.
-    requestHandler: { httpAgent: { keepAlive: true, maxSockets: 512 }, httpsAgent: { keepAlive: true, maxSockets: 512 } },
+    requestHandler: {
+      httpAgent: { keepAlive: true, maxSockets: 512 },
+      httpsAgent: { keepAlive: true, maxSockets: 512 },
+    },
   });
   return DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },

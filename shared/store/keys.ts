@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 /**
  * Every key of the single table is built here, one function per item kind, so the whole
  * key design can be read in one place. Conventions: `pk`/`sk` are `KIND#id`; secondary
@@ -24,7 +25,11 @@ export const campaignByTypeIndex = (type: string, createdAt: string, id: string)
   gsi1sk: `${createdAt}#${id}`,
 });
 
-export const idempotencyKey = (scope: string): Key => ({ pk: `IDEM#${scope}`, sk: 'IDEM' });
+/** Hashed, so a long path or key can never push the partition key past DynamoDB's 2 KB limit. */
+export const idempotencyKey = (scope: string): Key => ({
+  pk: `IDEM#${createHash('sha256').update(scope).digest('base64url')}`,
+  sk: 'IDEM',
+});
 
 export const outboxKey = (eventId: string): Key => ({ pk: `EVENT#${eventId}`, sk: 'EVENT' });
 /** gsi4: events not yet delivered by the local bus, in id (time) order per shard. */

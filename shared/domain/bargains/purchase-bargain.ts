@@ -38,6 +38,7 @@ export async function purchaseBargain(
     );
     try {
       if (c.status === 'completed') {
+        await requireActiveCampaign(deps, c.campaignId, 'bargain');
         await purchaseCompleted(store, c, iso(now), [purchased]);
         return { result, created: true };
       }

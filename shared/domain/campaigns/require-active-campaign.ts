@@ -13,7 +13,7 @@ export async function requireActiveCampaign<T extends CampaignType>(
   id: string,
   type: T,
 ): Promise<Campaign<T>> {
-  const c = await findCampaign(deps.store, id);
+  const c = await findCampaign(deps.store, id, true);
   if (!c || c.type !== type) throw new NotFoundError(`${type} campaign`);
   const status = effectiveStatus(c, deps.clock.now());
   if (status !== 'active') throw new CampaignInactiveError();

@@ -5,7 +5,8 @@ export const MAX_STATS_DAYS = 366;
 
 const day = z
   .string()
-  .regex(/^\d{4}-\d{2}-\d{2}$/, 'expected YYYY-MM-DD')
+  .regex(/^\d{4}-\d{2}-\d{2}(T[0-9:.]+Z)?$/, 'expected YYYY-MM-DD (or an ISO-8601 UTC time, whose day is used)')
+  .transform((s) => s.slice(0, 10))
   .refine(
     (s) =>
       !Number.isNaN(Date.parse(`${s}T00:00:00.000Z`)) && new Date(`${s}T00:00:00.000Z`).toISOString().startsWith(s),
@@ -16,7 +17,7 @@ const day = z
 
 /** `GET /v1/kol/stats?from=&to=`: UTC days, `from` ≤ `to`, at most 366 days. */
 export const kolStatsQuerySchema = z
-  .strictObject({
+  .object({
     from: day.describe('First UTC day (YYYY-MM-DD), included'),
     to: day.describe('Last UTC day (YYYY-MM-DD), included'),
   })

@@ -15,7 +15,7 @@ export const createShareSchema = z.strictObject({
 export type CreateShareInput = z.output<typeof createShareSchema>;
 
 /** `GET /v1/shares/stats?objectType=&objectId=`. */
-export const shareStatsQuerySchema = z.strictObject({ objectType: z.enum(SHARE_OBJECT_TYPES), objectId });
+export const shareStatsQuerySchema = z.object({ objectType: z.enum(SHARE_OBJECT_TYPES), objectId });
 
 /** A share as stored beside its object's stats. */
 export interface Share {
