@@ -5,6 +5,9 @@ const port = Number(process.env.PORT ?? 3000);
 const dataDir = process.env.DATA_DIR ?? '.data/dynamodb';
 const sweepIntervalMs = Number(process.env.SWEEP_INTERVAL_MS ?? 1000);
 
+// Short links and share pages point at this server unless told otherwise.
+process.env.PUBLIC_BASE_URL ??= `http://localhost:${port}`;
+
 for (const name of ['JWT_SECRET', 'WEBHOOK_SECRET'])
   if (!process.env[name]) console.warn(`${name} is not set: using the development default "change-me".`);
 
