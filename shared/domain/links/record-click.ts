@@ -39,8 +39,8 @@ export interface ClickInput {
 /**
  * Records a click: first the (link, visitor) claim says whether it is unique, then, in parallel,
  * one random shard of the link's counters and of the KOL's day (ADDs coalesced per shard), and,
- * for a unique click, the visitor's (and user's) click history for attribution: a visitor's
- * repeat clicks within 30 minutes belong to the click that started them. Every write is a
+ * the visitor's (and signed-in user's) click history for attribution, so that the newest click
+ * of a visitor on any link is their last click. Every write is a
  * single-item write, so a hot link never meets transaction conflicts and no item takes more
  * than 1/16 of its writes.
  */
@@ -60,12 +60,13 @@ export async function recordClick(deps: Pick<Deps, 'store'>, click: ClickInput):
     ...(link.shareId ? { shareId: link.shareId, objectType: link.objectType, objectId: link.objectId } : {}),
   };
   const writes: Promise<void>[] = [addLinkClicks(deps.store, link.code, shard, 1, unique ? 1 : 0)];
-  if (unique) writes.push(putClickHistory(deps.store, `v:${visitorId}`, record));
+  // Every click goes into the history (batched writes), so the newest click is the last click.
+  writes.push(putClickHistory(deps.store, `v:${visitorId}`, record));
   if (link.kind === 'kol')
     writes.push(
       addKolDay(deps.store, link.ownerId, shard, utcDay(atMs), { clicks: 1, uniqueVisitors: unique ? 1 : 0 }),
     );
-  if (unique && click.userId) writes.push(putClickHistory(deps.store, `u:${click.userId}`, record));
+  if (click.userId) writes.push(putClickHistory(deps.store, `u:${click.userId}`, record));
   await Promise.all(writes);
   return { unique };
 }

@@ -154,6 +154,27 @@ describe('Order attribution', () => {
       expect: 'lastA',
     },
     {
+      name: 'last-click: a repeat click on an earlier link within 30 minutes is the newest click',
+      clicks: [
+        { at: 0, link: 'lastA' },
+        { at: 5, link: 'lastB' },
+        { at: 10, link: 'lastA' },
+      ],
+      payAt: 15,
+      send: { visitor: true },
+      expect: 'lastA',
+    },
+    {
+      name: 'a signed-in repeat of an anonymous click attributes by userId',
+      clicks: [
+        { at: 0, link: 'lastB' },
+        { at: 2, link: 'lastB', as: 'user' },
+      ],
+      payAt: 5,
+      send: {},
+      expect: 'lastB',
+    },
+    {
       name: 'a link without a campaign tracks but earns nothing',
       clicks: [{ at: 0, link: 'plain' }],
       payAt: 5,
