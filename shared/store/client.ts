@@ -11,11 +11,13 @@ export function createDocumentClient(config: Pick<Config, 'DYNAMODB_ENDPOINT' | 
       ? { endpoint: config.DYNAMODB_ENDPOINT, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
       : {}),
     maxAttempts: 4,
-    // Many requests in flight at once against one endpoint (the local server under load); on
-    // Lambda a container serves one request at a time, so this changes nothing there.
+    // Many requests in flight at once against one endpoint (the local server under load): up to
+    // 128 connections (DynamoDB Local's server drops some beyond that), the rest wait their turn
+    // quietly. On Lambda a container serves one request at a time, so this changes nothing there.
     requestHandler: {
-      httpAgent: { keepAlive: true, maxSockets: 512 },
-      httpsAgent: { keepAlive: true, maxSockets: 512 },
+      httpAgent: { keepAlive: true, maxSockets: 128 },
+      httpsAgent: { keepAlive: true, maxSockets: 128 },
+      socketAcquisitionWarningTimeout: 60_000,
     },
   });
   return DynamoDBDocumentClient.from(client, {
