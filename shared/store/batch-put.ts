@@ -1,5 +1,5 @@
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
-import type { Item, Store } from './store.ts';
+import { backoff, type Item, type Store } from './store.ts';
 
 const MAX_BATCH = 25;
 
@@ -52,7 +52,7 @@ export class BatchPutBuffer {
       pending = (r.UnprocessedItems?.[this.store.tableName] ?? []) as typeof pending;
       if (pending.length > 0) {
         if (attempt >= 8) throw new Error('BatchWriteItem left items unprocessed');
-        await new Promise((res) => setTimeout(res, Math.random() * Math.min(1000, 10 * 2 ** attempt)));
+        await backoff(attempt);
       }
     }
   }

@@ -1,5 +1,5 @@
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { type Item, isRetryable, type Store } from './store.ts';
+import { backoff, type Item, isRetryable, type Store, unmarshallLoose } from './store.ts';
 
 const MAX_ITEMS = 100;
 
@@ -94,18 +94,17 @@ export class ConditionalPutBatcher {
         const err = e as { name?: string; CancellationReasons?: { Code?: string; Item?: Item }[] };
         if (err.name !== 'TransactionCanceledException' || !err.CancellationReasons) {
           if (!isRetryable(e) || attempt >= 6) throw e;
-          await new Promise((res) => setTimeout(res, Math.random() * Math.min(1000, 10 * 2 ** attempt)));
+          await backoff(attempt);
           continue;
         }
         const again: Pending[] = [];
         err.CancellationReasons.forEach((reason, i) => {
           const p = pending[i]!;
-          if (reason.Code === 'ConditionalCheckFailed') p.done({ ok: false, old: plain(reason.Item) });
+          if (reason.Code === 'ConditionalCheckFailed') p.done({ ok: false, old: unmarshallLoose(reason.Item) });
           else again.push(p);
         });
         if (again.length === pending.length && attempt >= 10) throw e;
-        if (again.length === pending.length)
-          await new Promise((res) => setTimeout(res, Math.random() * Math.min(1000, 10 * 2 ** attempt)));
+        if (again.length === pending.length) await backoff(attempt);
         pending = again;
       }
     }
@@ -113,17 +112,6 @@ export class ConditionalPutBatcher {
 }
 
 class Refused extends Error {}
-
-/** Cancellation reasons carry items in DynamoDB's wire shape; only numbers and strings are needed here. */
-function plain(item: Item | undefined): Item | undefined {
-  if (!item) return undefined;
-  const out: Item = {};
-  for (const [k, v] of Object.entries(item)) {
-    const w = v as { N?: string; S?: string };
-    out[k] = w && typeof w === 'object' ? (w.N !== undefined ? Number(w.N) : (w.S ?? v)) : v;
-  }
-  return out;
-}
 
 const batchers = new WeakMap<Store, ConditionalPutBatcher>();
 

@@ -79,7 +79,8 @@ export function isRetryable(e: unknown): boolean {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const backoff = (attempt: number) => sleep(Math.random() * Math.min(1000, 8 * 2 ** attempt));
+/** Full-jitter exponential backoff before retry `attempt` (at most 1 s). */
+export const backoff = (attempt: number) => sleep(Math.random() * Math.min(1000, 8 * 2 ** attempt));
 
 export const encodeCursor = (key: Item | undefined): string | null =>
   key ? Buffer.from(JSON.stringify(key)).toString('base64url') : null;
@@ -339,7 +340,7 @@ const WIRE_TYPES = new Set(['S', 'N', 'B', 'BOOL', 'NULL', 'L', 'M', 'SS', 'NS',
  * DynamoDB's wire shape ({ S: "…" }) even from the document client; turn them into plain
  * values so `onFail` sees the same item a `get` returns.
  */
-function unmarshallLoose(item: Item | undefined): Item | undefined {
+export function unmarshallLoose(item: Item | undefined): Item | undefined {
   if (!item) return undefined;
   const wire = Object.values(item).every((v) => {
     if (!v || typeof v !== 'object' || Array.isArray(v)) return false;
