@@ -1,4 +1,5 @@
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { MicroBatcher } from './micro-batch.ts';
 import { backoff, type Item, type Store } from './store.ts';
 
 const MAX_BATCH = 25;
@@ -9,35 +10,20 @@ const MAX_BATCH = 25;
  * carried its item. For append-only records (click history), never for writes with conditions.
  */
 export class BatchPutBuffer {
-  private queue: { item: Item; ok: () => void; fail: (e: unknown) => void }[] = [];
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  private readonly batcher: MicroBatcher<{ item: Item; ok: () => void; fail: (e: unknown) => void }>;
 
   constructor(
     private readonly store: Store,
-    private readonly delayMs = 2,
-  ) {}
-
-  put(item: Item): Promise<void> {
-    const done = new Promise<void>((ok, fail) => this.queue.push({ item, ok, fail }));
-    if (this.queue.length >= MAX_BATCH) this.flush();
-    else this.timer ??= setTimeout(() => this.flush(), this.delayMs);
-    return done;
+    delayMs = 2,
+  ) {
+    this.batcher = new MicroBatcher(MAX_BATCH, delayMs, async (batch) => {
+      await this.write(batch.map((b) => b.item));
+      for (const b of batch) b.ok();
+    });
   }
 
-  private flush(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, MAX_BATCH);
-      void this.write(batch.map((b) => b.item)).then(
-        () => {
-          for (const b of batch) b.ok();
-        },
-        (e) => {
-          for (const b of batch) b.fail(e);
-        },
-      );
-    }
+  put(item: Item): Promise<void> {
+    return new Promise<void>((ok, fail) => this.batcher.add({ item, ok, fail }));
   }
 
   private async write(items: Item[]): Promise<void> {

@@ -1,4 +1,5 @@
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { MicroBatcher } from './micro-batch.ts';
 import { backoff, type Item, isRetryable, type Store, unmarshallLoose } from './store.ts';
 
 const MAX_ITEMS = 100;
@@ -22,30 +23,17 @@ interface Pending {
  * same key twice at once (one transaction cannot hold two writes of one item).
  */
 export class ConditionalPutBatcher {
-  private queue: Pending[] = [];
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  private readonly batcher: MicroBatcher<Pending>;
 
   constructor(
     private readonly store: Store,
-    private readonly delayMs = 2,
-  ) {}
-
-  put(item: Item, condition: string, values: Record<string, unknown>): Promise<PutOutcome> {
-    const done = new Promise<PutOutcome>((ok, fail) => this.queue.push({ item, condition, values, done: ok, fail }));
-    if (this.queue.length >= MAX_ITEMS) this.flush();
-    else this.timer ??= setTimeout(() => this.flush(), this.delayMs);
-    return done;
+    delayMs = 2,
+  ) {
+    this.batcher = new MicroBatcher(MAX_ITEMS, delayMs, (batch) => this.send(batch));
   }
 
-  private flush(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, MAX_ITEMS);
-      void this.send(batch).catch((e) => {
-        for (const p of batch) p.fail(e);
-      });
-    }
+  put(item: Item, condition: string, values: Record<string, unknown>): Promise<PutOutcome> {
+    return new Promise<PutOutcome>((done, fail) => this.batcher.add({ item, condition, values, done, fail }));
   }
 
   private async send(batch: Pending[]): Promise<void> {
