@@ -5,6 +5,7 @@ import { recordDeadLetter } from '#shared/events/dead-letters';
 import { eventFromOutbox, type OutboxItem } from '#shared/events/outbox';
 import { rules as allRules, type Rule } from '#shared/events/rules';
 import type { BusEvent } from '#shared/events/schemas';
+import { batchWriteBufferOf } from '#shared/store/batch-write';
 import { INDEX_SHARDS, outboxKey, outboxShardPk } from '#shared/store/keys';
 
 export interface LocalBusOptions {
@@ -12,7 +13,10 @@ export interface LocalBusOptions {
   maxAttempts?: number;
   /** First retry delay; it doubles each attempt. */
   baseDelayMs?: number;
-  /** How often the outbox is polled when idle. */
+  /**
+   * How often the whole outbox is read while running. Events this process commits are delivered
+   * at once without it; the poll finds the rest (left pending by a crash, or written elsewhere).
+   */
   pollMs?: number;
   /** How many events are delivered at once. */
   concurrency?: number;
@@ -22,10 +26,12 @@ export interface LocalBusOptions {
 
 /**
  * The local stand-in for the table stream → EventBridge Pipe → bus → rules → consumer Lambdas.
- * It reads pending outbox items (the same items the Pipe reads on AWS), matches the same rules,
- * and calls the same consumer handlers: at least once, each failing consumer retried with
- * backoff and then dead-lettered. An event leaves the pending index only after every matching
- * consumer has either succeeded or been dead-lettered, so a crash mid-delivery redelivers it.
+ * It delivers the outbox items of its store's committed transactions as they commit, and reads
+ * the pending outbox (the same items the Pipe reads on AWS) at start and every `pollMs`; it
+ * matches the same rules and calls the same consumer handlers: at least once, each failing
+ * consumer retried with backoff and then dead-lettered. An event leaves the outbox only after
+ * every matching consumer has either succeeded or been dead-lettered, so a crash mid-delivery
+ * redelivers it.
  */
 export class LocalBus {
   private readonly byName: Map<string, Consumer>;
@@ -33,7 +39,14 @@ export class LocalBus {
   private running = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
-  /** Events delivered recently, so a stale index read does not deliver them twice in a row. */
+  private unwatch: (() => void) | undefined;
+  /** Events waiting for a delivery slot, in the order they were committed or found. */
+  private readonly queue: OutboxItem[] = [];
+  /** Events queued or being delivered: a poll that sees them again leaves them alone. */
+  private readonly taken = new Set<string>();
+  private active = 0;
+  private idleWaiters: (() => void)[] = [];
+  /** Events delivered recently, so a poll racing their removal does not deliver them twice in a row. */
   private readonly recent = new Set<string>();
   readonly stats = { delivered: 0, retries: 0, deadLettered: 0 };
 
@@ -43,21 +56,21 @@ export class LocalBus {
     opts: LocalBusOptions = {},
   ) {
     this.byName = new Map(consumers.map((c) => [c.name, c]));
-    this.opts = { maxAttempts: 3, baseDelayMs: 100, pollMs: 50, concurrency: 32, rules: allRules, ...opts };
+    this.opts = { maxAttempts: 3, baseDelayMs: 100, pollMs: 1000, concurrency: 32, rules: allRules, ...opts };
   }
 
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.unwatch = this.deps.store.watchOutbox((item) => this.enqueue(item as unknown as OutboxItem));
     this.loop = (async () => {
       while (this.running) {
-        let n = 0;
         try {
-          n = await this.pollOnce();
+          await this.pollOnce();
         } catch (e) {
           if (this.running) this.deps.log.error('bus poll failed', { error: e as Error });
         }
-        if (n === 0 && this.running)
+        if (this.running)
           await new Promise<void>((r) => {
             const t = setTimeout(r, this.opts.pollMs);
             this.wake = () => {
@@ -69,11 +82,13 @@ export class LocalBus {
     })();
   }
 
-  /** Stops polling and waits for deliveries in flight. */
+  /** Stops taking new events and waits for the deliveries already taken. */
   async stop(): Promise<void> {
     this.running = false;
+    this.unwatch?.();
     this.wake?.();
     await this.loop;
+    await this.idle();
   }
 
   /** Delivers everything pending, until the outbox is empty (tests and benchmarks). */
@@ -81,29 +96,54 @@ export class LocalBus {
     for (let i = 0; i < maxRounds; i++) if ((await this.pollOnce()) === 0) return;
   }
 
-  /** One pass over every outbox shard; returns how many events were delivered. */
+  /** One pass over every outbox shard, waiting for what it found to be delivered; returns how many events it found. */
   async pollOnce(): Promise<number> {
-    let total = 0;
+    let found = 0;
     for (let shard = 0; shard < INDEX_SHARDS; shard++) {
       const page = await this.deps.store.query<OutboxItem>({ index: 'gsi4', pk: outboxShardPk(shard), limit: 100 });
-      const fresh = page.items.filter((i) => !this.recent.has(i.eventId));
-      for (let i = 0; i < fresh.length; i += this.opts.concurrency) {
-        await Promise.all(fresh.slice(i, i + this.opts.concurrency).map((item) => this.dispatch(item)));
-      }
-      total += fresh.length;
+      for (const item of page.items) if (this.enqueue(item)) found++;
     }
-    return total;
+    await this.idle();
+    return found;
+  }
+
+  /** Takes an event for delivery unless it is already taken or was just delivered. */
+  private enqueue(item: OutboxItem): boolean {
+    if (this.taken.has(item.eventId) || this.recent.has(item.eventId)) return false;
+    this.taken.add(item.eventId);
+    this.queue.push(item);
+    this.pump();
+    return true;
+  }
+
+  /** Starts queued deliveries while fewer than `concurrency` are in flight. */
+  private pump(): void {
+    while (this.active < this.opts.concurrency && this.queue.length > 0) {
+      const item = this.queue.shift()!;
+      this.active++;
+      void this.dispatch(item)
+        .catch((e) => this.deps.log.error('event left pending', { eventId: item.eventId, error: e as Error }))
+        .finally(() => {
+          this.active--;
+          this.taken.delete(item.eventId);
+          this.pump();
+          if (this.active === 0 && this.queue.length === 0) for (const done of this.idleWaiters.splice(0)) done();
+        });
+    }
+  }
+
+  /** Resolves when nothing is queued or in flight. */
+  private idle(): Promise<void> {
+    if (this.active === 0 && this.queue.length === 0) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
   }
 
   private async dispatch(item: OutboxItem): Promise<void> {
     const event = eventFromOutbox(item);
     const matching = this.opts.rules.filter((r) => (r.detailTypes as string[]).includes(event['detail-type']));
     await Promise.all(matching.map((rule) => this.deliver(rule.consumer, event)));
-    await this.deps.store.update({
-      key: outboxKey(item.eventId),
-      update: 'REMOVE gsi4pk, gsi4sk SET deliveredAt = :now',
-      values: { ':now': new Date(this.deps.clock.now()).toISOString() },
-    });
+    // Delivered: the item leaves the outbox (batched with other removals; on AWS the stream has it and TTL removes it).
+    await batchWriteBufferOf(this.deps.store).delete(outboxKey(item.eventId));
     this.recent.add(item.eventId);
     if (this.recent.size > 10_000) this.recent.clear();
     this.stats.delivered++;

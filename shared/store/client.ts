@@ -18,6 +18,8 @@ export function createDocumentClient(config: Pick<Config, 'DYNAMODB_ENDPOINT' | 
       httpAgent: { keepAlive: true, maxSockets: 128 },
       httpsAgent: { keepAlive: true, maxSockets: 128 },
       socketAcquisitionWarningTimeout: 60_000,
+      // Queueing for a socket is that design working, not a fault: the handler does not warn of it.
+      logger: { debug: () => {}, info: () => {}, warn: () => {}, error: (...a: unknown[]) => console.error(...a) },
     },
   });
   return DynamoDBDocumentClient.from(client, {

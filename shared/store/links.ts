@@ -1,6 +1,6 @@
 import type { Link, LinkCounts } from '../domain/links/link.schema.ts';
 import { addBufferOf } from './add-buffer.ts';
-import { batchPutBufferOf } from './batch-put.ts';
+import { batchWriteBufferOf } from './batch-write.ts';
 import { Coalescer } from './coalescer.ts';
 import { conditionalPutBatcherOf } from './conditional-batch.ts';
 import {
@@ -187,7 +187,7 @@ export interface ClickRecord {
  * Append-only, so puts from concurrent clicks go out together in BatchWriteItem requests.
  */
 export async function putClickHistory(store: Store, subject: string, click: ClickRecord): Promise<void> {
-  await batchPutBufferOf(store).put({
+  await batchWriteBufferOf(store).put({
     ...clickHistoryKey(subject, new Date(click.clickedAtMs).toISOString(), click.code),
     entity: 'click',
     ...click,

@@ -104,11 +104,21 @@ function decodeCursor(cursor: string, pkName: string, pk: string): Item {
 export class Store {
   /** Requests sent and write capacity consumed, for benchmarks. */
   readonly stats = { requests: 0, writeUnits: 0, readUnits: 0 };
+  private readonly outboxWatchers = new Set<(item: Item) => void>();
 
   constructor(
     readonly client: DynamoDBDocumentClient,
     readonly tableName: string,
   ) {}
+
+  /**
+   * Calls `watch` with each outbox item once a transaction of this store has committed it, and
+   * answers the way to stop. The local bus delivers these at once instead of polling for them.
+   */
+  watchOutbox(watch: (item: Item) => void): () => void {
+    this.outboxWatchers.add(watch);
+    return () => this.outboxWatchers.delete(watch);
+  }
 
   async get<T = Item>(key: Key, consistent = false): Promise<T | undefined> {
     this.stats.requests++;
@@ -301,6 +311,10 @@ export class Store {
           new TransactWriteCommand({ TransactItems, ClientRequestToken: token, ReturnConsumedCapacity: 'TOTAL' }),
         );
         for (const c of r.ConsumedCapacity ?? []) this.stats.writeUnits += c.CapacityUnits ?? 0;
+        if (this.outboxWatchers.size > 0)
+          for (const item of items)
+            if ('Put' in item && item.Put.Item?.entity === 'outbox')
+              for (const watch of this.outboxWatchers) watch(item.Put.Item);
         return;
       } catch (e) {
         const err = e as { name?: string; CancellationReasons?: { Code?: string; Item?: Item }[] };

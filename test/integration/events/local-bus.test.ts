@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { iso } from '#shared/clock';
 import type { Deps } from '#shared/deps';
 import { consumedOnce, defineConsumer, runOnce } from '#shared/events/consumer';
@@ -37,9 +37,12 @@ function counterConsumer(failTimes: Map<string, number>) {
   return { consumer, attempts };
 }
 
-async function setup(failTimes: Map<string, number>) {
+async function setup(failTimes: Map<string, number>, opts: { pollMs?: number } = {}) {
   const { consumer, attempts } = counterConsumer(failTimes);
-  const h = await createHarness({ consumers: [consumer], bus: { rules: [rule], maxAttempts: 3, baseDelayMs: 1 } });
+  const h = await createHarness({
+    consumers: [consumer],
+    bus: { rules: [rule], maxAttempts: 3, baseDelayMs: 1, ...opts },
+  });
   const emit = (orderId: string) => h.deps.store.transact([outboxPut('OrderPaid', paid(orderId), h.clock)]);
   const count = async (orderId: string) =>
     (await h.deps.store.get<{ n: number }>({ pk: `COUNT#${orderId}`, sk: 'X' }, true))?.n ?? 0;
@@ -55,6 +58,37 @@ describe('Class: LocalBus', () => {
     const pending = await h.deps.store.queryAll({ index: 'gsi4', pk: 'OUTBOX#0' });
     expect(pending).toHaveLength(0);
     expect(h.bus.stats.delivered).toBe(3);
+  });
+
+  it('delivers what its store commits while running at once, not at the next poll', async () => {
+    const { h, emit, count } = await setup(new Map(), { pollMs: 3_600_000 });
+    h.bus.start();
+    try {
+      await Promise.all(['w1', 'w2'].map(emit));
+      await vi.waitFor(async () => expect([await count('w1'), await count('w2')]).toEqual([1, 1]), {
+        timeout: 20_000,
+        interval: 50,
+      });
+    } finally {
+      await h.bus.stop();
+    }
+    expect(h.bus.stats.delivered).toBe(2);
+    for (const shard of [0, 1, 2, 3, 4, 5, 6, 7])
+      expect(await h.deps.store.queryAll({ index: 'gsi4', pk: `OUTBOX#${shard}` })).toHaveLength(0);
+  });
+
+  it('delivers at start what was left pending before it ran, once', async () => {
+    const { h, emit, count } = await setup(new Map(), { pollMs: 3_600_000 });
+    await emit('left-1');
+    h.bus.start();
+    try {
+      await vi.waitFor(async () => expect(await count('left-1')).toBe(1), { timeout: 20_000, interval: 50 });
+    } finally {
+      await h.bus.stop();
+    }
+    await h.drain();
+    expect(await count('left-1')).toBe(1);
+    expect(h.bus.stats.delivered).toBe(1);
   });
 
   it('retries a consumer that fails fewer times than the limit, with one effect', async () => {

@@ -128,5 +128,5 @@ describe('Ledger: exactly once in effect under redelivery, reordering and lost a
     expect(after.totals).toEqual(before.totals);
     expect(after.ok).toBe(true);
     expect(h.bus.stats.deadLettered).toBe(0);
-  });
+  }, 300_000);
 });

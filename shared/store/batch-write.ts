@@ -1,0 +1,72 @@
+import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { MicroBatcher } from './micro-batch.ts';
+import { backoff, type Item, type Key, type Store } from './store.ts';
+
+const MAX_BATCH = 25;
+
+type Request = { PutRequest: { Item: Item } } | { DeleteRequest: { Key: Key } };
+
+/**
+ * Collects unconditional puts and deletes made within a few milliseconds into BatchWriteItem
+ * requests of up to 25 items (unprocessed items are retried). Each caller's promise settles with
+ * the batch that carried its item. For append-only records (click history) and for removing
+ * items nothing else writes (delivered outbox items), never for writes with conditions.
+ */
+export class BatchWriteBuffer {
+  private readonly batcher: MicroBatcher<{ request: Request; ok: () => void; fail: (e: unknown) => void }>;
+
+  constructor(
+    private readonly store: Store,
+    delayMs = 2,
+  ) {
+    this.batcher = new MicroBatcher(MAX_BATCH, delayMs, async (batch) => {
+      await this.write(batch.map((b) => b.request));
+      for (const b of batch) b.ok();
+    });
+  }
+
+  put(item: Item): Promise<void> {
+    return this.add({ PutRequest: { Item: item } });
+  }
+
+  delete(key: Key): Promise<void> {
+    return this.add({ DeleteRequest: { Key: { pk: key.pk, sk: key.sk } } });
+  }
+
+  private add(request: Request): Promise<void> {
+    return new Promise<void>((ok, fail) => this.batcher.add({ request, ok, fail }));
+  }
+
+  private async write(requests: Request[]): Promise<void> {
+    // One request may not name a key twice: the later write of a key wins.
+    const keyOf = (r: Request) => {
+      const k = 'PutRequest' in r ? r.PutRequest.Item : r.DeleteRequest.Key;
+      return `${k.pk}\u0000${k.sk}`;
+    };
+    let pending = [...new Map(requests.map((r) => [keyOf(r), r])).values()];
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      this.store.stats.requests++;
+      const r = await this.store.client.send(
+        new BatchWriteCommand({ RequestItems: { [this.store.tableName]: pending }, ReturnConsumedCapacity: 'TOTAL' }),
+      );
+      for (const c of r.ConsumedCapacity ?? []) this.store.stats.writeUnits += c.CapacityUnits ?? 0;
+      pending = (r.UnprocessedItems?.[this.store.tableName] ?? []) as Request[];
+      if (pending.length > 0) {
+        if (attempt >= 8) throw new Error('BatchWriteItem left items unprocessed');
+        await backoff(attempt);
+      }
+    }
+  }
+}
+
+const buffers = new WeakMap<Store, BatchWriteBuffer>();
+
+/** The batch-write buffer of a store. */
+export function batchWriteBufferOf(store: Store): BatchWriteBuffer {
+  let b = buffers.get(store);
+  if (!b) {
+    b = new BatchWriteBuffer(store);
+    buffers.set(store, b);
+  }
+  return b;
+}
