@@ -79,14 +79,12 @@ export function createApp(deps: Deps, mount: (app: AreaApp) => void): AreaApp {
       maxAge: 600,
     }),
   );
-  app.use(
-    '*',
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () =>
-        problemResponse(problemOf(400, 'validation_failed', 'Request body is too large (64 KiB at most).')),
-    }),
-  );
+  const limitBody = bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => problemResponse(problemOf(400, 'validation_failed', 'Request body is too large (64 KiB at most).')),
+  });
+  // GET and HEAD carry no body; asking for one would build a full Request on every redirect.
+  app.use('*', (c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limitBody(c, next)));
   app.onError((err, c) => errorToResponse(err, c));
   app.notFound(() => problemResponse(problemOf(404, 'not_found', 'No such route.')));
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {

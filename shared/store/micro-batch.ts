@@ -1,19 +1,25 @@
 /**
  * Collects entries added within a few milliseconds and hands them to `send` in batches of at
- * most `max` (a full batch goes at once). If `send` throws, every entry of that batch fails.
+ * most `max` (a full batch goes at once). At most `maxInFlight` batches are sent at a time: while
+ * they are out, entries wait and then leave together as soon as one comes back, so batches grow
+ * when the database is slow instead of piling up as many small requests. If `send` throws, every
+ * entry of that batch fails.
  */
 export class MicroBatcher<T extends { fail: (e: unknown) => void }> {
   private queue: T[] = [];
   private timer: ReturnType<typeof setTimeout> | undefined;
+  private inFlight = 0;
 
   constructor(
     private readonly max: number,
     private readonly delayMs: number,
     private readonly send: (batch: T[]) => Promise<void>,
+    private readonly maxInFlight = 4,
   ) {}
 
   add(entry: T): void {
     this.queue.push(entry);
+    if (this.inFlight >= this.maxInFlight) return; // leaves when a batch comes back
     if (this.queue.length >= this.max) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), this.delayMs);
   }
@@ -21,11 +27,17 @@ export class MicroBatcher<T extends { fail: (e: unknown) => void }> {
   private flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    while (this.queue.length > 0) {
+    while (this.queue.length > 0 && this.inFlight < this.maxInFlight) {
       const batch = this.queue.splice(0, this.max);
-      void this.send(batch).catch((e) => {
-        for (const entry of batch) entry.fail(e);
-      });
+      this.inFlight++;
+      void this.send(batch)
+        .catch((e) => {
+          for (const entry of batch) entry.fail(e);
+        })
+        .finally(() => {
+          this.inFlight--;
+          if (this.queue.length > 0) this.flush();
+        });
     }
   }
 }

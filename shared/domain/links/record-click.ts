@@ -26,6 +26,22 @@ async function claimUnique(deps: Pick<Deps, 'store'>, code: string, visitorId: s
   return claim.unique;
 }
 
+/** How long an instance keeps writing the same counter shard. */
+const SHARD_TURN_MS = 1000;
+let turn = { shard: randomInt(CLICK_SHARDS), since: Number.NEGATIVE_INFINITY };
+
+/**
+ * The counter shard this instance writes now. Instances (Lambda containers) each take their own
+ * at random, which spreads a hot link over the shards; within one instance every click of the
+ * moment goes to the same shard, so its ADDs merge into one UpdateItem per round trip. A new
+ * shard is drawn every second, so a long-lived server spreads over the shards too.
+ */
+function counterShard(nowMs: number): number {
+  if (!(nowMs - turn.since < SHARD_TURN_MS && nowMs >= turn.since))
+    turn = { shard: randomInt(CLICK_SHARDS), since: nowMs };
+  return turn.shard;
+}
+
 /** One counted click. */
 export interface ClickInput {
   link: Link;
@@ -38,7 +54,7 @@ export interface ClickInput {
 
 /**
  * Records a click: first the (link, visitor) claim says whether it is unique, then, in parallel,
- * one random shard of the link's counters and of the KOL's day (ADDs coalesced per shard), and,
+ * this instance's shard of the link's counters and of the KOL's day (ADDs coalesced per shard), and,
  * the visitor's (and signed-in user's) click history for attribution, so that the newest click
  * of a visitor on any link is their last click. Every write is a
  * single-item write, so a hot link never meets transaction conflicts and no item takes more
@@ -47,7 +63,7 @@ export interface ClickInput {
 export async function recordClick(deps: Pick<Deps, 'store'>, click: ClickInput): Promise<{ unique: boolean }> {
   const { link, visitorId, atMs } = click;
   const unique = await claimUnique(deps, link.code, visitorId, atMs);
-  const shard = randomInt(CLICK_SHARDS);
+  const shard = counterShard(atMs);
   const record: ClickRecord = {
     code: link.code,
     kind: link.kind,
