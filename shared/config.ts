@@ -30,6 +30,8 @@ const envSchema = z.object({
   CORS_ORIGINS: list,
   RATE_LIMIT_USER_PER_SEC: int(50),
   RATE_LIMIT_IP_PER_SEC: int(500),
+  /** How long click counter ADDs of one item gather before they are written (the local server: 250). */
+  COUNTER_ROLLUP_MS: int(0),
   LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']).default('INFO'),
 });
 

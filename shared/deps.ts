@@ -21,7 +21,9 @@ export interface Deps {
 /** Builds the dependencies from the environment: once per process (Lambda cold start, local server). */
 export function createDeps(overrides: Partial<Deps> & { env?: Record<string, string | undefined> } = {}): Deps {
   const config = overrides.config ?? loadConfig(overrides.env);
-  const store = overrides.store ?? new Store(createDocumentClient(config), config.TABLE_NAME);
+  const store =
+    overrides.store ??
+    new Store(createDocumentClient(config), config.TABLE_NAME, { counterRollUpMs: config.COUNTER_ROLLUP_MS });
   const log =
     overrides.log ??
     new Logger({

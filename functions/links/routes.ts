@@ -102,56 +102,57 @@ linkRoutes.openapi(
   },
 );
 
-// GET /s/:code — follow a short link: count the click and redirect with an attribution token
-linkRoutes.openapi(
-  createRoute({
-    method: 'get',
-    path: '/s/{code}',
-    tags: ['Links'],
-    summary: 'Follow a short link',
-    description:
-      'Answers 302 to the target with `fission_ref=<token>` set in its query and `Cache-Control: no-store`. The token is HMAC-signed over (code, visitor, issued-at) and is honoured for the link’s attribution window (its commission campaign’s, else 7 days). The visitor is the `fission_vid` cookie, else a keyed hash of IP + User-Agent (raw IPs are never stored); the cookie is set (HttpOnly, SameSite=Lax, 400 days) when absent. A click is unique unless the same visitor clicked the same link in the previous 30 minutes. Known bots (by User-Agent) are redirected but not counted. An optional bearer token also records the click under that user for attribution. Unknown code → 404.',
-    request: { params: z.object({ code: z.string() }) },
-    responses: {
-      302: {
-        description: 'Redirect to the target',
-        headers: z.object({
-          Location: z.string().describe('targetUrl with fission_ref added'),
-          'Cache-Control': z.literal('no-store'),
-        }),
-      },
-      ...problems(404),
+// GET /s/:code — follow a short link: count the click and redirect with an attribution token.
+// The hottest route: documented from its schema but served as a plain route (followLink answers
+// 404 for anything that is not a code), and answered before the API middleware (see createApp).
+const followRoute = createRoute({
+  method: 'get',
+  path: '/s/{code}',
+  tags: ['Links'],
+  summary: 'Follow a short link',
+  description:
+    'Answers 302 to the target with `fission_ref=<token>` set in its query and `Cache-Control: no-store`. The token is HMAC-signed over (code, visitor, issued-at) and is honoured for the link’s attribution window (its commission campaign’s, else 7 days). The visitor is the `fission_vid` cookie, else a keyed hash of IP + User-Agent (raw IPs are never stored); the cookie is set (HttpOnly, SameSite=Lax, 400 days) when absent. A click is unique unless the same visitor clicked the same link in the previous 30 minutes. Known bots (by User-Agent) are redirected but not counted. An optional bearer token also records the click under that user for attribution. Unknown code → 404.',
+  request: { params: z.object({ code: z.string() }) },
+  responses: {
+    302: {
+      description: 'Redirect to the target',
+      headers: z.object({
+        Location: z.string().describe('targetUrl with fission_ref added'),
+        'Cache-Control': z.literal('no-store'),
+      }),
     },
-  }),
-  async (c) => {
-    const deps = c.get('deps');
-    const result = await followLink(deps, {
-      code: c.req.valid('param').code,
-      cookie: getCookie(c, 'fission_vid'),
-      ip: clientIp(c),
-      userAgent: c.req.header('user-agent'),
-      deviceId: c.req.header('x-device-id'),
-      userId: optionalUser(c.req.header('authorization'), deps),
-    });
-    if (result.click) {
-      const work = recordClick(deps, result.click).catch((error) =>
-        deps.log.error('click not recorded', { error: error as Error }),
-      );
-      if (onLambda(c)) await work;
-      else inBackground(work);
-    }
-    if (result.setCookie)
-      setCookie(c, 'fission_vid', result.visitorId, {
-        httpOnly: true,
-        sameSite: 'Lax',
-        path: '/',
-        maxAge: VISITOR_COOKIE_SECONDS,
-        secure: deps.config.PUBLIC_BASE_URL.startsWith('https:'),
-      });
-    c.header('Cache-Control', 'no-store');
-    return c.redirect(result.location, 302);
+    ...problems(404),
   },
-);
+});
+linkRoutes.openAPIRegistry.registerPath(followRoute);
+linkRoutes.get('/s/:code', async (c) => {
+  const deps = c.get('deps');
+  const result = await followLink(deps, {
+    code: c.req.param('code'),
+    cookie: getCookie(c, 'fission_vid'),
+    ip: clientIp(c),
+    userAgent: c.req.header('user-agent'),
+    deviceId: c.req.header('x-device-id'),
+    userId: optionalUser(c.req.header('authorization'), deps),
+  });
+  if (result.click) {
+    const work = recordClick(deps, result.click).catch((error) =>
+      deps.log.error('click not recorded', { error: error as Error }),
+    );
+    if (onLambda(c)) await work;
+    else inBackground(work);
+  }
+  if (result.setCookie)
+    setCookie(c, 'fission_vid', result.visitorId, {
+      httpOnly: true,
+      sameSite: 'Lax',
+      path: '/',
+      maxAge: VISITOR_COOKIE_SECONDS,
+      secure: deps.config.PUBLIC_BASE_URL.startsWith('https:'),
+    });
+  c.header('Cache-Control', 'no-store');
+  return c.redirect(result.location, 302);
+});
 
 /** The signed-in user of a redirect, when it carries a valid bearer token (anything else: anonymous). */
 function optionalUser(

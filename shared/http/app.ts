@@ -31,6 +31,12 @@ export function clientIp(c: { env: unknown }): string {
 }
 
 /**
+ * The short-link redirect (`GET /s/{code}`): a browser navigation answered with a 302, and the
+ * hottest path there is. It needs none of the API's request ids, CORS or limits, so it skips them.
+ */
+const isRedirect = (path: string) => path.startsWith('/s/');
+
+/**
  * The whole HTTP app for a set of areas: request ids, structured logs, the per-IP rate limit,
  * body limits and the one error handler. Used by each area's Lambda and by the local server.
  */
@@ -42,8 +48,9 @@ export function createApp(deps: Deps, mount: (app: AreaApp) => void): AreaApp {
   app.use(
     '*',
     createMiddleware<AppEnv>(async (c, next) => {
-      const requestId = newId('req');
       c.set('deps', deps);
+      if (isRedirect(c.req.path)) return next();
+      const requestId = newId('req');
       c.set('requestId', requestId);
       c.set('userLimiter', userLimiter);
       const started = performance.now();
@@ -63,22 +70,20 @@ export function createApp(deps: Deps, mount: (app: AreaApp) => void): AreaApp {
       }
     }),
   );
-  app.use(
-    '*',
-    cors({
-      origin: deps.config.CORS_ORIGINS.length ? deps.config.CORS_ORIGINS : '*',
-      allowHeaders: [
-        'authorization',
-        'content-type',
-        'idempotency-key',
-        'x-device-id',
-        'x-fission-ref',
-        'x-fission-visitor',
-      ],
-      exposeHeaders: ['retry-after', 'idempotent-replayed', 'x-request-id', 'location'],
-      maxAge: 600,
-    }),
-  );
+  const corsMw = cors({
+    origin: deps.config.CORS_ORIGINS.length ? deps.config.CORS_ORIGINS : '*',
+    allowHeaders: [
+      'authorization',
+      'content-type',
+      'idempotency-key',
+      'x-device-id',
+      'x-fission-ref',
+      'x-fission-visitor',
+    ],
+    exposeHeaders: ['retry-after', 'idempotent-replayed', 'x-request-id', 'location'],
+    maxAge: 600,
+  });
+  app.use('*', (c, next) => (isRedirect(c.req.path) ? next() : corsMw(c, next)));
   const limitBody = bodyLimit({
     maxSize: MAX_BODY_BYTES,
     onError: () => problemResponse(problemOf(400, 'validation_failed', 'Request body is too large (64 KiB at most).')),

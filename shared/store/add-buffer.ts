@@ -18,7 +18,10 @@ export class AddBuffer {
   private readonly coalescer: Coalescer<Add, undefined>;
 
   constructor(private readonly store: Store) {
-    this.coalescer = new Coalescer<Add, undefined>((_key, adds) => this.write(adds));
+    this.coalescer = new Coalescer<Add, undefined>(
+      (_key, adds) => this.write(adds),
+      Math.max(2, store.options.counterRollUpMs ?? 0),
+    );
   }
 
   /** Adds `deltas` to the item at `key` (created with `entity` and the `set` attributes when missing). */

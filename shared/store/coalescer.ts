@@ -1,10 +1,11 @@
 type Waiter<Out> = { ok: (o: Out) => void; fail: (e: unknown) => void };
 
 /**
- * Groups calls with the same key and runs them as one: while a key's write is in flight, later
- * calls for that key wait and then go together in the next write (so a hot key is written at
- * most once per round trip, however many calls arrive). `run` gets the grouped inputs and answers
- * each, in order; every caller's promise settles with the write that carried its input.
+ * Groups calls with the same key and runs them as one: each write of a key gathers the calls of
+ * `delayMs`, and while it is in flight later calls wait and then go together in the next (so a
+ * hot key is written at most once per round trip plus `delayMs`, however many calls arrive).
+ * `run` gets the grouped inputs and answers each, in order; every caller's promise settles with
+ * the write that carried its input.
  */
 export class Coalescer<In, Out> {
   private readonly keys = new Map<string, { queue: In[]; waiters: Waiter<Out>[]; busy: boolean }>();
@@ -43,6 +44,7 @@ export class Coalescer<In, Out> {
       } catch (e) {
         for (const w of waiters) w.fail(e);
       }
+      if (state.queue.length > 0) await new Promise((r) => setTimeout(r, this.delayMs));
     }
     this.keys.delete(key);
   }

@@ -96,6 +96,14 @@ function decodeCursor(cursor: string, pkName: string, pk: string): Item {
   throw new ValidationError('cursor is not valid for this list', [{ path: 'cursor', message: 'invalid cursor' }]);
 }
 
+export interface StoreOptions {
+  /**
+   * How long atomic counter ADDs to one item gather before each write (see AddBuffer); at least
+   * 2 ms. Long only where nothing waits for them (the local server records clicks after answering).
+   */
+  counterRollUpMs?: number;
+}
+
 /**
  * The DynamoDB adapter: every access goes through here. It takes its client as a parameter,
  * retries throttling and transaction conflicts (never a failed condition), and turns a failed
@@ -109,6 +117,7 @@ export class Store {
   constructor(
     readonly client: DynamoDBDocumentClient,
     readonly tableName: string,
+    readonly options: StoreOptions = {},
   ) {}
 
   /**

@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject, timingSafeEqual } from 'node:crypto';
 import { CODE_PATTERN } from '../../ids.ts';
 import { VISITOR_ID_PATTERN } from './visitor.ts';
 
@@ -14,8 +14,19 @@ export const TOKEN_SKEW_MS = 5 * 60 * 1000;
 
 const MAX_TOKEN_LENGTH = 256;
 
+/** The secret as a key object, made once: a string key is imported again on every HMAC. */
+const keys = new Map<string, KeyObject>();
+function keyOf(secret: string): KeyObject {
+  let key = keys.get(secret);
+  if (!key) {
+    key = createSecretKey(Buffer.from(secret, 'utf8'));
+    keys.set(secret, key);
+  }
+  return key;
+}
+
 const mac = (secret: string, payload: string) =>
-  createHmac('sha256', secret).update(`fission_ref.v1.${payload}`).digest('base64url');
+  createHmac('sha256', keyOf(secret)).update(`fission_ref.v1.${payload}`).digest('base64url');
 
 /** `<base64url(code~visitor~issuedAtMs)>.<base64url(HMAC-SHA256)>`. */
 export function signAttributionToken(secret: string, claims: TokenClaims): string {

@@ -32,9 +32,26 @@ export function checkTargetUrl(raw: string, allowedHosts: readonly string[]): st
   return url.href;
 }
 
-/** The redirect location: the target with `fission_ref=<token>` set in its query. */
+/** A character the query encoder always escapes, so it marks where the token goes. */
+const MARK = '\u0000';
+const ENCODED_MARK = '%00';
+const TEMPLATES_MAX = 10_000;
+/** Per target, the location around its token: the URL is parsed once, not on every redirect. */
+const templates = new Map<string, [string, string]>();
+
+/** The redirect location: the target with `fission_ref=<token>` set in its query (the token is base64url: nothing to escape). */
 export function withRef(targetUrl: string, token: string): string {
-  const url = new URL(targetUrl);
-  url.searchParams.set('fission_ref', token);
-  return url.href;
+  let t = templates.get(targetUrl);
+  if (!t) {
+    const url = new URL(targetUrl);
+    url.searchParams.set('fission_ref', MARK);
+    // Only our parameter can read `fission_ref=%00` in the query: any other `=` there is escaped.
+    const param = `fission_ref=${ENCODED_MARK}`;
+    // The query starts at the first `?` (none can come before it) and `search` is that query.
+    const at = url.href.indexOf('?') + url.search.indexOf(param) + param.length - ENCODED_MARK.length;
+    t = [url.href.slice(0, at), url.href.slice(at + ENCODED_MARK.length)];
+    if (templates.size >= TEMPLATES_MAX) templates.clear();
+    templates.set(targetUrl, t);
+  }
+  return t[0] + token + t[1];
 }

@@ -105,7 +105,20 @@ describe('Links and the redirect', () => {
   it('answers 404 for an unknown code', async () => {
     const r = await click('zzzzzzzzzz');
     expect([r.status, r.body.code]).toEqual([404, 'not_found']);
+    expect(r.headers.get('content-type')).toContain('application/problem+json');
     expect((await click('NOT-A-CODE')).status).toBe(404);
+  });
+
+  it('is documented in the OpenAPI spec though it is served as a plain route before the API middleware', async () => {
+    const spec = await h.call('GET', '/openapi.json');
+    const op = spec.body.paths['/s/{code}']?.get;
+    expect(op?.responses?.['302']).toBeDefined();
+    expect(op?.parameters?.map((p: { name: string }) => p.name)).toEqual(['code']);
+    const { body: link } = await newLink({ campaignId });
+    const redirect = await click(link.code);
+    expect(redirect.headers.get('x-request-id')).toBeNull();
+    const api = await h.call('GET', '/v1/kol/links', { token: kol });
+    expect(api.headers.get('x-request-id')).toMatch(/^req_/);
   });
 
   it('counts 2,000 concurrent clicks from 300 visitors as 2,000 clicks and 300 unique, bots excluded', async () => {

@@ -50,6 +50,30 @@ describe('Redirect targets', () => {
     );
   });
 
+  it('builds the same location as setting the parameter with URL, for any target and token (property)', () => {
+    const reference = (target: string, token: string) => {
+      const url = new URL(target);
+      url.searchParams.set('fission_ref', token);
+      return url.href;
+    };
+    const token = fc.stringMatching(/^[A-Za-z0-9_-]{1,60}\.[A-Za-z0-9_-]{43}$/);
+    const target = fc.oneof(
+      fc.webUrl({ withQueryParameters: true, withFragments: true }),
+      fc.constantFrom(
+        'https://shop.example.com/a%00b?x=%00&fission_ref=old#frag%00',
+        'https://shop.example.com/?fission_ref=1&fission_ref=2',
+        'https://shop.example.com/p?q=fission_ref%3D%00',
+      ),
+    );
+    fc.assert(
+      fc.property(target, token, token, (t, a, b) => {
+        expect(withRef(t, a)).toBe(reference(t, a));
+        expect(withRef(t, b)).toBe(reference(t, b));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it('sets fission_ref, replacing one the target already had', () => {
     const u = new URL(withRef('https://shop.example.com/p?fission_ref=old&x=1', 'tok'));
     expect(u.searchParams.getAll('fission_ref')).toEqual(['tok']);
