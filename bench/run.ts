@@ -21,7 +21,9 @@ const { values: args } = parseArgs({
   options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } },
 });
 const quick = args.quick!;
-const only = args.only;
+/** Scenario names match case-insensitively, with dashes for spaces: `--only viral-chain`. */
+const slug = (name: string) => name.toLowerCase().trim().replace(/[\s_]+/g, '-');
+const only = args.only === undefined ? undefined : slug(args.only);
 const seconds = quick ? 2 : 10;
 /** Untimed load before each base phase: DynamoDB Local's JVM and V8 both need to warm up. */
 const warmSeconds = quick ? 1 : 3;
@@ -283,7 +285,7 @@ try {
       `DynamoDB Local (in memory) at ${endpoint}\n`,
   );
   const rows: Row[] = [];
-  const wanted = (name: string) => !only || only === name;
+  const wanted = (name: string) => !only || only === slug(name);
 
   // The ceiling is measured in every run: other rows are compared against it.
   // The ceiling is DynamoDB Local alone: the local bus's outbox polling pauses while it is measured.
@@ -320,8 +322,8 @@ try {
   };
 
   const all = [...baseScenarios(), ...scenarios];
-  if (only && only !== 'ceiling' && only !== 'bundles' && !all.some((s) => s.name === only)) {
-    throw new Error(`No scenario named ${only}; known: ceiling, bundles, ${all.map((s) => s.name).join(', ')}`);
+  if (only && only !== 'ceiling' && only !== 'bundles' && !all.some((s) => slug(s.name) === only)) {
+    throw new Error(`No scenario named ${only}; known: ceiling, bundles, ${all.map((s) => slug(s.name)).join(', ')}`);
   }
   for (const scenario of all.filter((s) => wanted(s.name))) {
     try {
