@@ -10,10 +10,13 @@ import type { BenchContext, BenchRow, Scenario } from '../scenario.ts';
 const round = (n: number, d = 1) => (Number.isFinite(n) ? Math.round(n * 10 ** d) / 10 ** d : n);
 const TARGET = 'https://shop.example.com/p/1';
 
-/** Distinct visitors of the hot link (each has a cookie; ~1 in 7 requests is a repeat within 30 min). */
+/** Distinct visitors of the hot link in each load phase (each has a cookie and clicks a few times). */
 const VISITORS = 5000;
+let phases = 0;
 
+/** Every phase brings visitors never seen before, so its first click from each is a unique click. */
 function visitorRequests(path: string): Request[] {
+  const phase = phases++;
   let n = 0;
   return [
     {
@@ -23,7 +26,7 @@ function visitorRequests(path: string): Request[] {
         ...req,
         headers: {
           'user-agent': 'Mozilla/5.0 (iPhone) MicroMessenger/8.0',
-          cookie: `fission_vid=bench-visitor-${n++ % VISITORS}`,
+          cookie: `fission_vid=bench-visitor-${phase}-${n++ % VISITORS}`,
         },
       }),
     },
