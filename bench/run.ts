@@ -22,7 +22,11 @@ const { values: args } = parseArgs({
 });
 const quick = args.quick!;
 /** Scenario names match case-insensitively, with dashes for spaces: `--only viral-chain`. */
-const slug = (name: string) => name.toLowerCase().trim().replace(/[\s_]+/g, '-');
+const slug = (name: string) =>
+  name
+    .toLowerCase()
+    .trim()
+    .replace(/[\s_]+/g, '-');
 const only = args.only === undefined ? undefined : slug(args.only);
 const seconds = quick ? 2 : 10;
 /** Untimed load before each base phase: DynamoDB Local's JVM and V8 both need to warm up. */

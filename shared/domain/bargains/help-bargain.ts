@@ -5,10 +5,10 @@ import { outboxPut } from '../../events/outbox.ts';
 import { type BargainUser, helpsOnDay, readForHelp, recordHelp } from '../../store/bargains.ts';
 import type { TxItem } from '../../store/store.ts';
 import { maskName } from '../mask.ts';
+import { withTurn } from '../turns.ts';
 import type { BargainChain, BargainHelp, HelpResult } from './bargain.schema.ts';
 import { assertCampaignActive } from './campaign-gate.ts';
 import { nextCut } from './cut-schedule.ts';
-import { withChainTurn } from './hot-chain-gate.ts';
 import {
   BargainClosedError,
   BargainExpiredError,
@@ -19,6 +19,8 @@ import {
   secondsUntilNextUtcDay,
 } from './rules.ts';
 
+/** Helps of one chain in flight at once in one process; the rest wait their turn in order. */
+export const HELPS_IN_FLIGHT_PER_CHAIN = 4;
 /** Longest pause between two tries of one help. */
 const MAX_BACKOFF_MS = 1000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -47,7 +49,7 @@ export async function helpBargain(deps: Deps, input: HelpInput): Promise<HelpRes
   const maxAttempts = 520;
   let checkedCampaign = false;
   for (let attempt = 0; attempt < maxAttempts; attempt++) {
-    const outcome = await withChainTurn(deps.store, input.chainId, async () => {
+    const outcome = await withTurn(deps.store, input.chainId, HELPS_IN_FLIGHT_PER_CHAIN, async () => {
       const { chain, schedule, helper } = await readForHelp(deps.store, input.chainId, input.helperId);
       if (!chain) throw new NotFoundError('bargain chain');
       if (chain.initiatorId === input.helperId) throw new SelfHelpForbiddenError();

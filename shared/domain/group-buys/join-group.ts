@@ -3,9 +3,11 @@ import type { Deps } from '../../deps.ts';
 import { CampaignInactiveError, ConflictError, NotFoundError } from '../../errors.ts';
 import { outboxPut } from '../../events/outbox.ts';
 import { findGroup, joinGroupWrite, refreshOpenSortKey } from '../../store/group-buys.ts';
+import type { Store } from '../../store/store.ts';
 import { readCampaignCached } from '../campaigns/campaign-cache.ts';
 import { effectiveStatus as campaignStatus } from '../campaigns/effective-status.ts';
 import { maskName } from '../mask.ts';
+import { withTurn } from '../turns.ts';
 import type { GroupBuy, GroupStatus, JoinGroupInput, RosterEntry } from './group-buy.schema.ts';
 import {
   AlreadyMemberError,
@@ -20,6 +22,37 @@ import {
 } from './group-rules.ts';
 import { isTransientCancel, pause } from './retry.ts';
 
+/** Joins of one group in flight at once in one process (see withTurn); the rest wait their turn in order. */
+export const JOINS_IN_FLIGHT_PER_GROUP = 1;
+/** Groups handed from one join to the next in turn (see handOver), at most this many, for at most this long. */
+const HANDOVER_MAX = 10_000;
+const HANDOVER_MS = 1000;
+const handovers = new WeakMap<Store, Map<string, { g: GroupBuy; atMs: number }>>();
+
+/**
+ * Leaves the group as an exact join of this process just wrote it (its `rev` is known), so the
+ * next join in turn starts from it instead of reading it again. A copy that went stale meanwhile
+ * (another instance joined, a member left) only fails that join's `rev` condition, which then
+ * goes on from the item as it is; a copy never refuses a join by itself (see tryJoin).
+ */
+function handOver(store: Store, g: GroupBuy, atMs: number): void {
+  let byId = handovers.get(store);
+  if (!byId) {
+    byId = new Map();
+    handovers.set(store, byId);
+  }
+  if (byId.size >= HANDOVER_MAX) byId.delete(byId.keys().next().value as string);
+  byId.set(g.id, { g, atMs });
+}
+
+/** The group handed over by the previous join of this process, taken once, if recent. */
+function takeOver(store: Store, id: string, nowMs: number): GroupBuy | undefined {
+  const byId = handovers.get(store);
+  const h = byId?.get(id);
+  if (!h) return undefined;
+  byId!.delete(id);
+  return nowMs - h.atMs >= 0 && nowMs - h.atMs < HANDOVER_MS ? h.g : undefined;
+}
 /** After a join lost a race, the group counts as contended this long: joins go loose from the start. */
 const HOT_WINDOW_MS = 2000;
 const isHot = (g: GroupBuy, nowMs: number) => Boolean(g.contendedUntil && Date.parse(g.contendedUntil) > nowMs);
@@ -35,16 +68,23 @@ const isHot = (g: GroupBuy, nowMs: number) => Boolean(g.contendedUntil && Date.p
  * lost a race moments ago is joined loose from the start, so a crowd does not serialize on
  * exact writes, while an uncontended join stays one read + one transaction.
  */
-export async function joinGroup(
-  deps: Deps,
-  input: JoinGroupInput & {
-    groupId: string;
-    userId: string;
-    name?: string;
-    via?: { visitorId?: string; ref?: string };
-  },
-): Promise<{ groupId: string; memberCount: number; status: GroupStatus }> {
-  let g = await findGroup(deps.store, input.groupId, true);
+export async function joinGroup(deps: Deps, input: JoinInput): Promise<JoinResult> {
+  return withTurn(deps.store, input.groupId, JOINS_IN_FLIGHT_PER_GROUP, () => tryJoin(deps, input));
+}
+
+type JoinInput = JoinGroupInput & {
+  groupId: string;
+  userId: string;
+  name?: string;
+  via?: { visitorId?: string; ref?: string };
+};
+type JoinResult = { groupId: string; memberCount: number; status: GroupStatus };
+
+async function tryJoin(deps: Deps, input: JoinInput): Promise<JoinResult> {
+  const handedOver = takeOver(deps.store, input.groupId, deps.clock.now());
+  // A member of the handed-over copy may have left since: only a read refuses `already_member`.
+  let g =
+    handedOver && !handedOver.roster[input.userId] ? handedOver : await findGroup(deps.store, input.groupId, true);
   if (!g) throw new NotFoundError('group buy');
   /** Whether `g` carries its members (a read), or is only the group item from a failed condition. */
   let withMembers = true;
@@ -116,6 +156,7 @@ export async function joinGroup(
         events,
         onGroupFail: (old) => joinRefusal(old, input.userId, now),
       });
+      if (mode === 'exact' && !fills) handOver(deps.store, { ...after, rev: g.rev + 1, updatedAt: nowIso }, now);
       if (mode === 'exact' || fills) return { groupId: g.id, memberCount, status: fills ? 'formed' : 'open' };
       // The join is committed: fixing the list order is best effort and never fails the answer.
       const actual = await refreshOpenSortKey(deps.store, g, memberCount).catch((err: Error) => {

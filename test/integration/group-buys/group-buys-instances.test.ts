@@ -1,0 +1,61 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Deps } from '#shared/deps';
+import { joinGroup } from '#shared/domain/group-buys/join-group';
+import { leaveGroup } from '#shared/domain/group-buys/leave-group';
+import { openGroup } from '#shared/domain/group-buys/open-group';
+import { findGroup, listMemberItems } from '#shared/store/group-buys';
+import { Store } from '#shared/store/store';
+import { createHarness, type Harness } from '../../support/harness.ts';
+import { createGroupCampaign } from './support.ts';
+
+/**
+ * Two instances (a Lambda container each, or two servers) on one table: each has its own store,
+ * so per-instance state (join turns, the group a join hands to the next) is not shared.
+ */
+describe('Group buys across instances', () => {
+  let h: Harness;
+  let a: Deps;
+  let b: Deps;
+  let campaignId: string;
+
+  beforeAll(async () => {
+    h = await createHarness();
+    a = h.deps;
+    b = { ...h.deps, store: new Store(h.deps.store.client, h.deps.store.tableName) };
+    campaignId = await createGroupCampaign(h, { groupSize: 5 });
+  });
+
+  it('joins from a handed-over group copy only while it is right: a leave or join elsewhere is seen', async () => {
+    // Prepare: instance A opens a group and takes two joins (the second starts from the first's copy).
+    const g = await openGroup(a, { campaignId, orderId: 'x-lead', userId: 'x-lead' });
+    await joinGroup(a, { groupId: g.id, userId: 'x-1', orderId: 'x-o1' });
+    await joinGroup(a, { groupId: g.id, userId: 'x-2', orderId: 'x-o2' });
+
+    // Act: instance B changes the group behind A's copy, then A joins again and x-2 rejoins through A.
+    await leaveGroup(b, { groupId: g.id, userId: 'x-2' });
+    await joinGroup(b, { groupId: g.id, userId: 'x-3', orderId: 'x-o3' });
+    const afterCopy = await joinGroup(a, { groupId: g.id, userId: 'x-4', orderId: 'x-o4' });
+    const rejoin = await joinGroup(a, { groupId: g.id, userId: 'x-2', orderId: 'x-o2b' });
+
+    // Assess: every join landed once, the count matches the member items, the last join formed the group.
+    expect(afterCopy.memberCount).toBe(4);
+    expect(rejoin).toMatchObject({ memberCount: 5, status: 'formed' });
+    const stored = await findGroup(h.deps.store, g.id, true);
+    const members = await listMemberItems(h.deps.store, g.id);
+    expect(stored?.memberCount).toBe(5);
+    expect(members.map((m) => m.userId).sort()).toEqual(['x-1', 'x-2', 'x-3', 'x-4', 'x-lead']);
+    expect(members.find((m) => m.userId === 'x-2')?.orderId).toBe('x-o2b');
+  });
+
+  it('still refuses a second join of a member, whichever instance sees it', async () => {
+    const g = await openGroup(a, { campaignId, orderId: 'y-lead', userId: 'y-lead' });
+    await joinGroup(a, { groupId: g.id, userId: 'y-1', orderId: 'y-o1' });
+    await expect(joinGroup(a, { groupId: g.id, userId: 'y-1', orderId: 'y-o1b' })).rejects.toMatchObject({
+      code: 'already_member',
+    });
+    await expect(joinGroup(b, { groupId: g.id, userId: 'y-1', orderId: 'y-o1c' })).rejects.toMatchObject({
+      code: 'already_member',
+    });
+    expect((await findGroup(h.deps.store, g.id, true))?.memberCount).toBe(2);
+  });
+});
