@@ -1,7 +1,8 @@
+import { perStore } from '../store/per-store.ts';
 import type { Store } from '../store/store.ts';
 
 type Gate = { active: number; waiting: (() => void)[] };
-const gates = new WeakMap<Store, Map<string, Gate>>();
+const gatesOf = perStore(() => new Map<string, Gate>());
 
 /**
  * Admission control for one hot item within one process (the local server, a busy container):
@@ -11,11 +12,7 @@ const gates = new WeakMap<Store, Map<string, Gate>>();
  * crowd from wasting transactions. On Lambda, one request per instance, it never waits.
  */
 export async function withTurn<T>(store: Store, key: string, inFlight: number, run: () => Promise<T>): Promise<T> {
-  let byKey = gates.get(store);
-  if (!byKey) {
-    byKey = new Map();
-    gates.set(store, byKey);
-  }
+  const byKey = gatesOf(store);
   let gate = byKey.get(key);
   if (!gate) {
     gate = { active: 0, waiting: [] };

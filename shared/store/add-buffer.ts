@@ -1,4 +1,5 @@
 import { Coalescer } from './coalescer.ts';
+import { perStore } from './per-store.ts';
 import type { Key, Store } from './store.ts';
 
 interface Add {
@@ -58,14 +59,5 @@ export class AddBuffer {
   }
 }
 
-const buffers = new WeakMap<Store, AddBuffer>();
-
-/** The add buffer of a store (one per table client, so tests on separate tables never mix). */
-export function addBufferOf(store: Store): AddBuffer {
-  let b = buffers.get(store);
-  if (!b) {
-    b = new AddBuffer(store);
-    buffers.set(store, b);
-  }
-  return b;
-}
+/** The add buffer of a store. */
+export const addBufferOf = perStore((store) => new AddBuffer(store));

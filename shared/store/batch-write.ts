@@ -1,5 +1,6 @@
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { MicroBatcher } from './micro-batch.ts';
+import { perStore } from './per-store.ts';
 import { backoff, type Item, type Key, type Store } from './store.ts';
 
 const MAX_BATCH = 25;
@@ -59,14 +60,5 @@ export class BatchWriteBuffer {
   }
 }
 
-const buffers = new WeakMap<Store, BatchWriteBuffer>();
-
 /** The batch-write buffer of a store. */
-export function batchWriteBufferOf(store: Store): BatchWriteBuffer {
-  let b = buffers.get(store);
-  if (!b) {
-    b = new BatchWriteBuffer(store);
-    buffers.set(store, b);
-  }
-  return b;
-}
+export const batchWriteBufferOf = perStore((store) => new BatchWriteBuffer(store));

@@ -1,5 +1,6 @@
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { MicroBatcher } from './micro-batch.ts';
+import { perStore } from './per-store.ts';
 import { backoff, type Item, isRetryable, type Store, unmarshallLoose } from './store.ts';
 
 const MAX_ITEMS = 100;
@@ -101,14 +102,5 @@ export class ConditionalPutBatcher {
 
 class Refused extends Error {}
 
-const batchers = new WeakMap<Store, ConditionalPutBatcher>();
-
 /** The conditional-put batcher of a store. */
-export function conditionalPutBatcherOf(store: Store): ConditionalPutBatcher {
-  let b = batchers.get(store);
-  if (!b) {
-    b = new ConditionalPutBatcher(store);
-    batchers.set(store, b);
-  }
-  return b;
-}
+export const conditionalPutBatcherOf = perStore((store) => new ConditionalPutBatcher(store));

@@ -13,6 +13,7 @@ import {
   linksByOwnerPk,
   linkVisitorKey,
 } from './keys.ts';
+import { perStore } from './per-store.ts';
 import type { Item, Page, Store, TxItem } from './store.ts';
 
 /** The link code is already taken (the caller draws another). */
@@ -104,12 +105,9 @@ export async function claimUniqueClick(
 }
 
 type Claim = { code: string; visitorId: string; nowMs: number; windowMs: number };
-const claimCoalescers = new WeakMap<Store, Coalescer<Claim, UniqueClaim>>();
-
-function claimCoalescerOf(store: Store): Coalescer<Claim, UniqueClaim> {
-  let c = claimCoalescers.get(store);
-  if (!c) {
-    c = new Coalescer<Claim, UniqueClaim>(async (_key, claims) => {
+const claimCoalescerOf = perStore(
+  (store) =>
+    new Coalescer<Claim, UniqueClaim>(async (_key, claims) => {
       const first = claims.reduce((a, b) => (b.nowMs < a.nowMs ? b : a));
       const outcome = await conditionalPutBatcherOf(store).put(
         {
@@ -125,11 +123,8 @@ function claimCoalescerOf(store: Store): Coalescer<Claim, UniqueClaim> {
       const old = outcome.ok ? undefined : (outcome.old?.countedAt as number | { N?: string } | undefined);
       const countedAt = outcome.ok ? first.nowMs : typeof old === 'number' ? old : Number(old?.N ?? first.nowMs);
       return claims.map((cl) => ({ unique: unique && cl === first, countedAt }));
-    });
-    claimCoalescers.set(store, c);
-  }
-  return c;
-}
+    }),
+);
 
 /**
  * Adds to one shard of a link's counters: an atomic ADD (no transaction, so no conflicts on a hot

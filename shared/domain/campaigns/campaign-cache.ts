@@ -1,4 +1,5 @@
 import { findCampaign, type StoredCampaign } from '../../store/campaigns.ts';
+import { perStore } from '../../store/per-store.ts';
 import type { Store } from '../../store/store.ts';
 
 /**
@@ -10,16 +11,7 @@ import type { Store } from '../../store/store.ts';
 export const CAMPAIGN_CACHE_MS = 1000;
 
 type Entry = { readAt: number; campaign: Promise<StoredCampaign | undefined> };
-const caches = new WeakMap<Store, Map<string, Entry>>();
-
-function cacheOf(store: Store): Map<string, Entry> {
-  let cache = caches.get(store);
-  if (!cache) {
-    cache = new Map();
-    caches.set(store, cache);
-  }
-  return cache;
-}
+const cacheOf = perStore(() => new Map<string, Entry>());
 
 /** The campaign, read at most once per CAMPAIGN_CACHE_MS per process. */
 export function readCampaignCached(store: Store, campaignId: string): Promise<StoredCampaign | undefined> {
@@ -36,5 +28,5 @@ export function readCampaignCached(store: Store, campaignId: string): Promise<St
 
 /** Drops a cached campaign after its status changed. */
 export function forgetCampaign(store: Store, campaignId: string): void {
-  caches.get(store)?.delete(campaignId);
+  cacheOf(store).delete(campaignId);
 }

@@ -3,6 +3,7 @@ import type { Deps } from '../../deps.ts';
 import { CampaignInactiveError, ConflictError, NotFoundError } from '../../errors.ts';
 import { outboxPut } from '../../events/outbox.ts';
 import { findGroup, joinGroupWrite, refreshOpenSortKey } from '../../store/group-buys.ts';
+import { perStore } from '../../store/per-store.ts';
 import type { Store } from '../../store/store.ts';
 import { readCampaignCached } from '../campaigns/campaign-cache.ts';
 import { effectiveStatus as campaignStatus } from '../campaigns/effective-status.ts';
@@ -27,7 +28,7 @@ export const JOINS_IN_FLIGHT_PER_GROUP = 1;
 /** Groups handed from one join to the next in turn (see handOver), at most this many, for at most this long. */
 const HANDOVER_MAX = 10_000;
 const HANDOVER_MS = 1000;
-const handovers = new WeakMap<Store, Map<string, { g: GroupBuy; atMs: number }>>();
+const handoversOf = perStore(() => new Map<string, { g: GroupBuy; atMs: number }>());
 
 /**
  * Leaves the group as an exact join of this process just wrote it (its `rev` is known), so the
@@ -36,21 +37,17 @@ const handovers = new WeakMap<Store, Map<string, { g: GroupBuy; atMs: number }>>
  * goes on from the item as it is; a copy never refuses a join by itself (see tryJoin).
  */
 function handOver(store: Store, g: GroupBuy, atMs: number): void {
-  let byId = handovers.get(store);
-  if (!byId) {
-    byId = new Map();
-    handovers.set(store, byId);
-  }
+  const byId = handoversOf(store);
   if (byId.size >= HANDOVER_MAX) byId.delete(byId.keys().next().value as string);
   byId.set(g.id, { g, atMs });
 }
 
 /** The group handed over by the previous join of this process, taken once, if recent. */
 function takeOver(store: Store, id: string, nowMs: number): GroupBuy | undefined {
-  const byId = handovers.get(store);
-  const h = byId?.get(id);
+  const byId = handoversOf(store);
+  const h = byId.get(id);
   if (!h) return undefined;
-  byId!.delete(id);
+  byId.delete(id);
   return nowMs - h.atMs >= 0 && nowMs - h.atMs < HANDOVER_MS ? h.g : undefined;
 }
 /** After a join lost a race, the group counts as contended this long: joins go loose from the start. */
