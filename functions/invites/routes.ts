@@ -51,6 +51,11 @@ const myInviteSchema = z
     acceptedAt: z.string(),
     qualifiedAt: z.string().optional(),
     rewarded: z.boolean().describe('Qualified within maxRewardedInvitesPerInviter (rewards may still be held)'),
+    held: z.boolean().describe('Its rewards wait for finance’s review instead of being paid'),
+    heldFor: z
+      .array(z.enum(['same_device', 'mutual_invite']))
+      .optional()
+      .describe('Why: both sides sent the same X-Device-Id, or the two users accepted each other’s codes'),
   })
   .openapi('MyInvite');
 
@@ -155,13 +160,13 @@ inviteRoutes.openapi(
     summary: 'Accept an invite (no body)',
     description:
       'Binds the caller to the inviter: one inviter per invitee and campaign, the first accept wins; any later ' +
-      'accept in that campaign → 409 `already_invited`. Own code, or the code of someone the caller invited ' +
-      'into this campaign (a mutual invite) → 403 `self_invite_forbidden`; unknown code → ' +
+      'accept in that campaign → 409 `already_invited`. Own code → 403 `self_invite_forbidden`; unknown code → ' +
       '404; campaign not active → 409 `campaign_inactive`. `signup` campaigns qualify at once ' +
       '(InviteQualified); `first_order` campaigns qualify on the invitee’s first paid order. The binding is ' +
       'always recorded, but earns no reward when the inviter is past `maxRewardedInvitesPerInviter` or when the ' +
       'invitee had already paid an order before accepting (not a new user); the same `X-Device-Id` on both ' +
-      'sides records it with the reward held for review.',
+      'sides, or a mutual invite (the caller accepts the code of someone who accepted theirs), records it ' +
+      'with the rewards held for review (`heldFor` on the binding says why).',
     security: bearerSecurity,
     middleware: [requireAuth('user'), idempotency(), noBody] as const,
     request: { params: codeParam, headers: deviceHeader },

@@ -3,10 +3,11 @@ import {
   ExistingCustomerError,
   InviteCodeTakenError,
   InviterHasCodeError,
+  MutualInviteError,
   RewardCapReachedError,
 } from '../domain/invites/invite.errors.ts';
 import type { BindingStatus, InviteBinding, InviteCode } from '../domain/invites/invite.schema.ts';
-import { ConflictError, ForbiddenError } from '../errors.ts';
+import { ConflictError } from '../errors.ts';
 import {
   firstOrderKey,
   inviteBindingKey,
@@ -96,13 +97,13 @@ function takeRewardSlot(campaignId: string, inviterId: string, cap: number): TxI
  * Put a binding, first accept wins, in one transaction with its events. With `newCustomerOnly`
  * the invitee's first-order marker must be absent (else `ExistingCustomerError`); with
  * `rewardCap` one of the inviter's rewarded slots is taken (else `RewardCapReachedError`).
- * A binding already there for (campaign, invitee) → 409 `already_invited`; the inviter bound as the
- * invitee's own invitee (a mutual invite) → 403 `self_invite_forbidden`.
+ * A binding already there for (campaign, invitee) → 409 `already_invited`. With `notMutual` the
+ * inviter must not be bound as the invitee's own invitee (else `MutualInviteError`).
  */
 export async function insertBinding(
   store: Store,
   b: InviteBinding,
-  opts: { newCustomerOnly: boolean; rewardCap?: number; events: TxItem[] },
+  opts: { newCustomerOnly: boolean; notMutual: boolean; rewardCap?: number; events: TxItem[] },
 ): Promise<void> {
   const items: TxItem[] = [
     {
@@ -117,16 +118,16 @@ export async function insertBinding(
       },
       onFail: () => new ConflictError('already_invited', 'You already accepted an invite in this campaign.'),
     },
-    {
+  ];
+  if (opts.notMutual)
+    items.push({
       ConditionCheck: {
         Key: inviteBindingKey(b.campaignId, b.inviterId),
         ConditionExpression: 'attribute_not_exists(pk) OR inviterId <> :invitee',
         ExpressionAttributeValues: { ':invitee': b.inviteeId },
       },
-      onFail: () =>
-        new ForbiddenError('You cannot accept an invite from someone you invited.', 'self_invite_forbidden'),
-    },
-  ];
+      onFail: () => new MutualInviteError(),
+    });
   if (opts.newCustomerOnly)
     items.push({
       ConditionCheck: { Key: firstOrderKey(b.inviteeId), ConditionExpression: 'attribute_not_exists(pk)' },

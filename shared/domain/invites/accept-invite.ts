@@ -6,7 +6,7 @@ import { CODE_PATTERN, newId } from '../../ids.ts';
 import { findInviteCode, insertBinding } from '../../store/invites.ts';
 import type { TxItem } from '../../store/store.ts';
 import { requireActiveCampaign } from '../campaigns/require-active-campaign.ts';
-import { ExistingCustomerError, RewardCapReachedError } from './invite.errors.ts';
+import { ExistingCustomerError, MutualInviteError, RewardCapReachedError } from './invite.errors.ts';
 import type { AcceptedInvite, InviteBinding } from './invite.schema.ts';
 import { acceptOutcome, sameDevice } from './invite-rules.ts';
 
@@ -16,7 +16,10 @@ import { acceptOutcome, sameDevice } from './invite-rules.ts';
  * transaction. Whether it is rewarded is decided by the same transaction: the first-order
  * marker must be absent (else: existing customer, no reward) and the inviter's rewarded count
  * is incremented only while under `maxRewardedInvitesPerInviter` (else: recorded, not rewarded).
- * Each of those refusals re-runs the transaction once with the weaker outcome.
+ * Each of those refusals re-runs the transaction once with the weaker outcome. A mutual invite
+ * (the inviter is bound as the invitee's own invitee) is recorded too, its reward held for
+ * review like a shared device; the same transaction decides, so two crossing accepts cannot
+ * both pass as ordinary.
  */
 export async function acceptInvite(
   deps: Pick<Deps, 'store' | 'clock'>,
@@ -30,13 +33,18 @@ export async function acceptInvite(
 
   const { rules } = campaign;
   const cap = rules.maxRewardedInvitesPerInviter;
-  const held = sameDevice(invite.inviterDeviceId, input.deviceId);
   const acceptedAt = iso(deps.clock.now());
   const inviteId = newId('inv', deps.clock);
   let existingCustomer = false;
   let capReached = cap === 0;
+  let mutual = false;
 
   for (;;) {
+    const heldFor = [
+      ...(sameDevice(invite.inviterDeviceId, input.deviceId) ? (['same_device'] as const) : []),
+      ...(mutual ? (['mutual_invite'] as const) : []),
+    ];
+    const held = heldFor.length > 0;
     const outcome = acceptOutcome({ qualifyingAction: rules.qualifyingAction, existingCustomer, capReached });
     const binding: InviteBinding = {
       inviteId,
@@ -49,6 +57,7 @@ export async function acceptInvite(
       ...(outcome.status === 'qualified' ? { qualifiedAt: acceptedAt } : {}),
       rewarded: outcome.rewarded,
       held,
+      ...(held ? { heldFor } : {}),
       ...(outcome.reason ? { reason: outcome.reason } : {}),
       ...(input.deviceId ? { inviteeDeviceId: input.deviceId } : {}),
       inviterReward: rules.inviterReward,
@@ -91,6 +100,7 @@ export async function acceptInvite(
     try {
       await insertBinding(deps.store, binding, {
         newCustomerOnly: !existingCustomer,
+        notMutual: !mutual,
         ...(outcome.takesSlot && cap !== undefined ? { rewardCap: cap } : {}),
         events,
       });
@@ -105,6 +115,7 @@ export async function acceptInvite(
     } catch (e) {
       if (e instanceof ExistingCustomerError && !existingCustomer) existingCustomer = true;
       else if (e instanceof RewardCapReachedError && !capReached) capReached = true;
+      else if (e instanceof MutualInviteError && !mutual) mutual = true;
       else throw e;
     }
   }

@@ -13,6 +13,9 @@ export class InviteCodeTakenError extends Error {}
 /** The invitee had a paid order before this accept: not a new user. */
 export class ExistingCustomerError extends Error {}
 
+/** The inviter is bound as the invitee's own invitee in this campaign: a mutual invite. */
+export class MutualInviteError extends Error {}
+
 /** The inviter's rewarded slots in this campaign are used up. */
 export class RewardCapReachedError extends Error {}
 

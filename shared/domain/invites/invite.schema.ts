@@ -44,8 +44,10 @@ export interface InviteBinding {
   qualifiedAt?: string;
   /** True once it qualified within `maxRewardedInvitesPerInviter`. */
   rewarded: boolean;
-  /** Both sides sent the same `X-Device-Id`: any reward is held for review. */
+  /** Any reward is held for review: both sides sent the same `X-Device-Id`, or they invited each other. */
   held: boolean;
+  /** Why the reward is held, when it is. */
+  heldFor?: ('same_device' | 'mutual_invite')[];
   /** Why a binding earns nothing, when it does not. */
   reason?: 'existing_customer' | 'reward_cap_reached';
   inviteeDeviceId?: string;
@@ -89,4 +91,6 @@ export interface MyInvite {
   acceptedAt: string;
   qualifiedAt?: string;
   rewarded: boolean;
+  held: boolean;
+  heldFor?: ('same_device' | 'mutual_invite')[];
 }

@@ -17,6 +17,8 @@ export async function listMyInvites(
       acceptedAt: b.acceptedAt,
       ...(b.qualifiedAt ? { qualifiedAt: b.qualifiedAt } : {}),
       rewarded: b.rewarded,
+      held: b.held,
+      ...(b.heldFor ? { heldFor: b.heldFor } : {}),
     })),
     nextCursor: page.nextCursor,
   };

@@ -178,23 +178,44 @@ describe('Invites API', () => {
       expect(await h.deps.store.get(inviteBindingKey(campaignId, 'inviter-a'), true)).toBeUndefined();
     });
 
-    it('refuses a mutual invite (403 self_invite_forbidden), also when both accept at once', async () => {
+    it('records a mutual invite (each accepts the other’s code) with its rewards held, also when both accept at once', async () => {
       const cmp = await inviteCampaign(h);
       const codeOf = async (u: string) =>
         (await h.call('POST', '/v1/invites', { token: h.token(u), body: { campaignId: cmp } })).body.code;
+      const binding = (invitee: string) =>
+        h.deps.store.get<Record<string, unknown>>(inviteBindingKey(cmp, invitee), true);
+      const qualifiedHeld = async (invitee: string) =>
+        (await pendingEvents(h, 'InviteQualified'))
+          .map((e) => JSON.parse(e.detail))
+          .filter((d) => d.campaignId === cmp && d.inviteeId === invitee)
+          .map((d) => d.held);
+
       const [a, b] = [await codeOf('mutual-a'), await codeOf('mutual-b')];
       expect((await h.call('POST', `/v1/invites/${a}/accept`, { token: h.token('mutual-b') })).status).toBe(201);
       const back = await h.call('POST', `/v1/invites/${b}/accept`, { token: h.token('mutual-a') });
-      expect([back.status, back.body.code]).toEqual([403, 'self_invite_forbidden']);
-      expect(await h.deps.store.get(inviteBindingKey(cmp, 'mutual-a'), true)).toBeUndefined();
+      expect(back.status).toBe(201);
+      expect(await binding('mutual-b')).toMatchObject({ inviterId: 'mutual-a', held: false });
+      expect(await binding('mutual-a')).toMatchObject({
+        inviterId: 'mutual-b',
+        held: true,
+        heldFor: ['mutual_invite'],
+      });
+      expect(await qualifiedHeld('mutual-b')).toEqual([false]);
+      expect(await qualifiedHeld('mutual-a')).toEqual([true]);
+      const mine = await h.call('GET', `/v1/invites/mine?campaignId=${cmp}`, { token: h.token('mutual-b') });
+      expect(mine.body.items).toEqual([
+        expect.objectContaining({ inviteeId: 'mutual-a', held: true, heldFor: ['mutual_invite'] }),
+      ]);
 
+      // Crossing accepts: the transaction that commits second sees the first and is held.
       const [c, d] = [await codeOf('mutual-c'), await codeOf('mutual-d')];
       const rs = await Promise.all([
         h.call('POST', `/v1/invites/${c}/accept`, { token: h.token('mutual-d') }),
         h.call('POST', `/v1/invites/${d}/accept`, { token: h.token('mutual-c') }),
       ]);
-      expect(rs.filter((r) => r.status === 201)).toHaveLength(1);
-      expect(rs.find((r) => r.status !== 201)?.body.code).toBe('self_invite_forbidden');
+      expect(rs.map((r) => r.status)).toEqual([201, 201]);
+      const held = [(await binding('mutual-c'))?.held, (await binding('mutual-d'))?.held];
+      expect(held.filter(Boolean)).toHaveLength(1);
     });
 
     it('keeps the first binding: a second accept of any code in the campaign → 409 already_invited', async () => {
