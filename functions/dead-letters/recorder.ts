@@ -51,14 +51,15 @@ export function parseDeadLetter(record: SQSRecord): { event: BusEvent; error: st
 
 /**
  * Drains one consumer's dead-letter queue into the table, so `GET /v1/admin/dead-letters`
- * lists what failed and `POST .../redrive` can put it back on the bus. A message that cannot
- * be recorded stays in the queue (partial batch failure), where the queue-depth alarm sees it.
+ * lists what failed and `POST .../redrive` can put it back on the bus; a message delivered
+ * twice is recorded once. A message that cannot be recorded stays in the queue (partial batch
+ * failure), where the queue-depth alarm sees it.
  */
 export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
   const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
   for (const record of event.Records) {
     try {
-      await recordDeadLetter(deps, { consumer, ...parseDeadLetter(record) });
+      await recordDeadLetter(deps, { consumer, ...parseDeadLetter(record), messageId: record.messageId });
     } catch (e) {
       deps.log.error('dead letter not recorded', { messageId: record.messageId, error: e as Error });
       batchItemFailures.push({ itemIdentifier: record.messageId });

@@ -1,8 +1,8 @@
-import { iso } from '../clock.ts';
+import { epochSeconds, iso } from '../clock.ts';
 import type { Deps } from '../deps.ts';
 import { NotFoundError } from '../errors.ts';
 import { newId } from '../ids.ts';
-import { deadLetterKey, deadLetterListIndex } from '../store/keys.ts';
+import { deadLetterKey, deadLetterListIndex, deadLetterMessageKey } from '../store/keys.ts';
 import type { Page } from '../store/store.ts';
 import type { BusEvent } from './schemas.ts';
 
@@ -17,15 +17,54 @@ export interface DeadLetter {
   redrivenAt?: string;
 }
 
-/** Records an event that a consumer kept failing on. */
+/** Queue messages are redelivered within the queue's retention (14 days at most): their marks live that long. */
+const MESSAGE_MARK_SECONDS = 14 * 24 * 3600;
+
+/**
+ * Records an event that a consumer kept failing on. With the `messageId` of the queue message it
+ * came in (SQS delivers at least once), the letter and a mark of that message are written
+ * together, so a redelivered message answers the letter already recorded instead of a second one.
+ */
 export async function recordDeadLetter(
   deps: Deps,
-  input: { consumer: string; event: BusEvent; error: string; attempts: number },
+  input: { consumer: string; event: BusEvent; error: string; attempts: number; messageId?: string },
 ): Promise<DeadLetter> {
+  const { messageId, ...fields } = input;
   const id = newId('dlq', deps.clock);
-  const letter: DeadLetter = { id, ...input, failedAt: iso(deps.clock.now()), status: 'dead' };
-  await deps.store.put({ ...deadLetterKey(id), ...deadLetterListIndex(id), entity: 'dead_letter', ...letter });
-  return letter;
+  const now = deps.clock.now();
+  const letter: DeadLetter = { id, ...fields, failedAt: iso(now), status: 'dead' };
+  const item = { ...deadLetterKey(id), ...deadLetterListIndex(id), entity: 'dead_letter', ...letter };
+  if (!messageId) {
+    await deps.store.put(item);
+    return letter;
+  }
+  try {
+    await deps.store.transact([
+      {
+        Put: {
+          Item: {
+            ...deadLetterMessageKey(input.consumer, messageId),
+            entity: 'dead_letter_message',
+            letterId: id,
+            ttl: epochSeconds(now) + MESSAGE_MARK_SECONDS,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+        onFail: (old) => new AlreadyRecorded(String(old?.letterId)),
+      },
+      { Put: { Item: item } },
+    ]);
+    return letter;
+  } catch (e) {
+    if (e instanceof AlreadyRecorded) return getDeadLetter(deps, e.letterId);
+    throw e;
+  }
+}
+
+class AlreadyRecorded extends Error {
+  constructor(readonly letterId: string) {
+    super('dead letter already recorded');
+  }
 }
 
 /** Dead letters, newest first. */

@@ -42,6 +42,11 @@ export const outboxShardPk = (shard: number) => `OUTBOX#${shard}`;
 export const deadLetterKey = (id: string): Key => ({ pk: `DEADLETTER#${id}`, sk: 'DEADLETTER' });
 /** gsi1: dead letters, newest first. */
 export const deadLetterListIndex = (id: string) => ({ gsi1pk: 'DEADLETTERS', gsi1sk: id });
+/** The queue message a dead letter was recorded from: a redelivered message finds it and records nothing. */
+export const deadLetterMessageKey = (consumer: string, messageId: string): Key => ({
+  pk: `DEADLETTERMSG#${consumer}#${messageId}`,
+  sk: 'DEADLETTERMSG',
+});
 
 /** gsi3: an item the sweeper must visit at `dueAt` for `task`. Remove the attributes once handled. */
 export const dueIndex = (task: string, dueAtIso: string, id: string) => ({
