@@ -50,6 +50,7 @@ function takeOver(store: Store, id: string, nowMs: number): GroupBuy | undefined
   byId.delete(id);
   return nowMs - h.atMs >= 0 && nowMs - h.atMs < HANDOVER_MS ? h.g : undefined;
 }
+
 /** After a join lost a race, the group counts as contended this long: joins go loose from the start. */
 const HOT_WINDOW_MS = 2000;
 const isHot = (g: GroupBuy, nowMs: number) => Boolean(g.contendedUntil && Date.parse(g.contendedUntil) > nowMs);
@@ -63,7 +64,9 @@ const isHot = (g: GroupBuy, nowMs: number) => Boolean(g.contendedUntil && Date.p
  * extra request) as a loose join (any slot but the last), or, for the last slot, after a short
  * random pause and a re-read of the members; a bounded number of times. A group where a join
  * lost a race moments ago is joined loose from the start, so a crowd does not serialize on
- * exact writes, while an uncontended join stays one read + one transaction.
+ * exact writes, while an uncontended join stays one read + one transaction. Within one process
+ * the joins of a group take turns, each starting from the group the previous one wrote, so they
+ * neither race each other nor read it again.
  */
 export async function joinGroup(deps: Deps, input: JoinInput): Promise<JoinResult> {
   return withTurn(deps.store, input.groupId, JOINS_IN_FLIGHT_PER_GROUP, () => tryJoin(deps, input));
