@@ -37,8 +37,8 @@ let turn = { shard: randomInt(CLICK_SHARDS), since: Number.NEGATIVE_INFINITY };
  * shard is drawn every second, so a long-lived server spreads over the shards too.
  */
 function counterShard(nowMs: number): number {
-  if (!(nowMs - turn.since < SHARD_TURN_MS && nowMs >= turn.since))
-    turn = { shard: randomInt(CLICK_SHARDS), since: nowMs };
+  const age = nowMs - turn.since; // a clock that went back also draws a new shard
+  if (!(age >= 0 && age < SHARD_TURN_MS)) turn = { shard: randomInt(CLICK_SHARDS), since: nowMs };
   return turn.shard;
 }
 
