@@ -8,17 +8,16 @@ import {
 import {
   dueIndex,
   GROUP_BUY_MEMBER_PREFIX,
-  groupBuyDueKey,
   groupBuyKey,
   groupBuyLeaderCountKey,
   groupBuyLedIndex,
-  groupBuyLedKey,
   groupBuyLedPk,
   groupBuyMemberKey,
   groupBuyOpenIndex,
   groupBuyOpenPk,
   groupBuyOrderKey,
   groupBuyPk,
+  groupBuyTimerKey,
 } from './keys.ts';
 import type { Item, Page, Store, TxItem } from './store.ts';
 
@@ -88,13 +87,10 @@ const memberOf = (g: GroupBuy, userId: string, e: RosterEntry): GroupMemberItem 
 /** The group item as stored: its members live in their own items, not in it. */
 const groupItem = ({ roster: _roster, ...g }: GroupBuy) => g;
 
-/** A closed group leaves the due and led-groups indexes: their small items go in the closing transaction. */
-const closedPointers = (id: string): TxItem[] => [
-  { Delete: { Key: groupBuyDueKey(id) } },
-  { Delete: { Key: groupBuyLedKey(id) } },
-];
+/** A closed group leaves the due and led-groups indexes: its timer item goes in the closing transaction. */
+const timerDelete = (id: string): TxItem => ({ Delete: { Key: groupBuyTimerKey(id) } });
 
-/** Opens a group: the group (listed, due at expiry), its leader's membership, the order link, the leader's open-group count (≤ `maxOpen`), and the event: one transaction. */
+/** Opens a group: the group (listed), its timer (due at expiry, led by the leader), its leader's membership, the order link, the leader's open-group count (≤ `maxOpen`), and the event: one transaction. */
 export async function insertGroup(store: Store, g: GroupBuy, maxOpen: number, events: TxItem[]): Promise<void> {
   const leader = g.roster[g.leaderId]!;
   await store.transact([
@@ -112,23 +108,13 @@ export async function insertGroup(store: Store, g: GroupBuy, maxOpen: number, ev
     {
       Put: {
         Item: {
-          ...groupBuyDueKey(g.id),
-          entity: 'group_buy_due',
-          id: g.id,
-          expiresAt: g.expiresAt,
-          ...dueIndex(GROUP_EXPIRY_TASK, g.expiresAt, g.id),
-        },
-      },
-    },
-    {
-      Put: {
-        Item: {
-          ...groupBuyLedKey(g.id),
-          entity: 'group_buy_led',
+          ...groupBuyTimerKey(g.id),
+          entity: 'group_buy_timer',
           id: g.id,
           campaignId: g.campaignId,
           leaderId: g.leaderId,
           expiresAt: g.expiresAt,
+          ...dueIndex(GROUP_EXPIRY_TASK, g.expiresAt, g.id),
           ...groupBuyLedIndex(g.campaignId, g.leaderId, g.expiresAt, g.id),
         },
       },
@@ -244,7 +230,7 @@ export async function joinGroupWrite(
       onFail: (old) => input.onGroupFail(toGroup(old)),
     },
     orderLinkPut({ orderId: entry.orderId, groupId: g.id, campaignId: g.campaignId, userId, isLeader: false }),
-    ...(fills ? [leaderCountChange(g, -1), ...closedPointers(g.id)] : []),
+    ...(fills ? [leaderCountChange(g, -1), timerDelete(g.id)] : []),
     ...input.events,
   ]);
 }
@@ -382,14 +368,14 @@ export async function closeGroupWrite(
       onFail: (old) => input.onGroupFail(toGroup(old)),
     },
     leaderCountChange(g, -1),
-    ...closedPointers(g.id),
+    timerDelete(g.id),
     ...input.events,
   ]);
 }
 
-/** Takes a group that is no longer open out of the due index (a no-op if already out). */
-export async function clearGroupDue(store: Store, id: string): Promise<void> {
-  await store.delete(groupBuyDueKey(id));
+/** Takes a group that is no longer open out of the due and led-groups indexes (a no-op if already out). */
+export async function clearGroupTimer(store: Store, id: string): Promise<void> {
+  await store.delete(groupBuyTimerKey(id));
 }
 
 /** The group an order belongs to (one GetItem). */

@@ -179,10 +179,12 @@ export const groupBuyMemberKey = (id: string, userId: string): Key => ({
   sk: `GBMEMBER#${userId}`,
 });
 export const groupBuyPk = (id: string) => `GROUPBUY#${id}`;
-/** A small item in the sweeper's due index for an open group (kept off the group item, whose writes stay cheap). */
-export const groupBuyDueKey = (id: string): Key => ({ pk: `GROUPBUY#${id}`, sk: 'DUE' });
-/** A small item in the led-groups index (gsi2) for an open group. */
-export const groupBuyLedKey = (id: string): Key => ({ pk: `GROUPBUY#${id}`, sk: 'LED' });
+/**
+ * An open group's timer: one small item in the sweeper's due index (gsi3) and in the led-groups
+ * index (gsi2), kept off the group item so that its many writes stay out of those indexes.
+ * Written when the group opens, deleted when it closes.
+ */
+export const groupBuyTimerKey = (id: string): Key => ({ pk: `GROUPBUY#${id}`, sk: 'TIMER' });
 export const GROUP_BUY_MEMBER_PREFIX = 'GBMEMBER#';
 /** Order → group, so an `OrderRefunded` finds its group with one GetItem (and an order serves one group). */
 export const groupBuyOrderKey = (orderId: string): Key => ({ pk: `GBORDER#${orderId}`, sk: 'GBORDER' });
@@ -200,7 +202,7 @@ export const groupBuyOpenIndex = (campaignId: string, slotsLeft: number, expires
   gsi1sk: `${String(slotsLeft).padStart(2, '0')}#${expiresAt}#${id}`,
 });
 export const groupBuyOpenPk = (campaignId: string) => `GBOPEN#${campaignId}`;
-/** gsi2 (on the `groupBuyLedKey` item): the open groups a user leads in a campaign, by expiry; deleted on close. */
+/** gsi2 (on the `groupBuyTimerKey` item): the open groups a user leads in a campaign, by expiry; deleted on close. */
 export const groupBuyLedIndex = (campaignId: string, leaderId: string, expiresAt: string, id: string) => ({
   gsi2pk: groupBuyLedPk(campaignId, leaderId),
   gsi2sk: `${expiresAt}#${id}`,

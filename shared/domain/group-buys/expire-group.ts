@@ -1,7 +1,7 @@
 import { iso } from '../../clock.ts';
 import type { Deps } from '../../deps.ts';
 import { outboxPut } from '../../events/outbox.ts';
-import { clearGroupDue, closeGroupWrite, findGroup } from '../../store/group-buys.ts';
+import { clearGroupTimer, closeGroupWrite, findGroup } from '../../store/group-buys.ts';
 import { formedMembers, MAX_GROUP_WRITE_ATTEMPTS, refundsOf, StaleGroupError, simulatedFill } from './group-rules.ts';
 import { isTransientCancel, pause } from './retry.ts';
 
@@ -10,14 +10,14 @@ import { isTransientCancel, pause } from './retry.ts';
  * `GroupBuyFailed` listing every order to refund, or, with `autoFillOnExpiry`, `formed` with
  * simulated members (flagged in the group and in `GroupBuyFormed`, with no user and no order).
  * The status change and its event are one conditional transaction, so two sweeps racing, or a
- * sweep racing a last join, close it once. A group already closed just leaves the due index.
+ * sweep racing a last join, close it once. A group already closed just loses its timer.
  */
 export async function expireGroup(deps: Deps, groupId: string): Promise<'formed' | 'failed' | 'skipped'> {
   let g = await findGroup(deps.store, groupId, true);
   for (let attempt = 0; attempt < MAX_GROUP_WRITE_ATTEMPTS; attempt++) {
     if (!g) return 'skipped';
     if (g.status !== 'open') {
-      await clearGroupDue(deps.store, g.id);
+      await clearGroupTimer(deps.store, g.id);
       return 'skipped';
     }
     const now = deps.clock.now();

@@ -32,9 +32,13 @@ const handoversOf = perStore(() => new Map<string, { g: GroupBuy; atMs: number }
 
 /**
  * Leaves the group as an exact join of this process just wrote it (its `rev` is known), so the
- * next join in turn starts from it instead of reading it again. A copy that went stale meanwhile
- * (another instance joined, a member left) only fails that join's `rev` condition, which then
- * goes on from the item as it is; a copy never refuses a join by itself (see tryJoin).
+ * next join in turn starts from it instead of reading it again. A copy of an open group that went
+ * stale meanwhile (another instance joined, a member left) only fails that join's `rev`
+ * condition, which then goes on from the item as it is; such a copy never refuses a join by
+ * itself (see tryJoin). A copy of the group the join formed is final (a formed group never
+ * changes again, and its roster was read whole for the filling join), so it answers the joins
+ * that arrive after it, `already_member` or `group_closed`, without a read, and stays until it
+ * ages out.
  */
 function handOver(store: Store, g: GroupBuy, atMs: number): void {
   const byId = handoversOf(store);
@@ -42,13 +46,14 @@ function handOver(store: Store, g: GroupBuy, atMs: number): void {
   byId.set(g.id, { g, atMs });
 }
 
-/** The group handed over by the previous join of this process, taken once, if recent. */
+/** The group handed over by an earlier join of this process, if recent: an open one is taken once. */
 function takeOver(store: Store, id: string, nowMs: number): GroupBuy | undefined {
   const byId = handoversOf(store);
   const h = byId.get(id);
   if (!h) return undefined;
-  byId.delete(id);
-  return nowMs - h.atMs >= 0 && nowMs - h.atMs < HANDOVER_MS ? h.g : undefined;
+  const fresh = nowMs - h.atMs >= 0 && nowMs - h.atMs < HANDOVER_MS;
+  if (!fresh || h.g.status === 'open') byId.delete(id);
+  return fresh ? h.g : undefined;
 }
 
 /** After a join lost a race, the group counts as contended this long: joins go loose from the start. */
@@ -82,9 +87,11 @@ type JoinResult = { groupId: string; memberCount: number; status: GroupStatus };
 
 async function tryJoin(deps: Deps, input: JoinInput): Promise<JoinResult> {
   const handedOver = takeOver(deps.store, input.groupId, deps.clock.now());
-  // A member of the handed-over copy may have left since: only a read refuses `already_member`.
+  // A member of an open group's copy may have left since: only a read, or a formed copy, refuses `already_member`.
   let g =
-    handedOver && !handedOver.roster[input.userId] ? handedOver : await findGroup(deps.store, input.groupId, true);
+    handedOver && (handedOver.status === 'formed' || !handedOver.roster[input.userId])
+      ? handedOver
+      : await findGroup(deps.store, input.groupId, true);
   if (!g) throw new NotFoundError('group buy');
   /** Whether `g` carries its members (a read), or is only the group item from a failed condition. */
   let withMembers = true;
@@ -156,8 +163,16 @@ async function tryJoin(deps: Deps, input: JoinInput): Promise<JoinResult> {
         events,
         onGroupFail: (old) => joinRefusal(old, input.userId, now),
       });
-      if (mode === 'exact' && !fills) handOver(deps.store, { ...after, rev: g.rev + 1, updatedAt: nowIso }, now);
-      if (mode === 'exact' || fills) return { groupId: g.id, memberCount, status: fills ? 'formed' : 'open' };
+      if (mode === 'exact' || fills) {
+        // Written on `rev` (a filling join always is): the group as it now stands.
+        const status: GroupStatus = fills ? 'formed' : 'open';
+        handOver(
+          deps.store,
+          { ...after, status, rev: g.rev + 1, updatedAt: nowIso, ...(fills ? { formedAt: nowIso } : {}) },
+          now,
+        );
+        return { groupId: g.id, memberCount, status };
+      }
       // The join is committed: fixing the list order is best effort and never fails the answer.
       const actual = await refreshOpenSortKey(deps.store, g, memberCount).catch((err: Error) => {
         deps.log.warn('open-list sort key not refreshed', { groupId: input.groupId, error: err });

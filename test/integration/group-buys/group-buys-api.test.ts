@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { groupBuysOrderRefundedConsumer } from '#functions/consumers/group-buys-order-refunded';
 import { buildEvent } from '#shared/events/outbox';
 import { listMemberItems } from '#shared/store/group-buys';
-import { groupBuyDueKey, groupBuyLeaderCountKey, groupBuyOrderKey } from '#shared/store/keys';
+import { groupBuyTimerKey, groupBuyLeaderCountKey, groupBuyOrderKey } from '#shared/store/keys';
 import { createHarness, type Harness, ManualClock } from '../../support/harness.ts';
 import { createGroupCampaign, pendingEvents } from './support.ts';
 
@@ -307,7 +307,7 @@ describe('Group buys API', () => {
       expect(failed[0].refunds.map((r: any) => r.orderId)).toEqual(['ord-exp-L', 'ord-exp-A']);
       const view = await h.call('GET', `/v1/group-buys/${g.id}`, { token: leader.token });
       expect(view.body).toMatchObject({ status: 'failed', failReason: 'expired', failedAt: g.expiresAt });
-      expect(await h.deps.store.get(groupBuyDueKey(g.id), true)).toBeUndefined();
+      expect(await h.deps.store.get(groupBuyTimerKey(g.id), true)).toBeUndefined();
     });
 
     it('completes an autoFillOnExpiry group with simulated members, flagged in the group and the event', async () => {

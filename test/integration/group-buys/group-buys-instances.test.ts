@@ -58,4 +58,27 @@ describe('Group buys across instances', () => {
     });
     expect((await findGroup(h.deps.store, g.id, true))?.memberCount).toBe(2);
   });
+
+  it('answers joins after the group formed from the formed copy: the same refusals a read gives, and no read', async () => {
+    // Prepare: instance A fills a group of 5, so it holds the formed group as written.
+    const g = await openGroup(a, { campaignId, orderId: 'z-lead', userId: 'z-lead' });
+    for (const n of [1, 2, 3]) await joinGroup(a, { groupId: g.id, userId: `z-${n}`, orderId: `z-o${n}` });
+    const filled = await joinGroup(a, { groupId: g.id, userId: 'z-4', orderId: 'z-o4' });
+
+    // Act: a newcomer and a member try to join through A, and the newcomer again through B.
+    const requestsBefore = a.store.stats.requests;
+    const late = await joinGroup(a, { groupId: g.id, userId: 'z-late', orderId: 'z-o-late' }).catch((e) => e);
+    const member = await joinGroup(a, { groupId: g.id, userId: 'z-2', orderId: 'z-o2b' }).catch((e) => e);
+    const requestsOnA = a.store.stats.requests - requestsBefore;
+    const elsewhere = await joinGroup(b, { groupId: g.id, userId: 'z-late', orderId: 'z-o-late' }).catch((e) => e);
+
+    // Assess: A answered both without DynamoDB, with what B answers from a read; nothing changed.
+    expect(filled.status).toBe('formed');
+    expect(late).toMatchObject({ code: 'group_closed' });
+    expect(member).toMatchObject({ code: 'already_member' });
+    expect(requestsOnA).toBe(0);
+    expect(elsewhere).toMatchObject({ code: 'group_closed' });
+    expect((await findGroup(h.deps.store, g.id, true))?.memberCount).toBe(5);
+    expect(await listMemberItems(h.deps.store, g.id)).toHaveLength(5);
+  });
 });
