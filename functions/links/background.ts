@@ -2,6 +2,16 @@ import type { Context } from 'hono';
 
 /** Work started after answering (local server), so tests and benchmarks can wait for it. */
 const pending = new Set<Promise<unknown>>();
+/** Answers held while the backlog is full, released one per work that settles, in arrival order. */
+const waiting: (() => void)[] = [];
+
+/**
+ * Clicks being recorded after their answers, at most: beyond this a redirect waits for room (one
+ * recorded click) before answering. A burst is answered at once; a hot link that outruns the
+ * database for long is slowed to the rate its clicks are written, instead of queueing them
+ * without bound (memory) or dropping them (counts and attribution).
+ */
+export const BACKGROUND_MAX = 5000;
 
 /** True when running inside Lambda (hono/aws-lambda puts the event on `c.env`): work must finish before answering. */
 export function onLambda(c: Context): boolean {
@@ -11,11 +21,20 @@ export function onLambda(c: Context): boolean {
 
 /**
  * Runs `work` without holding the answer where the process outlives the request (the local
- * server); on Lambda the caller awaits it instead, since a frozen sandbox would lose it.
+ * server); on Lambda the caller awaits it instead, since a frozen sandbox would lose it. Settles
+ * at once while at most `max` such works are pending, else once another one has settled.
  */
-export function inBackground(work: Promise<unknown>): void {
+export async function inBackground(work: Promise<unknown>, max = BACKGROUND_MAX): Promise<void> {
   pending.add(work);
-  void work.finally(() => pending.delete(work));
+  const done = work.then(
+    () => {},
+    () => {},
+  );
+  void done.finally(() => {
+    pending.delete(work);
+    waiting.shift()?.();
+  });
+  if (pending.size > max) await new Promise<void>((room) => waiting.push(room));
 }
 
 /** Waits until every click recorded in the background is written. */

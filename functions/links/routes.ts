@@ -140,7 +140,7 @@ linkRoutes.get('/s/:code', async (c) => {
       deps.log.error('click not recorded', { error: error as Error }),
     );
     if (onLambda(c)) await work;
-    else inBackground(work);
+    else await inBackground(work);
   }
   if (result.setCookie)
     setCookie(c, 'fission_vid', result.visitorId, {
