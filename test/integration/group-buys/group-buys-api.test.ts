@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { groupBuysOrderRefundedConsumer } from '#functions/consumers/group-buys-order-refunded';
 import { buildEvent } from '#shared/events/outbox';
 import { listMemberItems } from '#shared/store/group-buys';
-import { groupBuyTimerKey, groupBuyLeaderCountKey, groupBuyOrderKey } from '#shared/store/keys';
+import { groupBuyLeaderCountKey, groupBuyOrderKey, groupBuyTimerKey } from '#shared/store/keys';
 import { createHarness, type Harness, ManualClock } from '../../support/harness.ts';
 import { createGroupCampaign, pendingEvents } from './support.ts';
 
