@@ -6,6 +6,6 @@ import type { SweepTask } from '#shared/sweeper';
 export const groupExpiryTask: SweepTask = {
   name: GROUP_EXPIRY_TASK,
   async handle(item, deps) {
-    await expireGroup(deps, item.id as string);
+    await expireGroup(deps, item.id as string, { pk: item.pk as string, sk: item.sk as string });
   },
 };

@@ -2,6 +2,7 @@ import { iso } from '../../clock.ts';
 import type { Deps } from '../../deps.ts';
 import { outboxPut } from '../../events/outbox.ts';
 import { clearGroupTimer, closeGroupWrite, findGroup } from '../../store/group-buys.ts';
+import type { Key } from '../../store/store.ts';
 import { formedMembers, MAX_GROUP_WRITE_ATTEMPTS, refundsOf, StaleGroupError, simulatedFill } from './group-rules.ts';
 import { isTransientCancel, pause } from './retry.ts';
 
@@ -10,14 +11,14 @@ import { isTransientCancel, pause } from './retry.ts';
  * `GroupBuyFailed` listing every order to refund, or, with `autoFillOnExpiry`, `formed` with
  * simulated members (flagged in the group and in `GroupBuyFormed`, with no user and no order).
  * The status change and its event are one conditional transaction, so two sweeps racing, or a
- * sweep racing a last join, close it once. A group already closed just loses its timer.
+ * sweep racing a last join, close it once. A group already closed (or gone) just loses the item
+ * that pointed the sweep at it: `swept`, the due item the sweeper found, else the group's timer.
  */
-export async function expireGroup(deps: Deps, groupId: string): Promise<'formed' | 'failed' | 'skipped'> {
+export async function expireGroup(deps: Deps, groupId: string, swept?: Key): Promise<'formed' | 'failed' | 'skipped'> {
   let g = await findGroup(deps.store, groupId, true);
   for (let attempt = 0; attempt < MAX_GROUP_WRITE_ATTEMPTS; attempt++) {
-    if (!g) return 'skipped';
-    if (g.status !== 'open') {
-      await clearGroupTimer(deps.store, g.id);
+    if (g?.status !== 'open') {
+      await (swept ? deps.store.delete(swept) : clearGroupTimer(deps.store, groupId));
       return 'skipped';
     }
     const now = deps.clock.now();

@@ -1,8 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { groupBuysOrderRefundedConsumer } from '#functions/consumers/group-buys-order-refunded';
+import { GROUP_EXPIRY_TASK } from '#shared/domain/group-buys/group-rules';
 import { buildEvent } from '#shared/events/outbox';
 import { listMemberItems } from '#shared/store/group-buys';
-import { groupBuyLeaderCountKey, groupBuyOrderKey, groupBuyTimerKey } from '#shared/store/keys';
+import { dueIndex, groupBuyLeaderCountKey, groupBuyOrderKey, groupBuyTimerKey } from '#shared/store/keys';
 import { createHarness, type Harness, ManualClock } from '../../support/harness.ts';
 import { createGroupCampaign, pendingEvents } from './support.ts';
 
@@ -308,6 +309,31 @@ describe('Group buys API', () => {
       const view = await h.call('GET', `/v1/group-buys/${g.id}`, { token: leader.token });
       expect(view.body).toMatchObject({ status: 'failed', failReason: 'expired', failedAt: g.expiresAt });
       expect(await h.deps.store.get(groupBuyTimerKey(g.id), true)).toBeUndefined();
+    });
+
+    it('removes a due pointer whose group is no longer open, so the sweeper stops visiting it', async () => {
+      // Prepare: a formed group, and a second due item pointing at it (as a crash between writes could leave).
+      const cid = await createGroupCampaign(h, { groupSize: 2 });
+      const g = (await open(user().token, 'ord-stray-L', cid)).body;
+      expect((await join(g.id, user().token, 'ord-stray-A')).body).toMatchObject({ status: 'formed' });
+      const stray = { pk: `GROUPBUY#${g.id}`, sk: 'STRAY' };
+      await h.deps.store.put({
+        ...stray,
+        entity: 'group_buy_timer',
+        id: g.id,
+        ...dueIndex(GROUP_EXPIRY_TASK, g.expiresAt, g.id),
+      });
+
+      // Act: sweep past its due time.
+      clock.set(Date.parse(g.expiresAt) + 1000);
+      await h.sweep();
+
+      // Assess: the pointer is gone and the group is still formed, with no second outcome.
+      expect(await h.deps.store.get(stray, true)).toBeUndefined();
+      const view = await h.call('GET', `/v1/group-buys/${g.id}`, { token: user().token });
+      expect(view.body).toMatchObject({ status: 'formed', memberCount: 2 });
+      expect(await pendingEvents(h, 'GroupBuyFailed', g.id)).toHaveLength(0);
+      expect(await pendingEvents(h, 'GroupBuyFormed', g.id)).toHaveLength(1);
     });
 
     it('completes an autoFillOnExpiry group with simulated members, flagged in the group and the event', async () => {
