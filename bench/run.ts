@@ -14,7 +14,7 @@ import { signWebhook } from '#shared/http/webhook';
 import { esbuildOptions } from '../infra/bundling.ts';
 import { lambdaEntries, ROOT } from '../infra/lambdas.ts';
 import { type LocalRuntime, startLocalRuntime } from '../infra/local/runtime.ts';
-import type { BenchContext, BenchRow, Scenario } from './scenario.ts';
+import { type BenchContext, type BenchRow, percentile, round, type Scenario } from './scenario.ts';
 import { scenarios } from './scenarios/index.ts';
 
 const { values: args } = parseArgs({
@@ -51,8 +51,6 @@ Object.assign(process.env, ENV);
 type Row = BenchRow & { rssMb: number };
 
 const MB = 1024 * 1024;
-const round = (n: number, d = 1) => (Number.isFinite(n) ? Math.round(n * 10 ** d) / 10 ** d : n);
-
 /** Runs `fn` while sampling this process's RSS; answers its result and the peak RSS in MB. */
 async function withPeakRss<T>(fn: () => Promise<T>): Promise<{ value: T; rssMb: number }> {
   let peak = process.memoryUsage.rss();
@@ -66,11 +64,6 @@ async function withPeakRss<T>(fn: () => Promise<T>): Promise<{ value: T; rssMb: 
   } finally {
     clearInterval(timer);
   }
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
 /** The ceiling: raw DynamoDB Local TransactWriteItems of 3 puts, straight from a client, with concurrency. */

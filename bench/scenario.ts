@@ -32,3 +32,14 @@ export interface Scenario {
   name: string;
   run(ctx: BenchContext): Promise<BenchRow[]>;
 }
+
+/** `n` rounded to `d` decimals (non-finite numbers as they are). */
+export const round = (n: number, d = 1): number => (Number.isFinite(n) ? Math.round(n * 10 ** d) / 10 ** d : n);
+
+/** The `p`th percentile of ascending `sorted` (0 when empty). */
+export const percentile = (sorted: number[], p: number): number =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : 0;
+
+/** A rate as a multiple of the run's ceiling, for a row's notes ('n/a' when no ceiling was measured). */
+export const xCeiling = (ctx: Pick<BenchContext, 'ceiling'>, opsPerSec: number): number | string =>
+  ctx.ceiling ? round(opsPerSec / ctx.ceiling, 2) : 'n/a';

@@ -5,9 +5,8 @@ import { Hono } from 'hono';
 import { BACKGROUND_MAX, settleClicks } from '#functions/links/background';
 import { randomCode } from '#shared/ids';
 import { insertLink, readLinkCounts } from '#shared/store/links';
-import type { BenchContext, BenchRow, Scenario } from '../scenario.ts';
+import { type BenchContext, type BenchRow, round, type Scenario } from '../scenario.ts';
 
-const round = (n: number, d = 1) => (Number.isFinite(n) ? Math.round(n * 10 ** d) / 10 ** d : n);
 const TARGET = 'https://shop.example.com/p/1';
 
 /** Distinct visitors of the hot link in each load phase (each has a cookie and clicks a few times). */

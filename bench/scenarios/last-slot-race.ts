@@ -1,11 +1,7 @@
 import { joinGroup } from '#shared/domain/group-buys/join-group';
 import { openGroup } from '#shared/domain/group-buys/open-group';
 import { Store } from '#shared/store/store';
-import type { BenchContext, BenchRow, Scenario } from '../scenario.ts';
-
-const round = (n: number, d = 1) => (Number.isFinite(n) ? Math.round(n * 10 ** d) / 10 ** d : n);
-const percentile = (sorted: number[], p: number) =>
-  sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : 0;
+import { type BenchContext, type BenchRow, percentile, round, type Scenario, xCeiling } from '../scenario.ts';
 
 /** Members per bench group: small, so most joins are near the last slot. */
 const GROUP_SIZE = 4;
@@ -56,7 +52,7 @@ export const lastSlotRaceScenario: Scenario = {
       return r.body.id as string;
     };
     /** Groups opened ahead, taken in turn when a slot's group is done; empty means open one now. */
-    let ready: string[] = [];
+    const ready: string[] = [];
     let openedInPhase = 0;
     const nextGroup = (): Promise<string> => {
       const id = ready.pop();
@@ -119,7 +115,7 @@ export const lastSlotRaceScenario: Scenario = {
         }
       }),
     );
-    const openElapsed = (performance.now() - openStarted) / 1000;
+    const openRate = openLatencies.length / ((performance.now() - openStarted) / 1000);
     openLatencies.sort((a, b) => a - b);
 
     measuring = true;
@@ -130,7 +126,6 @@ export const lastSlotRaceScenario: Scenario = {
     await Promise.all(Array.from({ length: ctx.connections }, (_, w) => worker(w, until)));
     const elapsed = (performance.now() - started) / 1000;
     await Promise.all(groups);
-    ready = [];
     latencies.sort((a, b) => a - b);
     const opsPerSec = ok / elapsed;
 
@@ -164,7 +159,7 @@ export const lastSlotRaceScenario: Scenario = {
         p50: round(percentile(latencies, 50)),
         p99: round(percentile(latencies, 99)),
         notes: {
-          'x ceiling': ctx.ceiling ? round(opsPerSec / ctx.ceiling, 2) : 'n/a',
+          'x ceiling': xCeiling(ctx, opsPerSec),
           'joiners in flight per group': round(ctx.connections / slots, 1),
           'groups formed': formed,
           'groups opened during the phase': openedInPhase,
@@ -181,10 +176,10 @@ export const lastSlotRaceScenario: Scenario = {
       },
       {
         scenario: 'last-slot race: opening the groups',
-        opsPerSec: round(openLatencies.length / openElapsed),
+        opsPerSec: round(openRate),
         p50: round(percentile(openLatencies, 50)),
         p99: round(percentile(openLatencies, 99)),
-        notes: { 'x ceiling': ctx.ceiling ? round(openLatencies.length / openElapsed / ctx.ceiling, 2) : 'n/a' },
+        notes: { 'x ceiling': xCeiling(ctx, openRate) },
       },
       {
         scenario: 'last-slot race: one join, uncontended (use case)',

@@ -1,11 +1,7 @@
 import { signAttributionToken } from '#shared/domain/links/attribution-token';
 import { randomCode } from '#shared/ids';
 import { insertLink } from '#shared/store/links';
-import type { BenchContext, BenchRow, Scenario } from '../scenario.ts';
-
-const round = (n: number, d = 1) => (Number.isFinite(n) ? Math.round(n * 10 ** d) / 10 ** d : n);
-const percentile = (sorted: number[], p: number) =>
-  sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : 0;
+import { type BenchContext, type BenchRow, percentile, round, type Scenario } from '../scenario.ts';
 
 async function hook(ctx: BenchContext, path: string, body: unknown) {
   const raw = JSON.stringify(body);

@@ -2,11 +2,7 @@ import { entryIdFor } from '#shared/domain/ledger/rules';
 import { outboxPut } from '#shared/events/outbox';
 import { ledgerEntryKey } from '#shared/store/keys';
 import type { TxItem } from '#shared/store/store';
-import type { BenchRow, Scenario } from '../scenario.ts';
-
-const round = (n: number, d = 1) => Math.round(n * 10 ** d) / 10 ** d;
-const percentile = (sorted: number[], p: number) =>
-  sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : 0;
+import { type BenchRow, percentile, round, type Scenario, xCeiling } from '../scenario.ts';
 
 /**
  * Reward-causing events (2 attributed orders to 1 qualified invite) written to the outbox, as
@@ -111,7 +107,7 @@ export const settlementScenario: Scenario = {
           'burst of events': expected.length,
           settled,
           ...(pending.size ? { missing: pending.size } : {}),
-          'x ceiling': ctx.ceiling ? round(opsPerSec / ctx.ceiling, 2) : 'n/a',
+          'x ceiling': xCeiling(ctx, opsPerSec),
           'ddb req/event (server, incl. polling)': round((s.requests - before.requests) / Math.max(1, settled), 2),
           'wall s': round((performance.now() - started) / 1000),
         },

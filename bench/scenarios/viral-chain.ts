@@ -1,11 +1,7 @@
 import { helpBargain } from '#shared/domain/bargains/help-bargain';
 import { startBargain } from '#shared/domain/bargains/start-bargain';
 import { Store } from '#shared/store/store';
-import type { BenchContext, BenchRow, Scenario } from '../scenario.ts';
-
-const round = (n: number, d = 1) => (Number.isFinite(n) ? Math.round(n * 10 ** d) / 10 ** d : n);
-const percentile = (sorted: number[], p: number) =>
-  sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : 0;
+import { type BenchContext, type BenchRow, percentile, round, type Scenario, xCeiling } from '../scenario.ts';
 
 /** Helpers a bench chain needs: the most a campaign allows, so chains stay open long under load. */
 const HELPERS_REQUIRED = 500;
@@ -97,7 +93,7 @@ export const viralChainScenario: Scenario = {
         p50: round(percentile(latencies, 50)),
         p99: round(percentile(latencies, 99)),
         notes: {
-          'x ceiling': ctx.ceiling ? round(opsPerSec / ctx.ceiling, 2) : 'n/a',
+          'x ceiling': xCeiling(ctx, opsPerSec),
           'helpers in flight per chain': round(ctx.connections / slots, 1),
           'requests/help (server, incl. bus)': round(
             (ctx.deps.store.stats.requests - before.requests) / Math.max(1, ok),
