@@ -3,7 +3,7 @@ import { groupBuysOrderRefundedConsumer } from '#functions/consumers/group-buys-
 import { GROUP_EXPIRY_TASK } from '#shared/domain/group-buys/group-rules';
 import { buildEvent } from '#shared/events/outbox';
 import { listMemberItems } from '#shared/store/group-buys';
-import { dueIndex, groupBuyLeaderCountKey, groupBuyOrderKey, groupBuyTimerKey } from '#shared/store/keys';
+import { dueIndex, groupBuyLeaderCountKey, groupBuyOrderKey, groupBuyPk, groupBuyTimerKey } from '#shared/store/keys';
 import { createHarness, type Harness, ManualClock } from '../../support/harness.ts';
 import { createGroupCampaign, pendingEvents } from './support.ts';
 
@@ -316,7 +316,7 @@ describe('Group buys API', () => {
       const cid = await createGroupCampaign(h, { groupSize: 2 });
       const g = (await open(user().token, 'ord-stray-L', cid)).body;
       expect((await join(g.id, user().token, 'ord-stray-A')).body).toMatchObject({ status: 'formed' });
-      const stray = { pk: `GROUPBUY#${g.id}`, sk: 'STRAY' };
+      const stray = { pk: groupBuyPk(g.id), sk: 'STRAY' };
       await h.deps.store.put({
         ...stray,
         entity: 'group_buy_timer',
