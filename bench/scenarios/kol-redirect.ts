@@ -3,6 +3,8 @@ import { serve } from '@hono/node-server';
 import autocannon, { type Request, type Result } from 'autocannon';
 import { Hono } from 'hono';
 import { BACKGROUND_MAX, settleClicks } from '#functions/links/background';
+import { followInput, redirectTo } from '#functions/links/routes';
+import { followLink } from '#shared/domain/links/follow-link';
 import { randomCode } from '#shared/ids';
 import { insertLink, readLinkCounts } from '#shared/store/links';
 import { type BenchContext, type BenchRow, round, type Scenario } from '../scenario.ts';
@@ -36,13 +38,8 @@ async function load(ctx: BenchContext, url: string, path: string, seconds: numbe
   return autocannon({ url, connections: ctx.connections, duration: seconds, requests: visitorRequests(path) });
 }
 
-/** A bare Hono server answering the same redirect without doing anything: the reference figure. */
-async function startBare(): Promise<{ url: string; close: () => Promise<void> }> {
-  const app = new Hono();
-  app.get('/s/:code', (c) => {
-    c.header('Cache-Control', 'no-store');
-    return c.redirect(TARGET, 302);
-  });
+/** Serves `app` on a free port of localhost. */
+async function listen(app: Hono): Promise<{ url: string; close: () => Promise<void> }> {
   const server = await new Promise<ReturnType<typeof serve>>((ok) => {
     const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => ok(s));
   });
@@ -53,12 +50,35 @@ async function startBare(): Promise<{ url: string; close: () => Promise<void> }>
   };
 }
 
+/** A bare Hono server answering the same redirect without doing anything: the reference figure. */
+function startBare(): Promise<{ url: string; close: () => Promise<void> }> {
+  const app = new Hono();
+  app.get('/s/:code', (c) => {
+    c.header('Cache-Control', 'no-store');
+    return c.redirect(TARGET, 302);
+  });
+  return listen(app);
+}
+
+/**
+ * The redirect's own answer and nothing else: the route's link lookup, visitor id, signed token
+ * and cookie on the server's dependencies, without recording the click. What is left of the gap
+ * to the full route is the cost of recording.
+ */
+function startAnswerOnly(ctx: BenchContext): Promise<{ url: string; close: () => Promise<void> }> {
+  const app = new Hono();
+  app.get('/s/:code', async (c) => redirectTo(c, ctx.deps, await followLink(ctx.deps, followInput(c, ctx.deps))));
+  return listen(app);
+}
+
 /**
  * "KOL redirect": one hot link, many visitors. Figures: redirects/s and latency through the full
  * app, the ratio to a bare Hono 302 on its own port in the same run (target ≥ 0.5), and what the
  * click recording cost after the answers (DynamoDB requests per click, time to settle), checking
  * every 302 was counted. Past the background backlog's bound a redirect waits for room, so a
- * phase longer than a burst measures the rate clicks are written, not only answered.
+ * phase longer than a burst measures the rate clicks are written, not only answered. A third
+ * server gives the same answers without recording the clicks, which splits the gap to the bare
+ * 302 into what answering costs and what recording costs.
  */
 export const kolRedirectScenario: Scenario = {
   name: 'KOL redirect',
@@ -75,10 +95,12 @@ export const kolRedirectScenario: Scenario = {
     });
     const path = `/s/${code}`;
     const bare = await startBare();
+    const answerOnly = await startAnswerOnly(ctx);
     try {
       const warm = Math.max(1, Math.round(ctx.seconds / 4));
       await load(ctx, ctx.url, path, warm);
       await load(ctx, bare.url, path, warm);
+      await load(ctx, answerOnly.url, path, warm);
       await settleClicks();
 
       const before = { ...ctx.deps.store.stats };
@@ -90,6 +112,7 @@ export const kolRedirectScenario: Scenario = {
       const requests = ctx.deps.store.stats.requests - before.requests;
       const counted = (await readLinkCounts(ctx.deps.store, [code])).get(code)!;
       const base = await load(ctx, bare.url, path, ctx.seconds);
+      const answer = await load(ctx, answerOnly.url, path, ctx.seconds);
 
       const redirects = app.statusCodeStats['302']?.count ?? 0;
       const recorded = counted.clicks - counted0.clicks;
@@ -117,9 +140,16 @@ export const kolRedirectScenario: Scenario = {
           p50: base.latency.p50,
           p99: base.latency.p99,
         },
+        {
+          scenario: 'redirect answer, click not recorded (reference)',
+          opsPerSec: round(answer.requests.average),
+          p50: answer.latency.p50,
+          p99: answer.latency.p99,
+          notes: { ratioToBare302: round(answer.requests.average / Math.max(1, base.requests.average), 2) },
+        },
       ];
     } finally {
-      await bare.close();
+      await Promise.all([bare.close(), answerOnly.close()]);
     }
   },
 };

@@ -1,9 +1,11 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
+import type { Deps } from '#shared/deps';
 import { getKolStats } from '#shared/domain/kol/get-kol-stats';
 import { kolStatsQuerySchema } from '#shared/domain/kol/kol-stats.schema';
 import { createLink } from '#shared/domain/links/create-link';
-import { followLink } from '#shared/domain/links/follow-link';
+import { type FollowInput, type FollowResult, followLink } from '#shared/domain/links/follow-link';
 import { createLinkSchema } from '#shared/domain/links/link.schema';
 import { listKolLinks } from '#shared/domain/links/list-kol-links';
 import { recordClick } from '#shared/domain/links/record-click';
@@ -127,14 +129,7 @@ const followRoute = createRoute({
 linkRoutes.openAPIRegistry.registerPath(followRoute);
 linkRoutes.get('/s/:code', async (c) => {
   const deps = c.get('deps');
-  const result = await followLink(deps, {
-    code: c.req.param('code'),
-    cookie: getCookie(c, 'fission_vid'),
-    ip: clientIp(c),
-    userAgent: c.req.header('user-agent'),
-    deviceId: c.req.header('x-device-id'),
-    userId: optionalUser(c.req.header('authorization'), deps),
-  });
+  const result = await followLink(deps, followInput(c, deps));
   if (result.click) {
     const work = recordClick(deps, result.click).catch((error) =>
       deps.log.error('click not recorded', { error: error as Error }),
@@ -142,6 +137,23 @@ linkRoutes.get('/s/:code', async (c) => {
     if (onLambda(c)) await work;
     else await inBackground(work);
   }
+  return redirectTo(c, deps, result);
+});
+
+/** What `GET /s/{code}` tells followLink: the code, the visitor's cookie, IP, User-Agent, device and signed-in user. */
+export function followInput(c: Context, deps: Pick<Deps, 'config' | 'clock'>): FollowInput {
+  return {
+    code: c.req.param('code') ?? '',
+    cookie: getCookie(c, 'fission_vid'),
+    ip: clientIp(c),
+    userAgent: c.req.header('user-agent'),
+    deviceId: c.req.header('x-device-id'),
+    userId: optionalUser(c.req.header('authorization'), deps),
+  };
+}
+
+/** The redirect's answer: the 302 with `Cache-Control: no-store`, and the visitor cookie when there was none. */
+export function redirectTo(c: Context, deps: Pick<Deps, 'config'>, result: FollowResult): Response {
   if (result.setCookie)
     setCookie(c, 'fission_vid', result.visitorId, {
       httpOnly: true,
@@ -152,13 +164,10 @@ linkRoutes.get('/s/:code', async (c) => {
     });
   c.header('Cache-Control', 'no-store');
   return c.redirect(result.location, 302);
-});
+}
 
 /** The signed-in user of a redirect, when it carries a valid bearer token (anything else: anonymous). */
-function optionalUser(
-  authorization: string | undefined,
-  deps: { config: { JWT_SECRET: string; JWT_ISSUER: string; JWT_AUDIENCE: string }; clock: { now(): number } },
-): string | undefined {
+function optionalUser(authorization: string | undefined, deps: Pick<Deps, 'config' | 'clock'>): string | undefined {
   const m = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
   if (!m) return undefined;
   try {

@@ -36,6 +36,17 @@ export interface FollowResult {
   click?: ClickInput;
 }
 
+/** What a redirect request says: the code, and who follows it (the raw IP is only hashed). */
+export interface FollowInput {
+  code: string;
+  cookie?: string;
+  ip: string;
+  userAgent?: string;
+  deviceId?: string;
+  /** The signed-in user, when the request carried a valid bearer token. */
+  userId?: string;
+}
+
 /**
  * Resolves `GET /s/{code}`: 404 for an unknown code; otherwise the target with a fresh signed
  * `fission_ref` token. The visitor is the cookie's id, else a keyed hash of IP + User-Agent.
@@ -43,7 +54,7 @@ export interface FollowResult {
  */
 export async function followLink(
   deps: Pick<Deps, 'store' | 'clock' | 'config'>,
-  input: { code: string; cookie?: string; ip: string; userAgent?: string; deviceId?: string; userId?: string },
+  input: FollowInput,
 ): Promise<FollowResult> {
   if (!CODE_PATTERN.test(input.code)) throw new NotFoundError('link');
   const now = deps.clock.now();
