@@ -7,7 +7,14 @@ import type { AreaApp } from '#shared/http/context';
 /** The repository root (where package.json and the lockfile live). */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-export type LambdaKind = 'area' | 'system' | 'consumer' | 'sweeper' | 'outbox-enrich' | 'dead-letter-recorder';
+export type LambdaKind =
+  | 'area'
+  | 'system'
+  | 'consumer'
+  | 'sweeper'
+  | 'outbox-enrich'
+  | 'outbox-redrive'
+  | 'dead-letter-recorder';
 
 /** One Lambda entry point: the stack deploys it, the benchmark weighs it. */
 export interface LambdaEntry {
@@ -55,6 +62,12 @@ export function lambdaEntries(
       name: 'outbox-enrich',
       entry: fn('outbox', 'enrich.ts'),
       description: 'Fission outbox Pipe enrichment: stream record to event detail-type and detail',
+    },
+    {
+      kind: 'outbox-redrive',
+      name: 'outbox-redrive',
+      entry: fn('outbox', 'redrive.ts'),
+      description: 'Fission outbox redrive: events of stream batches the Pipe gave up on, back onto the bus',
     },
     {
       kind: 'dead-letter-recorder',

@@ -235,6 +235,16 @@ export class FissionStack extends Stack {
         evaluationPeriods: 1,
         treatMissingData: TreatMissingData.NOT_BREACHING,
       });
+    /** Messages were sent to a queue whose consumer drains it: its depth alone could stay at 0. */
+    const arriving = (id: string, queue: Queue, what: string) =>
+      new Alarm(this, id, {
+        alarmDescription: what,
+        metric: queue.metricNumberOfMessagesSent({ period: Duration.minutes(5), statistic: 'Sum' }),
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
     const deadLetterQueue = (id: string) =>
       new Queue(this, id, {
         encryption: QueueEncryption.SQS_MANAGED,
@@ -274,20 +284,27 @@ export class FissionStack extends Stack {
       this.table.grantWriteData(recorder);
       recorder.addEventSource(new SqsEventSource(dlq, { batchSize: 10, reportBatchItemFailures: true }));
       alarm(`${name}DeadLettersAlarm`, dlq, `Consumer ${rule.consumer} dead-lettered events`);
-      new Alarm(this, `${name}DeadLettersArrivingAlarm`, {
-        alarmDescription: `Consumer ${rule.consumer} dead-lettered events (see GET /v1/admin/dead-letters)`,
-        metric: dlq.metricNumberOfMessagesSent({ period: Duration.minutes(5), statistic: 'Sum' }),
-        threshold: 0,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      });
+      arriving(
+        `${name}DeadLettersArrivingAlarm`,
+        dlq,
+        `Consumer ${rule.consumer} dead-lettered events (see GET /v1/admin/dead-letters)`,
+      );
     }
 
     // ── the outbox Pipe: table stream (outbox INSERTs) → enrichment → the bus ──
     const enrich = lambda(entry('outbox-enrich', 'outbox-enrich'), { memory: 256 });
     const pipeDlq = deadLetterQueue('OutboxPipeDeadLetters');
-    alarm('OutboxPipeDeadLettersAlarm', pipeDlq, 'The outbox Pipe gave up on stream records');
+    alarm('OutboxPipeDeadLettersAlarm', pipeDlq, 'Outbox batches are waiting to be republished');
+    arriving(
+      'OutboxPipeDeadLettersArrivingAlarm',
+      pipeDlq,
+      'The outbox Pipe gave up on stream batches (the outbox redrive republishes them)',
+    );
+    // A batch the Pipe gave up on is read back from the outbox (items stay a week) and put on the bus.
+    const redrive = lambda(entry('outbox-redrive', 'outbox-redrive'), { memory: 256, timeout: Duration.seconds(30) });
+    this.table.grantReadData(redrive);
+    this.bus.grantPutEventsTo(redrive);
+    redrive.addEventSource(new SqsEventSource(pipeDlq, { batchSize: 1, reportBatchItemFailures: true }));
     const pipeRole = new Role(this, 'OutboxPipeRole', { assumedBy: new ServicePrincipal('pipes.amazonaws.com') });
     this.table.grantStreamRead(pipeRole);
     enrich.grantInvoke(pipeRole);

@@ -172,7 +172,33 @@ describe('AWS stack template', () => {
         ComparisonOperator: 'GreaterThanThreshold',
       });
     }
-    expect(new Set(mappings.map(([, m]) => m.Properties.FunctionName.Ref)).size).toBe(rules.length);
+    const recorders = mappings.filter(([, m]) =>
+      /dead-letter recorder/.test(fns[m.Properties.FunctionName.Ref]!.Properties.Description),
+    );
+    expect(new Set(recorders.map(([, m]) => m.Properties.FunctionName.Ref)).size).toBe(rules.length);
+  });
+
+  it('republishes the batches the outbox Pipe dead-letters through the outbox redrive', () => {
+    const [, pipe] = ofType(resources, 'AWS::Pipes::Pipe')[0]!;
+    const pipeDlq = pipe.Properties.SourceParameters.DynamoDBStreamParameters.DeadLetterConfig.Arn['Fn::GetAtt'][0];
+    const redrive = fnId('outbox-redrive:outbox-redrive');
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: redrive },
+      EventSourceArn: { 'Fn::GetAtt': [pipeDlq, 'Arn'] },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    // It reads the outbox back from the table and puts events on the bus; an arrival alarm sees every batch.
+    const policies = ofType(resources, 'AWS::IAM::Policy').filter(([, p]) =>
+      p.Properties.Roles.some((r: { Ref: string }) => r.Ref === resources[redrive]!.Properties.Role['Fn::GetAtt'][0]),
+    );
+    const actions = policies.flatMap(([, p]) => p.Properties.PolicyDocument.Statement.flatMap((st: any) => st.Action));
+    expect(actions).toEqual(expect.arrayContaining(['dynamodb:Query', 'events:PutEvents']));
+    expect(actions).not.toContain('dynamodb:PutItem');
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'NumberOfMessagesSent',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [pipeDlq, 'QueueName'] } }],
+      Threshold: 0,
+    });
   });
 
   it('alarms on every dead-letter queue and on the API answering 5xx', () => {
@@ -271,12 +297,19 @@ describe('AWS stack template', () => {
     }
   });
 
-  it('lets only the admin area (redrive) and the Pipe put events on the bus', () => {
+  it('lets only the admin area (redrive), the Pipe and the outbox redrive put events on the bus', () => {
     const putters = ofType(resources, 'AWS::IAM::Policy')
       .filter(([, p]) => JSON.stringify(p.Properties.PolicyDocument).includes('events:PutEvents'))
       .flatMap(([, p]) => p.Properties.Roles.map((r: { Ref: string }) => r.Ref));
-    const adminRole = stack.getLogicalId(stack.functions.get('area:admin')!.role!.node.defaultChild as any);
-    expect(putters.sort()).toEqual([adminRole, expect.stringMatching(/^OutboxPipeRole/)].sort());
+    const roleOf = (key: string) => stack.getLogicalId(stack.functions.get(key)!.role!.node.defaultChild as any);
+    expect(putters).toHaveLength(3);
+    expect(putters).toEqual(
+      expect.arrayContaining([
+        roleOf('area:admin'),
+        roleOf('outbox-redrive:outbox-redrive'),
+        expect.stringMatching(/^OutboxPipeRole/),
+      ]),
+    );
   });
 
   it('passes cdk-nag AwsSolutions, each accepted finding carrying its reason', () => {

@@ -1,6 +1,8 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -10,7 +12,7 @@ import { areas } from '#functions/areas';
 import { systemClock } from '#shared/clock';
 import { createDeps } from '#shared/deps';
 import { listDeadLetters } from '#shared/events/dead-letters';
-import { buildEvent } from '#shared/events/outbox';
+import { buildEvent, outboxPut } from '#shared/events/outbox';
 import { rules } from '#shared/events/rules';
 import { signJwt } from '#shared/http/jwt';
 import { ROOT } from '../../infra/lambdas.ts';
@@ -157,7 +159,7 @@ describe('cdk synth', () => {
   it('synthesizes without AWS credentials, cdk-nag clean, every Lambda bundled', () => {
     expect(synth.stderr).not.toMatch(/AwsSolutions-\w+/);
     const fns = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
-    expect(fns.length).toBe(areas.length + 1 + rules.length * 2 + 2);
+    expect(fns.length).toBe(areas.length + 1 + rules.length * 2 + 3);
     for (const fn of fns) {
       const dir = bundleOf(fn.Properties.Description);
       expect(existsSync(join(dir, 'index.mjs')), fn.Properties.Description).toBe(true);
@@ -283,6 +285,85 @@ describe('bundled Lambdas against DynamoDB Local', () => {
       ok: true,
       result: [{ detailType: event['detail-type'], time: event.time, detail: event.detail }],
     });
+  });
+
+  it('the outbox redrive bundle puts the events of a batch the Pipe gave up on back on the bus', async () => {
+    // A stand-in for EventBridge's PutEvents endpoint, recording what the bundle sends.
+    const received: { target: string; entries: { Source: string; DetailType: string; Detail: string }[] }[] = [];
+    const bus = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => {
+        body += d;
+      });
+      req.on('end', () => {
+        const entries = JSON.parse(body).Entries;
+        received.push({ target: String(req.headers['x-amz-target']), entries });
+        res.setHeader('content-type', 'application/x-amz-json-1.1');
+        res.end(
+          JSON.stringify({
+            FailedEntryCount: 0,
+            Entries: entries.map((_: unknown, i: number) => ({ EventId: `e${i}` })),
+          }),
+        );
+      });
+    });
+    await new Promise<void>((ok) => bus.listen(0, '127.0.0.1', ok));
+    try {
+      const deps = createDeps({ env });
+      const paidAt = new Date().toISOString();
+      const order = {
+        orderId: `o-${randomUUID()}`,
+        userId: 'u3',
+        amount: 5,
+        currency: 'CNY',
+        paidAt,
+        firstOrder: false,
+      };
+      await deps.store.transact([outboxPut('OrderPaid', order, systemClock)]);
+      deps.store.client.destroy();
+      const sqsRecord = (messageId: string, body: string) => ({
+        messageId,
+        receiptHandle: 'h',
+        body,
+        attributes: { SentTimestamp: String(Date.now()) },
+        messageAttributes: {},
+        md5OfBody: '',
+        eventSource: 'aws:sqs',
+        eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:pipe-dlq',
+        awsRegion: 'us-east-1',
+      });
+      const failedBatch = JSON.stringify({
+        version: '1.0',
+        timestamp: new Date().toISOString(),
+        DDBStreamBatchInfo: {
+          shardId: 'shardId-1',
+          startSequenceNumber: '1',
+          endSequenceNumber: '1',
+          approximateArrivalOfFirstRecord: paidAt,
+          approximateArrivalOfLastRecord: paidAt,
+          batchSize: 1,
+        },
+      });
+      const { port } = bus.address() as AddressInfo;
+      const [r] = await invoke(
+        bundleOf(/^Fission outbox redrive/),
+        [{ Records: [sqsRecord('m-1', failedBatch), sqsRecord('m-2', '{"not":"a batch"}')] }],
+        {
+          AWS_ENDPOINT_URL_EVENTBRIDGE: `http://127.0.0.1:${port}`,
+          AWS_ACCESS_KEY_ID: 'local',
+          AWS_SECRET_ACCESS_KEY: 'local',
+        },
+      );
+      expect(r).toEqual({ ok: true, result: { batchItemFailures: [{ itemIdentifier: 'm-2' }] } });
+      expect(received.length).toBeGreaterThan(0);
+      for (const call of received) expect(call.target).toBe('AWSEvents.PutEvents');
+      const sent = received.flatMap((c) => c.entries);
+      const ours = sent.find((e) => JSON.parse(e.Detail).orderId === order.orderId);
+      expect(ours).toMatchObject({ Source: 'fission.growth', DetailType: 'OrderPaid', EventBusName: 'fission' });
+      expect(JSON.parse(ours!.Detail)).toMatchObject(order);
+    } finally {
+      await new Promise<void>((ok) => bus.close(() => ok()));
+    }
   });
 
   it('the dead-letter recorder bundle stores what reaches a DLQ, so the admin API lists it', async () => {

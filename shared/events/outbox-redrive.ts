@@ -1,0 +1,103 @@
+import { type EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { encodeTime } from 'ulid';
+import type { Deps } from '../deps.ts';
+import { INDEX_SHARDS, outboxShardPk } from '../store/keys.ts';
+import { backoff, type Page } from '../store/store.ts';
+import { eventFromOutbox, type OutboxItem } from './outbox.ts';
+import type { BusEvent } from './schemas.ts';
+
+/**
+ * How far around a failed batch's arrival times the outbox is read again: an event's id carries
+ * the clock of the Lambda that wrote it, and the stream stamps arrival by its own clock.
+ */
+export const REDRIVE_MARGIN_MS = 5 * 60 * 1000;
+
+/** When the records of a batch the outbox Pipe gave up on reached the table's stream. */
+export interface FailedBatch {
+  fromMs: number;
+  toMs: number;
+  /** How many records the batch held (as the Pipe reported it). */
+  size?: number;
+}
+
+/**
+ * Reads a message of the outbox Pipe's dead-letter queue. For a stream source it describes the
+ * batch, not its records: `DDBStreamBatchInfo` with the shard, the sequence numbers and the
+ * approximate arrival of its first and last record. Anything else is not a failed batch.
+ */
+export function parseFailedBatch(body: string): FailedBatch | undefined {
+  let message: unknown;
+  try {
+    message = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  const info = (message as { DDBStreamBatchInfo?: Record<string, unknown> } | null)?.DDBStreamBatchInfo;
+  if (!info || typeof info !== 'object') return undefined;
+  const fromMs = Date.parse(String(info.approximateArrivalOfFirstRecord));
+  const toMs = Date.parse(String(info.approximateArrivalOfLastRecord ?? info.approximateArrivalOfFirstRecord));
+  if (!Number.isFinite(fromMs) || !Number.isFinite(toMs) || toMs < fromMs) return undefined;
+  return { fromMs, toMs, ...(typeof info.batchSize === 'number' ? { size: info.batchSize } : {}) };
+}
+
+/**
+ * Puts every outbox event written within `REDRIVE_MARGIN_MS` of a failed batch back on the bus.
+ * Outbox items stay in the table for a week, indexed by event id (time-ordered) in gsi4, so the
+ * batch's events are among them. The window also takes neighbours that were delivered: consumers
+ * act once per `eventId`, so a second delivery changes nothing. Answers how many were published.
+ */
+export async function republishFailedBatch(
+  deps: Pick<Deps, 'store'>,
+  batch: FailedBatch,
+  publish: (events: BusEvent[]) => Promise<void>,
+): Promise<number> {
+  const from = `evt_${encodeTime(Math.max(0, batch.fromMs - REDRIVE_MARGIN_MS), 10)}`;
+  const to = `evt_${encodeTime(batch.toMs + REDRIVE_MARGIN_MS, 10)}~`;
+  let published = 0;
+  for (let shard = 0; shard < INDEX_SHARDS; shard++) {
+    let cursor: string | null = null;
+    do {
+      const page: Page<OutboxItem> = await deps.store.query<OutboxItem>({
+        index: 'gsi4',
+        pk: outboxShardPk(shard),
+        sk: { between: [from, to] },
+        limit: 100,
+        cursor,
+      });
+      if (page.items.length > 0) await publish(page.items.map(eventFromOutbox));
+      published += page.items.length;
+      cursor = page.nextCursor;
+    } while (cursor);
+  }
+  return published;
+}
+
+/** PutEvents takes at most 10 entries a request. */
+const PUT_EVENTS_MAX = 10;
+
+/**
+ * Puts events on the bus as the Pipe would have (same source, detail-type, time and detail).
+ * Entries the bus refuses are sent again with backoff; if some are still refused, this throws.
+ */
+export async function putOnBus(client: EventBridgeClient, busName: string, events: BusEvent[]): Promise<void> {
+  for (let i = 0; i < events.length; i += PUT_EVENTS_MAX) {
+    let entries: PutEventsRequestEntry[] = events.slice(i, i + PUT_EVENTS_MAX).map((e) => ({
+      EventBusName: busName,
+      Source: e.source,
+      DetailType: e['detail-type'],
+      Time: new Date(e.time),
+      Detail: JSON.stringify(e.detail),
+    }));
+    for (let attempt = 0; entries.length > 0; attempt++) {
+      const r = await client.send(new PutEventsCommand({ Entries: entries }));
+      if (!r.FailedEntryCount) break;
+      const refused = entries.filter((_, j) => r.Entries?.[j]?.ErrorCode);
+      if (attempt >= 4)
+        throw new Error(
+          `PutEvents refused ${refused.length} events: ${r.Entries?.find((x) => x.ErrorCode)?.ErrorMessage ?? 'unknown'}`,
+        );
+      entries = refused;
+      await backoff(attempt);
+    }
+  }
+}
