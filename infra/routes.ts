@@ -23,19 +23,25 @@ export function toApiGatewayPath(path: string): string {
 
 /**
  * The routes an area serves, read from its Hono router: middleware-only entries (method ALL)
- * are skipped, each method and path appears once, in the order the area declares them.
+ * are skipped, each method and path appears once, in the order the area declares them. A GET
+ * route brings its HEAD, which Hono answers from the GET handler (a link checker's HEAD of a
+ * short link gets the redirect, as it does locally).
  */
 export function httpRoutes(app: AreaApp): HttpRoute[] {
   const seen = new Set<string>();
   const out: HttpRoute[] = [];
+  const add = (method: string, path: string) => {
+    const key = `${method} ${path}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    out.push({ method, path });
+  };
   for (const r of app.routes) {
     const method = r.method.toUpperCase();
     if (method === 'ALL') continue;
     const path = toApiGatewayPath(r.path);
-    const key = `${method} ${path}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    out.push({ method, path });
+    add(method, path);
+    if (method === 'GET') add('HEAD', path);
   }
   return out;
 }

@@ -113,7 +113,7 @@ const followRoute = createRoute({
   tags: ['Links'],
   summary: 'Follow a short link',
   description:
-    'Answers 302 to the target with `fission_ref=<token>` set in its query and `Cache-Control: no-store`. The token is HMAC-signed over (code, visitor, issued-at) and is honoured for the link’s attribution window (its commission campaign’s, else 7 days). The visitor is the `fission_vid` cookie, else a keyed hash of IP + User-Agent (raw IPs are never stored); the cookie is set (HttpOnly, SameSite=Lax, 400 days) when absent. A click is unique unless the same visitor clicked the same link in the previous 30 minutes. Known bots (by User-Agent) are redirected but not counted. An optional bearer token also records the click under that user for attribution. Unknown code → 404.',
+    'Answers 302 to the target with `fission_ref=<token>` set in its query and `Cache-Control: no-store`. The token is HMAC-signed over (code, visitor, issued-at) and is honoured for the link’s attribution window (its commission campaign’s, else 7 days). The visitor is the `fission_vid` cookie, else a keyed hash of IP + User-Agent (raw IPs are never stored); the cookie is set (HttpOnly, SameSite=Lax, 400 days) when absent. A click is unique unless the same visitor clicked the same link in the previous 30 minutes. Known bots (by User-Agent) and HEAD requests are redirected but not counted. An optional bearer token also records the click under that user for attribution. Unknown code → 404.',
   request: { params: z.object({ code: z.string() }) },
   responses: {
     302: {
@@ -130,7 +130,8 @@ linkRoutes.openAPIRegistry.registerPath(followRoute);
 linkRoutes.get('/s/:code', async (c) => {
   const deps = c.get('deps');
   const result = await followLink(deps, followInput(c, deps));
-  if (result.click) {
+  // A HEAD (link checkers, chat apps unfurling a preview) gets the same answer but is no visit.
+  if (result.click && c.req.method === 'GET') {
     const work = recordClick(deps, result.click).catch((error) =>
       deps.log.error('click not recorded', { error: error as Error }),
     );

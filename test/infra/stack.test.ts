@@ -361,6 +361,7 @@ describe('API Gateway routes from Hono routes', () => {
     app.post('/v1/x', (c) => c.text('c'));
     expect(httpRoutes(app)).toEqual([
       { method: 'GET', path: '/v1/x/{id}' },
+      { method: 'HEAD', path: '/v1/x/{id}' },
       { method: 'POST', path: '/v1/x' },
     ]);
   });

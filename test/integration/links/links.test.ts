@@ -102,6 +102,21 @@ describe('Links and the redirect', () => {
     expect(again.headers.get('set-cookie')).toBeNull();
   });
 
+  it('answers a HEAD like a GET but counts no click', async () => {
+    const { body: link } = await newLink();
+    const head = await h.call('HEAD', `/s/${link.code}`, {
+      headers: { 'user-agent': UA, cookie: 'fission_vid=head-check-1' },
+    });
+    expect(head.status).toBe(302);
+    expect(head.headers.get('location')).toContain('fission_ref=');
+    await click(link.code, { cookie: 'fission_vid=head-check-2' });
+    await settleClicks();
+    const counts = (await h.call('GET', '/v1/kol/links', { token: kol, headers: {} })).body.items.find(
+      (i: { code: string }) => i.code === link.code,
+    );
+    expect(counts).toMatchObject({ clicks: 1, uniqueClicks: 1 });
+  });
+
   it('answers 404 for an unknown code', async () => {
     const r = await click('zzzzzzzzzz');
     expect([r.status, r.body.code]).toEqual([404, 'not_found']);
