@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type ServerType, serve } from '@hono/node-server';
 import { createFullApp } from '#functions/app';
+import { settleClicks } from '#functions/links/background';
 import { consumers } from '#functions/consumers/index';
 import { sweepTasks } from '#functions/sweeper/tasks';
 import { createDeps, type Deps } from '#shared/deps';
@@ -82,6 +83,8 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
         server.close(() => r());
         (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
       });
+      // Redirects answer before their clicks are written: write them before the client goes.
+      await settleClicks();
       await bus!.stop();
       deps.store.client.destroy();
       await dynamo?.stop();
