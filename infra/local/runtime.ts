@@ -1,8 +1,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type ServerType, serve } from '@hono/node-server';
 import { createFullApp } from '#functions/app';
-import { settleClicks } from '#functions/links/background';
 import { consumers } from '#functions/consumers/index';
+import { settleClicks } from '#functions/links/background';
 import { sweepTasks } from '#functions/sweeper/tasks';
 import { createDeps, type Deps } from '#shared/deps';
 import { sweepOnce } from '#shared/sweeper';
