@@ -344,17 +344,28 @@ describe('bundled Lambdas against DynamoDB Local', () => {
           batchSize: 1,
         },
       });
+      // A batch from before anything in this table: its events are gone, so the message must stay queued.
+      const gone = JSON.stringify({
+        DDBStreamBatchInfo: {
+          approximateArrivalOfFirstRecord: '2020-01-01T00:00:00Z',
+          approximateArrivalOfLastRecord: '2020-01-01T00:00:01Z',
+          batchSize: 3,
+        },
+      });
       const { port } = bus.address() as AddressInfo;
       const [r] = await invoke(
         bundleOf(/^Fission outbox redrive/),
-        [{ Records: [sqsRecord('m-1', failedBatch), sqsRecord('m-2', '{"not":"a batch"}')] }],
+        [{ Records: [sqsRecord('m-1', failedBatch), sqsRecord('m-2', '{"not":"a batch"}'), sqsRecord('m-3', gone)] }],
         {
           AWS_ENDPOINT_URL_EVENTBRIDGE: `http://127.0.0.1:${port}`,
           AWS_ACCESS_KEY_ID: 'local',
           AWS_SECRET_ACCESS_KEY: 'local',
         },
       );
-      expect(r).toEqual({ ok: true, result: { batchItemFailures: [{ itemIdentifier: 'm-2' }] } });
+      expect(r).toEqual({
+        ok: true,
+        result: { batchItemFailures: [{ itemIdentifier: 'm-2' }, { itemIdentifier: 'm-3' }] },
+      });
       expect(received.length).toBeGreaterThan(0);
       for (const call of received) expect(call.target).toBe('AWSEvents.PutEvents');
       const sent = received.flatMap((c) => c.entries);
