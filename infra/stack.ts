@@ -245,11 +245,12 @@ export class FissionStack extends Stack {
         evaluationPeriods: 1,
         treatMissingData: TreatMissingData.NOT_BREACHING,
       });
-    const deadLetterQueue = (id: string) =>
+    const deadLetterQueue = (id: string, visibilityTimeout?: Duration) =>
       new Queue(this, id, {
         encryption: QueueEncryption.SQS_MANAGED,
         enforceSSL: true,
         retentionPeriod: Duration.days(14),
+        ...(visibilityTimeout ? { visibilityTimeout } : {}),
       });
 
     const recorderEntry = entry('dead-letter-recorder', 'dead-letter-recorder');
@@ -293,7 +294,10 @@ export class FissionStack extends Stack {
 
     // ── the outbox Pipe: table stream (outbox INSERTs) → enrichment → the bus ──
     const enrich = lambda(entry('outbox-enrich', 'outbox-enrich'), { memory: 256 });
-    const pipeDlq = deadLetterQueue('OutboxPipeDeadLetters');
+    // A busy table puts thousands of events in a failed batch's window: the redrive may take
+    // minutes, and the queue hides a message it is working on for six times as long (AWS's advice).
+    const redriveTimeout = Duration.minutes(5);
+    const pipeDlq = deadLetterQueue('OutboxPipeDeadLetters', Duration.minutes(redriveTimeout.toMinutes() * 6));
     alarm('OutboxPipeDeadLettersAlarm', pipeDlq, 'Outbox batches are waiting to be republished');
     arriving(
       'OutboxPipeDeadLettersArrivingAlarm',
@@ -301,7 +305,7 @@ export class FissionStack extends Stack {
       'The outbox Pipe gave up on stream batches (the outbox redrive republishes them)',
     );
     // A batch the Pipe gave up on is read back from the outbox (items stay a week) and put on the bus.
-    const redrive = lambda(entry('outbox-redrive', 'outbox-redrive'), { memory: 256, timeout: Duration.seconds(30) });
+    const redrive = lambda(entry('outbox-redrive', 'outbox-redrive'), { memory: 256, timeout: redriveTimeout });
     this.table.grantReadData(redrive);
     this.bus.grantPutEventsTo(redrive);
     redrive.addEventSource(new SqsEventSource(pipeDlq, { batchSize: 1, reportBatchItemFailures: true }));

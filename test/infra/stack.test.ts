@@ -182,6 +182,9 @@ describe('AWS stack template', () => {
     const [, pipe] = ofType(resources, 'AWS::Pipes::Pipe')[0]!;
     const pipeDlq = pipe.Properties.SourceParameters.DynamoDBStreamParameters.DeadLetterConfig.Arn['Fn::GetAtt'][0];
     const redrive = fnId('outbox-redrive:outbox-redrive');
+    // The queue hides a message being republished for longer than the redrive may run.
+    const timeout = resources[redrive]!.Properties.Timeout;
+    expect(resources[pipeDlq]!.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(6 * timeout);
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       FunctionName: { Ref: redrive },
       EventSourceArn: { 'Fn::GetAtt': [pipeDlq, 'Arn'] },
