@@ -53,6 +53,9 @@ export async function startDynamoLocal(opts: { port?: number; dataDir?: string }
     port,
     sharedDb: true,
     ...(opts.dataDir ? { path: resolve(opts.dataDir) } : {}),
+    // Keeping data (npm start): its own process group, so a terminal's Ctrl-C reaches only Node,
+    // which writes what it still holds before stopping Java (an orphan is killed by its pid file).
+    detached: opts.dataDir !== undefined,
     stdio: ['ignore', 'pipe', 'pipe'],
   } as unknown as Parameters<typeof spawn>[0]);
   let output = '';

@@ -1,11 +1,13 @@
-import { execFileSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { signJwt } from '#shared/http/jwt';
-import { type LocalRuntime, startLocalRuntime } from '../../../infra/local/runtime.ts';
+import { ROOT } from '../../../infra/lambdas.ts';
+import { freePort } from '../../../infra/local/dynamodb.ts';
+import { startLocalRuntime } from '../../../infra/local/runtime.ts';
 import { TEST_ENV } from '../../support/harness.ts';
 
 const kolToken = () =>
@@ -19,7 +21,7 @@ const kolToken = () =>
     },
   );
 
-async function createLink(rt: LocalRuntime): Promise<string> {
+async function createLink(rt: { url: string }): Promise<string> {
   const r = await fetch(`${rt.url}/v1/links`, {
     method: 'POST',
     headers: { authorization: `Bearer ${kolToken()}`, 'content-type': 'application/json' },
@@ -30,7 +32,7 @@ async function createLink(rt: LocalRuntime): Promise<string> {
 }
 
 /** `n` clicks on the link from `visitors` visitors, all answered before this returns. */
-async function click(rt: LocalRuntime, code: string, n: number, visitors: number): Promise<void> {
+async function click(rt: { url: string }, code: string, n: number, visitors: number): Promise<void> {
   const answers = await Promise.all(
     Array.from({ length: n }, (_, i) =>
       fetch(`${rt.url}/s/${code}`, {
@@ -42,10 +44,37 @@ async function click(rt: LocalRuntime, code: string, n: number, visitors: number
   expect(answers.map((a) => a.status)).toEqual(Array(n).fill(302));
 }
 
-async function counts(rt: LocalRuntime, code: string): Promise<{ clicks: number; uniqueClicks: number }> {
+async function counts(rt: { url: string }, code: string): Promise<{ clicks: number; uniqueClicks: number }> {
   const r = await fetch(`${rt.url}/v1/kol/links`, { headers: { authorization: `Bearer ${kolToken()}` } });
   const body = (await r.json()) as { items: { code: string; clicks: number; uniqueClicks: number }[] };
   return body.items.find((i) => i.code === code)!;
+}
+
+/** `npm start`'s entry point in a process group of its own, answering on `port`. */
+async function startServer(port: number, dataDir: string): Promise<ChildProcess> {
+  const child = spawn(join(ROOT, 'node_modules', '.bin', 'tsx'), ['infra/local/main.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, ...TEST_ENV, PORT: String(port), DATA_DIR: dataDir },
+    detached: true,
+    stdio: 'ignore',
+  });
+  for (let i = 0; i < 300; i++) {
+    if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode}`);
+    const up = await fetch(`http://localhost:${port}/health`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (up) return child;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error('the server did not come up');
+}
+
+/** SIGINT to the server's whole process group, then waits for the server to exit. */
+async function interrupt(child: ChildProcess): Promise<void> {
+  const exited = new Promise((r) => child.once('exit', r));
+  process.kill(-child.pid!, 'SIGINT');
+  await exited;
 }
 
 const javaHolding = (dir: string) => {
@@ -77,21 +106,22 @@ describe('The local runtime (npm start) across restarts', () => {
     }
   });
 
-  it('keeps its data on disk and leaves no DynamoDB Local process behind', async () => {
+  it('npm start: Ctrl-C to its process group writes the clicks it answered, keeps the data, leaves no Java', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'fission-runtime-'));
     dirs.push(dataDir);
-    const opts = { port: 0, env: { ...TEST_ENV, TABLE_NAME: 'fission' }, dataDir, sweepIntervalMs: 60_000 };
-    const first = await startLocalRuntime(opts);
-    const code = await createLink(first);
-    await click(first, code, 10, 5);
-    await first.stop();
+    const port = await freePort();
+    const rt = { url: `http://localhost:${port}` };
+    const first = await startServer(port, dataDir);
+    const code = await createLink(rt);
+    await click(rt, code, 120, 40);
+    await interrupt(first); // as a terminal does: SIGINT to every process of the group at once
     expect(javaHolding(dataDir)).toBe('');
-    const second = await startLocalRuntime(opts);
+    const second = await startServer(port, dataDir);
     try {
-      expect(await counts(second, code)).toMatchObject({ clicks: 10, uniqueClicks: 5 });
+      expect(await counts(rt, code)).toMatchObject({ clicks: 120, uniqueClicks: 40 });
     } finally {
-      await second.stop();
+      await interrupt(second);
     }
     expect(javaHolding(dataDir)).toBe('');
-  }, 60_000);
+  }, 90_000);
 });
