@@ -245,6 +245,16 @@ export class FissionStack extends Stack {
         evaluationPeriods: 1,
         treatMissingData: TreatMissingData.NOT_BREACHING,
       });
+    /** A message its consumer keeps failing on: hidden between attempts, so only its age shows it. */
+    const stuck = (id: string, queue: Queue, what: string) =>
+      new Alarm(this, id, {
+        alarmDescription: `${what}: a message has waited in ${queue.node.id} for over an hour`,
+        metric: queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(5), statistic: 'Maximum' }),
+        threshold: 3600,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
     const deadLetterQueue = (id: string, visibilityTimeout?: Duration) =>
       new Queue(this, id, {
         encryption: QueueEncryption.SQS_MANAGED,
@@ -285,6 +295,7 @@ export class FissionStack extends Stack {
       this.table.grantWriteData(recorder);
       recorder.addEventSource(new SqsEventSource(dlq, { batchSize: 10, reportBatchItemFailures: true }));
       alarm(`${name}DeadLettersAlarm`, dlq, `Consumer ${rule.consumer} dead-lettered events`);
+      stuck(`${name}DeadLettersStuckAlarm`, dlq, `Dead letters of ${rule.consumer} are not being recorded`);
       arriving(
         `${name}DeadLettersArrivingAlarm`,
         dlq,
@@ -299,6 +310,7 @@ export class FissionStack extends Stack {
     const redriveTimeout = Duration.minutes(5);
     const pipeDlq = deadLetterQueue('OutboxPipeDeadLetters', Duration.minutes(redriveTimeout.toMinutes() * 6));
     alarm('OutboxPipeDeadLettersAlarm', pipeDlq, 'Outbox batches are waiting to be republished');
+    stuck('OutboxPipeDeadLettersStuckAlarm', pipeDlq, 'An outbox batch could not be republished');
     arriving(
       'OutboxPipeDeadLettersArrivingAlarm',
       pipeDlq,

@@ -1,8 +1,9 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { encodeTime } from 'ulid';
 import type { Deps } from '../deps.ts';
 import { INDEX_SHARDS, outboxShardPk } from '../store/keys.ts';
-import { backoff, type Page } from '../store/store.ts';
+import type { Page } from '../store/store.ts';
 import { eventFromOutbox, type OutboxItem } from './outbox.ts';
 import type { BusEvent } from './schemas.ts';
 
@@ -54,8 +55,9 @@ export async function republishFailedBatch(
 ): Promise<number> {
   const from = `evt_${encodeTime(Math.max(0, batch.fromMs - REDRIVE_MARGIN_MS), 10)}`;
   const to = `evt_${encodeTime(batch.toMs + REDRIVE_MARGIN_MS, 10)}~`;
-  // The shards are independent: read and publish them side by side.
-  const perShard = await Promise.all(
+  // The shards are independent: read and publish them side by side, and let every one finish
+  // (a shard still publishing after the handler returned would run on in a later invocation).
+  const perShard = await Promise.allSettled(
     Array.from({ length: INDEX_SHARDS }, async (_, shard) => {
       let published = 0;
       let cursor: string | null = null;
@@ -74,7 +76,9 @@ export async function republishFailedBatch(
       return published;
     }),
   );
-  return perShard.reduce((a, b) => a + b, 0);
+  const failed = perShard.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return perShard.reduce((sum, r) => sum + (r.status === 'fulfilled' ? r.value : 0), 0);
 }
 
 /** PutEvents takes at most 10 entries a request. */
@@ -82,9 +86,15 @@ const PUT_EVENTS_MAX = 10;
 
 /**
  * Puts events on the bus as the Pipe would have (same source, detail-type, time and detail).
- * Entries the bus refuses are sent again with backoff; if some are still refused, this throws.
+ * Entries the bus refuses are sent again after `wait`ing (a growing, jittered backoff); if some
+ * are still refused after six tries, this throws.
  */
-export async function putOnBus(client: EventBridgeClient, busName: string, events: BusEvent[]): Promise<void> {
+export async function putOnBus(
+  client: EventBridgeClient,
+  busName: string,
+  events: BusEvent[],
+  wait: (ms: number) => Promise<unknown> = sleep,
+): Promise<void> {
   for (let i = 0; i < events.length; i += PUT_EVENTS_MAX) {
     let entries: PutEventsRequestEntry[] = events.slice(i, i + PUT_EVENTS_MAX).map((e) => ({
       EventBusName: busName,
@@ -96,13 +106,15 @@ export async function putOnBus(client: EventBridgeClient, busName: string, event
     for (let attempt = 0; entries.length > 0; attempt++) {
       const r = await client.send(new PutEventsCommand({ Entries: entries }));
       if (!r.FailedEntryCount) break;
-      const refused = entries.filter((_, j) => r.Entries?.[j]?.ErrorCode);
-      if (attempt >= 4)
+      // Answers come in request order; without them, every entry counts as refused.
+      const refused = r.Entries?.length === entries.length ? entries.filter((_, j) => r.Entries![j]!.ErrorCode) : [];
+      const again = refused.length > 0 ? refused : entries;
+      if (attempt >= 5)
         throw new Error(
-          `PutEvents refused ${refused.length} events: ${r.Entries?.find((x) => x.ErrorCode)?.ErrorMessage ?? 'unknown'}`,
+          `PutEvents refused ${again.length} events: ${r.Entries?.find((x) => x.ErrorCode)?.ErrorMessage ?? 'unknown'}`,
         );
-      entries = refused;
-      await backoff(attempt);
+      entries = again;
+      await wait(Math.random() * Math.min(10_000, 200 * 2 ** attempt)); // rides out throttling: up to ~6 s in all
     }
   }
 }

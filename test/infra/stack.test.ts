@@ -204,14 +204,22 @@ describe('AWS stack template', () => {
     });
   });
 
-  it('alarms on every dead-letter queue and on the API answering 5xx', () => {
-    for (const [id] of ofType(resources, 'AWS::SQS::Queue'))
+  it('alarms on every dead-letter queue (waiting, and a message stuck over an hour) and on the API answering 5xx', () => {
+    for (const [id] of ofType(resources, 'AWS::SQS::Queue')) {
+      const dimensions = [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [id, 'QueueName'] } }];
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         MetricName: 'ApproximateNumberOfMessagesVisible',
-        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [id, 'QueueName'] } }],
+        Dimensions: dimensions,
         Threshold: 0,
         ComparisonOperator: 'GreaterThanThreshold',
       });
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: 'ApproximateAgeOfOldestMessage',
+        Dimensions: dimensions,
+        Threshold: 3600,
+        ComparisonOperator: 'GreaterThanThreshold',
+      });
+    }
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: '5xx',
       Namespace: 'AWS/ApiGateway',

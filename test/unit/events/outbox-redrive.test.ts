@@ -73,6 +73,7 @@ describe('putOnBus', () => {
     time: '2026-11-24T10:00:00.000Z',
     detail: { eventId: `evt_${i}`, n: i },
   })) as unknown as BusEvent[];
+  const noWait = async () => {};
   const sent = () =>
     eb.commandCalls(PutEventsCommand).map((c) => c.args[0].input.Entries!.map((e) => JSON.parse(e.Detail!).n));
 
@@ -96,10 +97,19 @@ describe('putOnBus', () => {
         Entries: [{}, { ErrorCode: 'ThrottlingException' }, {}, { ErrorCode: 'InternalFailure' }],
       })
       .resolves({ FailedEntryCount: 0, Entries: [{}, {}] });
-    await putOnBus(client, 'fission', events.slice(0, 4));
+    await putOnBus(client, 'fission', events.slice(0, 4), noWait);
     expect(sent()).toEqual([
       [0, 1, 2, 3],
       [1, 3],
+    ]);
+  });
+
+  it('sends every entry again when a failure comes without per-entry answers', async () => {
+    eb.on(PutEventsCommand).resolvesOnce({ FailedEntryCount: 1 }).resolves({ FailedEntryCount: 0 });
+    await putOnBus(client, 'fission', events.slice(0, 3), noWait);
+    expect(sent()).toEqual([
+      [0, 1, 2],
+      [0, 1, 2],
     ]);
   });
 
@@ -108,7 +118,14 @@ describe('putOnBus', () => {
       FailedEntryCount: 1,
       Entries: [{ ErrorCode: 'InternalFailure', ErrorMessage: 'down' }],
     });
-    await expect(putOnBus(client, 'fission', events.slice(0, 1))).rejects.toThrow(/refused 1 events: down/);
-    expect(eb.commandCalls(PutEventsCommand)).toHaveLength(5);
+    const waits: number[] = [];
+    await expect(
+      putOnBus(client, 'fission', events.slice(0, 1), async (ms) => {
+        waits.push(ms);
+      }),
+    ).rejects.toThrow(/refused 1 events: down/);
+    expect(eb.commandCalls(PutEventsCommand)).toHaveLength(6);
+    expect(waits).toHaveLength(5);
+    for (const [i, ms] of waits.entries()) expect(ms).toBeLessThanOrEqual(200 * 2 ** i);
   });
 });
