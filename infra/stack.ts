@@ -316,9 +316,10 @@ export class FissionStack extends Stack {
       pipeDlq,
       'The outbox Pipe gave up on stream batches (the outbox redrive republishes them)',
     );
-    // A batch the Pipe gave up on is read back from the outbox (items stay a week) and put on the bus.
+    // A batch the Pipe gave up on is read back (from the stream, else the outbox) and put on the bus.
     const redrive = lambda(entry('outbox-redrive', 'outbox-redrive'), { memory: 256, timeout: redriveTimeout });
     this.table.grantReadData(redrive);
+    this.table.grantStreamRead(redrive);
     this.bus.grantPutEventsTo(redrive);
     redrive.addEventSource(new SqsEventSource(pipeDlq, { batchSize: 1, reportBatchItemFailures: true }));
     const pipeRole = new Role(this, 'OutboxPipeRole', { assumedBy: new ServicePrincipal('pipes.amazonaws.com') });

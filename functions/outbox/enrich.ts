@@ -1,4 +1,5 @@
 import type { DynamoDBRecord } from 'aws-lambda';
+import { eventFromImage, type OutboxImage } from '#shared/events/outbox';
 
 /** What the Pipe puts on the bus for one outbox item: `detail-type`, `time` and the parsed detail. */
 export interface OutboxEnrichment {
@@ -7,18 +8,10 @@ export interface OutboxEnrichment {
   detail: Record<string, unknown>;
 }
 
-/** A string attribute of a stream image (`{ S: '...' }`). */
-function str(image: Record<string, { S?: string }> | undefined, name: string): string {
-  const v = image?.[name]?.S;
-  if (typeof v !== 'string') throw new Error(`outbox item has no string attribute ${name}`);
-  return v;
-}
-
 /** Turns one stream record of an outbox INSERT into the event the bus carries. */
 export function enrichRecord(record: DynamoDBRecord): OutboxEnrichment {
-  const image = record.dynamodb?.NewImage as Record<string, { S?: string }> | undefined;
-  const detail = JSON.parse(str(image, 'detail')) as Record<string, unknown>;
-  return { detailType: str(image, 'detailType'), time: str(image, 'occurredAt'), detail };
+  const event = eventFromImage(record.dynamodb?.NewImage as OutboxImage | undefined);
+  return { detailType: event['detail-type'], time: event.time, detail: event.detail as Record<string, unknown> };
 }
 
 /**

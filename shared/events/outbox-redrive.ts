@@ -1,10 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  type DynamoDBStreamsClient,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+} from '@aws-sdk/client-dynamodb-streams';
 import { type EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { encodeTime } from 'ulid';
 import type { Deps } from '../deps.ts';
 import { INDEX_SHARDS, outboxShardPk } from '../store/keys.ts';
 import type { Page } from '../store/store.ts';
-import { eventFromOutbox, type OutboxItem } from './outbox.ts';
+import { eventFromImage, eventFromOutbox, type OutboxImage, type OutboxItem } from './outbox.ts';
 import type { BusEvent } from './schemas.ts';
 
 /**
@@ -14,12 +19,14 @@ import type { BusEvent } from './schemas.ts';
  */
 export const REDRIVE_MARGIN_MS = 2 * 60 * 1000;
 
-/** When the records of a batch the outbox Pipe gave up on reached the table's stream. */
+/** A batch the outbox Pipe gave up on: when its records reached the table's stream, and where. */
 export interface FailedBatch {
   fromMs: number;
   toMs: number;
   /** How many records the batch held (as the Pipe reported it). */
   size?: number;
+  /** Its first and last record on the stream, when the message names them. */
+  stream?: { arn: string; shardId: string; start: string; end: string };
 }
 
 /**
@@ -39,7 +46,61 @@ export function parseFailedBatch(body: string): FailedBatch | undefined {
   const fromMs = Date.parse(String(info.approximateArrivalOfFirstRecord));
   const toMs = Date.parse(String(info.approximateArrivalOfLastRecord ?? info.approximateArrivalOfFirstRecord));
   if (!Number.isFinite(fromMs) || !Number.isFinite(toMs) || toMs < fromMs) return undefined;
-  return { fromMs, toMs, ...(typeof info.batchSize === 'number' ? { size: info.batchSize } : {}) };
+  const [arn, shardId, start, end] = [
+    info.streamArn,
+    info.shardId,
+    info.startSequenceNumber,
+    info.endSequenceNumber,
+  ].map((v) => (typeof v === 'string' && v.length > 0 ? v : undefined));
+  return {
+    fromMs,
+    toMs,
+    ...(typeof info.batchSize === 'number' ? { size: info.batchSize } : {}),
+    ...(arn && shardId && start && end && /^\d+$/.test(start) && /^\d+$/.test(end)
+      ? { stream: { arn, shardId, start, end } }
+      : {}),
+  };
+}
+
+/** Empty pages a shard may answer before the records that follow them (an open shard does). */
+const EMPTY_PAGES_MAX = 10;
+
+/**
+ * The events of a failed batch, read back from the table's stream: every outbox INSERT from its
+ * first record through its last (the Pipe's filter passed only those, so these are the batch).
+ * Answers undefined when the batch's last record is not reached, and throws when the stream
+ * cannot be read (it keeps records 24 h); the caller then falls back to the outbox itself.
+ */
+export async function readFailedBatch(
+  client: DynamoDBStreamsClient,
+  stream: NonNullable<FailedBatch['stream']>,
+): Promise<BusEvent[] | undefined> {
+  const end = BigInt(stream.end);
+  const events: BusEvent[] = [];
+  let iterator = (
+    await client.send(
+      new GetShardIteratorCommand({
+        StreamArn: stream.arn,
+        ShardId: stream.shardId,
+        ShardIteratorType: 'AT_SEQUENCE_NUMBER',
+        SequenceNumber: stream.start,
+      }),
+    )
+  ).ShardIterator;
+  for (let empty = 0; iterator && empty < EMPTY_PAGES_MAX; ) {
+    const page = await client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
+    const records = page.Records ?? [];
+    empty = records.length === 0 ? empty + 1 : 0;
+    for (const r of records) {
+      const seq = BigInt(r.dynamodb?.SequenceNumber ?? '0');
+      if (seq > end) return events;
+      const image = r.dynamodb?.NewImage as OutboxImage | undefined;
+      if (r.eventName === 'INSERT' && image?.entity?.S === 'outbox') events.push(eventFromImage(image));
+      if (seq === end) return events;
+    }
+    iterator = page.NextShardIterator;
+  }
+  return undefined; // the batch's last record was never reached
 }
 
 /**

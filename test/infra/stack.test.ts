@@ -190,12 +190,19 @@ describe('AWS stack template', () => {
       EventSourceArn: { 'Fn::GetAtt': [pipeDlq, 'Arn'] },
       FunctionResponseTypes: ['ReportBatchItemFailures'],
     });
-    // It reads the outbox back from the table and puts events on the bus; an arrival alarm sees every batch.
+    // It reads the batch back from the stream or the outbox and puts events on the bus; an arrival alarm sees every batch.
     const policies = ofType(resources, 'AWS::IAM::Policy').filter(([, p]) =>
       p.Properties.Roles.some((r: { Ref: string }) => r.Ref === resources[redrive]!.Properties.Role['Fn::GetAtt'][0]),
     );
     const actions = policies.flatMap(([, p]) => p.Properties.PolicyDocument.Statement.flatMap((st: any) => st.Action));
-    expect(actions).toEqual(expect.arrayContaining(['dynamodb:Query', 'events:PutEvents']));
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        'dynamodb:Query',
+        'dynamodb:GetShardIterator',
+        'dynamodb:GetRecords',
+        'events:PutEvents',
+      ]),
+    );
     expect(actions).not.toContain('dynamodb:PutItem');
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'NumberOfMessagesSent',

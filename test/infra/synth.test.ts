@@ -288,29 +288,57 @@ describe('bundled Lambdas against DynamoDB Local', () => {
   });
 
   it('the outbox redrive bundle puts the events of a batch the Pipe gave up on back on the bus', async () => {
-    // A stand-in for EventBridge's PutEvents endpoint, recording what the bundle sends.
-    const received: { target: string; entries: { Source: string; DetailType: string; Detail: string }[] }[] = [];
-    const bus = createServer((req, res) => {
+    // One stand-in for EventBridge (PutEvents, recorded) and for DynamoDB Streams: shard
+    // `shard-live` still has its records, `shard-trimmed` has lost them.
+    const paidAt = new Date().toISOString();
+    const streamOnly = { eventId: `evt_stream_${randomUUID()}`, orderId: `o-stream-${randomUUID()}` };
+    const streamRecord = {
+      eventName: 'INSERT',
+      dynamodb: {
+        SequenceNumber: '7',
+        NewImage: {
+          pk: { S: `EVENT#${streamOnly.eventId}` },
+          sk: { S: 'EVENT' },
+          entity: { S: 'outbox' },
+          eventId: { S: streamOnly.eventId },
+          detailType: { S: 'OrderPaid' },
+          detail: { S: JSON.stringify(streamOnly) },
+          occurredAt: { S: paidAt },
+        },
+      },
+    };
+    const sent: { Source: string; DetailType: string; Detail: string; EventBusName: string }[] = [];
+    const fake = createServer((req, res) => {
       let body = '';
       req.on('data', (d) => {
         body += d;
       });
       req.on('end', () => {
-        const entries = JSON.parse(body).Entries;
-        received.push({ target: String(req.headers['x-amz-target']), entries });
-        res.setHeader('content-type', 'application/x-amz-json-1.1');
-        res.end(
-          JSON.stringify({
+        const input = JSON.parse(body);
+        const target = String(req.headers['x-amz-target']);
+        const answer = (status: number, json: unknown) => {
+          res.statusCode = status;
+          res.setHeader('content-type', 'application/x-amz-json-1.0');
+          res.end(JSON.stringify(json));
+        };
+        if (target === 'AWSEvents.PutEvents') {
+          sent.push(...input.Entries);
+          answer(200, {
             FailedEntryCount: 0,
-            Entries: entries.map((_: unknown, i: number) => ({ EventId: `e${i}` })),
-          }),
-        );
+            Entries: input.Entries.map((_: unknown, i: number) => ({ EventId: `e${i}` })),
+          });
+        } else if (target.endsWith('.GetShardIterator') && input.ShardId === 'shard-live') {
+          answer(200, { ShardIterator: 'live-1' });
+        } else if (target.endsWith('.GetShardIterator')) {
+          answer(400, { __type: 'com.amazonaws.dynamodb.v20120810#TrimmedDataAccessException', message: 'trimmed' });
+        } else if (target.endsWith('.GetRecords')) {
+          answer(200, { Records: [streamRecord], NextShardIterator: 'live-2' });
+        } else answer(400, { __type: 'UnknownOperationException', message: target });
       });
     });
-    await new Promise<void>((ok) => bus.listen(0, '127.0.0.1', ok));
+    await new Promise<void>((ok) => fake.listen(0, '127.0.0.1', ok));
     try {
       const deps = createDeps({ env });
-      const paidAt = new Date().toISOString();
       const order = {
         orderId: `o-${randomUUID()}`,
         userId: 'u3',
@@ -332,32 +360,36 @@ describe('bundled Lambdas against DynamoDB Local', () => {
         eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:pipe-dlq',
         awsRegion: 'us-east-1',
       });
-      const failedBatch = JSON.stringify({
-        version: '1.0',
-        timestamp: new Date().toISOString(),
-        DDBStreamBatchInfo: {
-          shardId: 'shardId-1',
-          startSequenceNumber: '1',
-          endSequenceNumber: '1',
-          approximateArrivalOfFirstRecord: paidAt,
-          approximateArrivalOfLastRecord: paidAt,
-          batchSize: 1,
-        },
-      });
-      // A batch from before anything in this table: its events are gone, so the message must stay queued.
-      const gone = JSON.stringify({
-        DDBStreamBatchInfo: {
-          approximateArrivalOfFirstRecord: '2020-01-01T00:00:00Z',
-          approximateArrivalOfLastRecord: '2020-01-01T00:00:01Z',
-          batchSize: 3,
-        },
-      });
-      const { port } = bus.address() as AddressInfo;
+      const failedBatch = (shardId: string | undefined, arrival: string, batchSize: number) =>
+        JSON.stringify({
+          version: '1.0',
+          timestamp: new Date().toISOString(),
+          DDBStreamBatchInfo: {
+            ...(shardId ? { shardId, startSequenceNumber: '7', endSequenceNumber: '7', streamArn: 'arn:stream' } : {}),
+            approximateArrivalOfFirstRecord: arrival,
+            approximateArrivalOfLastRecord: arrival,
+            batchSize,
+          },
+        });
+      const { port } = fake.address() as AddressInfo;
       const [r] = await invoke(
         bundleOf(/^Fission outbox redrive/),
-        [{ Records: [sqsRecord('m-1', failedBatch), sqsRecord('m-2', '{"not":"a batch"}'), sqsRecord('m-3', gone)] }],
+        [
+          {
+            Records: [
+              // From the stream, exactly: its arrival time has nothing in the outbox, so only the stream can give it.
+              sqsRecord('m-1', failedBatch('shard-live', '2020-01-01T00:00:00Z', 1)),
+              sqsRecord('m-2', '{"not":"a batch"}'),
+              // Neither on the stream nor in the outbox any more: stays queued.
+              sqsRecord('m-3', failedBatch(undefined, '2020-01-01T00:00:00Z', 3)),
+              // The stream lost it: read from the outbox around its arrival.
+              sqsRecord('m-4', failedBatch('shard-trimmed', paidAt, 1)),
+            ],
+          },
+        ],
         {
           AWS_ENDPOINT_URL_EVENTBRIDGE: `http://127.0.0.1:${port}`,
+          AWS_ENDPOINT_URL_DYNAMODB_STREAMS: `http://127.0.0.1:${port}`,
           AWS_ACCESS_KEY_ID: 'local',
           AWS_SECRET_ACCESS_KEY: 'local',
         },
@@ -366,14 +398,15 @@ describe('bundled Lambdas against DynamoDB Local', () => {
         ok: true,
         result: { batchItemFailures: [{ itemIdentifier: 'm-2' }, { itemIdentifier: 'm-3' }] },
       });
-      expect(received.length).toBeGreaterThan(0);
-      for (const call of received) expect(call.target).toBe('AWSEvents.PutEvents');
-      const sent = received.flatMap((c) => c.entries);
-      const ours = sent.find((e) => JSON.parse(e.Detail).orderId === order.orderId);
-      expect(ours).toMatchObject({ Source: 'fission.growth', DetailType: 'OrderPaid', EventBusName: 'fission' });
-      expect(JSON.parse(ours!.Detail)).toMatchObject(order);
+      const byOrder = (id: string) => sent.filter((e) => JSON.parse(e.Detail).orderId === id);
+      expect(byOrder(streamOnly.orderId)).toEqual([
+        expect.objectContaining({ Source: 'fission.growth', DetailType: 'OrderPaid', EventBusName: 'fission' }),
+      ]);
+      const ours = byOrder(order.orderId);
+      expect(ours).toHaveLength(1);
+      expect(JSON.parse(ours[0]!.Detail)).toMatchObject(order);
     } finally {
-      await new Promise<void>((ok) => bus.close(() => ok()));
+      await new Promise<void>((ok) => fake.close(() => ok()));
     }
   });
 

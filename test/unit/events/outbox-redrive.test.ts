@@ -1,7 +1,8 @@
+import { DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-dynamodb-streams';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseFailedBatch, putOnBus } from '#shared/events/outbox-redrive';
+import { parseFailedBatch, putOnBus, readFailedBatch } from '#shared/events/outbox-redrive';
 import { type BusEvent, EVENT_SOURCE } from '#shared/events/schemas';
 
 /** A dead letter of the outbox Pipe, as its stream source describes a batch it gave up on. */
@@ -29,19 +30,41 @@ describe('parseFailedBatch', () => {
           batchSize: 10,
         }),
       ),
-    ).toEqual({
+    ).toMatchObject({
       fromMs: Date.parse('2026-11-24T10:00:00.000Z'),
       toMs: Date.parse('2026-11-24T10:00:02.500Z'),
       size: 10,
     });
   });
 
+  it('names the batch’s records on the stream when the message gives them', () => {
+    const batch = parseFailedBatch(
+      deadLetter({
+        approximateArrivalOfFirstRecord: '2026-11-24T10:00:00Z',
+        approximateArrivalOfLastRecord: '2026-11-24T10:00:01Z',
+      }),
+    );
+    expect(batch?.stream).toEqual({
+      arn: 'arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/x',
+      shardId: 'shardId-00000001',
+      start: '100',
+      end: '109',
+    });
+    const noSequence = parseFailedBatch(
+      deadLetter({ approximateArrivalOfFirstRecord: '2026-11-24T10:00:00Z', startSequenceNumber: 'abc' }),
+    );
+    expect(noSequence).toBeDefined();
+    expect(noSequence!.stream).toBeUndefined();
+  });
+
   it('takes a batch with only its first arrival as one instant', () => {
     const at = Date.parse('2026-11-24T10:00:00.000Z');
-    expect(parseFailedBatch(deadLetter({ approximateArrivalOfFirstRecord: '2026-11-24T10:00:00.000Z' }))).toEqual({
-      fromMs: at,
-      toMs: at,
-    });
+    expect(parseFailedBatch(deadLetter({ approximateArrivalOfFirstRecord: '2026-11-24T10:00:00.000Z' }))).toMatchObject(
+      {
+        fromMs: at,
+        toMs: at,
+      },
+    );
   });
 
   it.each([
@@ -127,5 +150,75 @@ describe('putOnBus', () => {
     expect(eb.commandCalls(PutEventsCommand)).toHaveLength(6);
     expect(waits).toHaveLength(5);
     for (const [i, ms] of waits.entries()) expect(ms).toBeLessThanOrEqual(200 * 2 ** i);
+  });
+});
+
+describe('readFailedBatch', () => {
+  const ddbs = mockClient(DynamoDBStreamsClient);
+  const client = new DynamoDBStreamsClient({ region: 'local' });
+  afterEach(() => ddbs.reset());
+  const stream = { arn: 'arn:stream', shardId: 'shard-1', start: '100', end: '105' };
+  const outbox = (seq: number, orderId: string) => ({
+    eventName: 'INSERT',
+    dynamodb: {
+      SequenceNumber: String(seq),
+      NewImage: {
+        pk: { S: `EVENT#evt_${seq}` },
+        sk: { S: 'EVENT' },
+        entity: { S: 'outbox' },
+        eventId: { S: `evt_${seq}` },
+        detailType: { S: 'OrderPaid' },
+        detail: { S: JSON.stringify({ eventId: `evt_${seq}`, orderId }) },
+        occurredAt: { S: '2026-11-24T10:00:00.000Z' },
+      },
+    },
+  });
+  const other = (seq: number, eventName = 'MODIFY') => ({
+    eventName,
+    dynamodb: { SequenceNumber: String(seq), NewImage: { entity: { S: 'bargain' } } },
+  });
+
+  it('reads the outbox INSERTs from the batch’s first record through its last, across pages, and no further', async () => {
+    ddbs.on(GetShardIteratorCommand).resolves({ ShardIterator: 'it-1' });
+    ddbs
+      .on(GetRecordsCommand, { ShardIterator: 'it-1' })
+      .resolves({ Records: [outbox(100, 'o1') as never, other(101) as never], NextShardIterator: 'it-2' })
+      .on(GetRecordsCommand, { ShardIterator: 'it-2' })
+      .resolves({ Records: [], NextShardIterator: 'it-3' })
+      .on(GetRecordsCommand, { ShardIterator: 'it-3' })
+      .resolves({
+        Records: [other(102, 'INSERT') as never, outbox(105, 'o2') as never, outbox(106, 'not-this') as never],
+        NextShardIterator: 'it-4',
+      });
+    const events = await readFailedBatch(client, stream);
+    expect(events?.map((e) => [e.id, e['detail-type'], (e.detail as { orderId: string }).orderId])).toEqual([
+      ['evt_100', 'OrderPaid', 'o1'],
+      ['evt_105', 'OrderPaid', 'o2'],
+    ]);
+    expect(ddbs.commandCalls(GetShardIteratorCommand)[0]!.args[0].input).toMatchObject({
+      StreamArn: 'arn:stream',
+      ShardId: 'shard-1',
+      ShardIteratorType: 'AT_SEQUENCE_NUMBER',
+      SequenceNumber: '100',
+    });
+    expect(ddbs.commandCalls(GetRecordsCommand)).toHaveLength(3);
+  });
+
+  it('answers nothing when the shard ends, or stays empty, before the batch’s last record', async () => {
+    ddbs.on(GetShardIteratorCommand).resolves({ ShardIterator: 'it-1' });
+    ddbs.on(GetRecordsCommand).resolvesOnce({ Records: [outbox(100, 'o1') as never] }); // closed shard: no next iterator
+    expect(await readFailedBatch(client, stream)).toBeUndefined();
+    ddbs.reset();
+    ddbs.on(GetShardIteratorCommand).resolves({ ShardIterator: 'it-1' });
+    ddbs.on(GetRecordsCommand).resolves({ Records: [], NextShardIterator: 'it-1' });
+    expect(await readFailedBatch(client, stream)).toBeUndefined();
+    expect(ddbs.commandCalls(GetRecordsCommand)).toHaveLength(10);
+  });
+
+  it('throws when the stream no longer has the records, so the caller reads the outbox instead', async () => {
+    ddbs
+      .on(GetShardIteratorCommand)
+      .rejects(Object.assign(new Error('trimmed'), { name: 'TrimmedDataAccessException' }));
+    await expect(readFailedBatch(client, stream)).rejects.toThrow('trimmed');
   });
 });
