@@ -1,5 +1,5 @@
 import type { DynamoDBRecord } from 'aws-lambda';
-import { eventFromImage, type OutboxImage } from '#shared/events/outbox';
+import { type OutboxImage, readOutboxImage } from '#shared/events/outbox-image';
 
 /** What the Pipe puts on the bus for one outbox item: `detail-type`, `time` and the parsed detail. */
 export interface OutboxEnrichment {
@@ -10,8 +10,8 @@ export interface OutboxEnrichment {
 
 /** Turns one stream record of an outbox INSERT into the event the bus carries. */
 export function enrichRecord(record: DynamoDBRecord): OutboxEnrichment {
-  const event = eventFromImage(record.dynamodb?.NewImage as OutboxImage | undefined);
-  return { detailType: event['detail-type'], time: event.time, detail: event.detail as Record<string, unknown> };
+  const { detailType, time, detail } = readOutboxImage(record.dynamodb?.NewImage as OutboxImage | undefined);
+  return { detailType, time, detail };
 }
 
 /**

@@ -9,8 +9,9 @@ import { encodeTime } from 'ulid';
 import type { Deps } from '../deps.ts';
 import { INDEX_SHARDS, outboxShardPk } from '../store/keys.ts';
 import type { Page } from '../store/store.ts';
-import { eventFromImage, eventFromOutbox, type OutboxImage, type OutboxItem } from './outbox.ts';
-import type { BusEvent } from './schemas.ts';
+import { eventFromOutbox, type OutboxItem } from './outbox.ts';
+import { type OutboxImage, readOutboxImage } from './outbox-image.ts';
+import { type BusEvent, EVENT_SOURCE } from './schemas.ts';
 
 /**
  * How far around a failed batch's arrival times the outbox is read again. An event's id carries
@@ -95,7 +96,16 @@ export async function readFailedBatch(
       const seq = BigInt(r.dynamodb?.SequenceNumber ?? '0');
       if (seq > end) return events;
       const image = r.dynamodb?.NewImage as OutboxImage | undefined;
-      if (r.eventName === 'INSERT' && image?.entity?.S === 'outbox') events.push(eventFromImage(image));
+      if (r.eventName === 'INSERT' && image?.entity?.S === 'outbox') {
+        const e = readOutboxImage(image);
+        events.push({
+          id: e.eventId,
+          source: EVENT_SOURCE,
+          'detail-type': e.detailType,
+          time: e.time,
+          detail: e.detail,
+        } as BusEvent);
+      }
       if (seq === end) return events;
     }
     iterator = page.NextShardIterator;

@@ -64,25 +64,3 @@ export function eventFromOutbox(item: OutboxItem): BusEvent {
     detail: JSON.parse(item.detail),
   };
 }
-
-/** An outbox item's image on the table's stream (`{ name: { S: '...' } }`). */
-export type OutboxImage = Record<string, { S?: string } | undefined>;
-
-/** A string attribute of a stream image. */
-function imageString(image: OutboxImage | undefined, name: string): string {
-  const v = image?.[name]?.S;
-  if (typeof v !== 'string') throw new Error(`outbox item has no string attribute ${name}`);
-  return v;
-}
-
-/** The event an outbox INSERT on the table's stream carries: what the Pipe puts on the bus. */
-export function eventFromImage(image: OutboxImage | undefined): BusEvent {
-  const detail = JSON.parse(imageString(image, 'detail')) as Record<string, unknown>;
-  return {
-    id: imageString(image, 'eventId'),
-    source: EVENT_SOURCE,
-    'detail-type': imageString(image, 'detailType') as BusEvent['detail-type'],
-    time: imageString(image, 'occurredAt'),
-    detail,
-  } as BusEvent;
-}
