@@ -8,7 +8,7 @@ import {
   LogGroupLogDestination,
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { Alarm, ComparisonOperator, MathExpression, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { AttributeType, BillingMode, ProjectionType, StreamViewType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, Rule } from 'aws-cdk-lib/aws-events';
@@ -245,14 +245,26 @@ export class FissionStack extends Stack {
         evaluationPeriods: 1,
         treatMissingData: TreatMissingData.NOT_BREACHING,
       });
-    /** A message its consumer keeps failing on: hidden between attempts, so only its age shows it. */
+    /**
+     * A message its consumer keeps failing on: hidden between attempts (so depth alone misses it)
+     * and, once received three times, left out of the age metric. The queue holding any message,
+     * visible or in flight, through every 5 minutes of an hour is what shows it.
+     */
     const stuck = (id: string, queue: Queue, what: string) =>
       new Alarm(this, id, {
-        alarmDescription: `${what}: a message has waited in ${queue.node.id} for over an hour`,
-        metric: queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(5), statistic: 'Maximum' }),
-        threshold: 3600,
+        alarmDescription: `${what}: ${queue.node.id} has held messages for an hour`,
+        metric: new MathExpression({
+          expression: 'visible + inFlight',
+          usingMetrics: {
+            visible: queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum' }),
+            inFlight: queue.metricApproximateNumberOfMessagesNotVisible({ statistic: 'Maximum' }),
+          },
+          period: Duration.minutes(5),
+        }),
+        threshold: 0,
         comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
+        evaluationPeriods: 12,
+        datapointsToAlarm: 12,
         treatMissingData: TreatMissingData.NOT_BREACHING,
       });
     const deadLetterQueue = (id: string, visibilityTimeout?: Duration) =>

@@ -24,6 +24,8 @@ async function shutdown(code: number): Promise<void> {
 }
 process.on('SIGINT', () => void shutdown(0));
 process.on('SIGTERM', () => void shutdown(0));
+// A closed terminal: DynamoDB Local runs in its own process group and would not get the hangup.
+process.on('SIGHUP', () => void shutdown(0));
 process.on('uncaughtException', (e) => {
   console.error(e);
   void shutdown(1);

@@ -66,6 +66,23 @@ export function parseFailedBatch(body: string): FailedBatch | undefined {
 /** Empty pages a shard may answer before the records that follow them (an open shard does). */
 const EMPTY_PAGES_MAX = 10;
 
+/** Events read back for a failed batch, and the ids of outbox items too malformed to publish. */
+export interface ReadBack {
+  events: BusEvent[];
+  unreadable: string[];
+}
+
+/** Reads each record on its own: one malformed item must not hold back the rest, or loop forever. */
+function readEach<T>(records: T[], read: (r: T) => BusEvent, id: (r: T) => string, into: ReadBack): void {
+  for (const r of records) {
+    try {
+      into.events.push(read(r));
+    } catch {
+      into.unreadable.push(id(r));
+    }
+  }
+}
+
 /**
  * The events of a failed batch, read back from the table's stream: every outbox INSERT from its
  * first record through its last (the Pipe's filter passed only those, so these are the batch).
@@ -75,9 +92,9 @@ const EMPTY_PAGES_MAX = 10;
 export async function readFailedBatch(
   client: DynamoDBStreamsClient,
   stream: NonNullable<FailedBatch['stream']>,
-): Promise<BusEvent[] | undefined> {
+): Promise<ReadBack | undefined> {
   const end = BigInt(stream.end);
-  const events: BusEvent[] = [];
+  const found: ReadBack = { events: [], unreadable: [] };
   let iterator = (
     await client.send(
       new GetShardIteratorCommand({
@@ -92,22 +109,37 @@ export async function readFailedBatch(
     const page = await client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
     const records = page.Records ?? [];
     empty = records.length === 0 ? empty + 1 : 0;
+    const inBatch: OutboxImage[] = [];
+    let reachedEnd = false;
     for (const r of records) {
       const seq = BigInt(r.dynamodb?.SequenceNumber ?? '0');
-      if (seq > end) return events;
+      if (seq > end) {
+        reachedEnd = true;
+        break;
+      }
       const image = r.dynamodb?.NewImage as OutboxImage | undefined;
-      if (r.eventName === 'INSERT' && image?.entity?.S === 'outbox') {
+      if (r.eventName === 'INSERT' && image?.entity?.S === 'outbox') inBatch.push(image);
+      if (seq === end) {
+        reachedEnd = true;
+        break;
+      }
+    }
+    readEach(
+      inBatch,
+      (image) => {
         const e = readOutboxImage(image);
-        events.push({
+        return {
           id: e.eventId,
           source: EVENT_SOURCE,
           'detail-type': e.detailType,
           time: e.time,
           detail: e.detail,
-        } as BusEvent);
-      }
-      if (seq === end) return events;
-    }
+        } as BusEvent;
+      },
+      (image) => image.pk?.S ?? '?',
+      found,
+    );
+    if (reachedEnd) return found;
     iterator = page.NextShardIterator;
   }
   return undefined; // the batch's last record was never reached
@@ -117,17 +149,19 @@ export async function readFailedBatch(
  * Puts every outbox event written within `REDRIVE_MARGIN_MS` of a failed batch back on the bus.
  * Outbox items stay in the table for a week, indexed by event id (time-ordered) in gsi4, so the
  * batch's events are among them. The window also takes neighbours that were delivered: consumers
- * act once per `eventId`, so a second delivery changes nothing. Answers how many were published.
+ * act once per `eventId`, so a second delivery changes nothing. Answers how many were published,
+ * and the keys of outbox items too malformed to publish (skipped, so they cannot block the rest).
  */
 export async function republishFailedBatch(
   deps: Pick<Deps, 'store'>,
   batch: FailedBatch,
   publish: (events: BusEvent[]) => Promise<void>,
-): Promise<number> {
+): Promise<{ published: number; unreadable: string[] }> {
   const from = `evt_${encodeTime(Math.max(0, batch.fromMs - REDRIVE_MARGIN_MS), 10)}`;
   const to = `evt_${encodeTime(batch.toMs + REDRIVE_MARGIN_MS, 10)}~`;
   // The shards are independent: read and publish them side by side, and let every one finish
   // (a shard still publishing after the handler returned would run on in a later invocation).
+  const unreadable: string[] = [];
   const perShard = await Promise.allSettled(
     Array.from({ length: INDEX_SHARDS }, async (_, shard) => {
       let published = 0;
@@ -140,8 +174,10 @@ export async function republishFailedBatch(
           limit: 100,
           cursor,
         });
-        if (page.items.length > 0) await publish(page.items.map(eventFromOutbox));
-        published += page.items.length;
+        const read: ReadBack = { events: [], unreadable };
+        readEach(page.items, eventFromOutbox, (item) => item.pk, read);
+        if (read.events.length > 0) await publish(read.events);
+        published += read.events.length;
         cursor = page.nextCursor;
       } while (cursor);
       return published;
@@ -149,7 +185,7 @@ export async function republishFailedBatch(
   );
   const failed = perShard.find((r) => r.status === 'rejected');
   if (failed) throw failed.reason;
-  return perShard.reduce((sum, r) => sum + (r.status === 'fulfilled' ? r.value : 0), 0);
+  return { published: perShard.reduce((sum, r) => sum + (r.status === 'fulfilled' ? r.value : 0), 0), unreadable };
 }
 
 /** PutEvents takes at most 10 entries a request. */

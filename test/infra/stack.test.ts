@@ -211,7 +211,7 @@ describe('AWS stack template', () => {
     });
   });
 
-  it('alarms on every dead-letter queue (waiting, and a message stuck over an hour) and on the API answering 5xx', () => {
+  it('alarms on every dead-letter queue (messages waiting, and messages held for an hour) and on the API answering 5xx', () => {
     for (const [id] of ofType(resources, 'AWS::SQS::Queue')) {
       const dimensions = [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [id, 'QueueName'] } }];
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
@@ -220,12 +220,18 @@ describe('AWS stack template', () => {
         Threshold: 0,
         ComparisonOperator: 'GreaterThanThreshold',
       });
-      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-        MetricName: 'ApproximateAgeOfOldestMessage',
-        Dimensions: dimensions,
-        Threshold: 3600,
-        ComparisonOperator: 'GreaterThanThreshold',
-      });
+      const holding = ofType(resources, 'AWS::CloudWatch::Alarm').filter(([, a]) =>
+        (a.Properties.Metrics ?? []).some(
+          (m: any) =>
+            m.MetricStat?.Metric.MetricName === 'ApproximateNumberOfMessagesNotVisible' &&
+            JSON.stringify(m.MetricStat.Metric.Dimensions) === JSON.stringify(dimensions),
+        ),
+      );
+      expect(holding, `held-messages alarm of ${id}`).toHaveLength(1);
+      expect(holding[0]![1].Properties).toMatchObject({ Threshold: 0, EvaluationPeriods: 12, DatapointsToAlarm: 12 });
+      expect(holding[0]![1].Properties.Metrics.map((m: any) => m.Expression).filter(Boolean)).toEqual([
+        'visible + inFlight',
+      ]);
     }
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: '5xx',

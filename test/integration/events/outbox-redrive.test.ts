@@ -1,8 +1,10 @@
+import { encodeTime } from 'ulid';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '#shared/clock';
 import { outboxPut } from '#shared/events/outbox';
 import { REDRIVE_MARGIN_MS, republishFailedBatch } from '#shared/events/outbox-redrive';
 import type { BusEvent } from '#shared/events/schemas';
+import { outboxKey, outboxShardPk } from '#shared/store/keys';
 import { createHarness } from '../../support/harness.ts';
 
 const paid = (orderId: string) => ({
@@ -34,9 +36,25 @@ describe('Outbox redrive: a stream batch the Pipe gave up on', () => {
     await commit(h, clock, 'long-after', T0 + 2 * MIN + margin + MIN);
 
     const published: BusEvent[][] = [];
-    const n = await republishFailedBatch(h.deps, { fromMs: T0, toMs: T0 + 2 * MIN }, async (events) => {
-      published.push(events);
+    // An outbox item too malformed to publish, among them: skipped and named, never blocking the rest.
+    await h.deps.store.put({
+      ...outboxKey('evt_malformed'),
+      entity: 'outbox',
+      eventId: 'evt_malformed',
+      detailType: 'OrderPaid',
+      detail: '{not json',
+      occurredAt: new Date(T0).toISOString(),
+      gsi4pk: outboxShardPk(0),
+      gsi4sk: `evt_${encodeTime(T0 + 5, 10)}`,
     });
+    const { published: n, unreadable } = await republishFailedBatch(
+      h.deps,
+      { fromMs: T0, toMs: T0 + 2 * MIN },
+      async (events) => {
+        published.push(events);
+      },
+    );
+    expect(unreadable).toEqual([outboxKey('evt_malformed').pk]);
 
     const orders = published.flat().map((e) => (e.detail as { orderId: string }).orderId);
     expect(n).toBe(232);
@@ -63,9 +81,13 @@ describe('Outbox redrive: a stream batch the Pipe gave up on', () => {
     const clock = new ManualClock(T1);
     const h = await createHarness({ clock });
     await commit(h, clock, 'o1', T1);
-    const nothing = await republishFailedBatch(h.deps, { fromMs: T1 + 60 * MIN, toMs: T1 + 61 * MIN }, async () => {
-      throw new Error('not called');
-    });
+    const { published: nothing } = await republishFailedBatch(
+      h.deps,
+      { fromMs: T1 + 60 * MIN, toMs: T1 + 61 * MIN },
+      async () => {
+        throw new Error('not called');
+      },
+    );
     expect(nothing).toBe(0);
     await expect(
       republishFailedBatch(h.deps, { fromMs: T1, toMs: T1 }, async () => {

@@ -1,6 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
@@ -50,6 +50,9 @@ async function counts(rt: { url: string }, code: string): Promise<{ clicks: numb
   return body.items.find((i) => i.code === code)!;
 }
 
+/** Servers this file started: whatever a failing test leaves running is killed at the end. */
+const started: { child: ChildProcess; dataDir: string }[] = [];
+
 /** `npm start`'s entry point in a process group of its own, answering on `port`. */
 async function startServer(port: number, dataDir: string): Promise<ChildProcess> {
   const child = spawn(join(ROOT, 'node_modules', '.bin', 'tsx'), ['infra/local/main.ts'], {
@@ -58,6 +61,8 @@ async function startServer(port: number, dataDir: string): Promise<ChildProcess>
     detached: true,
     stdio: 'ignore',
   });
+  started.push({ child, dataDir });
+  child.on('error', () => {}); // a failed spawn shows as the exit code below
   for (let i = 0; i < 300; i++) {
     if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode}`);
     const up = await fetch(`http://localhost:${port}/health`).then(
@@ -70,11 +75,28 @@ async function startServer(port: number, dataDir: string): Promise<ChildProcess>
   throw new Error('the server did not come up');
 }
 
-/** SIGINT to the server's whole process group, then waits for the server to exit. */
+/** SIGINT to the server's whole process group, then waits (at most 30 s) for the server to exit. */
 async function interrupt(child: ChildProcess): Promise<void> {
   const exited = new Promise((r) => child.once('exit', r));
   process.kill(-child.pid!, 'SIGINT');
-  await exited;
+  const timeout = new Promise((_, fail) =>
+    setTimeout(() => fail(new Error('the server did not stop')), 30_000).unref(),
+  );
+  await Promise.race([exited, timeout]);
+}
+
+/** Kills what a failed test left: the server's process group, and DynamoDB Local by its pid file. */
+function killLeftovers(): void {
+  for (const { child, dataDir } of started) {
+    if (child.exitCode === null && child.signalCode === null)
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {}
+    try {
+      const pid = Number(readFileSync(join(dataDir, 'dynamodb.pid'), 'utf8'));
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('DynamoDBLocal')) process.kill(pid, 'SIGKILL');
+    } catch {}
+  }
 }
 
 const javaHolding = (dir: string) => {
@@ -88,6 +110,7 @@ const javaHolding = (dir: string) => {
 describe('The local runtime (npm start) across restarts', () => {
   const dirs: string[] = [];
   afterAll(() => {
+    killLeftovers();
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 

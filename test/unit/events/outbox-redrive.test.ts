@@ -190,8 +190,9 @@ describe('readFailedBatch', () => {
         Records: [other(102, 'INSERT') as never, outbox(105, 'o2') as never, outbox(106, 'not-this') as never],
         NextShardIterator: 'it-4',
       });
-    const events = await readFailedBatch(client, stream);
-    expect(events?.map((e) => [e.id, e['detail-type'], (e.detail as { orderId: string }).orderId])).toEqual([
+    const read = await readFailedBatch(client, stream);
+    expect(read?.unreadable).toEqual([]);
+    expect(read?.events.map((e) => [e.id, e['detail-type'], (e.detail as { orderId: string }).orderId])).toEqual([
       ['evt_100', 'OrderPaid', 'o1'],
       ['evt_105', 'OrderPaid', 'o2'],
     ]);
@@ -202,6 +203,18 @@ describe('readFailedBatch', () => {
       SequenceNumber: '100',
     });
     expect(ddbs.commandCalls(GetRecordsCommand)).toHaveLength(3);
+  });
+
+  it('reads the other records of the batch when one outbox item is malformed, and names it', async () => {
+    const bad = outbox(101, 'o-bad');
+    bad.dynamodb.NewImage.detail = { S: '{not json' };
+    ddbs.on(GetShardIteratorCommand).resolves({ ShardIterator: 'it-1' });
+    ddbs
+      .on(GetRecordsCommand)
+      .resolves({ Records: [outbox(100, 'o1') as never, bad as never, outbox(105, 'o2') as never] });
+    const read = await readFailedBatch(client, stream);
+    expect(read?.events.map((e) => e.id)).toEqual(['evt_100', 'evt_105']);
+    expect(read?.unreadable).toEqual(['EVENT#evt_101']);
   });
 
   it('answers nothing when the shard ends, or stays empty, before the batch’s last record', async () => {
