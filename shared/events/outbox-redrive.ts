@@ -9,9 +9,9 @@ import { encodeTime } from 'ulid';
 import type { Deps } from '../deps.ts';
 import { INDEX_SHARDS, outboxShardPk } from '../store/keys.ts';
 import type { Page } from '../store/store.ts';
-import { eventFromOutbox, type OutboxItem } from './outbox.ts';
-import { type OutboxImage, readOutboxImage } from './outbox-image.ts';
-import { type BusEvent, EVENT_SOURCE } from './schemas.ts';
+import { eventFromImage, eventFromOutbox, type OutboxItem } from './outbox.ts';
+import type { OutboxImage } from './outbox-image.ts';
+import type { BusEvent } from './schemas.ts';
 
 /**
  * How far around a failed batch's arrival times the outbox is read again. An event's id carries
@@ -72,14 +72,15 @@ export interface ReadBack {
   unreadable: string[];
 }
 
-/** Reads each record on its own: one malformed item must not hold back the rest, or loop forever. */
-function readEach<T>(records: T[], read: (r: T) => BusEvent, id: (r: T) => string, into: ReadBack): void {
-  for (const r of records) {
-    try {
-      into.events.push(read(r));
-    } catch {
-      into.unreadable.push(id(r));
-    }
+/**
+ * Reads one record into `events`, or its id into `unreadable` when it is malformed: one bad item
+ * must not hold back the rest of its batch, or fail it again at every retry.
+ */
+function take<T>(record: T, read: (r: T) => BusEvent, id: (r: T) => string, into: ReadBack): void {
+  try {
+    into.events.push(read(record));
+  } catch {
+    into.unreadable.push(id(record));
   }
 }
 
@@ -109,37 +110,14 @@ export async function readFailedBatch(
     const page = await client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
     const records = page.Records ?? [];
     empty = records.length === 0 ? empty + 1 : 0;
-    const inBatch: OutboxImage[] = [];
-    let reachedEnd = false;
     for (const r of records) {
       const seq = BigInt(r.dynamodb?.SequenceNumber ?? '0');
-      if (seq > end) {
-        reachedEnd = true;
-        break;
-      }
+      if (seq > end) return found;
       const image = r.dynamodb?.NewImage as OutboxImage | undefined;
-      if (r.eventName === 'INSERT' && image?.entity?.S === 'outbox') inBatch.push(image);
-      if (seq === end) {
-        reachedEnd = true;
-        break;
-      }
+      if (r.eventName === 'INSERT' && image?.entity?.S === 'outbox')
+        take(image, eventFromImage, (i) => i.pk?.S ?? '?', found);
+      if (seq === end) return found;
     }
-    readEach(
-      inBatch,
-      (image) => {
-        const e = readOutboxImage(image);
-        return {
-          id: e.eventId,
-          source: EVENT_SOURCE,
-          'detail-type': e.detailType,
-          time: e.time,
-          detail: e.detail,
-        } as BusEvent;
-      },
-      (image) => image.pk?.S ?? '?',
-      found,
-    );
-    if (reachedEnd) return found;
     iterator = page.NextShardIterator;
   }
   return undefined; // the batch's last record was never reached
@@ -175,7 +153,7 @@ export async function republishFailedBatch(
           cursor,
         });
         const read: ReadBack = { events: [], unreadable };
-        readEach(page.items, eventFromOutbox, (item) => item.pk, read);
+        for (const item of page.items) take(item, eventFromOutbox, (i) => i.pk, read);
         if (read.events.length > 0) await publish(read.events);
         published += read.events.length;
         cursor = page.nextCursor;

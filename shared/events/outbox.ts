@@ -3,6 +3,7 @@ import { epochSeconds, iso } from '../clock.ts';
 import { newId } from '../ids.ts';
 import { outboxKey, outboxPendingIndex } from '../store/keys.ts';
 import type { TxItem } from '../store/store.ts';
+import { type OutboxImage, type OutboxImageEvent, readOutboxImage } from './outbox-image.ts';
 import {
   type BusEvent,
   detailSchema,
@@ -54,13 +55,23 @@ export function outboxPut<N extends EventName>(name: N, fields: EventFields<N>, 
   return { Put: { Item: item as unknown as Record<string, unknown>, ConditionExpression: 'attribute_not_exists(pk)' } };
 }
 
+/** The event the bus carries for an outbox item's id, detail-type, time and (parsed) detail. */
+function busEvent(e: OutboxImageEvent): BusEvent {
+  return {
+    id: e.eventId,
+    source: EVENT_SOURCE,
+    'detail-type': e.detailType,
+    time: e.time,
+    detail: e.detail,
+  } as BusEvent;
+}
+
 /** Turns a stored outbox item back into the event the bus carries. */
 export function eventFromOutbox(item: OutboxItem): BusEvent {
-  return {
-    id: item.eventId,
-    source: EVENT_SOURCE,
-    'detail-type': item.detailType,
-    time: item.occurredAt,
-    detail: JSON.parse(item.detail),
-  };
+  return busEvent({ ...item, time: item.occurredAt, detail: JSON.parse(item.detail) });
+}
+
+/** Turns an outbox item's image on the table's stream into the event the bus carries. */
+export function eventFromImage(image: OutboxImage | undefined): BusEvent {
+  return busEvent(readOutboxImage(image));
 }
