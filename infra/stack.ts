@@ -8,7 +8,7 @@ import {
   LogGroupLogDestination,
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import { Alarm, ComparisonOperator, MathExpression, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { Alarm, ComparisonOperator, type IMetric, MathExpression, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { AttributeType, BillingMode, ProjectionType, StreamViewType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, Rule } from 'aws-cdk-lib/aws-events';
@@ -226,34 +226,36 @@ export class FissionStack extends Stack {
     });
 
     // ── consumers: one rule and one Lambda per rule entry, each with retries and a dead-letter queue ──
-    const alarm = (id: string, queue: Queue, what: string) =>
+    /** An alarm when `metric` stays above 0 for `periods` periods in a row (missing data is fine). */
+    const aboveZero = (id: string, description: string, metric: IMetric, periods = 1) =>
       new Alarm(this, id, {
-        alarmDescription: `${what}: messages are waiting in ${queue.node.id}`,
-        metric: queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+        alarmDescription: description,
+        metric,
         threshold: 0,
         comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
+        evaluationPeriods: periods,
+        datapointsToAlarm: periods,
         treatMissingData: TreatMissingData.NOT_BREACHING,
       });
+    const alarm = (id: string, queue: Queue, what: string) =>
+      aboveZero(
+        id,
+        `${what}: messages are waiting in ${queue.node.id}`,
+        queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+      );
     /** Messages were sent to a queue whose consumer drains it: its depth alone could stay at 0. */
     const arriving = (id: string, queue: Queue, what: string) =>
-      new Alarm(this, id, {
-        alarmDescription: what,
-        metric: queue.metricNumberOfMessagesSent({ period: Duration.minutes(5), statistic: 'Sum' }),
-        threshold: 0,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      });
+      aboveZero(id, what, queue.metricNumberOfMessagesSent({ period: Duration.minutes(5), statistic: 'Sum' }));
     /**
      * A message its consumer keeps failing on: hidden between attempts (so depth alone misses it)
      * and, once received three times, left out of the age metric. The queue holding any message,
      * visible or in flight, through every 5 minutes of an hour is what shows it.
      */
     const stuck = (id: string, queue: Queue, what: string) =>
-      new Alarm(this, id, {
-        alarmDescription: `${what}: ${queue.node.id} has held messages for an hour`,
-        metric: new MathExpression({
+      aboveZero(
+        id,
+        `${what}: ${queue.node.id} has held messages for an hour`,
+        new MathExpression({
           expression: 'visible + inFlight',
           usingMetrics: {
             visible: queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum' }),
@@ -261,12 +263,8 @@ export class FissionStack extends Stack {
           },
           period: Duration.minutes(5),
         }),
-        threshold: 0,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 12,
-        datapointsToAlarm: 12,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      });
+        12,
+      );
     const deadLetterQueue = (id: string, visibilityTimeout?: Duration) =>
       new Queue(this, id, {
         encryption: QueueEncryption.SQS_MANAGED,
@@ -380,14 +378,11 @@ export class FissionStack extends Stack {
     });
 
     // ── 5xx from the API ──
-    new Alarm(this, 'Api5xxAlarm', {
-      alarmDescription: 'The HTTP API answered 5xx',
-      metric: this.api.metricServerError({ period: Duration.minutes(5), statistic: 'Sum' }),
-      threshold: 0,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
+    aboveZero(
+      'Api5xxAlarm',
+      'The HTTP API answered 5xx',
+      this.api.metricServerError({ period: Duration.minutes(5), statistic: 'Sum' }),
+    );
 
     if (props.alarmTopicArn) {
       const topic = Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn);
