@@ -77,6 +77,19 @@ async function invoke(
   return JSON.parse(r.stdout);
 }
 
+/** An SQS message as Lambda's event source hands it over, from the queue named `queue`. */
+const sqsRecord = (messageId: string, body: string, queue: string) => ({
+  messageId,
+  receiptHandle: 'h',
+  body,
+  attributes: { SentTimestamp: String(Date.now()) },
+  messageAttributes: {},
+  md5OfBody: '',
+  eventSource: 'aws:sqs',
+  eventSourceARN: `arn:aws:sqs:us-east-1:123456789012:${queue}`,
+  awsRegion: 'us-east-1',
+});
+
 function httpEvent(method: string, path: string, opts: { body?: unknown; headers?: Record<string, string> } = {}) {
   const headers = { host: 'api.example.com', 'user-agent': 'infra-test', ...opts.headers };
   return {
@@ -349,17 +362,6 @@ describe('bundled Lambdas against DynamoDB Local', () => {
       };
       await deps.store.transact([outboxPut('OrderPaid', order, systemClock)]);
       deps.store.client.destroy();
-      const sqsRecord = (messageId: string, body: string) => ({
-        messageId,
-        receiptHandle: 'h',
-        body,
-        attributes: { SentTimestamp: String(Date.now()) },
-        messageAttributes: {},
-        md5OfBody: '',
-        eventSource: 'aws:sqs',
-        eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:pipe-dlq',
-        awsRegion: 'us-east-1',
-      });
       const failedBatch = (shardId: string | undefined, arrival: string, batchSize: number) =>
         JSON.stringify({
           version: '1.0',
@@ -378,12 +380,12 @@ describe('bundled Lambdas against DynamoDB Local', () => {
           {
             Records: [
               // From the stream, exactly: its arrival time has nothing in the outbox, so only the stream can give it.
-              sqsRecord('m-1', failedBatch('shard-live', '2020-01-01T00:00:00Z', 1)),
-              sqsRecord('m-2', '{"not":"a batch"}'),
+              sqsRecord('m-1', failedBatch('shard-live', '2020-01-01T00:00:00Z', 1), 'pipe-dlq'),
+              sqsRecord('m-2', '{"not":"a batch"}', 'pipe-dlq'),
               // Neither on the stream nor in the outbox any more: stays queued.
-              sqsRecord('m-3', failedBatch(undefined, '2020-01-01T00:00:00Z', 3)),
+              sqsRecord('m-3', failedBatch(undefined, '2020-01-01T00:00:00Z', 3), 'pipe-dlq'),
               // The stream lost it: read from the outbox around its arrival.
-              sqsRecord('m-4', failedBatch('shard-trimmed', paidAt, 1)),
+              sqsRecord('m-4', failedBatch('shard-trimmed', paidAt, 1), 'pipe-dlq'),
             ],
           },
         ],
@@ -427,30 +429,7 @@ describe('bundled Lambdas against DynamoDB Local', () => {
       responsePayload: { errorType: 'Error', errorMessage: 'ledger unavailable' },
     };
     const sqs = {
-      Records: [
-        {
-          messageId: 'm-1',
-          receiptHandle: 'h',
-          body: JSON.stringify(lambdaFailure),
-          attributes: { SentTimestamp: String(Date.now()) },
-          messageAttributes: {},
-          md5OfBody: '',
-          eventSource: 'aws:sqs',
-          eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:dlq',
-          awsRegion: 'us-east-1',
-        },
-        {
-          messageId: 'm-2',
-          receiptHandle: 'h',
-          body: 'not json',
-          attributes: { SentTimestamp: String(Date.now()) },
-          messageAttributes: {},
-          md5OfBody: '',
-          eventSource: 'aws:sqs',
-          eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:dlq',
-          awsRegion: 'us-east-1',
-        },
-      ],
+      Records: [sqsRecord('m-1', JSON.stringify(lambdaFailure), 'dlq'), sqsRecord('m-2', 'not json', 'dlq')],
     };
     const dir = bundleOf(/^Fission dead-letter recorder.*\(invites-order-paid\)$/);
     // SQS delivers at least once: the same batch arrives twice.

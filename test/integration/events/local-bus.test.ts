@@ -5,16 +5,9 @@ import { consumedOnce, defineConsumer, runOnce } from '#shared/events/consumer';
 import { buildEvent, outboxPut } from '#shared/events/outbox';
 import type { Rule } from '#shared/events/rules';
 import { createHarness } from '../../support/harness.ts';
+import { paid } from './support.ts';
 
 const rule: Rule = { consumer: 'test-counter', detailTypes: ['OrderPaid'], description: 'counts paid orders' };
-const paid = (orderId: string) => ({
-  orderId,
-  userId: 'u1',
-  amount: 100,
-  currency: 'CNY',
-  paidAt: '2026-11-24T10:00:00.000Z',
-  firstOrder: true,
-});
 
 /** A consumer whose effect (a counter per order) is written once per event, and that fails on demand. */
 function counterConsumer(failTimes: Map<string, number>) {

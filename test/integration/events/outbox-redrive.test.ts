@@ -6,15 +6,8 @@ import { REDRIVE_MARGIN_MS, republishFailedBatch } from '#shared/events/outbox-r
 import type { BusEvent } from '#shared/events/schemas';
 import { outboxKey, outboxShardPk } from '#shared/store/keys';
 import { createHarness } from '../../support/harness.ts';
+import { paid } from './support.ts';
 
-const paid = (orderId: string) => ({
-  orderId,
-  userId: 'u1',
-  amount: 100,
-  currency: 'CNY',
-  paidAt: '2026-11-24T10:00:00.000Z',
-  firstOrder: true,
-});
 const T0 = Date.parse('2026-11-24T10:00:00.000Z');
 const MIN = 60_000;
 
