@@ -26,14 +26,11 @@ export function onLambda(c: Context): boolean {
  */
 export async function inBackground(work: Promise<unknown>, max = BACKGROUND_MAX): Promise<void> {
   pending.add(work);
-  const done = work.then(
-    () => {},
-    () => {},
-  );
-  void done.finally(() => {
+  const settled = () => {
     pending.delete(work);
     waiting.shift()?.();
-  });
+  };
+  void work.then(settled, settled);
   if (pending.size > max) await new Promise<void>((room) => waiting.push(room));
 }
 
