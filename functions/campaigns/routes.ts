@@ -62,6 +62,8 @@ campaignRoutes.openapi(
     path: '/v1/admin/campaigns/{id}',
     tags: ['Campaigns'],
     summary: 'Pause, resume or end a campaign (ending is final)',
+    description:
+      'The answer carries the effective status: resuming a campaign whose `startsAt` is still ahead answers `scheduled`. A campaign that has ended, by PATCH or because its `endsAt` has passed, cannot be resumed or paused (409 `conflict`); setting `ended` again answers 200.',
     security: bearerSecurity,
     middleware: [requireAuth('admin')] as const,
     request: { params: idParam, body: jsonBody(updateCampaignSchema) },

@@ -30,11 +30,15 @@ export async function setCampaignStatus(
   const item = await store.update<StoredCampaign & Record<string, unknown>>({
     key: campaignKey(id),
     update: 'SET #status = :status, updatedAt = :now',
-    condition: 'attribute_exists(pk) AND (#status <> :ended OR :status = :ended)',
+    // Ended (by PATCH or by its endsAt passing) is final: only `ended` may be set again.
+    condition:
+      'attribute_exists(pk) AND (:status = :ended OR (#status <> :ended AND (attribute_not_exists(endsAt) OR endsAt > :now)))',
     names: { '#status': 'status' },
     values: { ':status': status, ':now': nowIso, ':ended': 'ended' },
     onFail: (old) =>
-      old ? new ConflictError('conflict', 'An ended campaign cannot be reopened.') : new NotFoundError('campaign'),
+      old
+        ? new ConflictError('conflict', 'An ended campaign cannot be reopened or paused.')
+        : new NotFoundError('campaign'),
   });
   return toCampaign(item);
 }

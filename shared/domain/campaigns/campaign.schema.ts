@@ -128,7 +128,17 @@ export const createCampaignSchema = z
     title: z.string().trim().min(1).max(200),
     startsAt: isoTime.optional(),
     endsAt: isoTime.optional(),
-    rules: z.record(z.string(), z.unknown()).describe('Rules for the campaign type (see API.md, Campaigns)'),
+    rules: z
+      .preprocess(
+        // A record drops a `__proto__` key while copying; the type's strict schema would refuse it.
+        (raw, ctx) => {
+          if (raw && typeof raw === 'object' && Object.hasOwn(raw, '__proto__'))
+            ctx.addIssue({ code: 'custom', message: 'Unrecognized key: "__proto__"' });
+          return raw;
+        },
+        z.record(z.string(), z.unknown()),
+      )
+      .describe('Rules for the campaign type (see API.md, Campaigns)'),
   })
   .transform((v, ctx) => {
     if (v.startsAt && v.endsAt && Date.parse(v.endsAt) <= Date.parse(v.startsAt))

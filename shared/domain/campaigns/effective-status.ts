@@ -1,10 +1,10 @@
 import type { StoredCampaign } from '../../store/campaigns.ts';
 import type { Campaign, CampaignStatus } from './campaign.schema.ts';
 
-/** The status a campaign has now: scheduled before `startsAt`, ended after `endsAt`, else as set. */
+/** The status a campaign has now: ended after `endsAt` (paused or not), scheduled before `startsAt`, else as set. */
 export function effectiveStatus(c: StoredCampaign, nowMs: number): CampaignStatus {
+  if (c.status === 'ended' || (c.endsAt && Date.parse(c.endsAt) <= nowMs)) return 'ended';
   if (c.status !== 'active') return c.status;
-  if (c.endsAt && Date.parse(c.endsAt) <= nowMs) return 'ended';
   if (c.startsAt && Date.parse(c.startsAt) > nowMs) return 'scheduled';
   return 'active';
 }

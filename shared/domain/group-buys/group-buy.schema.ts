@@ -1,6 +1,8 @@
 import { z } from 'zod';
+import { externalId } from '../orders/order.schema.ts';
 
-const orderIdSchema = z.string().trim().min(1).max(128).describe("The shop's order id for this member's purchase");
+/** The same ids the order webhooks take, so this member's refund can reach the group. */
+const orderIdSchema = externalId("The shop's order id for this member's purchase");
 
 /** `POST /v1/group-buys`: open a group as its leader. */
 export const openGroupSchema = z.strictObject({

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { currencySchema, positiveAmountSchema } from '../money.ts';
 
 const isoTime = z.string().datetime({ offset: false }).describe('ISO-8601 UTC time');
-const externalId = (what: string) =>
+/** An id the shop gives (order, user, refund): 1–128 printable ASCII characters, no spaces. */
+export const externalId = (what: string) =>
   z
     .string()
     .min(1)

@@ -79,6 +79,8 @@ describe('Group buys API', () => {
       ['unknown field', { campaignId: 'x', orderId: 'o', extra: 1 }],
       ['missing orderId', { campaignId: 'x' }],
       ['empty orderId', { campaignId: 'x', orderId: '' }],
+      ['an orderId the order webhooks would refuse (space)', { campaignId: 'x', orderId: 'a b' }],
+      ['an orderId the order webhooks would refuse (NUL)', { campaignId: 'x', orderId: '订单\u0000' }],
       ['numeric campaignId', { campaignId: 5, orderId: 'o' }],
     ])('refuses %s with 400 validation_failed', async (_name, body) => {
       const r = await h.call('POST', '/v1/group-buys', { token: user().token, body });

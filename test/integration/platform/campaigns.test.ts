@@ -106,6 +106,56 @@ describe('Campaigns admin API', () => {
     expect([missing.status, missing.body.code]).toEqual([404, 'not_found']);
   });
 
+  it('keeps a campaign whose endsAt has passed ended: resuming or pausing it is 409, ending it again 200', async () => {
+    const c = await h.call('POST', '/v1/admin/campaigns', {
+      token: admin,
+      body: { type: 'bargain', title: 'over', endsAt: '2001-01-01T00:00:00Z', rules: bargainRules },
+    });
+    expect([c.status, c.body.status, c.body.endsAt]).toEqual([201, 'ended', '2001-01-01T00:00:00.000Z']);
+    for (const status of ['active', 'paused']) {
+      const r = await h.call('PATCH', `/v1/admin/campaigns/${c.body.id}`, { token: admin, body: { status } });
+      expect([r.status, r.body.code]).toEqual([409, 'conflict']);
+    }
+    const again = await h.call('PATCH', `/v1/admin/campaigns/${c.body.id}`, {
+      token: admin,
+      body: { status: 'ended' },
+    });
+    expect([again.status, again.body.status]).toEqual([200, 'ended']);
+    const read = await h.call('GET', `/v1/admin/campaigns/${c.body.id}`, { token: admin });
+    expect(read.body.status).toBe('ended');
+  });
+
+  it('answers a resumed campaign that has not started yet as scheduled', async () => {
+    const c = await h.call('POST', '/v1/admin/campaigns', {
+      token: admin,
+      body: {
+        type: 'bargain',
+        title: 'later',
+        startsAt: new Date(Date.now() + 3600_000).toISOString(),
+        rules: bargainRules,
+      },
+    });
+    const paused = await h.call('PATCH', `/v1/admin/campaigns/${c.body.id}`, {
+      token: admin,
+      body: { status: 'paused' },
+    });
+    expect(paused.body.status).toBe('paused');
+    const resumed = await h.call('PATCH', `/v1/admin/campaigns/${c.body.id}`, {
+      token: admin,
+      body: { status: 'active' },
+    });
+    expect([resumed.status, resumed.body.status]).toEqual([200, 'scheduled']);
+  });
+
+  it('refuses a __proto__ key inside rules, which a plain record would drop unseen', async () => {
+    const r = await h.call('POST', '/v1/admin/campaigns', {
+      raw: '{"type":"bargain","title":"t","rules":{"__proto__":{"stock":1},"sku":"s","originalPrice":1000,"floorPrice":100,"helpersRequired":3,"durationSeconds":60}}',
+      token: admin,
+      headers: { 'content-type': 'application/json' },
+    });
+    expect([r.status, r.body.code]).toEqual([400, 'validation_failed']);
+  });
+
   it('needs the admin role', async () => {
     const r = await h.call('POST', '/v1/admin/campaigns', {
       token: h.token('u1', ['user']),
