@@ -54,13 +54,13 @@ export function jsonResponse<T extends ZodType>(schema: T, description: string) 
 
 /** `limit` (1–100, default 20) and `cursor`, as every list takes. */
 export const pageQuery = {
-  limit: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(100)
-    .default(20)
-    .openapi({ param: { name: 'limit', in: 'query' } }),
+  limit: z
+    .string()
+    .regex(/^[0-9]{1,3}$/, 'a whole number from 1 to 100')
+    .default('20')
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(100))
+    .openapi({ param: { name: 'limit', in: 'query' }, type: 'integer', minimum: 1, maximum: 100, default: 20 }),
   cursor: z
     .string()
     .min(1)

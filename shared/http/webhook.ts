@@ -7,7 +7,7 @@ import type { AppEnv } from './context.ts';
 export const WEBHOOK_WINDOW_SECONDS = 300;
 
 /** Signs a webhook body the way the shop does: `sha256=` + hex HMAC over `"<timestamp>.<raw body>"`. */
-export function signWebhook(secret: string, timestamp: number, rawBody: string): string {
+export function signWebhook(secret: string, timestamp: number | string, rawBody: string): string {
   return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${rawBody}`).digest('hex')}`;
 }
 
@@ -21,7 +21,8 @@ export function requireWebhookSignature() {
     if (Math.abs(Math.floor(clock.now() / 1000) - Number(ts)) > WEBHOOK_WINDOW_SECONDS)
       throw new BadSignatureError('The webhook timestamp is outside the allowed window.');
     const raw = await c.req.text();
-    const expected = Buffer.from(signWebhook(config.WEBHOOK_SECRET, Number(ts), raw));
+    // Signed over the header exactly as sent, as the contract words it.
+    const expected = Buffer.from(signWebhook(config.WEBHOOK_SECRET, ts, raw));
     const given = Buffer.from(sig.replace(/^sha256=/i, 'sha256=').toLowerCase());
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new BadSignatureError();
     c.set('caller', 'shop');

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ValidationError } from '../../errors.ts';
 import { currencySchema, positiveAmountSchema } from '../money.ts';
 
 const isoTime = z.string().datetime({ offset: false }).describe('ISO-8601 UTC time');
@@ -10,6 +11,15 @@ export const externalId = (what: string) =>
     .max(128)
     .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces')
     .describe(what);
+
+/** How far the shop's clock may run ahead of ours: a `paidAt` or `refundedAt` later than this is refused. */
+export const SHOP_CLOCK_SKEW_MS = 5 * 60_000;
+
+/** 400 unless `at` is no later than now plus the shop's clock skew. */
+export function notInFuture(field: string, at: string, nowMs: number): void {
+  if (Date.parse(at) > nowMs + SHOP_CLOCK_SKEW_MS)
+    throw new ValidationError(`${field} is in the future.`, [{ path: field, message: 'must not be in the future' }]);
+}
 
 /** `POST /v1/orders/paid` (shop webhook). */
 export const paidOrderSchema = z.strictObject({

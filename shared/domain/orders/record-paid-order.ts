@@ -10,7 +10,7 @@ import {
 } from '../../store/orders.ts';
 import type { TxItem } from '../../store/store.ts';
 import { attributeOrder } from './attribute-order.ts';
-import { type Order, type PaidOrderAnswer, type PaidOrderInput, paidAnswer } from './order.schema.ts';
+import { notInFuture, type Order, type PaidOrderAnswer, type PaidOrderInput, paidAnswer } from './order.schema.ts';
 
 /** The first answer (201) or a repeat's (200). */
 export interface Answered<T> {
@@ -30,6 +30,7 @@ function repeatOf(existing: Order, input: PaidOrderInput): Answered<PaidOrderAns
  * concurrent, answers 200 with the stored answer and writes nothing.
  */
 export async function recordPaidOrder(deps: Deps, input: PaidOrderInput): Promise<Answered<PaidOrderAnswer>> {
+  notInFuture('paidAt', input.paidAt, deps.clock.now());
   const existing = await findOrder(deps.store, input.orderId);
   if (existing) return repeatOf(existing, input);
   const attribution = await attributeOrder(deps, input);

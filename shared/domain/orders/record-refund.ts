@@ -1,5 +1,5 @@
 import type { Deps } from '../../deps.ts';
-import { ConflictError, NotFoundError } from '../../errors.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../../errors.ts';
 import { outboxPut } from '../../events/outbox.ts';
 import {
   findOrder,
@@ -9,7 +9,7 @@ import {
   type Refund,
   RefundExistsError,
 } from '../../store/orders.ts';
-import type { RefundAnswer, RefundInput } from './order.schema.ts';
+import { notInFuture, type RefundAnswer, type RefundInput, SHOP_CLOCK_SKEW_MS } from './order.schema.ts';
 import type { Answered } from './record-paid-order.ts';
 import { reversalFor } from './reversal.ts';
 
@@ -43,11 +43,16 @@ function repeatOf(r: Refund, input: RefundInput): Answered<RefundAnswer> {
  * proportion; `OrderRefunded` goes out in the same transaction.
  */
 export async function recordRefund(deps: Deps, input: RefundInput): Promise<Answered<RefundAnswer>> {
+  notInFuture('refundedAt', input.refundedAt, deps.clock.now());
   for (let attempt = 0; ; attempt++) {
     const order = await findOrder(deps.store, input.orderId);
     if (!order) throw new NotFoundError('order');
     const existing = await findRefund(deps.store, input.orderId, input.refundId);
     if (existing) return repeatOf(existing, input);
+    if (Date.parse(input.refundedAt) < Date.parse(order.paidAt) - SHOP_CLOCK_SKEW_MS)
+      throw new ValidationError('refundedAt is before the order was paid.', [
+        { path: 'refundedAt', message: 'must not be before the order’s paidAt' },
+      ]);
     const before = order.refundedTotal;
     const after = before + input.amount;
     if (after > order.amount) throw new RefundExceedsOrderError();

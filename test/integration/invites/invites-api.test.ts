@@ -313,6 +313,9 @@ describe('Invites API', () => {
       ['no campaignId', ''],
       ['limit 0', `?campaignId=${'cmp_x'}&limit=0`],
       ['limit 101', '?campaignId=cmp_x&limit=101'],
+      ['limit in hex', '?campaignId=cmp_x&limit=0x10'],
+      ['limit in exponent form', '?campaignId=cmp_x&limit=1e1'],
+      ['limit empty', '?campaignId=cmp_x&limit='],
       ['a forged cursor', '?campaignId=cmp_x&cursor=bm90LWEtY3Vyc29y'],
     ])('refuses %s with 400 validation_failed', async (_n, q) => {
       const r = await h.call('GET', `/v1/invites/mine${q}`, { token: h.token('lister') });

@@ -50,6 +50,7 @@ describe('Order webhooks', () => {
     ['a non-UTC paidAt', { paidAt: '2026-11-24T10:00:00+08:00' }],
     ['a lowercase currency', { currency: 'cny' }],
     ['an empty orderId', { orderId: '' }],
+    ['a paidAt in the future', { paidAt: '2999-01-01T00:00:00.000Z' }],
   ])('refuses a paid order with %s (400 validation_failed)', async (_n, patch) => {
     const r = await h.hook('/v1/orders/paid', order(patch));
     expect([r.status, r.body.code]).toEqual([400, 'validation_failed']);

@@ -59,7 +59,14 @@ describe('Refund webhooks', () => {
     const { orderId } = await paidOrder(500);
     const over = await refund(orderId, 'big', 501);
     expect([over.status, over.body.code]).toEqual([409, 'refund_exceeds_order']);
-    for (const bad of [{ amount: 0 }, { amount: 1.5 }, { extra: true }, { refundedAt: 'yesterday' }]) {
+    for (const bad of [
+      { amount: 0 },
+      { amount: 1.5 },
+      { extra: true },
+      { refundedAt: 'yesterday' },
+      { refundedAt: iso(clock.now() + 301_000) }, // ahead of the server's clock by more than the skew
+      { refundedAt: iso(clock.now() - 301_000) }, // before the order was paid
+    ]) {
       const r = await h.hook('/v1/orders/refunded', {
         orderId,
         refundId: 'x',

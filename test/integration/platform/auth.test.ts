@@ -73,7 +73,7 @@ describe('HTTP auth, roles, webhook signatures and rate limits', () => {
         );
       });
     const now = () => Math.floor(h.clock.now() / 1000);
-    const send = (raw: string, ts: number, sig: string | undefined) =>
+    const send = (raw: string, ts: number | string, sig: string | undefined) =>
       app().request('/v1/hook-test', {
         method: 'POST',
         body: raw,
@@ -88,6 +88,15 @@ describe('HTTP auth, roles, webhook signatures and rate limits', () => {
       const raw = '{"orderId":"o1"}';
       const r = await send(raw, now(), signWebhook(h.deps.config.WEBHOOK_SECRET, now(), raw));
       expect(r.status).toBe(201);
+    });
+
+    it('checks the signature over the timestamp header exactly as sent', async () => {
+      const raw = '{"orderId":"o3"}';
+      const padded = `0${now()}`;
+      const r = await send(raw, padded, signWebhook(h.deps.config.WEBHOOK_SECRET, padded, raw));
+      expect(r.status).toBe(201);
+      const renumbered = await send(raw, padded, signWebhook(h.deps.config.WEBHOOK_SECRET, now(), raw));
+      expect(renumbered.status).toBe(401);
     });
 
     it.each([
