@@ -191,11 +191,11 @@ linkRoutes.openapi(
     tags: ['Shares'],
     summary: 'Share an object with a tracked link',
     description:
-      'Makes a short link (owned by the caller) to the object’s H5 page: `<H5_BASE_URL>/bargains/<id>`, `/group-buys/<id>`, `/invites/<code>` or `/products/<id>` (H5_BASE_URL defaults to `<PUBLIC_BASE_URL>/h5`). Each call is a new share; stats add up over all of the caller’s shares of the object. A help, join or invite acceptance on the same object by someone who came through the link (its `fission_ref`, or their `fission_vid` click) counts once per acting user as a conversion.',
+      'Makes a short link (owned by the caller) to the object’s H5 page: `<H5_BASE_URL>/bargains/<id>`, `/group-buys/<id>`, `/invites/<code>` or `/products/<id>` (H5_BASE_URL defaults to `<PUBLIC_BASE_URL>/h5`). A bargain chain, group buy or invite code that does not exist → 404 `not_found` (a product id is the shop’s and is not checked). Each call is a new share; stats add up over all of the caller’s shares of the object. A help, join or invite acceptance on the same object by someone who came through the link (its `fission_ref`, or their `fission_vid` click) counts once per acting user as a conversion.',
     security: bearerSecurity,
     middleware: [requireAuth('user'), idempotency()] as const,
     request: { body: jsonBody(createShareSchema) },
-    responses: { 201: jsonResponse(shareSchema, 'The share'), ...problems(400, 401, 403, 422, 429) },
+    responses: { 201: jsonResponse(shareSchema, 'The share'), ...problems(400, 401, 403, 404, 422, 429) },
   }),
   async (c) =>
     c.json(await createShare(c.get('deps'), { ...c.req.valid('json'), ownerId: c.get('principal').sub }), 201),

@@ -1,5 +1,9 @@
 import type { Deps } from '../../deps.ts';
+import { NotFoundError } from '../../errors.ts';
 import { newId } from '../../ids.ts';
+import { findChain } from '../../store/bargains.ts';
+import { findGroup } from '../../store/group-buys.ts';
+import { findInviteCode } from '../../store/invites.ts';
 import { insertShare } from '../../store/shares.ts';
 import { putWithFreshCode, shortUrl } from '../links/create-link.ts';
 import { DEFAULT_WINDOW_SECONDS, type Link } from '../links/link.schema.ts';
@@ -18,11 +22,34 @@ export interface ShareView {
   createdAt: string;
 }
 
+const OBJECT_NAMES: Record<Share['objectType'], string> = {
+  bargain: 'bargain chain',
+  group_buy: 'group buy',
+  invite: 'invite code',
+  product: 'product',
+};
+
+/** Whether the shared object exists; products live in the shop's catalogue, so any well-formed id is taken. */
+async function objectExists(deps: Pick<Deps, 'store'>, type: Share['objectType'], id: string): Promise<boolean> {
+  switch (type) {
+    case 'bargain':
+      return (await findChain(deps.store, id)) !== undefined;
+    case 'group_buy':
+      return (await findGroup(deps.store, id)) !== undefined;
+    case 'invite':
+      return (await findInviteCode(deps.store, id)) !== undefined;
+    case 'product':
+      return true;
+  }
+}
+
 /**
  * Makes a tracked short link to the object's H5 page for the calling user (the share's owner).
  * Each call is a new share (one per channel or post); stats add up over a user's shares of the object.
  */
 export async function createShare(deps: Deps, input: CreateShareInput & { ownerId: string }): Promise<ShareView> {
+  if (!(await objectExists(deps, input.objectType, input.objectId)))
+    throw new NotFoundError(OBJECT_NAMES[input.objectType]);
   const createdAt = new Date(deps.clock.now()).toISOString();
   const shareId = newId('shr', deps.clock);
   const targetUrl = shareTargetUrl(deps.config.h5BaseUrl, input.objectType, input.objectId);

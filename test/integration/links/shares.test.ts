@@ -3,15 +3,34 @@ import { sharesConversionsConsumer } from '#functions/consumers/shares-conversio
 import { settleClicks } from '#functions/links/background';
 import { buildEvent } from '#shared/events/outbox';
 import { createHarness, type Harness } from '../../support/harness.ts';
+import { createBargainCampaign, startChain } from '../bargains/support.ts';
+import { createGroupCampaign } from '../group-buys/support.ts';
+import { inviteCampaign } from '../invites/support.ts';
 
 const UA = 'Mozilla/5.0 (iPhone) MicroMessenger/8.0';
 
 describe('Shares', () => {
   let h: Harness;
   let alice: string;
+  /** Real objects to share: two bargain chains, a group buy and an invite code. */
+  let chain1: string;
+  let chain2: string;
+  let group: string;
+  let inviteCode: string;
   beforeAll(async () => {
     h = await createHarness({ env: { H5_BASE_URL: 'https://h5.example.com' } });
     alice = h.token('alice');
+    const bargains = await createBargainCampaign(h);
+    chain1 = (await startChain(h, bargains, 'starter-1')).id;
+    chain2 = (await startChain(h, bargains, 'starter-2')).id;
+    const groups = await createGroupCampaign(h);
+    const g = await h.call('POST', '/v1/group-buys', {
+      token: h.token('leader-1'),
+      body: { campaignId: groups, orderId: 'ord-share-g' },
+    });
+    group = g.body.id;
+    const invites = await inviteCampaign(h);
+    inviteCode = (await h.call('POST', '/v1/invites', { token: alice, body: { campaignId: invites } })).body.code;
   });
   afterAll(settleClicks);
 
@@ -38,16 +57,26 @@ describe('Shares', () => {
     );
 
   it('makes a tracked short link to the object’s H5 page', async () => {
-    const r = await share({ objectType: 'bargain', objectId: 'brg_1', channel: 'wechat' });
+    const r = await share({ objectType: 'bargain', objectId: chain1, channel: 'wechat' });
     expect(r.status).toBe(201);
     expect(r.body).toMatchObject({
       shareId: expect.stringMatching(/^shr_/),
       url: `http://localhost:3000/s/${r.body.code}`,
-      targetUrl: 'https://h5.example.com/bargains/brg_1',
+      targetUrl: `https://h5.example.com/bargains/${chain1}`,
     });
     const click = await clickAs(r.body.code, 'visitor-s-1');
     expect(click.status).toBe(302);
-    expect(click.location.startsWith('https://h5.example.com/bargains/brg_1?fission_ref=')).toBe(true);
+    expect(click.location.startsWith(`https://h5.example.com/bargains/${chain1}?fission_ref=`)).toBe(true);
+  });
+
+  it('answers 404 for a bargain chain, group buy or invite code that does not exist, and takes any product id', async () => {
+    for (const objectType of ['bargain', 'group_buy', 'invite']) {
+      const r = await share({ objectType, objectId: 'nope', channel: 'c' });
+      expect([objectType, r.status, r.body.code]).toEqual([objectType, 404, 'not_found']);
+    }
+    expect((await stats('bargain', 'nope')).status).toBe(404);
+    const product = await share({ objectType: 'product', objectId: 'sku-123', channel: 'c' });
+    expect([product.status, product.body.targetUrl]).toEqual([201, 'https://h5.example.com/products/sku-123']);
   });
 
   it('validates the body and needs a user', async () => {
@@ -61,36 +90,36 @@ describe('Shares', () => {
   });
 
   it('counts shares, clicks, unique visitors and conversions; only the owner sees them', async () => {
-    const a = await share({ objectType: 'bargain', objectId: 'brg_2', channel: 'wechat' });
-    const b = await share({ objectType: 'bargain', objectId: 'brg_2', channel: 'moments' });
+    const a = await share({ objectType: 'bargain', objectId: chain2, channel: 'wechat' });
+    const b = await share({ objectType: 'bargain', objectId: chain2, channel: 'moments' });
     const v1 = await clickAs(a.body.code, 'visitor-s-2');
     await clickAs(a.body.code, 'visitor-s-2');
     await clickAs(b.body.code, 'visitor-s-3');
-    await helped('brg_2', 'helper-1', { ref: v1.ref });
-    await helped('brg_2', 'helper-1', { ref: v1.ref });
-    await helped('brg_2', 'helper-2', { visitorId: 'visitor-s-3' });
-    await helped('brg_2', 'helper-3', { visitorId: 'visitor-never-clicked' });
+    await helped(chain2, 'helper-1', { ref: v1.ref });
+    await helped(chain2, 'helper-1', { ref: v1.ref });
+    await helped(chain2, 'helper-2', { visitorId: 'visitor-s-3' });
+    await helped(chain2, 'helper-3', { visitorId: 'visitor-never-clicked' });
     await helped('brg_other', 'helper-4', { ref: v1.ref });
-    await helped('brg_2', 'alice', { ref: v1.ref });
-    await helped('brg_2', 'helper-5', { ref: `${v1.ref.slice(0, -1)}${v1.ref.endsWith('A') ? 'B' : 'A'}` });
-    const r = await stats('bargain', 'brg_2');
+    await helped(chain2, 'alice', { ref: v1.ref });
+    await helped(chain2, 'helper-5', { ref: `${v1.ref.slice(0, -1)}${v1.ref.endsWith('A') ? 'B' : 'A'}` });
+    const r = await stats('bargain', chain2);
     expect(r.status).toBe(200);
     expect(r.body).toEqual({ shares: 2, clicks: 3, uniqueVisitors: 2, conversions: 2 });
-    const other = await stats('bargain', 'brg_2', h.token('bob'));
+    const other = await stats('bargain', chain2, h.token('bob'));
     expect([other.status, other.body.code]).toEqual([404, 'not_found']);
     expect((await stats('bargain', 'brg_never')).status).toBe(404);
     expect((await h.call('GET', '/v1/shares/stats?objectType=bargain', { token: alice })).status).toBe(400);
   });
 
   it('counts a join or an invite acceptance through the share of that object', async () => {
-    const g = await share({ objectType: 'group_buy', objectId: 'grp_9', channel: 'c' });
-    const i = await share({ objectType: 'invite', objectId: 'invcode9', channel: 'c' });
+    const g = await share({ objectType: 'group_buy', objectId: group, channel: 'c' });
+    const i = await share({ objectType: 'invite', objectId: inviteCode, channel: 'c' });
     const gv = await clickAs(g.body.code, 'visitor-g');
     const iv = await clickAs(i.body.code, 'visitor-i');
     await sharesConversionsConsumer.handle(
       buildEvent(
         'GroupBuyJoined',
-        { groupId: 'grp_9', campaignId: 'c', userId: 'j1', orderId: 'o', memberCount: 2, via: { ref: gv.ref } },
+        { groupId: group, campaignId: 'c', userId: 'j1', orderId: 'o', memberCount: 2, via: { ref: gv.ref } },
         h.clock,
       ),
       h.deps,
@@ -101,7 +130,7 @@ describe('Shares', () => {
         {
           inviteId: 'inv_1',
           campaignId: 'c',
-          code: 'invcode9',
+          code: inviteCode,
           inviterId: 'alice',
           inviteeId: 'n1',
           via: { visitorId: 'visitor-i' },
@@ -110,8 +139,8 @@ describe('Shares', () => {
       ),
       h.deps,
     );
-    expect((await stats('group_buy', 'grp_9')).body.conversions).toBe(1);
-    expect((await stats('invite', 'invcode9')).body.conversions).toBe(1);
+    expect((await stats('group_buy', group)).body.conversions).toBe(1);
+    expect((await stats('invite', inviteCode)).body.conversions).toBe(1);
     expect(iv.status).toBe(302);
   });
 });
