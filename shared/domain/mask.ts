@@ -1,3 +1,5 @@
+import { printableOnly } from './text.ts';
+
 /**
  * A display name as other users may see it: the first character kept, the rest starred
  * (`张三` → `张*`, `Alice` → `A****`). Characters are counted as code points, so CJK and emoji
@@ -5,7 +7,7 @@
  */
 export function maskName(name: string | undefined | null): string | undefined {
   if (!name) return undefined;
-  const chars = Array.from(name.trim());
+  const chars = Array.from(printableOnly(name).trim());
   if (chars.length === 0) return undefined;
   if (chars.length === 1) return `${chars[0]}*`;
   return chars[0] + '*'.repeat(Math.min(chars.length - 1, 8));

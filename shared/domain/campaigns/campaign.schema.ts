@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { amountSchema, positiveAmountSchema } from '../money.ts';
+import { textSchema } from '../text.ts';
 
 const isoTime = z.string().datetime({ offset: false }).describe('ISO-8601 UTC time');
 const rewardSchema = z.strictObject({
@@ -9,7 +10,7 @@ const rewardSchema = z.strictObject({
 
 export const bargainRulesSchema = z
   .strictObject({
-    sku: z.string().min(1).max(128),
+    sku: textSchema(128),
     originalPrice: positiveAmountSchema,
     floorPrice: amountSchema,
     helpersRequired: z.number().int().min(1).max(500),
@@ -47,7 +48,7 @@ export const bargainRulesSchema = z
 
 export const groupBuyRulesSchema = z
   .strictObject({
-    sku: z.string().min(1).max(128),
+    sku: textSchema(128),
     originalPrice: positiveAmountSchema,
     groupPrice: positiveAmountSchema,
     leaderPrice: positiveAmountSchema.optional(),
@@ -125,7 +126,7 @@ export interface RulesOf {
 export const createCampaignSchema = z
   .strictObject({
     type: z.enum(CAMPAIGN_TYPES),
-    title: z.string().trim().min(1).max(200),
+    title: textSchema(200),
     startsAt: isoTime.optional(),
     endsAt: isoTime.optional(),
     rules: z

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { MAX_AMOUNT } from '../money.ts';
+import { textSchema } from '../text.ts';
 
 /** What a reward is paid in. */
 export const ASSETS = ['cash', 'points'] as const;
@@ -96,12 +97,12 @@ export type CreatePayoutInput = z.input<typeof createPayoutSchema>;
 
 /** `POST /v1/finance/payouts/{id}/confirm`. */
 export const confirmPayoutSchema = z.strictObject({
-  reference: z.string().trim().min(1).max(200).describe('The bank or wallet batch reference'),
+  reference: textSchema(200).describe('The bank or wallet batch reference'),
 });
 
 /** `POST /v1/finance/payouts/{id}/items/{payeeId}/fail`. */
 export const failPayoutItemSchema = z.strictObject({
-  reason: z.string().trim().min(1).max(500).describe('Why the transfer to this payee failed'),
+  reason: textSchema(500).describe('Why the transfer to this payee failed'),
 });
 
 /** `GET /v1/finance/ledger` filters. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { textSchema } from '../text.ts';
 
 /** Attribution window used when a link has no commission campaign: 7 days. */
 export const DEFAULT_WINDOW_SECONDS = 7 * 24 * 3600;
@@ -16,7 +17,7 @@ export const createLinkSchema = z.strictObject({
     .max(64)
     .optional()
     .describe('A commission campaign earns commission on attributed orders; any other campaign only tracks clicks'),
-  channel: z.string().trim().min(1).max(64).optional().describe('Free label of where the link is posted'),
+  channel: textSchema(64).optional().describe('Free label of where the link is posted'),
 });
 export type CreateLinkInput = z.output<typeof createLinkSchema>;
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SHARE_OBJECT_TYPES } from '../links/link.schema.ts';
+import { textSchema } from '../text.ts';
 
 const objectId = z
   .string()
@@ -10,7 +11,7 @@ const objectId = z
 export const createShareSchema = z.strictObject({
   objectType: z.enum(SHARE_OBJECT_TYPES),
   objectId,
-  channel: z.string().trim().min(1).max(64).describe('Where it is shared: wechat_friend, moments, …'),
+  channel: textSchema(64).describe('Where it is shared: wechat_friend, moments, …'),
 });
 export type CreateShareInput = z.output<typeof createShareSchema>;
 

@@ -156,6 +156,18 @@ describe('Campaigns admin API', () => {
     expect([r.status, r.body.code]).toEqual([400, 'validation_failed']);
   });
 
+  it.each([
+    ['a NUL', 'a\u0000b'],
+    ['a line break', 'two\nlines'],
+    ['half a surrogate pair', 'a\ud800b'],
+  ])('refuses a title with %s (400 validation_failed)', async (_n, title) => {
+    const r = await h.call('POST', '/v1/admin/campaigns', {
+      token: admin,
+      body: { type: 'bargain', title, rules: bargainRules },
+    });
+    expect([r.status, r.body.code]).toEqual([400, 'validation_failed']);
+  });
+
   it('needs the admin role', async () => {
     const r = await h.call('POST', '/v1/admin/campaigns', {
       token: h.token('u1', ['user']),
