@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type ServerType, serve } from '@hono/node-server';
 import { createFullApp } from '#functions/app';
@@ -7,6 +8,7 @@ import { sweepTasks } from '#functions/sweeper/tasks';
 import { createDeps, type Deps } from '#shared/deps';
 import { sweepOnce } from '#shared/sweeper';
 import { LocalBus, type LocalBusOptions } from './bus.ts';
+import { answerClientErrors } from './client-errors.ts';
 import { type LocalDynamo, startDynamoLocal } from './dynamodb.ts';
 import { ensureTable } from './table.ts';
 
@@ -67,6 +69,7 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
   const server: ServerType = await new Promise((ok) => {
     const s = serve({ fetch: app.fetch, port: opts.port ?? 3000, hostname: '0.0.0.0' }, () => ok(s));
   });
+  answerClientErrors(server as Server);
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : (opts.port ?? 3000);
 

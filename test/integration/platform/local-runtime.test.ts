@@ -1,6 +1,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
@@ -147,4 +148,44 @@ describe('The local runtime (npm start) across restarts', () => {
     }
     expect(javaHolding(dataDir)).toBe('');
   }, 90_000);
+});
+
+describe('The local server before the app', () => {
+  /** Sends `raw` on a fresh connection and gives back everything the server answered. */
+  const rawRequest = (port: number, raw: string) =>
+    new Promise<string>((ok, fail) => {
+      let answer = '';
+      const socket = connect(port, '127.0.0.1', () => socket.write(raw));
+      socket.on('data', (d) => {
+        answer += d;
+      });
+      socket.on('end', () => ok(answer));
+      socket.on('error', fail);
+    });
+
+  it('answers headers over 16 KiB and a malformed request with problem documents', async () => {
+    const env = { ...TEST_ENV, TABLE_NAME: `t-${randomUUID()}` };
+    const rt = await startLocalRuntime({
+      port: 0,
+      env,
+      dynamoEndpoint: inject('dynamoEndpoint'),
+      sweepIntervalMs: 60_000,
+    });
+    try {
+      const port = Number(new URL(rt.url).port);
+      const big = await rawRequest(port, `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+      expect(big).toMatch(/^HTTP\/1\.1 431 /);
+      expect(big).toContain('Content-Type: application/problem+json');
+      expect(JSON.parse(big.slice(big.indexOf('\r\n\r\n') + 4))).toMatchObject({
+        status: 431,
+        code: 'validation_failed',
+      });
+      const garbage = await rawRequest(port, 'NOT HTTP AT ALL\r\n\r\n');
+      expect(garbage).toMatch(/^HTTP\/1\.1 400 /);
+      expect(JSON.parse(garbage.slice(garbage.indexOf('\r\n\r\n') + 4))).toMatchObject({ code: 'validation_failed' });
+      expect((await fetch(`${rt.url}/health`)).status).toBe(200);
+    } finally {
+      await rt.stop();
+    }
+  });
 });
