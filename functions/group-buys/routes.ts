@@ -211,7 +211,8 @@ groupBuyRoutes.openapi(
     description:
       'A member who is not the leader leaves an open group: the slot opens again (GroupBuyLeft). The leader may not ' +
       'leave (403 forbidden); a caller who is not a member gets 404; a formed, failed or expired group answers 410 ' +
-      'group_closed. No body.',
+      'group_closed. Leaving works while the campaign is paused too: a pause stops new groups and joins, and never ' +
+      'holds a member in a group they want to leave. No body.',
     security: bearerSecurity,
     middleware: [requireAuth('user'), noBody] as const,
     request: { params: idParam },

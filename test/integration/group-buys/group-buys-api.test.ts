@@ -177,6 +177,20 @@ describe('Group buys API', () => {
       expect(await listMemberItems(h.deps.store, g.id)).toHaveLength(1);
     });
 
+    it('lets a member leave while the campaign is paused', async () => {
+      const cid = await createGroupCampaign(h);
+      const g = (await open(user().token, undefined, cid)).body;
+      const member = user();
+      expect((await join(g.id, member.token)).status).toBe(201);
+      await h.call('PATCH', `/v1/admin/campaigns/${cid}`, {
+        token: h.token('admin', ['admin']),
+        body: { status: 'paused' },
+      });
+      const left = await h.call('DELETE', `/v1/group-buys/${g.id}/members/me`, { token: member.token });
+      expect(left.status).toBe(204);
+      expect(await listMemberItems(h.deps.store, g.id)).toHaveLength(1);
+    });
+
     it('refuses bad bodies with 400, unknown groups with 404, and anonymous callers with 401', async () => {
       const g = (await open(user().token)).body;
       const t = user().token;
