@@ -1,7 +1,8 @@
 import type { SweepTask } from '#shared/sweeper';
 import { bargainExpiryTask } from '../bargains/bargain-expiry.ts';
 import { ledgerUnlockTask } from '../finance/ledger-unlock.ts';
+import { payoutFinishTask } from '../finance/payout-finish.ts';
 import { groupExpiryTask } from '../group-buys/group-expiry.ts';
 
 /** Every sweep task, run by the scheduled sweeper Lambda and by the local runtime's interval. */
-export const sweepTasks: SweepTask[] = [bargainExpiryTask, groupExpiryTask, ledgerUnlockTask];
+export const sweepTasks: SweepTask[] = [bargainExpiryTask, groupExpiryTask, ledgerUnlockTask, payoutFinishTask];

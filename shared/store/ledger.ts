@@ -41,6 +41,8 @@ import { encodeCursor, type Item, type Page, type Store, type TxItem } from './s
 
 /** The sweep task that unlocks entries at `unlockAt`. */
 export const UNLOCK_TASK = 'ledger-unlock';
+/** Sweeper task: ends the creation of a payout whose creator stopped before ending it. */
+export const PAYOUT_FINISH_TASK = 'payout-finish';
 
 const ENTRY_FIELDS = [
   'id',
@@ -432,12 +434,44 @@ function toPayoutItem(item: Item): PayoutItem {
   };
 }
 
-/** Put a new payout header. */
-export async function insertPayout(store: Store, p: Payout): Promise<void> {
+/**
+ * Put a new payout header, `creating`, due for the sweeper at `finishBy` in case its creator
+ * stops before `finishPayout` (a crash, a timeout).
+ */
+export async function insertPayout(store: Store, p: Payout, finishBy: string): Promise<void> {
   await store.put(
-    { ...payoutKey(p.id), ...payoutListIndex(p.createdAt, p.id), entity: 'payout', ...p },
+    {
+      ...payoutKey(p.id),
+      ...payoutListIndex(p.createdAt, p.id),
+      ...dueIndex(PAYOUT_FINISH_TASK, finishBy, p.id),
+      entity: 'payout',
+      ...p,
+    },
     { condition: 'attribute_not_exists(pk)' },
   );
+}
+
+/**
+ * Ends a payout's creation once: its total becomes the sum of the lines written, and it turns
+ * `pending` (confirmable). Answers the total, or undefined when it was no longer `creating`.
+ */
+export async function finishPayout(store: Store, payoutId: string): Promise<number | undefined> {
+  const lines = await listPayoutItems(store, payoutId);
+  const total = lines.filter((l) => l.status !== 'failed').reduce((s, l) => s + l.amount, 0);
+  try {
+    await store.update({
+      key: payoutKey(payoutId),
+      update: 'SET #total = :total, #status = :pending REMOVE gsi3pk, gsi3sk',
+      condition: '#status = :creating',
+      names: { '#total': 'total', '#status': 'status' },
+      values: { ':total': total, ':pending': 'pending', ':creating': 'creating' },
+      onFail: () => new StaleReadError(`payout ${payoutId} is no longer being created`),
+    });
+    return total;
+  } catch (e) {
+    if (e instanceof StaleReadError) return undefined;
+    throw e;
+  }
 }
 
 /** Get a payout header. */
@@ -470,8 +504,8 @@ export async function findPayoutItem(store: Store, payoutId: string, payeeId: st
 }
 
 /**
- * Adds entries to a payee's payout line (creating it). The payout's total is set once all
- * lines are written (`setPayoutTotal`), so payees settled in parallel do not contend on the header.
+ * Adds entries to a payee's payout line (creating it). The payout's total is set from the lines
+ * when its creation ends (`finishPayout`), so payees settled in parallel do not contend on the header.
  */
 export function addToPayoutTx(payoutId: string, payeeId: string, entryIds: string[], amount: number): TxItem {
   return {
@@ -492,17 +526,6 @@ export function addToPayoutTx(payoutId: string, payeeId: string, entryIds: strin
       },
     },
   };
-}
-
-/** Sets a new payout's total (the sum of its lines) once every line is written. */
-export async function setPayoutTotal(store: Store, payoutId: string, total: number): Promise<void> {
-  await store.update({
-    key: payoutKey(payoutId),
-    update: 'SET #total = :total',
-    condition: '#status = :pending',
-    names: { '#total': 'total', '#status': 'status' },
-    values: { ':total': total, ':pending': 'pending' },
-  });
 }
 
 /** Sets a payout line's status, conditional on the status it was read with. */

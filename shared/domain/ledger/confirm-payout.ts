@@ -36,6 +36,7 @@ export async function confirmPayout(
   });
   if (!start.ok) {
     if (!start.old) throw new NotFoundError('payout');
+    if (start.old.status === 'creating') throw new ConflictError('conflict', 'This payout is still being created.');
     if (start.old.reference !== reference)
       throw new ConflictError('conflict', `This payout was confirmed with another reference (${start.old.reference}).`);
   }

@@ -7,12 +7,12 @@ import {
   balanceDeltaTx,
   deleteAvailableTx,
   dropFromPayableIfEmpty,
+  finishPayout,
   insertPayout,
   listAvailable,
   listPayableBalances,
   listPayeeMinPayouts,
   moveEntryTx,
-  setPayoutTotal,
 } from '../../store/ledger.ts';
 import { StaleReadError } from './errors.ts';
 import type { createPayoutSchema, Payout } from './ledger.schema.ts';
@@ -22,6 +22,11 @@ import { chunks, isEligible, payoutThreshold } from './rules.ts';
 const ENTRIES_PER_TX = 45;
 /** Payees settled at once (each payee's writes touch only that payee's items). */
 const PAYEE_CONCURRENCY = 8;
+/**
+ * When the sweeper ends a creation its creator left unfinished. Far beyond any creator still
+ * running: on AWS the API's Lambda stops after 29 s.
+ */
+export const PAYOUT_FINISH_AFTER_MS = 15 * 60_000;
 
 export interface PayoutView extends Payout {
   items: { payeeId: string; amount: number }[];
@@ -35,21 +40,26 @@ export interface PayoutView extends Payout {
  * conditional on still being `available`, the balance moved available → inPayout, the payout
  * line written. So two payouts created at once never share an entry: the loser's condition
  * fails and it leaves that payee out. Held entries are never available here (they sit in `held`).
- * The payout's total is written last, as the sum of its lines (reconciliation checks they agree).
+ * The payout is `creating` meanwhile (neither confirmable nor failable); its creation ends by
+ * setting its total to the sum of its lines and turning it `pending`. When the creator stops
+ * before that (a crash, a timeout), the sweeper ends it after PAYOUT_FINISH_AFTER_MS with the
+ * lines written, so a payout's total always agrees with its lines and its payees stay paid out
+ * once; those left out are taken by the next payout.
  */
 export async function createPayout(
   deps: Pick<Deps, 'store' | 'clock'>,
   input: z.output<typeof createPayoutSchema>,
 ): Promise<PayoutView> {
+  const now = deps.clock.now();
   const payout: Payout = {
     id: newId('pay', deps.clock),
     asset: input.asset,
-    status: 'pending',
+    status: 'creating',
     total: 0,
     minAmount: input.minAmount,
-    createdAt: iso(deps.clock.now()),
+    createdAt: iso(now),
   };
-  await insertPayout(deps.store, payout);
+  await insertPayout(deps.store, payout, iso(now + PAYOUT_FINISH_AFTER_MS));
   const candidates = await listPayableBalances(deps.store, input.asset);
   const items: { payeeId: string; amount: number }[] = [];
   for (const batch of chunks(candidates, PAYEE_CONCURRENCY)) {
@@ -60,8 +70,8 @@ export async function createPayout(
   }
   items.sort((a, b) => (a.payeeId < b.payeeId ? -1 : 1));
   const total = items.reduce((s, i) => s + i.amount, 0);
-  await setPayoutTotal(deps.store, payout.id, total);
-  return { ...payout, total, items };
+  await finishPayout(deps.store, payout.id);
+  return { ...payout, status: 'pending', total, items };
 }
 
 /** Moves one payee's available entries into the payout; the amount moved, or undefined when not eligible. */

@@ -34,6 +34,7 @@ export async function failPayoutItem(
     if (!payout || !line) throw new NotFoundError('payout line');
     if (line.status === 'paid') throw new ConflictError('conflict', 'This payout line was paid already.');
     if (line.status === 'in_payout') {
+      if (payout.status === 'creating') throw new ConflictError('conflict', 'This payout is still being created.');
       if (payout.status !== 'pending')
         throw new ConflictError('conflict', `The payout is ${payout.status}; its lines can no longer fail.`);
       await deps.store.transact([

@@ -58,15 +58,18 @@ export interface Balance extends Buckets {
   asset: Asset;
 }
 
-/** `confirming` is the short step while a confirmation pays each line (no line can fail then). */
-export const PAYOUT_STATUSES = ['pending', 'confirming', 'confirmed'] as const;
+/**
+ * `creating` while payees are being moved into it (it can be neither confirmed nor failed yet);
+ * `confirming` is the short step while a confirmation pays each line (no line can fail then).
+ */
+export const PAYOUT_STATUSES = ['creating', 'pending', 'confirming', 'confirmed'] as const;
 export type PayoutStatus = (typeof PAYOUT_STATUSES)[number];
 
 export interface Payout {
   id: string;
   asset: 'cash';
   status: PayoutStatus;
-  /** Sum of the items not failed. */
+  /** Sum of the items not failed (0 while `creating`: set from the lines when creation ends). */
   total: number;
   minAmount: number;
   createdAt: string;

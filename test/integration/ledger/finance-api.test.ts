@@ -1,7 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { sweepTasks } from '#functions/sweeper/tasks';
+import { createPayout, PAYOUT_FINISH_AFTER_MS } from '#shared/domain/ledger/create-payout';
 import { entryIdFor } from '#shared/domain/ledger/rules';
 import { ledgerBalanceKey } from '#shared/store/keys';
-import { listAllPayeeEntries } from '#shared/store/ledger';
+import { findPayout, listAllPayeeEntries } from '#shared/store/ledger';
+import { sweepOnce } from '#shared/sweeper';
 import { createHarness, type Harness, ManualClock } from '../../support/harness.ts';
 import {
   balanceOf,
@@ -169,6 +172,67 @@ describe('Finance API: payouts', () => {
     }
     const rec = await h.call('GET', '/v1/finance/reconciliation', { token: fin });
     expect(rec.body.checks.filter((c: any) => !c.ok)).toEqual([]);
+  });
+
+  it('a payout whose creation was cut off keeps the payees it holds, is ended by the sweeper, and the next payout takes the rest', async () => {
+    const payees = Array.from({ length: 20 }, (_, i) => `kol-cut-${i}`);
+    for (const [i, kol] of payees.entries())
+      await deliver(h.deps, orderAttributed(clock, { orderId: `ocut-${i}`, kolId: kol, commission: 250 }));
+    // The creator dies after three of these payees are moved: every later transaction fails.
+    let moved = 0;
+    const written: Promise<void>[] = [];
+    const dying = Object.create(h.deps.store) as typeof h.deps.store;
+    dying.transact = async (items) => {
+      if (moved >= 3) throw new Error('the creator stopped');
+      if (JSON.stringify(items).includes('kol-cut-')) moved++;
+      const write = h.deps.store.transact(items);
+      written.push(write);
+      return write;
+    };
+    await expect(createPayout({ ...h.deps, store: dying }, { asset: 'cash', minAmount: 100 })).rejects.toThrow(
+      'the creator stopped',
+    );
+    await Promise.allSettled(written); // the moves already under way when it died
+    const entries = (await Promise.all(payees.map((k) => listAllPayeeEntries(h.deps.store, k)))).flat();
+    const taken = entries.filter((e) => e.state === 'in_payout');
+    expect(taken).toHaveLength(3);
+    const cutId = taken[0]!.payoutId!;
+    expect(new Set(taken.map((e) => e.payoutId))).toEqual(new Set([cutId]));
+
+    // While it is being created: reconciliation agrees, and it can be neither confirmed nor failed.
+    const during = await h.call('GET', '/v1/finance/reconciliation', { token: fin });
+    expect(during.body.checks.filter((c: any) => !c.ok)).toEqual([]);
+    const early = await h.call('POST', `/v1/finance/payouts/${cutId}/confirm`, {
+      token: fin,
+      body: { reference: 'B' },
+    });
+    expect(problem(early)).toEqual([409, 'conflict']);
+    const fail = await h.call('POST', `/v1/finance/payouts/${cutId}/items/${taken[0]!.payeeId}/fail`, {
+      token: fin,
+      body: { reason: 'r' },
+    });
+    expect(problem(fail)).toEqual([409, 'conflict']);
+
+    // The sweeper ends it once its creator is surely gone: total = its lines, and it turns pending.
+    await sweepOnce(h.deps, sweepTasks);
+    expect((await findPayout(h.deps.store, cutId))!.status).toBe('creating');
+    clock.advance(PAYOUT_FINISH_AFTER_MS);
+    fin = h.token('fin-1', ['finance']); // the one from before has expired on the moved clock
+    await sweepOnce(h.deps, sweepTasks);
+    expect(await findPayout(h.deps.store, cutId)).toMatchObject({ status: 'pending', total: 750 });
+    const after = await h.call('GET', '/v1/finance/reconciliation', { token: fin });
+    expect(after.body.checks.filter((c: any) => !c.ok)).toEqual([]);
+
+    const confirmed = await h.call('POST', `/v1/finance/payouts/${cutId}/confirm`, {
+      token: fin,
+      body: { reference: 'BANK-CUT' },
+    });
+    expect(confirmed.body).toMatchObject({ status: 'confirmed', total: 750 });
+    expect(confirmed.body.items).toHaveLength(3);
+    const next = await h.call('POST', '/v1/finance/payouts', { token: fin, body: { asset: 'cash' } });
+    const rest = next.body.items.filter((i: any) => payees.includes(i.payeeId)).map((i: any) => i.payeeId);
+    const cut = confirmed.body.items.map((i: any) => i.payeeId);
+    expect([...rest, ...cut].sort()).toEqual([...payees].sort());
   });
 
   it('two confirmations at once pay each entry once', async () => {
