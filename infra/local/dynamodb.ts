@@ -39,7 +39,9 @@ export interface LocalDynamo {
  * without, it lives in memory. The Java child is killed on every exit path of this process;
  * a child orphaned by a crash (pid file in `dataDir`) is killed before starting again.
  */
-export async function startDynamoLocal(opts: { port?: number; dataDir?: string } = {}): Promise<LocalDynamo> {
+export async function startDynamoLocal(
+  opts: { port?: number; dataDir?: string; onLost?: (why: string) => void } = {},
+): Promise<LocalDynamo> {
   checkJava();
   const port = opts.port ?? (await freePort());
   let pidFile: string | undefined;
@@ -75,6 +77,10 @@ export async function startDynamoLocal(opts: { port?: number; dataDir?: string }
 
   const endpoint = `http://127.0.0.1:${port}`;
   await waitUntilUp(endpoint, child, () => output);
+  // Java going away on its own (killed, out of memory) leaves nothing to serve: say so.
+  child.once('exit', (code, signal) => {
+    if (!stopped) opts.onLost?.(`DynamoDB Local stopped on its own (${signal ?? `exit code ${code}`})`);
+  });
   return {
     endpoint,
     port,

@@ -11,11 +11,22 @@ process.env.PUBLIC_BASE_URL ??= `http://localhost:${port}`;
 for (const name of ['JWT_SECRET', 'WEBHOOK_SECRET'])
   if (!process.env[name]) console.warn(`${name} is not set: using the development default "change-me".`);
 
+/** A stop that takes longer than this (a database that went away, say) ends the process anyway. */
+const STOP_DEADLINE_MS = 30_000;
+
 let runtime: Awaited<ReturnType<typeof startLocalRuntime>> | undefined;
 let stopping = false;
 async function shutdown(code: number): Promise<void> {
-  if (stopping) return;
+  if (stopping) {
+    // A second Ctrl-C: stop now (DynamoDB Local is killed on exit).
+    console.error('Stopping at once.');
+    process.exit(code || 1);
+  }
   stopping = true;
+  setTimeout(() => {
+    console.error(`Stopping took over ${STOP_DEADLINE_MS / 1000} s: exiting.`);
+    process.exit(1);
+  }, STOP_DEADLINE_MS).unref();
   try {
     await runtime?.stop();
   } finally {
@@ -36,7 +47,16 @@ process.on('unhandledRejection', (e) => {
 });
 
 try {
-  runtime = await startLocalRuntime({ port, dataDir, sweepIntervalMs });
+  runtime = await startLocalRuntime({
+    port,
+    dataDir,
+    sweepIntervalMs,
+    // Nothing can be served or written without it: exit, so the terminal shows it.
+    onDatabaseLost: (why) => {
+      console.error(`${why}: Fission stops. Run npm start again.`);
+      process.exit(1);
+    },
+  });
   console.log(`Fission is listening on ${runtime.url} (docs: ${runtime.url}/docs, data: ${dataDir})`);
 } catch (e) {
   console.error(`Could not start: ${(e as Error).message}`);

@@ -18,6 +18,8 @@ export interface LocalRuntimeOptions {
   dataDir?: string;
   /** Use a DynamoDB that is already running instead of starting one. */
   dynamoEndpoint?: string;
+  /** Called when the DynamoDB Local this runtime started stops on its own. */
+  onDatabaseLost?: (why: string) => void;
   sweepIntervalMs?: number;
   bus?: LocalBusOptions;
   env?: Record<string, string | undefined>;
@@ -28,6 +30,9 @@ export interface LocalRuntime {
   url: string;
   deps: Deps;
   bus: LocalBus;
+  /** The HTTP server itself. */
+  server: Server;
+  /** Stops taking requests, answers those under way, writes pending clicks, then stops the rest. */
   stop(): Promise<void>;
 }
 
@@ -35,7 +40,10 @@ export interface LocalRuntime {
 export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
   const dynamo: LocalDynamo | undefined = opts.dynamoEndpoint
     ? undefined
-    : await startDynamoLocal({ dataDir: opts.dataDir });
+    : await startDynamoLocal({
+        dataDir: opts.dataDir,
+        ...(opts.onDatabaseLost ? { onLost: opts.onDatabaseLost } : {}),
+      });
   const endpoint = opts.dynamoEndpoint ?? dynamo!.endpoint;
   // Its redirects answer before the click is written, so counter ADDs can gather a quarter second.
   const env = { COUNTER_ROLLUP_MS: '250', ...process.env, ...opts.env, DYNAMODB_ENDPOINT: endpoint };
@@ -78,14 +86,12 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
     url: `http://localhost:${port}`,
     deps,
     bus,
+    server: server as Server,
     async stop() {
       if (stopped) return;
       stopped = true;
       clearInterval(sweeper);
-      await new Promise<void>((r) => {
-        server.close(() => r());
-        (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
-      });
+      await closeGracefully(server as Server);
       // Redirects answer before their clicks are written: write them before the client goes.
       await settleClicks();
       await bus!.stop();
@@ -93,4 +99,29 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
       await dynamo?.stop();
     },
   };
+}
+
+/** How long a stop waits for requests under way to be answered before cutting their connections. */
+const STOP_GRACE_MS = 10_000;
+
+/**
+ * Stops taking connections and lets the requests under way finish and be answered (their
+ * writes are committing anyway), closing each keep-alive connection as it falls idle; what is
+ * still open after STOP_GRACE_MS is cut.
+ */
+async function closeGracefully(server: Server): Promise<void> {
+  const closed = new Promise<void>((r) => server.close(() => r()));
+  const idle = setInterval(() => server.closeIdleConnections(), 50);
+  server.closeIdleConnections();
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((r) => {
+    timer = setTimeout(() => {
+      server.closeAllConnections();
+      r();
+    }, STOP_GRACE_MS);
+  });
+  await Promise.race([closed, late]);
+  clearInterval(idle);
+  clearTimeout(timer);
+  await closed;
 }

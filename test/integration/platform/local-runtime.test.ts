@@ -130,6 +130,37 @@ describe('The local runtime (npm start) across restarts', () => {
     }
   });
 
+  it('answers every request it received before it stops, and keeps what they wrote', async () => {
+    const env = { ...TEST_ENV, TABLE_NAME: `t-${randomUUID()}` };
+    const opts = { port: 0, env, dynamoEndpoint: inject('dynamoEndpoint'), sweepIntervalMs: 60_000 };
+    const first = await startLocalRuntime(opts);
+    let received = 0;
+    first.server.on('request', () => received++);
+    const n = 30;
+    const answers = Array.from({ length: n }, (_, i) =>
+      fetch(`${first.url}/v1/links`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${kolToken()}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ targetUrl: `https://shop.example.com/p/${i}` }),
+      }).then(
+        (r) => r.status,
+        (e: Error) => e.message,
+      ),
+    );
+    while (received < n) await new Promise((r) => setTimeout(r, 1));
+    await first.stop(); // every request is in the server, most not yet answered
+    expect(await Promise.all(answers)).toEqual(Array(n).fill(201));
+    const second = await startLocalRuntime(opts);
+    try {
+      const r = await fetch(`${second.url}/v1/kol/links?limit=100`, {
+        headers: { authorization: `Bearer ${kolToken()}` },
+      });
+      expect(((await r.json()) as { items: unknown[] }).items).toHaveLength(n);
+    } finally {
+      await second.stop();
+    }
+  });
+
   it('npm start: Ctrl-C to its process group writes the clicks it answered, keeps the data, leaves no Java', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'fission-runtime-'));
     dirs.push(dataDir);
@@ -148,6 +179,15 @@ describe('The local runtime (npm start) across restarts', () => {
     }
     expect(javaHolding(dataDir)).toBe('');
   }, 90_000);
+
+  it('npm start: exits with an error when its DynamoDB Local goes away', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'fission-runtime-'));
+    dirs.push(dataDir);
+    const server = await startServer(await freePort(), dataDir);
+    const exited = new Promise<number | null>((r) => server.once('exit', (code) => r(code)));
+    process.kill(Number(readFileSync(join(dataDir, 'dynamodb.pid'), 'utf8')), 'SIGKILL');
+    expect(await exited).toBe(1);
+  }, 60_000);
 });
 
 describe('The local server before the app', () => {
