@@ -137,7 +137,7 @@ financeRoutes.openapi(
     summary: 'Confirm a payout',
     description:
       'Every entry still `in_payout` becomes `paid`; failed lines stay failed. A repeat with the same `reference` → ' +
-      '200 with the same payout; another reference → 409 `conflict`.',
+      '200 with the same payout; another reference → 409 `conflict`. A payout still `creating` → 409 `conflict`.',
     security: bearerSecurity,
     middleware: [finance(), idempotency()] as const,
     request: { params: payoutIdParam, body: jsonBody(confirmPayoutSchema) },
@@ -155,7 +155,8 @@ financeRoutes.openapi(
     summary: 'Fail one payee’s line of a payout',
     description:
       'Only while the payout is pending. The payee’s entries go back to `available` (paid by a later payout) and ' +
-      'the payout total drops by the line. A repeat → 200; a payout already confirmed → 409 `conflict`.',
+      'the payout total drops by the line. A repeat → 200; a payout already confirmed, or still `creating`, → 409 ' +
+      '`conflict`.',
     security: bearerSecurity,
     middleware: [finance(), idempotency()] as const,
     request: {

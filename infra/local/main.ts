@@ -13,16 +13,22 @@ for (const name of ['JWT_SECRET', 'WEBHOOK_SECRET'])
 
 /** A stop that takes longer than this (a database that went away, say) ends the process anyway. */
 const STOP_DEADLINE_MS = 30_000;
+/**
+ * Signals this soon after the first are the same Ctrl-C relayed again (npm and tsx both pass a
+ * terminal's SIGINT on to their child), not a second one.
+ */
+const SAME_SIGNAL_MS = 2000;
 
 let runtime: Awaited<ReturnType<typeof startLocalRuntime>> | undefined;
-let stopping = false;
+let stoppingSince: number | undefined;
 async function shutdown(code: number): Promise<void> {
-  if (stopping) {
+  if (stoppingSince !== undefined) {
+    if (Date.now() - stoppingSince < SAME_SIGNAL_MS) return;
     // A second Ctrl-C: stop now (DynamoDB Local is killed on exit).
     console.error('Stopping at once.');
     process.exit(code || 1);
   }
-  stopping = true;
+  stoppingSince = Date.now();
   setTimeout(() => {
     console.error(`Stopping took over ${STOP_DEADLINE_MS / 1000} s: exiting.`);
     process.exit(1);

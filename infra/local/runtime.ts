@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type ServerType, serve } from '@hono/node-server';
 import { createFullApp } from '#functions/app';
@@ -78,6 +78,7 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
     const s = serve({ fetch: app.fetch, port: opts.port ?? 3000, hostname: '0.0.0.0' }, () => ok(s));
   });
   answerClientErrors(server as Server);
+  const closeServer = gracefulStop(server as Server);
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : (opts.port ?? 3000);
 
@@ -91,7 +92,7 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
       if (stopped) return;
       stopped = true;
       clearInterval(sweeper);
-      await closeGracefully(server as Server);
+      await closeServer();
       // Redirects answer before their clicks are written: write them before the client goes.
       await settleClicks();
       await bus!.stop();
@@ -105,23 +106,38 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
 const STOP_GRACE_MS = 10_000;
 
 /**
- * Stops taking connections and lets the requests under way finish and be answered (their
- * writes are committing anyway), closing each keep-alive connection as it falls idle; what is
- * still open after STOP_GRACE_MS is cut.
+ * Prepares a graceful stop of `server` (call it as the server starts, so it sees every request)
+ * and answers the function that performs it: the server takes no new connections, every request
+ * under way (or arriving on a connection already open) is answered with `Connection: close`, each
+ * connection closes after its answer, and what is still open after STOP_GRACE_MS is cut. Their
+ * writes commit anyway, so their clients should hear how they ended.
  */
-async function closeGracefully(server: Server): Promise<void> {
-  const closed = new Promise<void>((r) => server.close(() => r()));
-  const idle = setInterval(() => server.closeIdleConnections(), 50);
-  server.closeIdleConnections();
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<void>((r) => {
-    timer = setTimeout(() => {
-      server.closeAllConnections();
-      r();
-    }, STOP_GRACE_MS);
+function gracefulStop(server: Server): () => Promise<void> {
+  const open = new Set<ServerResponse>();
+  let stopping = false;
+  server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
+    if (stopping) res.shouldKeepAlive = false;
+    open.add(res);
+    res.once('close', () => open.delete(res));
+    // An answer that went out with keep-alive before the stop: its connection is idle now.
+    res.once('finish', () => {
+      if (stopping) setImmediate(() => server.closeIdleConnections());
+    });
   });
-  await Promise.race([closed, late]);
-  clearInterval(idle);
-  clearTimeout(timer);
-  await closed;
+  return async () => {
+    stopping = true;
+    for (const res of open) if (!res.headersSent) res.shouldKeepAlive = false;
+    const closed = new Promise<void>((r) => server.close(() => r()));
+    server.closeIdleConnections();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((r) => {
+      timer = setTimeout(() => {
+        server.closeAllConnections();
+        r();
+      }, STOP_GRACE_MS);
+    });
+    await Promise.race([closed, late]);
+    clearTimeout(timer);
+    await closed;
+  };
 }

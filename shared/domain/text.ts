@@ -2,6 +2,8 @@ import { z } from 'zod';
 
 /** Control characters (C0, DEL, C1) and UTF-16 halves without their other half. */
 const UNPRINTABLE = /[\p{Cc}\p{Cs}]/u;
+/** The same, but tabs and line breaks are allowed (text of several lines). */
+const UNPRINTABLE_MULTILINE = /[^\P{Cc}\t\n\r]|\p{Cs}/u;
 
 /** Whether a string is text a person could have typed: no control characters, no broken Unicode. */
 export function isPrintableText(s: string): boolean {
@@ -13,12 +15,13 @@ export function printableOnly(s: string): string {
   return s.replace(new RegExp(UNPRINTABLE.source, 'gu'), '');
 }
 
-/** A free-text field: trimmed, 1 to `max` characters, printable (400 otherwise). */
-export function textSchema(max: number) {
+/** A free-text field: trimmed, 1 to `max` characters, printable, one line unless `multiline` (400 otherwise). */
+export function textSchema(max: number, opts: { multiline?: boolean } = {}) {
+  const bad = opts.multiline ? UNPRINTABLE_MULTILINE : UNPRINTABLE;
   return z
     .string()
     .trim()
     .min(1)
     .max(max)
-    .refine(isPrintableText, 'must not contain control characters or broken Unicode');
+    .refine((s) => !bad.test(s), 'must not contain control characters or broken Unicode');
 }

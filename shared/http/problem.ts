@@ -11,6 +11,7 @@ const TITLES: Record<number, string> = {
   405: 'Method Not Allowed',
   409: 'Conflict',
   410: 'Gone',
+  408: 'Request Timeout',
   413: 'Payload Too Large',
   431: 'Request Header Fields Too Large',
   415: 'Unsupported Media Type',

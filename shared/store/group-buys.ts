@@ -145,6 +145,11 @@ export async function insertGroup(store: Store, g: GroupBuy, maxOpen: number, ev
 }
 
 /** Get a group with its members: one Query of the group's partition (at most groupSize + 1 items). */
+/** Whether a group exists (its head item, read consistently). */
+export async function groupExists(store: Store, id: string): Promise<boolean> {
+  return (await store.get(groupBuyKey(id), true)) !== undefined;
+}
+
 export async function findGroup(store: Store, id: string, consistent = false): Promise<GroupBuy | undefined> {
   const items = await store.queryAll<Item>({ pk: groupBuyPk(id), consistent });
   const head = items.find((i) => i.sk === groupBuyKey(id).sk);

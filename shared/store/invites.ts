@@ -34,8 +34,8 @@ function toBinding(item: Item): InviteBinding {
 }
 
 /** Get an invite code. */
-export async function findInviteCode(store: Store, code: string): Promise<InviteCode | undefined> {
-  const item = await store.get(inviteCodeKey(code));
+export async function findInviteCode(store: Store, code: string, consistent = false): Promise<InviteCode | undefined> {
+  const item = await store.get(inviteCodeKey(code), consistent);
   return item ? toCode(item) : undefined;
 }
 

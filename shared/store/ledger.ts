@@ -469,8 +469,19 @@ export async function finishPayout(store: Store, payoutId: string): Promise<numb
     });
     return total;
   } catch (e) {
-    if (e instanceof StaleReadError) return undefined;
-    throw e;
+    if (!(e instanceof StaleReadError)) throw e;
+    // Already ended (or gone): nothing is due for it any more.
+    await store
+      .update({
+        key: payoutKey(payoutId),
+        update: 'REMOVE gsi3pk, gsi3sk',
+        condition: 'attribute_exists(pk)',
+        onFail: () => new StaleReadError(`payout ${payoutId} is gone`),
+      })
+      .catch((err) => {
+        if (!(err instanceof StaleReadError)) throw err;
+      });
+    return undefined;
   }
 }
 

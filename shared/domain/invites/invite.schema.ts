@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import type { InviteRules } from '../campaigns/campaign.schema.ts';
-import { textSchema } from '../text.ts';
 
 /** `POST /v1/invites`: the invite campaign to get the caller's code for. */
 export const createInviteSchema = z.strictObject({
@@ -9,7 +8,7 @@ export const createInviteSchema = z.strictObject({
 export type CreateInviteInput = z.output<typeof createInviteSchema>;
 
 /** `X-Device-Id`, the optional device signal (API.md, Conventions). */
-export const deviceIdSchema = textSchema(128);
+export const deviceIdSchema = z.string().trim().min(1).max(128);
 
 /**
  * Where a binding stands: `pending` waits for the invitee's first paid order (`first_order`

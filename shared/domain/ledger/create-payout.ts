@@ -16,6 +16,7 @@ import {
 } from '../../store/ledger.ts';
 import { StaleReadError } from './errors.ts';
 import type { createPayoutSchema, Payout } from './ledger.schema.ts';
+import { loadPayout } from './payout-view.ts';
 import { chunks, isEligible, payoutThreshold } from './rules.ts';
 
 /** Entries moved per transaction: 2 writes each plus the balance, the line and the header stay under 100. */
@@ -24,9 +25,12 @@ const ENTRIES_PER_TX = 45;
 const PAYEE_CONCURRENCY = 8;
 /**
  * When the sweeper ends a creation its creator left unfinished. Far beyond any creator still
- * running: on AWS the API's Lambda stops after 29 s.
+ * running: on AWS the finance Lambda stops after 10 s, and a creator starts no payee later than
+ * PAYOUT_MOVE_UNTIL_MS after the payout was made.
  */
 export const PAYOUT_FINISH_AFTER_MS = 15 * 60_000;
+/** A (very large, or very slow) creation stops moving payees after this and ends; the others wait for the next payout. */
+const PAYOUT_MOVE_UNTIL_MS = 10 * 60_000;
 
 export interface PayoutView extends Payout {
   items: { payeeId: string; amount: number }[];
@@ -63,14 +67,19 @@ export async function createPayout(
   const candidates = await listPayableBalances(deps.store, input.asset);
   const items: { payeeId: string; amount: number }[] = [];
   for (const batch of chunks(candidates, PAYEE_CONCURRENCY)) {
+    if (deps.clock.now() - now > PAYOUT_MOVE_UNTIL_MS) break;
     const moved = await Promise.all(batch.map((b) => payPayee(deps, payout, b.payeeId)));
     batch.forEach((b, i) => {
       if (moved[i] !== undefined) items.push({ payeeId: b.payeeId, amount: moved[i]! });
     });
   }
   items.sort((a, b) => (a.payeeId < b.payeeId ? -1 : 1));
-  const total = items.reduce((s, i) => s + i.amount, 0);
-  await finishPayout(deps.store, payout.id);
+  const total = await finishPayout(deps.store, payout.id);
+  if (total === undefined) {
+    // Ended by the sweeper meanwhile: answer the payout as it stands.
+    const stored = await loadPayout(deps, payout.id);
+    return { ...stored, items: stored.items.map((i) => ({ payeeId: i.payeeId, amount: i.amount })) };
+  }
   return { ...payout, status: 'pending', total, items };
 }
 

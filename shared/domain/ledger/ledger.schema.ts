@@ -105,7 +105,7 @@ export const confirmPayoutSchema = z.strictObject({
 
 /** `POST /v1/finance/payouts/{id}/items/{payeeId}/fail`. */
 export const failPayoutItemSchema = z.strictObject({
-  reason: textSchema(500).describe('Why the transfer to this payee failed'),
+  reason: textSchema(500, { multiline: true }).describe('Why the transfer to this payee failed'),
 });
 
 /** `GET /v1/finance/ledger` filters. */

@@ -2,7 +2,7 @@ import type { Deps } from '../../deps.ts';
 import { NotFoundError } from '../../errors.ts';
 import { newId } from '../../ids.ts';
 import { findChain } from '../../store/bargains.ts';
-import { findGroup } from '../../store/group-buys.ts';
+import { groupExists } from '../../store/group-buys.ts';
 import { findInviteCode } from '../../store/invites.ts';
 import { insertShare } from '../../store/shares.ts';
 import { putWithFreshCode, shortUrl } from '../links/create-link.ts';
@@ -32,12 +32,13 @@ const OBJECT_NAMES: Record<Share['objectType'], string> = {
 /** Whether the shared object exists; products live in the shop's catalogue, so any well-formed id is taken. */
 async function objectExists(deps: Pick<Deps, 'store'>, type: Share['objectType'], id: string): Promise<boolean> {
   switch (type) {
+    // Consistent reads: sharing right after starting a chain or opening a group is the usual flow.
     case 'bargain':
-      return (await findChain(deps.store, id)) !== undefined;
+      return (await findChain(deps.store, id, true)) !== undefined;
     case 'group_buy':
-      return (await findGroup(deps.store, id)) !== undefined;
+      return groupExists(deps.store, id);
     case 'invite':
-      return (await findInviteCode(deps.store, id)) !== undefined;
+      return (await findInviteCode(deps.store, id, true)) !== undefined;
     case 'product':
       return true;
   }

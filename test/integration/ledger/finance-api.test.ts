@@ -235,6 +235,33 @@ describe('Finance API: payouts', () => {
     expect([...rest, ...cut].sort()).toEqual([...payees].sort());
   });
 
+  it('a creation still moving payees 10 minutes on stops there and ends; the rest wait for the next payout', async () => {
+    const payees = Array.from({ length: 20 }, (_, i) => `kol-slow-${i}`);
+    for (const [i, kol] of payees.entries())
+      await deliver(h.deps, orderAttributed(clock, { orderId: `oslow-${i}`, kolId: kol, commission: 120 }));
+    let slowed = false;
+    const slow = Object.create(h.deps.store) as typeof h.deps.store;
+    slow.transact = async (items) => {
+      if (!slowed && JSON.stringify(items).includes('kol-slow-')) {
+        slowed = true;
+        clock.advance(10 * 60_000 + 1); // the first payees take ten minutes
+      }
+      return h.deps.store.transact(items);
+    };
+    const p = await createPayout({ ...h.deps, store: slow }, { asset: 'cash', minAmount: 100 });
+    fin = h.token('fin-1', ['finance']);
+    const mine = p.items.filter((i) => payees.includes(i.payeeId));
+    expect(mine.length).toBeGreaterThan(0);
+    expect(mine.length).toBeLessThan(payees.length);
+    expect(p).toMatchObject({ status: 'pending', total: p.items.reduce((s, i) => s + i.amount, 0) });
+    expect(await findPayout(h.deps.store, p.id)).toMatchObject({ status: 'pending', total: p.total });
+    const next = await h.call('POST', '/v1/finance/payouts', { token: fin, body: { asset: 'cash' } });
+    const rest = next.body.items.filter((i: any) => payees.includes(i.payeeId));
+    expect([...mine, ...rest].map((i) => i.payeeId).sort()).toEqual([...payees].sort());
+    const rec = await h.call('GET', '/v1/finance/reconciliation', { token: fin });
+    expect(rec.body.checks.filter((c: any) => !c.ok)).toEqual([]);
+  });
+
   it('two confirmations at once pay each entry once', async () => {
     await deliver(h.deps, orderAttributed(clock, { orderId: 'o-cc', kolId: 'kol-cc', commission: 800 }));
     const p = await h.call('POST', '/v1/finance/payouts', { token: fin, body: { asset: 'cash' } });

@@ -22,6 +22,13 @@ describe('Module: text', () => {
     expect(title.safeParse('a\u0000').success).toBe(false);
   });
 
+  it('takes tabs and line breaks in a multi-line field, and nothing else unprintable', () => {
+    const reason = textSchema(100, { multiline: true });
+    expect(reason.parse('Bank said:\r\n\tAccount closed')).toBe('Bank said:\r\n\tAccount closed');
+    for (const s of ['a\u0000b', 'a\u0085b', 'a\ud800b']) expect(reason.safeParse(s).success).toBe(false);
+    expect(textSchema(100).safeParse('two\nlines').success).toBe(false);
+  });
+
   it('masks a signed display name without its unprintable characters', () => {
     expect(maskName('\u0000abc')).toBe('a**');
     expect(maskName('\u0000\u0001')).toBeUndefined();
