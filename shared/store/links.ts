@@ -190,22 +190,39 @@ export async function putClickHistory(store: Store, subject: string, click: Clic
   });
 }
 
+/** Items of a history read per page: DynamoDB counts them before the filter drops any. */
+const HISTORY_PAGE = 100;
+
 /**
- * A subject's clicks in [fromMs, toMs] still valid at `validAtMs`, newest first (`forward`
- * false) or oldest first; at most `limit` items are read. `complete` says nothing else matched.
+ * A subject's clicks of one kind (`kol` or `share`) in [fromMs, toMs] still valid at
+ * `validAtMs`, newest first (`forward` false) or oldest first. Pages on past the clicks the
+ * filter drops (other kinds, expired ones), so a click among many others is still found; reads
+ * at most `maxItems` history items. `complete` says nothing else matched.
  */
 export async function queryClickHistory(
   store: Store,
   subject: string,
   range: { fromMs: number; toMs: number; validAtMs: number },
-  opts: { forward: boolean; limit: number },
+  opts: { forward: boolean; kind: Link['kind']; maxItems: number },
 ): Promise<{ items: ClickRecord[]; complete: boolean }> {
-  const page = await store.query<ClickRecord>({
-    pk: clickHistoryPk(subject),
-    sk: { between: [new Date(range.fromMs).toISOString(), `${new Date(range.toMs).toISOString()}~`] },
-    filter: { expression: 'validUntilMs >= :at', values: { ':at': range.validAtMs } },
-    forward: opts.forward,
-    limit: opts.limit,
-  });
-  return { items: page.items, complete: page.nextCursor === null };
+  const items: ClickRecord[] = [];
+  let cursor: string | null = null;
+  for (let read = 0; read < opts.maxItems; read += HISTORY_PAGE) {
+    const page: Page<ClickRecord> = await store.query<ClickRecord>({
+      pk: clickHistoryPk(subject),
+      sk: { between: [new Date(range.fromMs).toISOString(), `${new Date(range.toMs).toISOString()}~`] },
+      filter: {
+        expression: 'validUntilMs >= :at AND #kind = :kind',
+        names: { '#kind': 'kind' },
+        values: { ':at': range.validAtMs, ':kind': opts.kind },
+      },
+      forward: opts.forward,
+      limit: HISTORY_PAGE,
+      cursor,
+    });
+    items.push(...page.items);
+    cursor = page.nextCursor;
+    if (cursor === null) return { items, complete: true };
+  }
+  return { items, complete: false };
 }

@@ -29,8 +29,11 @@ export interface Attribution {
 
 /** Longest attribution window a campaign may have: how far back click history is read. */
 const MAX_WINDOW_MS = 366 * 86_400_000;
-/** Clicks read per subject and direction: the newest, and the oldest too when there are more (first-click). */
-const HISTORY_LIMIT = 50;
+/**
+ * History items read per subject and direction: the newest, and the oldest too when there are
+ * more (first-click). KOL clicks are picked out of every kind of click as it is read.
+ */
+const HISTORY_MAX_ITEMS = 1000;
 
 /**
  * Finds the click an order is attributed to: the attribution token when it verifies, and the
@@ -52,9 +55,10 @@ export async function attributeOrder(
   const range = { fromMs: paidAtMs - MAX_WINDOW_MS, toMs: paidAtMs + TOKEN_SKEW_MS, validAtMs: paidAtMs };
   const histories = await Promise.all(
     [...subjects].map(async (s) => {
-      const newest = await queryClickHistory(deps.store, s, range, { forward: false, limit: HISTORY_LIMIT });
+      const read = { kind: 'kol' as const, maxItems: HISTORY_MAX_ITEMS };
+      const newest = await queryClickHistory(deps.store, s, range, { ...read, forward: false });
       if (newest.complete) return newest.items;
-      const oldest = await queryClickHistory(deps.store, s, range, { forward: true, limit: HISTORY_LIMIT });
+      const oldest = await queryClickHistory(deps.store, s, range, { ...read, forward: true });
       return [...newest.items, ...oldest.items];
     }),
   );

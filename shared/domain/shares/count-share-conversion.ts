@@ -54,7 +54,7 @@ async function findShare(deps: Pick<Deps, 'store' | 'config'>, action: ShareActi
     deps.store,
     `v:${visitorId}`,
     { fromMs: action.atMs - 366 * 86_400_000, toMs: action.atMs, validAtMs: action.atMs },
-    { forward: false, limit: 100 },
+    { forward: false, kind: 'share', maxItems: 1000 },
   );
   const hit = clicks.find(
     (c: ClickRecord) => c.kind === 'share' && c.shareId && shareMatches(c, action.objectType, action.objectIds),

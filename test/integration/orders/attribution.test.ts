@@ -41,6 +41,9 @@ describe('Order attribution', () => {
   });
 
   type Step = { at: number; link: keyof typeof links; as?: 'visitor' | 'user' | 'other-visitor' };
+  /** `n` clicks on `link`, 0.6 s apart from minute `from` on. */
+  const many = (n: number, link: keyof typeof links, from: number): Step[] =>
+    Array.from({ length: n }, (_, i) => ({ at: from + i / 100, link }));
   const table: {
     name: string;
     clicks: Step[];
@@ -48,6 +51,20 @@ describe('Order attribution', () => {
     send: { token?: 'first' | 'last' | 'forged' | 'altered'; visitor?: boolean };
     expect: keyof typeof links | null;
   }[] = [
+    {
+      name: 'last-click finds a commission click between 60 clicks on other links on each side',
+      clicks: [...many(30, 'plain', 0), ...many(30, 'other', 1), { at: 2, link: 'lastA' }, ...many(60, 'plain', 3)],
+      payAt: 10,
+      send: { visitor: true },
+      expect: 'lastA',
+    },
+    {
+      name: 'first-click finds the oldest commission click behind 60 clicks on other links',
+      clicks: [...many(60, 'other', 0), { at: 2, link: 'firstA' }, ...many(60, 'firstB', 3)],
+      payAt: 10,
+      send: { visitor: true },
+      expect: 'firstA',
+    },
     {
       name: 'last-click takes the newest click',
       clicks: [
