@@ -4,6 +4,8 @@ import type { Context } from 'hono';
 const pending = new Set<Promise<unknown>>();
 /** Answers held while the backlog is full, released one per work that settles, in arrival order. */
 const waiting: (() => void)[] = [];
+/** Pending works by the click-history subjects (`v:<visitor>`, `u:<user>`) they write. */
+const bySubject = new Map<string, Set<Promise<unknown>>>();
 
 /**
  * Clicks being recorded after their answers, at most: beyond this a redirect waits for room (one
@@ -24,14 +26,35 @@ export function onLambda(c: Context): boolean {
  * server); on Lambda the caller awaits it instead, since a frozen sandbox would lose it. Settles
  * at once while at most `max` such works are pending, else once another one has settled.
  */
-export async function inBackground(work: Promise<unknown>, max = BACKGROUND_MAX): Promise<void> {
+export async function inBackground(
+  work: Promise<unknown>,
+  max = BACKGROUND_MAX,
+  subjects: readonly string[] = [],
+): Promise<void> {
   pending.add(work);
+  for (const s of subjects) {
+    const works = bySubject.get(s) ?? new Set();
+    bySubject.set(s, works.add(work));
+  }
   const settled = () => {
     pending.delete(work);
+    for (const s of subjects) {
+      const works = bySubject.get(s);
+      works?.delete(work);
+      if (works?.size === 0) bySubject.delete(s);
+    }
     waiting.shift()?.();
   };
   void work.then(settled, settled);
   if (pending.size > max) await new Promise<void>((room) => waiting.push(room));
+}
+
+/**
+ * Waits until the clicks of these subjects recorded in the background are written, so an order
+ * paid right after its redirect finds the click in the history (nothing is pending on Lambda).
+ */
+export async function settleClicksOf(subjects: readonly string[]): Promise<void> {
+  await Promise.allSettled(subjects.flatMap((s) => [...(bySubject.get(s) ?? [])]));
 }
 
 /** Waits until every click recorded in the background is written. */

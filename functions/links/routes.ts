@@ -136,7 +136,10 @@ linkRoutes.get('/s/:code', async (c) => {
       deps.log.error('click not recorded', { error: error as Error }),
     );
     if (onLambda(c)) await work;
-    else await inBackground(work);
+    else {
+      const { visitorId, userId } = result.click;
+      await inBackground(work, undefined, [`v:${visitorId}`, ...(userId ? [`u:${userId}`] : [])]);
+    }
   }
   return redirectTo(c, deps, result);
 });

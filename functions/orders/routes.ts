@@ -6,6 +6,7 @@ import { createArea } from '#shared/http/app';
 import { idempotency } from '#shared/http/idempotency';
 import { jsonBody, jsonResponse, problems, webhookSecurity } from '#shared/http/openapi';
 import { requireWebhookSignature } from '#shared/http/webhook';
+import { settleClicksOf } from '../links/background.ts';
 
 const paidAnswerSchema = z
   .object({
@@ -47,7 +48,10 @@ orderRoutes.openapi(
     },
   }),
   async (c) => {
-    const r = await recordPaidOrder(c.get('deps'), c.req.valid('json'));
+    const order = c.req.valid('json');
+    // The local server writes a click just after its redirect: an order right behind it waits for it.
+    await settleClicksOf([`u:${order.userId}`, ...(order.visitorId ? [`v:${order.visitorId}`] : [])]);
+    const r = await recordPaidOrder(c.get('deps'), order);
     return r.status === 201 ? c.json(r.body, 201) : c.json(r.body, 200);
   },
 );

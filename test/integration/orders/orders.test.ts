@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { iso } from '#shared/clock';
 import { createHarness, type Harness, ManualClock } from '../../support/harness.ts';
-import { clickAs, commissionCampaign, kolLink, pendingEvents } from './support.ts';
+import { clickAs, commissionCampaign, kolLink, pendingEvents, UA } from './support.ts';
 
 describe('Order webhooks', () => {
   let h: Harness;
@@ -94,6 +94,17 @@ describe('Order webhooks', () => {
     });
     const paid = (await pendingEvents(h, 'OrderPaid')).filter((e) => e.detail.orderId === body.orderId);
     expect(paid.map((e) => e.detail.firstOrder)).toEqual([true]);
+  });
+
+  it('finds the click of a redirect answered just before the order, though it is written after its answer', async () => {
+    const quick = await kolLink(h, 'kol-quick', campaignId);
+    for (let i = 0; i < 5; i++) {
+      const visitor = `visitor-quick-${i}`;
+      const r = await h.call('GET', `/s/${quick}`, { headers: { 'user-agent': UA, cookie: `fission_vid=${visitor}` } });
+      expect(r.status).toBe(302);
+      const paid = await h.hook('/v1/orders/paid', order({ visitorId: visitor })); // no settling in between
+      expect(paid.body).toMatchObject({ attributed: true, linkCode: quick });
+    }
   });
 
   it('turns the same webhook sent 5 times at once into one conversion and one OrderAttributed', async () => {

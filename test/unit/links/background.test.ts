@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { inBackground, settleClicks } from '#functions/links/background';
+import { inBackground, settleClicks, settleClicksOf } from '#functions/links/background';
 
 /** A promise settled from outside. */
 function deferred() {
@@ -39,6 +39,20 @@ describe('background click recording', () => {
     works[1]!.resolve();
     works[2]!.resolve();
     await settled;
+  });
+
+  it('waits for one subject’s clicks only', async () => {
+    const mine = deferred();
+    const theirs = deferred();
+    await inBackground(mine.promise, 10, ['v:me', 'u:me']);
+    await inBackground(theirs.promise, 10, ['v:them']);
+    const forMe = settleClicksOf(['u:me']);
+    expect(await isSettled(forMe)).toBe(false);
+    mine.resolve();
+    expect(await isSettled(forMe)).toBe(true); // theirs is still being written
+    expect(await isSettled(settleClicksOf(['v:nobody']))).toBe(true);
+    theirs.resolve();
+    await settleClicks();
   });
 
   it('counts a failed work as done, so a failure neither blocks the backlog nor escapes', async () => {
