@@ -10,6 +10,9 @@ describe('Campaigns admin API', () => {
     h = await createHarness();
     admin = h.token('admin-1', ['admin']);
   });
+  /** PATCH a campaign's status as the admin. */
+  const setStatus = (id: string, status: string) =>
+    h.call('PATCH', `/v1/admin/campaigns/${id}`, { token: admin, body: { status } });
 
   it('creates a bargain campaign with defaults filled in, active from creation', async () => {
     const r = await h.call('POST', '/v1/admin/campaigns', {
@@ -87,20 +90,11 @@ describe('Campaigns admin API', () => {
       token: admin,
       body: { type: 'bargain', title: 'p', rules: bargainRules },
     });
-    const paused = await h.call('PATCH', `/v1/admin/campaigns/${c.body.id}`, {
-      token: admin,
-      body: { status: 'paused' },
-    });
+    const paused = await setStatus(c.body.id, 'paused');
     expect(paused.body.status).toBe('paused');
-    const ended = await h.call('PATCH', `/v1/admin/campaigns/${c.body.id}`, {
-      token: admin,
-      body: { status: 'ended' },
-    });
+    const ended = await setStatus(c.body.id, 'ended');
     expect(ended.body.status).toBe('ended');
-    const reopen = await h.call('PATCH', `/v1/admin/campaigns/${c.body.id}`, {
-      token: admin,
-      body: { status: 'active' },
-    });
+    const reopen = await setStatus(c.body.id, 'active');
     expect([reopen.status, reopen.body.code]).toEqual([409, 'conflict']);
     const missing = await h.call('PATCH', '/v1/admin/campaigns/cmp_nope', { token: admin, body: { status: 'paused' } });
     expect([missing.status, missing.body.code]).toEqual([404, 'not_found']);
@@ -113,13 +107,10 @@ describe('Campaigns admin API', () => {
     });
     expect([c.status, c.body.status, c.body.endsAt]).toEqual([201, 'ended', '2001-01-01T00:00:00.000Z']);
     for (const status of ['active', 'paused']) {
-      const r = await h.call('PATCH', `/v1/admin/campaigns/${c.body.id}`, { token: admin, body: { status } });
+      const r = await setStatus(c.body.id, status);
       expect([r.status, r.body.code]).toEqual([409, 'conflict']);
     }
-    const again = await h.call('PATCH', `/v1/admin/campaigns/${c.body.id}`, {
-      token: admin,
-      body: { status: 'ended' },
-    });
+    const again = await setStatus(c.body.id, 'ended');
     expect([again.status, again.body.status]).toEqual([200, 'ended']);
     const read = await h.call('GET', `/v1/admin/campaigns/${c.body.id}`, { token: admin });
     expect(read.body.status).toBe('ended');
@@ -135,15 +126,9 @@ describe('Campaigns admin API', () => {
         rules: bargainRules,
       },
     });
-    const paused = await h.call('PATCH', `/v1/admin/campaigns/${c.body.id}`, {
-      token: admin,
-      body: { status: 'paused' },
-    });
+    const paused = await setStatus(c.body.id, 'paused');
     expect(paused.body.status).toBe('paused');
-    const resumed = await h.call('PATCH', `/v1/admin/campaigns/${c.body.id}`, {
-      token: admin,
-      body: { status: 'active' },
-    });
+    const resumed = await setStatus(c.body.id, 'active');
     expect([resumed.status, resumed.body.status]).toEqual([200, 'scheduled']);
   });
 
