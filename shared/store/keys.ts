@@ -147,11 +147,15 @@ export const ledgerPayeeCampaignKey = (payeeId: string, campaignId: string): Key
   sk: campaignId,
 });
 export const ledgerPayeeCampaignPk = (payeeId: string) => `LEDMINPAY#${payeeId}`;
-/** Refunds that arrived before the commission they reverse, keyed by the commission entry id. */
-export const ledgerPendingReversalKey = (commissionEntryId: string): Key => ({
-  pk: `LEDPENDING#${commissionEntryId}`,
-  sk: 'PENDING',
+/**
+ * A refund that arrived before the commission it reverses: one item per refund under the
+ * commission entry id, so refunds parking at once never contend for one item.
+ */
+export const ledgerPendingReversalKey = (commissionEntryId: string, refundId: string): Key => ({
+  pk: ledgerPendingReversalPk(commissionEntryId),
+  sk: `REFUND#${refundId}`,
 });
+export const ledgerPendingReversalPk = (commissionEntryId: string) => `LEDPENDING#${commissionEntryId}`;
 /** A payout's header. */
 export const payoutKey = (id: string): Key => ({ pk: `PAYOUT#${id}`, sk: 'PAYOUT' });
 /** One payee's line of a payout. */

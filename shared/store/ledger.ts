@@ -31,6 +31,7 @@ import {
   ledgerPayeeCampaignKey,
   ledgerPayeeCampaignPk,
   ledgerPendingReversalKey,
+  ledgerPendingReversalPk,
   PAYOUTS_PK,
   payoutItemKey,
   payoutKey,
@@ -157,24 +158,35 @@ export function moveEntryTx(
   };
 }
 
-/** Records a reversal on its commission, conditional on the commission being as it was read. */
-export function recordReversalOnCommissionTx(commission: LedgerEntry, reversalId: string, newReversed: number): TxItem {
+/**
+ * Adds reversals to their commission's running total, conditional on its state and hold as read.
+ * An unclamped batch (every refund taken in full) only needs room left under the commission, so
+ * refunds applied at once do not invalidate each other; a clamped one needs `reversed` exactly
+ * as read, since its amounts were computed from it.
+ */
+export function recordReversalsOnCommissionTx(
+  commission: LedgerEntry,
+  reversalIds: string[],
+  added: number,
+  clamped: boolean,
+): TxItem {
   const prev = commission.reversed ?? 0;
+  const total = clamped
+    ? '(reversed = :prev OR (attribute_not_exists(reversed) AND :prev = :zero))'
+    : '(attribute_not_exists(reversed) OR reversed <= :room)';
   return {
     Update: {
       Key: ledgerEntryKey(commission.id),
-      UpdateExpression: 'SET reversed = :new, reversalIds = list_append(if_not_exists(reversalIds, :empty), :ids)',
-      ConditionExpression:
-        '#state = :state AND #held = :held AND (reversed = :prev OR (attribute_not_exists(reversed) AND :prev = :zero))',
+      UpdateExpression: 'ADD reversed :added SET reversalIds = list_append(if_not_exists(reversalIds, :empty), :ids)',
+      ConditionExpression: `#state = :state AND #held = :held AND ${total}`,
       ExpressionAttributeNames: { '#state': 'state', '#held': 'held' },
       ExpressionAttributeValues: {
-        ':new': newReversed,
+        ':added': added,
         ':empty': [],
-        ':ids': [reversalId],
+        ':ids': reversalIds,
         ':state': commission.state,
         ':held': commission.held,
-        ':prev': prev,
-        ':zero': 0,
+        ...(clamped ? { ':prev': prev, ':zero': 0 } : { ':room': commission.amount - added }),
       },
     },
     onFail: () => new StaleReadError(`commission ${commission.id}`),
@@ -360,49 +372,43 @@ export async function listPayeeMinPayouts(store: Store, payeeId: string): Promis
 
 // ── refunds that arrived before their commission ─────────────────────────────
 
-export interface PendingReversals {
-  version: number;
-  /** refundId → reversal amount requested. */
-  refunds: Record<string, number>;
+/** A refund waiting for its commission entry to land. */
+export interface PendingReversal {
+  refundId: string;
+  /** The reversal amount requested. */
+  amount: number;
 }
 
-/** Refunds waiting for a commission entry to land. */
-export async function findPendingReversals(store: Store, commissionId: string): Promise<PendingReversals | undefined> {
-  const item = await store.get(ledgerPendingReversalKey(commissionId), true);
-  return item ? { version: Number(item.version), refunds: item.refunds as Record<string, number> } : undefined;
-}
-
-/** Writes the pending refunds, conditional on the version read (optimistic). */
-export function putPendingReversalsTx(
+/** Up to `limit` refunds waiting for a commission entry, in refund id order. */
+export async function listPendingReversals(
+  store: Store,
   commissionId: string,
-  prev: PendingReversals | undefined,
-  refunds: Record<string, number>,
-): TxItem {
+  limit: number,
+): Promise<PendingReversal[]> {
+  const page = await store.query({ pk: ledgerPendingReversalPk(commissionId), limit, consistent: true });
+  return page.items.map((i) => ({ refundId: String(i.refundId), amount: Number(i.amount) }));
+}
+
+/** Parks a refund for a commission that has not landed; fails (AlreadySettled) when it is parked already. */
+export function parkReversalTx(commissionId: string, p: PendingReversal): TxItem {
   return {
     Put: {
       Item: {
-        ...ledgerPendingReversalKey(commissionId),
+        ...ledgerPendingReversalKey(commissionId, p.refundId),
         entity: 'ledger_pending_reversal',
         commissionId,
-        version: (prev?.version ?? 0) + 1,
-        refunds,
+        refundId: p.refundId,
+        amount: p.amount,
       },
-      ConditionExpression: prev ? 'version = :v' : 'attribute_not_exists(pk)',
-      ExpressionAttributeValues: prev ? { ':v': prev.version } : undefined,
+      ConditionExpression: 'attribute_not_exists(pk)',
     },
-    onFail: () => new StaleReadError(`pending reversals of ${commissionId}`),
+    onFail: () => new AlreadySettledError(`pending reversal ${p.refundId}`),
   };
 }
 
-/** Consumes the pending refunds as read (or checks there are none), in the commission's transaction. */
-export function consumePendingReversalsTx(commissionId: string, prev: PendingReversals | undefined): TxItem {
-  const Key = ledgerPendingReversalKey(commissionId);
-  const onFail = () => new StaleReadError(`pending reversals of ${commissionId}`);
-  if (!prev) return { ConditionCheck: { Key, ConditionExpression: 'attribute_not_exists(pk)' }, onFail };
-  return {
-    Delete: { Key, ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': prev.version } },
-    onFail,
-  };
+/** Removes a parked refund once it is applied (or found applied); nothing when none is parked. */
+export function dropPendingReversalTx(commissionId: string, refundId: string): TxItem {
+  return { Delete: { Key: ledgerPendingReversalKey(commissionId, refundId) } };
 }
 
 /** Checks the commission entry does not exist yet (a refund parks itself only then). */

@@ -302,6 +302,8 @@ export class Store {
    * retries a failed condition: that throws the failing item's `onFail(old)`.
    */
   async transact(items: TxItem[]): Promise<void> {
+    if (items.length > MAX_TRANSACTION_ITEMS)
+      throw new Error(`a transaction holds at most ${MAX_TRANSACTION_ITEMS} items, not ${items.length}`);
     const token = randomUUID();
     const TransactItems = items.map(({ onFail, ...op }) => {
       const [kind, body] = Object.entries(op)[0] as [string, Item];
@@ -353,6 +355,9 @@ export class Store {
     }
   }
 }
+
+/** DynamoDB's limit on the writes of one TransactWriteItems. */
+export const MAX_TRANSACTION_ITEMS = 100;
 
 const conditionError = (index: number) => (old: Item | undefined) => new TransactionConditionError(index, old);
 

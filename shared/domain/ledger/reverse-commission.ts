@@ -1,16 +1,10 @@
-import { iso } from '../../clock.ts';
 import type { Deps } from '../../deps.ts';
 import type { EventDetail } from '../../events/schemas.ts';
-import {
-  entryAbsentTx,
-  findEntry,
-  findPendingReversals,
-  putPendingReversalsTx,
-  recordReversalOnCommissionTx,
-} from '../../store/ledger.ts';
+import { entryAbsentTx, findEntry, parkReversalTx } from '../../store/ledger.ts';
+import { applyReversals } from './apply-reversals.ts';
 import type { LedgerEntry } from './ledger.schema.ts';
-import { clampReversal, entryIdFor, reversalPlacement } from './rules.ts';
-import { newEntriesTx, settleOnce, withFreshReads } from './settlement.ts';
+import { entryIdFor } from './rules.ts';
+import { settleOnce, withFreshReads } from './settlement.ts';
 
 export type ReversalOutcome =
   | { outcome: 'reversed'; entry: LedgerEntry }
@@ -19,54 +13,30 @@ export type ReversalOutcome =
   | { outcome: 'already' };
 
 /**
- * Reverses commission for one refund: a negative entry (`commission_reversal`, cause
- * `{ type: 'refund', id: refundId }`), never taking back more than is left of the commission.
- * The reversal follows the commission's state (see `reversalPlacement`): locked with it,
- * available at once otherwise, which may drive available negative (a clawback carried into the
- * next payout). When the commission has not landed yet (the refund event came first) the
- * refund is parked as a pending reversal, conditional on the commission still being absent,
- * and the commission's own transaction applies it.
+ * Reverses commission for one refund (see `applyReversals`). The reversal follows the
+ * commission's state (see `reversalPlacement`): locked with it, available at once otherwise,
+ * which may drive available negative (a clawback carried into the next payout). When the
+ * commission has not landed yet (the refund event came first) the refund is parked, conditional
+ * on the commission still being absent, and the commission's consumer applies it.
  */
 export async function reverseCommission(
   deps: Pick<Deps, 'store' | 'clock'>,
   d: EventDetail<'OrderRefunded'>,
 ): Promise<ReversalOutcome> {
   if (!d.kolId || !d.reversal || d.reversal <= 0) return { outcome: 'nothing' };
-  const kolId = d.kolId;
-  const requested = d.reversal;
-  const commissionId = entryIdFor('order', d.orderId, kolId, 'commission');
-  const reversalId = entryIdFor('refund', d.refundId, kolId, 'commission_reversal');
+  const commissionId = entryIdFor('order', d.orderId, d.kolId, 'commission');
+  const reversalId = entryIdFor('refund', d.refundId, d.kolId, 'commission_reversal');
+  const refund = { refundId: d.refundId, amount: d.reversal };
   return withFreshReads(async (): Promise<ReversalOutcome> => {
     const commission = await findEntry(deps.store, commissionId);
     if (!commission) {
-      const pending = await findPendingReversals(deps.store, commissionId);
-      if (pending?.refunds[d.refundId] !== undefined) return { outcome: 'already' };
-      await deps.store.transact([
-        entryAbsentTx(commissionId),
-        putPendingReversalsTx(commissionId, pending, { ...pending?.refunds, [d.refundId]: requested }),
-      ]);
-      return { outcome: 'pending' };
+      const parked = await settleOnce(deps, [entryAbsentTx(commissionId), parkReversalTx(commissionId, refund)]);
+      return parked ? { outcome: 'pending' } : { outcome: 'already' };
     }
     if (commission.reversalIds?.includes(reversalId)) return { outcome: 'already' };
-    const amount = clampReversal(requested, commission.amount, commission.reversed ?? 0);
-    if (amount <= 0) return { outcome: 'nothing' };
-    const nowIso = iso(deps.clock.now());
-    const entry: LedgerEntry = {
-      id: reversalId,
-      payeeId: kolId,
-      asset: commission.asset,
-      amount: -amount,
-      kind: 'commission_reversal',
-      cause: { type: 'refund', id: d.refundId },
-      createdAt: nowIso,
-      ...reversalPlacement(commission, nowIso),
-      reverses: commission.id,
-      ...(commission.campaignId ? { campaignId: commission.campaignId } : {}),
-    };
-    const written = await settleOnce(deps, [
-      ...newEntriesTx([entry]),
-      recordReversalOnCommissionTx(commission, reversalId, (commission.reversed ?? 0) + amount),
-    ]);
-    return written ? { outcome: 'reversed', entry } : { outcome: 'already' };
+    const [entry] = await applyReversals(deps, commission, [refund]);
+    if (entry) return { outcome: 'reversed', entry };
+    // Nothing left of the commission to take back, or another delivery wrote it first.
+    return (commission.reversed ?? 0) >= commission.amount ? { outcome: 'nothing' } : { outcome: 'already' };
   });
 }

@@ -1,8 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { REVERSALS_PER_TX } from '#shared/domain/ledger/apply-reversals';
 import { reconcileLedger } from '#shared/domain/ledger/reconcile';
 import { entryIdFor } from '#shared/domain/ledger/rules';
 import { buildEvent, outboxPut } from '#shared/events/outbox';
-import { financeActivityKey } from '#shared/store/keys';
+import { financeActivityKey, ledgerPendingReversalPk } from '#shared/store/keys';
+import type { Store } from '#shared/store/store';
 import { createHarness, type Harness, ManualClock } from '../../support/harness.ts';
 import {
   balanceOf,
@@ -110,6 +112,76 @@ describe('Ledger settlement from events', () => {
       orderRefunded(clock, { orderId: 'o-early', refundId: 'r-early', kolId: 'kol-early', reversal: 300 }),
     );
     expect(await balanceOf(h.deps, 'kol-early')).toMatchObject({ available: 700 });
+  });
+
+  it('applies any number of refunds that arrived first, parked at once, when the commission lands', async () => {
+    const refunds = Array.from({ length: 130 }, (_, i) =>
+      orderRefunded(clock, { orderId: 'o-many', refundId: `r-many-${i}`, kolId: 'kol-many', reversal: 3 }),
+    );
+    await Promise.all(refunds.map((e) => deliver(h.deps, e)));
+    expect(
+      (await h.deps.store.queryAll({ pk: ledgerPendingReversalPk(commissionId('o-many', 'kol-many')) })).length,
+    ).toBe(130);
+    const attributed = orderAttributed(clock, { orderId: 'o-many', kolId: 'kol-many', commission: 1000 });
+    await Promise.all([
+      deliver(h.deps, attributed),
+      deliver(h.deps, attributed),
+      ...refunds.slice(0, 20).map((e) => deliver(h.deps, e)),
+    ]);
+    expect(await balanceOf(h.deps, 'kol-many')).toMatchObject({ available: 1000 - 130 * 3 });
+    const commission = await findEntry(h.deps.store, commissionId('o-many', 'kol-many'));
+    expect(commission).toMatchObject({ reversed: 390 });
+    expect(new Set(commission!.reversalIds).size).toBe(130);
+    for (const e of refunds)
+      expect(await findEntry(h.deps.store, reversalId(e.detail.refundId, 'kol-many'))).toMatchObject({ amount: -3 });
+    expect(await h.deps.store.queryAll({ pk: ledgerPendingReversalPk(commissionId('o-many', 'kol-many')) })).toEqual(
+      [],
+    );
+    await Promise.all([deliver(h.deps, attributed), ...refunds.map((e) => deliver(h.deps, e))]);
+    expect(await balanceOf(h.deps, 'kol-many')).toMatchObject({ available: 610 });
+  });
+
+  it('applies the refunds a stopped commission consumer left parked when its event is redelivered', async () => {
+    const refunds = Array.from({ length: 60 }, (_, i) =>
+      orderRefunded(clock, { orderId: 'o-cut', refundId: `r-cut-${i}`, kolId: 'kol-cut', reversal: 5 }),
+    );
+    for (const e of refunds) await deliver(h.deps, e);
+    // The consumer stops after its second transaction: the commission and the first refunds are in.
+    let transactions = 0;
+    const stopping = Object.create(h.deps.store) as Store;
+    stopping.transact = async (items) => {
+      if (++transactions > 2) throw new Error('Lambda timed out');
+      await h.deps.store.transact(items);
+    };
+    const attributed = orderAttributed(clock, { orderId: 'o-cut', kolId: 'kol-cut', commission: 1000 });
+    await expect(deliver({ ...h.deps, store: stopping }, attributed)).rejects.toThrow('Lambda timed out');
+    expect(await balanceOf(h.deps, 'kol-cut')).toMatchObject({ available: 1000 - REVERSALS_PER_TX * 5 });
+    await deliver(h.deps, attributed);
+    expect(await balanceOf(h.deps, 'kol-cut')).toMatchObject({ available: 1000 - 60 * 5 });
+    expect((await reconcileLedger(h.deps, {})).ok).toBe(true);
+  });
+
+  it('applies 100 refunds of one order arriving at once after the commission, each once', async () => {
+    await deliver(h.deps, orderAttributed(clock, { orderId: 'o-burst', kolId: 'kol-burst', commission: 1000 }));
+    const refunds = Array.from({ length: 100 }, (_, i) =>
+      orderRefunded(clock, { orderId: 'o-burst', refundId: `r-burst-${i}`, kolId: 'kol-burst', reversal: 7 }),
+    );
+    await Promise.all([...refunds, ...refunds.slice(0, 30)].map((e) => deliver(h.deps, e)));
+    expect(await balanceOf(h.deps, 'kol-burst')).toMatchObject({ available: 300 });
+    const commission = await findEntry(h.deps.store, commissionId('o-burst', 'kol-burst'));
+    expect(commission).toMatchObject({ reversed: 700 });
+    expect(new Set(commission!.reversalIds).size).toBe(100);
+  });
+
+  it('takes back no more than the commission when refunds of one order race past it', async () => {
+    await deliver(h.deps, orderAttributed(clock, { orderId: 'o-over', kolId: 'kol-over', commission: 100 }));
+    const refunds = Array.from({ length: 40 }, (_, i) =>
+      orderRefunded(clock, { orderId: 'o-over', refundId: `r-over-${i}`, kolId: 'kol-over', reversal: 3 }),
+    );
+    await Promise.all(refunds.map((e) => deliver(h.deps, e)));
+    expect(await balanceOf(h.deps, 'kol-over')).toMatchObject({ available: 0 });
+    expect(await findEntry(h.deps.store, commissionId('o-over', 'kol-over'))).toMatchObject({ reversed: 100 });
+    expect((await reconcileLedger(h.deps, {})).ok).toBe(true);
   });
 
   it('never reverses more than the commission across partial refunds', async () => {
