@@ -1,9 +1,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sweepTasks } from '#functions/sweeper/tasks';
 import { createPayout, PAYOUT_FINISH_AFTER_MS } from '#shared/domain/ledger/create-payout';
+import { releaseHold } from '#shared/domain/ledger/release-hold';
 import { entryIdFor } from '#shared/domain/ledger/rules';
 import { ledgerBalanceKey } from '#shared/store/keys';
 import { findPayout, listAllPayeeEntries } from '#shared/store/ledger';
+import type { Store } from '#shared/store/store';
 import { sweepOnce } from '#shared/sweeper';
 import { createHarness, type Harness, ManualClock } from '../../support/harness.ts';
 import {
@@ -321,6 +323,37 @@ describe('Finance API: holds', () => {
     expect(problem(await h.call('POST', `/v1/finance/holds/${id}/reject`, { token: fin }))).toEqual([409, 'conflict']);
     const q = await h.call('POST', '/v1/finance/payouts', { token: fin, body: { asset: 'cash' } });
     expect(q.body.items).toContainEqual({ payeeId: 'hal', amount: 500 });
+  });
+
+  it('releases or rejects a held commission with any number of reversals, finishing what a stopped call left', async () => {
+    for (const [orderId, kolId] of [
+      ['o-hr', 'kol-hr'],
+      ['o-hj', 'kol-hj'],
+    ] as const) {
+      await deliver(h.deps, orderAttributed(clock, { orderId, kolId, commission: 10_000, held: true }));
+      for (let i = 0; i < 90; i++)
+        await deliver(h.deps, orderRefunded(clock, { orderId, refundId: `${orderId}-r${i}`, kolId, reversal: 10 }));
+      expect(await balanceOf(h.deps, kolId)).toMatchObject({ held: 9100 });
+    }
+    // The release stops after its first transaction, then is asked again.
+    let transactions = 0;
+    const stopping = Object.create(h.deps.store) as Store;
+    stopping.transact = async (items) => {
+      if (++transactions > 1) throw new Error('Lambda timed out');
+      await h.deps.store.transact(items);
+    };
+    await expect(releaseHold({ store: stopping }, commissionId('o-hr', 'kol-hr'))).rejects.toThrow('Lambda timed out');
+    expect((await findEntry(h.deps.store, commissionId('o-hr', 'kol-hr')))!.holdDecision).toBe('released');
+    expect((await balanceOf(h.deps, 'kol-hr')).held).toBeLessThan(0);
+    const r = await h.call('POST', `/v1/finance/holds/${commissionId('o-hr', 'kol-hr')}/release`, { token: fin });
+    expect(r.status).toBe(200);
+    expect(await balanceOf(h.deps, 'kol-hr')).toMatchObject({ held: 0, available: 9100 });
+    const j = await h.call('POST', `/v1/finance/holds/${commissionId('o-hj', 'kol-hj')}/reject`, { token: fin });
+    expect(j.status).toBe(200);
+    expect(await balanceOf(h.deps, 'kol-hj')).toMatchObject({ held: 0, available: 0 });
+    expect((await findEntry(h.deps.store, reversalId('o-hj-r89', 'kol-hj')))!.state).toBe('rejected');
+    const rec = await h.call('GET', '/v1/finance/reconciliation', { token: fin });
+    expect(rec.body.ok).toBe(true);
   });
 
   it('rejecting a held commission voids it and its reversal, and removes them from the balance', async () => {
