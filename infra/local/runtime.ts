@@ -1,4 +1,5 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type ServerType, serve } from '@hono/node-server';
 import { createFullApp } from '#functions/app';
@@ -9,6 +10,7 @@ import { createDeps, type Deps } from '#shared/deps';
 import { sweepOnce } from '#shared/sweeper';
 import { LocalBus, type LocalBusOptions } from './bus.ts';
 import { answerClientErrors } from './client-errors.ts';
+import { claimDataDir, type DataDirClaim } from './data-dir.ts';
 import { type LocalDynamo, startDynamoLocal } from './dynamodb.ts';
 import { ensureTable } from './table.ts';
 
@@ -36,70 +38,121 @@ export interface LocalRuntime {
   stop(): Promise<void>;
 }
 
-/** The whole backend in one process: DynamoDB Local, the HTTP API, the local event bus and the sweeper. */
+/**
+ * The whole backend in one process: DynamoDB Local, the HTTP API, the local event bus and the sweeper.
+ * Fails before starting anything when `dataDir` is another running server's (DataDirInUseError) or
+ * `port` is taken; a failure later stops what it had started.
+ */
 export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
-  const dynamo: LocalDynamo | undefined = opts.dynamoEndpoint
-    ? undefined
-    : await startDynamoLocal({
-        dataDir: opts.dataDir,
-        ...(opts.onDatabaseLost ? { onLost: opts.onDatabaseLost } : {}),
-      });
-  const endpoint = opts.dynamoEndpoint ?? dynamo!.endpoint;
-  // Its redirects answer before the click is written, so counter ADDs can gather a quarter second.
-  const env = { COUNTER_ROLLUP_MS: '250', ...process.env, ...opts.env, DYNAMODB_ENDPOINT: endpoint };
+  const wantedPort = opts.port ?? 3000;
+  // The data directory first: a second start on it names the server that has it, whatever its port.
+  const dataDir: DataDirClaim | undefined =
+    opts.dataDir && !opts.dynamoEndpoint ? await claimDataDir(opts.dataDir) : undefined;
+  let dynamo: LocalDynamo | undefined;
+  let deps: Deps | undefined;
   let bus: LocalBus | undefined;
-  const deps = createDeps({ env, ...opts.deps, redeliver: (c, e) => bus!.redeliver(c, e) });
-  const admin = new DynamoDBClient({
-    endpoint,
-    region: deps.config.AWS_REGION,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  await ensureTable(admin, deps.config.TABLE_NAME);
-  admin.destroy();
-
-  bus = new LocalBus(deps, consumers, opts.bus);
-  bus.start();
-
-  let sweeping = false;
-  const sweeper = setInterval(async () => {
-    if (sweeping) return;
-    sweeping = true;
-    try {
-      await sweepOnce(deps, sweepTasks);
-    } catch (e) {
-      deps.log.error('sweep failed', { error: e as Error });
-    } finally {
-      sweeping = false;
-    }
-  }, opts.sweepIntervalMs ?? 1000);
-
-  const app = createFullApp(deps);
-  const server: ServerType = await new Promise((ok) => {
-    const s = serve({ fetch: app.fetch, port: opts.port ?? 3000, hostname: '0.0.0.0' }, () => ok(s));
-  });
-  answerClientErrors(server as Server);
-  const closeServer = gracefulStop(server as Server);
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : (opts.port ?? 3000);
-
-  let stopped = false;
-  return {
-    url: `http://localhost:${port}`,
-    deps,
-    bus,
-    server: server as Server,
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      clearInterval(sweeper);
-      await closeServer();
-      // Redirects answer before their clicks are written: write them before the client goes.
-      await settleClicks();
-      await bus!.stop();
-      deps.store.client.destroy();
-      await dynamo?.stop();
-    },
+  let sweeper: NodeJS.Timeout | undefined;
+  /** Stops the parts started so far; `stop` first closes the server and writes pending clicks. */
+  const stopParts = async () => {
+    clearInterval(sweeper);
+    await bus?.stop();
+    deps?.store.client.destroy();
+    await dynamo?.stop();
+    dataDir?.release();
   };
+  try {
+    // Before Java starts: a taken port fails at once and leaves nothing behind.
+    await checkPortFree(wantedPort);
+    dynamo = opts.dynamoEndpoint
+      ? undefined
+      : await startDynamoLocal({
+          dataDir,
+          ...(opts.onDatabaseLost ? { onLost: opts.onDatabaseLost } : {}),
+        });
+    const endpoint = opts.dynamoEndpoint ?? dynamo!.endpoint;
+    // Its redirects answer before the click is written, so counter ADDs can gather a quarter second.
+    const env = { COUNTER_ROLLUP_MS: '250', ...process.env, ...opts.env, DYNAMODB_ENDPOINT: endpoint };
+    deps = createDeps({ env, ...opts.deps, redeliver: (c, e) => bus!.redeliver(c, e) });
+    const admin = new DynamoDBClient({
+      endpoint,
+      region: deps.config.AWS_REGION,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    try {
+      await ensureTable(admin, deps.config.TABLE_NAME);
+    } finally {
+      admin.destroy();
+    }
+
+    bus = new LocalBus(deps, consumers, opts.bus);
+    bus.start();
+
+    const sweepDeps = deps;
+    let sweeping = false;
+    sweeper = setInterval(async () => {
+      if (sweeping) return;
+      sweeping = true;
+      try {
+        await sweepOnce(sweepDeps, sweepTasks);
+      } catch (e) {
+        sweepDeps.log.error('sweep failed', { error: e as Error });
+      } finally {
+        sweeping = false;
+      }
+    }, opts.sweepIntervalMs ?? 1000);
+
+    const app = createFullApp(deps);
+    const server: ServerType = await new Promise((ok, fail) => {
+      const s = serve({ fetch: app.fetch, port: wantedPort, hostname: '0.0.0.0' }, () => {
+        s.off('error', fail);
+        ok(s);
+      });
+      s.once('error', (e) => fail(listenError(wantedPort, e)));
+    });
+    answerClientErrors(server as Server);
+    const closeServer = gracefulStop(server as Server);
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : wantedPort;
+
+    let stopped = false;
+    return {
+      url: `http://localhost:${port}`,
+      deps,
+      bus,
+      server: server as Server,
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        clearInterval(sweeper);
+        await closeServer();
+        // Redirects answer before their clicks are written: write them before the client goes.
+        await settleClicks();
+        await stopParts();
+      },
+    };
+  } catch (e) {
+    await stopParts();
+    throw e;
+  }
+}
+
+/** Fails, as listening would, when something already listens on `port` (0: any free port, never taken). */
+async function checkPortFree(port: number): Promise<void> {
+  if (port === 0) return;
+  await new Promise<void>((ok, fail) => {
+    const probe = createServer();
+    probe.once('error', (e) => fail(listenError(port, e)));
+    probe.listen(port, '0.0.0.0', () => probe.close(() => ok()));
+  });
+}
+
+/** The error to show for a server that could not listen on `port`. */
+function listenError(port: number, e: Error): Error {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE') return new Error(`Port ${port} is already in use: stop what listens on it, or set PORT.`);
+  if (code === 'EACCES')
+    return new Error(`Port ${port} needs privileges this process lacks: set PORT to 1024 or above.`);
+  return e;
 }
 
 /** How long a stop waits for requests under way to be answered before cutting their connections. */

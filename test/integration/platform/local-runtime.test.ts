@@ -1,12 +1,13 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { signJwt } from '#shared/http/jwt';
 import { ROOT } from '../../../infra/lambdas.ts';
+import { claimDataDir, DataDirInUseError } from '../../../infra/local/data-dir.ts';
 import { freePort } from '../../../infra/local/dynamodb.ts';
 import { startLocalRuntime } from '../../../infra/local/runtime.ts';
 import { TEST_ENV } from '../../support/harness.ts';
@@ -54,16 +55,22 @@ async function counts(rt: { url: string }, code: string): Promise<{ clicks: numb
 /** Servers this file started: whatever a failing test leaves running is killed at the end. */
 const started: { child: ChildProcess; dataDir: string }[] = [];
 
-/** `npm start`'s entry point in a process group of its own, answering on `port`. */
-async function startServer(port: number, dataDir: string): Promise<ChildProcess> {
+/** `npm start`'s entry point in a process group of its own, on `port` and `dataDir`. */
+function spawnServer(port: number, dataDir: string, stderr: 'ignore' | 'pipe' = 'ignore'): ChildProcess {
   const child = spawn(join(ROOT, 'node_modules', '.bin', 'tsx'), ['infra/local/main.ts'], {
     cwd: ROOT,
     env: { ...process.env, ...TEST_ENV, PORT: String(port), DATA_DIR: dataDir },
     detached: true,
-    stdio: 'ignore',
+    stdio: ['ignore', 'ignore', stderr],
   });
   started.push({ child, dataDir });
-  child.on('error', () => {}); // a failed spawn shows as the exit code below
+  child.on('error', () => {}); // a failed spawn shows as the exit code
+  return child;
+}
+
+/** `npm start`'s entry point, answering on `port`. */
+async function startServer(port: number, dataDir: string): Promise<ChildProcess> {
+  const child = spawnServer(port, dataDir);
   for (let i = 0; i < 300; i++) {
     if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode}`);
     const up = await fetch(`http://localhost:${port}/health`).then(
@@ -76,6 +83,27 @@ async function startServer(port: number, dataDir: string): Promise<ChildProcess>
   throw new Error('the server did not come up');
 }
 
+/** `npm start`'s entry point run until it ends by itself (or fails the test after 60 s): its exit code and stderr. */
+async function runUntilExit(port: number, dataDir: string): Promise<{ code: number | null; stderr: string }> {
+  const child = spawnServer(port, dataDir, 'pipe');
+  let stderr = '';
+  child.stderr!.on('data', (d) => {
+    stderr += d;
+  });
+  const code = await new Promise<number | null>((ok, fail) => {
+    child.once('close', ok);
+    setTimeout(() => fail(new Error('the server did not exit')), 60_000).unref();
+  });
+  return { code, stderr };
+}
+
+/** SIGKILL to the server's whole process group (Node, not its DynamoDB Local), then waits for it to exit. */
+async function killNode(child: ChildProcess): Promise<void> {
+  const exited = new Promise((r) => child.once('exit', r));
+  process.kill(-child.pid!, 'SIGKILL');
+  await exited;
+}
+
 /** SIGINT to the server's whole process group, then waits (at most 30 s) for the server to exit. */
 async function interrupt(child: ChildProcess): Promise<void> {
   const exited = new Promise((r) => child.once('exit', r));
@@ -86,26 +114,43 @@ async function interrupt(child: ChildProcess): Promise<void> {
   await Promise.race([exited, timeout]);
 }
 
-/** Kills what a failed test left: the server's process group, and DynamoDB Local by its pid file. */
+/** Kills what a failed test left: the servers' process groups, and every DynamoDB Local on their data directories. */
 function killLeftovers(): void {
   for (const { child, dataDir } of started) {
     if (child.exitCode === null && child.signalCode === null)
       try {
         process.kill(-child.pid!, 'SIGKILL');
       } catch {}
-    try {
-      const pid = Number(readFileSync(join(dataDir, 'dynamodb.pid'), 'utf8'));
-      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('DynamoDBLocal')) process.kill(pid, 'SIGKILL');
-    } catch {}
+    for (const pid of javaOn(dataDir))
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {}
   }
 }
 
-const javaHolding = (dir: string) => {
+/** The pids of the DynamoDB Local processes keeping their data in `dir`. */
+const javaOn = (dir: string): number[] => {
   try {
-    return execFileSync('pgrep', ['-f', `DynamoDBLocal.*${dir}`], { encoding: 'utf8' }).trim();
+    return execFileSync('pgrep', ['-f', `DynamoDBLocal.*${dir}`], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .map(Number);
   } catch {
-    return '';
+    return [];
   }
+};
+
+/** What the pid file of `dataDir` says: its server's Node process and that server's DynamoDB Local. */
+const owner = (dataDir: string) =>
+  JSON.parse(readFileSync(join(dataDir, 'dynamodb.pid'), 'utf8')) as {
+    node: { pid: number };
+    java: { pid: number };
+  };
+
+/** The process group of `pid`, from /proc. */
+const groupOf = (pid: number) => {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
 };
 
 describe('The local runtime (npm start) across restarts', () => {
@@ -170,14 +215,14 @@ describe('The local runtime (npm start) across restarts', () => {
     const code = await createLink(rt);
     await click(rt, code, 120, 40);
     await interrupt(first); // as a terminal does: SIGINT to every process of the group at once
-    expect(javaHolding(dataDir)).toBe('');
+    expect(javaOn(dataDir)).toEqual([]);
     const second = await startServer(port, dataDir);
     try {
       expect(await counts(rt, code)).toMatchObject({ clicks: 120, uniqueClicks: 40 });
     } finally {
       await interrupt(second);
     }
-    expect(javaHolding(dataDir)).toBe('');
+    expect(javaOn(dataDir)).toEqual([]);
   }, 90_000);
 
   it('npm start: exits with an error when its DynamoDB Local goes away', async () => {
@@ -185,9 +230,127 @@ describe('The local runtime (npm start) across restarts', () => {
     dirs.push(dataDir);
     const server = await startServer(await freePort(), dataDir);
     const exited = new Promise<number | null>((r) => server.once('exit', (code) => r(code)));
-    process.kill(Number(readFileSync(join(dataDir, 'dynamodb.pid'), 'utf8')), 'SIGKILL');
+    process.kill(owner(dataDir).java.pid, 'SIGKILL');
     expect(await exited).toBe(1);
   }, 60_000);
+
+  it('npm start: a second start on a data directory in use exits naming the running server, which keeps serving; after a SIGKILL the next start kills the orphaned Java', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'fission-runtime-'));
+    dirs.push(dataDir);
+    const port = await freePort();
+    const rt = { url: `http://localhost:${port}` };
+    const first = await startServer(port, dataDir);
+    const code = await createLink(rt);
+    await click(rt, code, 12, 4);
+    await expect.poll(() => counts(rt, code), { timeout: 20_000 }).toMatchObject({ clicks: 12, uniqueClicks: 4 });
+    const running = owner(dataDir);
+    expect(groupOf(running.node.pid)).toBe(first.pid); // the pid file names the first server's Node
+
+    // Same data directory and same port, as a second npm start in another terminal.
+    const second = await runUntilExit(port, dataDir);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain(
+      `Could not start: ${dataDir} is in use by the Fission server with pid ${running.node.pid}: stop it, or set DATA_DIR to another directory.`,
+    );
+    expect(owner(dataDir)).toEqual(running);
+    expect(javaOn(dataDir)).toEqual([running.java.pid]);
+    expect((await fetch(`${rt.url}/health`)).status).toBe(200);
+    expect(await counts(rt, code)).toMatchObject({ clicks: 12, uniqueClicks: 4 });
+    const later = await createLink(rt); // its DynamoDB Local still takes writes
+
+    await killNode(first); // a crash: Node is gone, its Java (a process group of its own) is not
+    expect(javaOn(dataDir)).toEqual([running.java.pid]);
+    const third = await startServer(port, dataDir);
+    try {
+      const now = owner(dataDir);
+      expect(now.java.pid).not.toBe(running.java.pid);
+      expect(javaOn(dataDir)).toEqual([now.java.pid]);
+      expect(await counts(rt, code)).toMatchObject({ clicks: 12, uniqueClicks: 4 });
+      expect(await counts(rt, later)).toMatchObject({ clicks: 0 });
+    } finally {
+      await interrupt(third);
+    }
+    expect(javaOn(dataDir)).toEqual([]);
+    expect(existsSync(join(dataDir, 'dynamodb.pid'))).toBe(false);
+  }, 180_000);
+
+  it('npm start: a port already in use ends it with a message before DynamoDB Local starts', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'fission-runtime-'));
+    dirs.push(dataDir);
+    const taken = createServer();
+    const port = await new Promise<number>((ok) =>
+      taken.listen(0, '0.0.0.0', () => ok((taken.address() as { port: number }).port)),
+    );
+    try {
+      const run = await runUntilExit(port, dataDir);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(
+        `Could not start: Port ${port} is already in use: stop what listens on it, or set PORT.`,
+      );
+      expect(javaOn(dataDir)).toEqual([]);
+      expect(existsSync(join(dataDir, 'dynamodb.pid'))).toBe(false);
+    } finally {
+      taken.close();
+    }
+  }, 60_000);
+});
+
+describe('Claiming a data directory', () => {
+  const dirs: string[] = [];
+  const others: ChildProcess[] = [];
+  afterAll(() => {
+    for (const p of others) p.kill('SIGKILL');
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  /** A live process that is neither a Fission server nor a DynamoDB Local: `node` or `sleep`. */
+  const unrelated = async (command: 'node' | 'sleep') => {
+    const args = command === 'node' ? ['-e', 'setTimeout(() => {}, 120_000)'] : ['120'];
+    const p = spawn(command === 'node' ? process.execPath : 'sleep', args, { stdio: 'ignore' });
+    others.push(p);
+    await new Promise((r) => p.once('spawn', r));
+    return p.pid!;
+  };
+  const isAlive = (pid: number) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z';
+
+  const dataDirWith = (pidFile: string) => {
+    const dir = mkdtempSync(join(tmpdir(), 'fission-claim-'));
+    dirs.push(dir);
+    writeFileSync(join(dir, 'dynamodb.pid'), pidFile);
+    return dir;
+  };
+
+  it('takes over a pid file whose pids now belong to other processes, and kills none of them', async () => {
+    const node = await unrelated('node');
+    const sleep = await unrelated('sleep');
+    const cases = [
+      // a Node process, but not the one that wrote the file (another start time); a Java pid that is not Java
+      JSON.stringify({ node: { pid: node, start: '1' }, java: { pid: sleep } }),
+      // a process that is not Node
+      JSON.stringify({ node: { pid: sleep }, java: { pid: node } }),
+      // an earlier version's Java pid, now another process's
+      String(sleep),
+    ];
+    for (const pidFile of cases) {
+      const dir = dataDirWith(pidFile);
+      const claim = await claimDataDir(dir);
+      expect(JSON.parse(readFileSync(join(dir, 'dynamodb.pid'), 'utf8')).node.pid).toBe(process.pid);
+      claim.release();
+      expect(existsSync(join(dir, 'dynamodb.pid'))).toBe(false);
+    }
+    expect([isAlive(node), isAlive(sleep)]).toEqual([true, true]);
+  });
+
+  it('refuses a data directory whose owner still runs, and leaves its pid file as it was', async () => {
+    const node = await unrelated('node');
+    const pidFile = JSON.stringify({ node: { pid: node } });
+    const dir = dataDirWith(pidFile);
+    const refused = await claimDataDir(dir).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(DataDirInUseError);
+    expect(refused).toMatchObject({ dataDir: dir, pid: node });
+    expect(readFileSync(join(dir, 'dynamodb.pid'), 'utf8')).toBe(pidFile);
+    expect(isAlive(node)).toBe(true);
+  });
 });
 
 describe('The local server before the app', () => {
