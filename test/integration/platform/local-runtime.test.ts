@@ -84,6 +84,18 @@ async function startServer(port: number, dataDir: string): Promise<ChildProcess>
 }
 
 /** `npm start`'s entry point run until it ends by itself (or fails the test after 60 s): its exit code and stderr. */
+/** A fresh data directory (noted in `dirs`) with `npm start` serving on a free port, and one KOL link clicked `clicks` times by `visitors`. */
+async function serverWithClicks(dirs: string[], clicks: number, visitors: number) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'fission-runtime-'));
+  dirs.push(dataDir);
+  const port = await freePort();
+  const rt = { url: `http://localhost:${port}` };
+  const server = await startServer(port, dataDir);
+  const code = await createLink(rt);
+  await click(rt, code, clicks, visitors);
+  return { dataDir, port, rt, server, code };
+}
+
 async function runUntilExit(port: number, dataDir: string): Promise<{ code: number | null; stderr: string }> {
   const child = spawnServer(port, dataDir, 'pipe');
   let stderr = '';
@@ -207,13 +219,7 @@ describe('The local runtime (npm start) across restarts', () => {
   });
 
   it('npm start: Ctrl-C to its process group writes the clicks it answered, keeps the data, leaves no Java', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'fission-runtime-'));
-    dirs.push(dataDir);
-    const port = await freePort();
-    const rt = { url: `http://localhost:${port}` };
-    const first = await startServer(port, dataDir);
-    const code = await createLink(rt);
-    await click(rt, code, 120, 40);
+    const { dataDir, port, rt, server: first, code } = await serverWithClicks(dirs, 120, 40);
     await interrupt(first); // as a terminal does: SIGINT to every process of the group at once
     expect(javaOn(dataDir)).toEqual([]);
     const second = await startServer(port, dataDir);
@@ -235,13 +241,7 @@ describe('The local runtime (npm start) across restarts', () => {
   }, 60_000);
 
   it('npm start: a second start on a data directory in use exits naming the running server, which keeps serving; after a SIGKILL the next start kills the orphaned Java', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'fission-runtime-'));
-    dirs.push(dataDir);
-    const port = await freePort();
-    const rt = { url: `http://localhost:${port}` };
-    const first = await startServer(port, dataDir);
-    const code = await createLink(rt);
-    await click(rt, code, 12, 4);
+    const { dataDir, port, rt, server: first, code } = await serverWithClicks(dirs, 12, 4);
     await expect.poll(() => counts(rt, code), { timeout: 20_000 }).toMatchObject({ clicks: 12, uniqueClicks: 4 });
     const running = owner(dataDir);
     expect(groupOf(running.node.pid)).toBe(first.pid); // the pid file names the first server's Node
