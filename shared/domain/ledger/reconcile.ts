@@ -47,8 +47,9 @@ type Period = { from: string; to: string };
  * and payouts over many queries while the sweeper, payouts and settlement keep writing, so a
  * transaction landing between two of its reads can make them disagree. Each failure that compares
  * records written together is therefore re-checked on a snapshot of its own payee or payout (see
- * `readPayee`, `readPayout`), re-read until one is stable; only what fails on it is reported.
- * Failures about what never changes once written (entry ids, causes, amounts) stand as read.
+ * `readPayee`, `readPayout`), re-read until a snapshot passes or two in a row fail the same way;
+ * only the latter is reported. Failures about what never changes once written (entry ids, causes,
+ * amounts) stand as read.
  */
 export async function reconcileLedger(
   deps: Pick<Deps, 'store' | 'clock'>,
