@@ -225,7 +225,12 @@ financeRoutes.openapi(
       'balances are listed in `detail`, shown as they are). A failing check names each failing item. Without ' +
       '`from`/`to`: all time. With a period (≤ 366 days): the period’s entries, and all entries of the payees seen ' +
       'in it for the balance check (a balance covers all time), and `totals.activity` counts the group-buy and ' +
-      'bargain outcomes recorded for finance in the period, by event type (the ledger pays nothing for them).',
+      'bargain outcomes recorded for finance in the period, by event type (the ledger pays nothing for them). ' +
+      'A failure is reported only when it holds on a stable re-read: each payee or payout failing the first pass is ' +
+      're-read on its own until a read passes or two in a row fail the same way, so writes landing during the check ' +
+      '(unlocks, payouts, settlement) never show as mismatches. `totals.unsettled` (present only then) lists the ' +
+      'payees and payouts that kept changing on every re-read and so were not compared. Entries in a payout still ' +
+      'being created or confirmed count as in it.',
     security: bearerSecurity,
     middleware: [finance()] as const,
     request: { query: periodSchema },

@@ -241,8 +241,10 @@ export async function listDayEntries(
 // ── balances ─────────────────────────────────────────────────────────────────
 
 /**
- * Adds `delta` to a payee's balance buckets (creating the balance on first use). `payable`
- * puts the balance in the sparse payable index (whenever available may have become non-zero).
+ * Adds `delta` to a payee's balance buckets (creating the balance on first use) and 1 to its
+ * `version`, so every change of the balance shows (reconciliation reads a payee's entries between
+ * two reads of an unchanged version). `payable` puts the balance in the sparse payable index
+ * (whenever available may have become non-zero).
  */
 export function balanceDeltaTx(
   payeeId: string,
@@ -250,8 +252,13 @@ export function balanceDeltaTx(
   delta: Partial<Buckets>,
   opts: { payable?: boolean; condition?: { expression: string; values: Record<string, unknown> } } = {},
 ): TxItem {
-  const values: Record<string, unknown> = { ':entity': 'ledger_balance', ':payee': payeeId, ':asset': asset };
-  const adds: string[] = [];
+  const values: Record<string, unknown> = {
+    ':entity': 'ledger_balance',
+    ':payee': payeeId,
+    ':asset': asset,
+    ':one': 1,
+  };
+  const adds: string[] = ['version :one'];
   for (const b of BUCKETS) {
     values[`:d_${b}`] = delta[b] ?? 0;
     adds.push(`${b} :d_${b}`);
@@ -288,6 +295,18 @@ function toBalance(item: Item): Balance {
 export async function findBalances(store: Store, payeeId: string): Promise<Balance[]> {
   const items = await store.queryAll({ pk: ledgerBalancePk(payeeId), consistent: true });
   return items.map(toBalance);
+}
+
+/**
+ * Every balance of a payee with its version (which every change of the balance raises; 0 for a
+ * balance not changed since versions were kept), read consistently.
+ */
+export async function findVersionedBalances(
+  store: Store,
+  payeeId: string,
+): Promise<{ balance: Balance; version: number }[]> {
+  const items = await store.queryAll({ pk: ledgerBalancePk(payeeId), consistent: true });
+  return items.map((i) => ({ balance: toBalance(i), version: Number(i.version ?? 0) }));
 }
 
 /** Balances with a non-zero available amount of `asset` (the payable index, all shards). */

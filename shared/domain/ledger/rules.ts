@@ -197,39 +197,66 @@ function creating(payouts: readonly { status: string }[]): string {
   return n > 0 ? ` (${n} still being created)` : '';
 }
 
+/** ` (N being confirmed)` when some payouts are `confirming`, else nothing. */
+function confirming(payouts: readonly { status: string }[]): string {
+  const n = payouts.filter((p) => p.status === 'confirming').length;
+  return n > 0 ? ` (${n} payouts being confirmed)` : '';
+}
+
 function describe(failures: string[], okText: string): string {
   if (failures.length === 0) return okText;
   const named = failures.slice(0, MAX_NAMED).join('; ');
   return failures.length > MAX_NAMED ? `${named}; … and ${failures.length - MAX_NAMED} more` : named;
 }
 
+export const CHECKS = [
+  'balances_match_entries',
+  'paid_entries_in_one_confirmed_payout',
+  'no_cause_settled_twice',
+  'reversals_within_commission',
+  'payout_totals_match',
+  'negative_available_reported',
+] as const;
+export type CheckName = (typeof CHECKS)[number];
+
 /**
- * Every reconciliation check, computed from the entries themselves:
- * - `balances_match_entries`: per payee and asset, each stored bucket equals the sum of the entries in it;
- * - `paid_entries_in_one_confirmed_payout`: a paid entry names a confirmed payout whose line for its payee lists it
- *   (an entry holds one payout id, so it cannot be in two); an in_payout entry's payout is still pending;
- * - `no_cause_settled_twice`: no two entries share (cause, payee, kind), and each id is the one its cause derives;
- * - `reversals_within_commission`: reversals never add up to more than the commission they reverse;
- * - `payout_totals_match`: a payout's total is the sum of its live lines, and each line the sum of its entries;
- * - `negative_available_reported`: negative available balances are listed, and shown as they are (not clamped).
- * `balanceEntries` holds every entry of the payees whose balances are checked; `entries` is the period's.
+ * One failing item of a check. `payeeId` when it compares records one payee's transactions
+ * write together (its balances, its entries, its payout lines, with the headers of those
+ * payouts); `payoutId` when it compares a payout's header with its lines; neither when it
+ * compares only what never changes once written (entry ids, causes and amounts).
  */
-export function reconcile(input: {
+export interface Finding {
+  check: CheckName;
+  text: string;
+  payeeId?: string;
+  payoutId?: string;
+}
+
+export interface ReconcileInput {
   entries: LedgerEntry[];
   balances: Balance[];
   balanceEntries: LedgerEntry[];
   payouts: Payout[];
   payoutItems: PayoutItem[];
-}): Reconciliation {
-  const { entries, balances, balanceEntries, payouts, payoutItems } = input;
-  const checks: ReconciliationCheck[] = [];
+}
 
-  const byBalance = new Map<string, LedgerEntry[]>();
-  for (const e of balanceEntries) {
-    const k = `${e.payeeId}/${e.asset}`;
-    byBalance.set(k, [...(byBalance.get(k) ?? []), e]);
-  }
-  const mismatches: string[] = [];
+/**
+ * Every failing item of every reconciliation check, computed from the entries themselves:
+ * - `balances_match_entries`: per payee and asset, each stored bucket equals the sum of the entries in it;
+ * - `paid_entries_in_one_confirmed_payout`: a paid entry names a confirmed payout (or one being confirmed) whose line
+ *   for its payee lists it (an entry holds one payout id, so it cannot be in two); an in_payout entry's payout is
+ *   still being created, pending or being confirmed; no entry is listed on two live lines;
+ * - `no_cause_settled_twice`: no two entries share (cause, payee, kind), and each id is the one its cause derives;
+ * - `reversals_within_commission`: reversals never add up to more than the commission they reverse;
+ * - `payout_totals_match`: a payout's total is the sum of its live lines, and each line the sum of its entries;
+ * - `negative_available_reported`: a negative available balance is shown as it is (not clamped).
+ * `balanceEntries` holds every entry of the payees whose balances are checked; `entries` is the period's.
+ */
+export function findFailures(input: ReconcileInput): Finding[] {
+  const { entries, balances, balanceEntries, payouts, payoutItems } = input;
+  const out: Finding[] = [];
+
+  const byBalance = groupByBalance(balanceEntries);
   const seenBalances = new Set<string>();
   for (const b of balances) {
     const k = `${b.payeeId}/${b.asset}`;
@@ -237,116 +264,156 @@ export function reconcile(input: {
     const sum = sumEntries(byBalance.get(k) ?? []);
     for (const bucket of BUCKETS)
       if ((b[bucket] ?? 0) !== sum[bucket])
-        mismatches.push(`${b.payeeId} ${b.asset} ${bucket}: balance ${b[bucket] ?? 0} ≠ entries ${sum[bucket]}`);
+        out.push({
+          check: 'balances_match_entries',
+          payeeId: b.payeeId,
+          text: `${b.payeeId} ${b.asset} ${bucket}: balance ${b[bucket] ?? 0} ≠ entries ${sum[bucket]}`,
+        });
   }
   for (const [k, list] of byBalance)
     if (!seenBalances.has(k) && list.some((e) => e.state !== 'rejected'))
-      mismatches.push(`${k.replace('/', ' ')}: entries exist but no balance`);
-  checks.push({
-    name: 'balances_match_entries',
-    ok: mismatches.length === 0,
-    detail: describe(mismatches, `${balances.length} balances equal the sum of their entries`),
-  });
+      out.push({
+        check: 'balances_match_entries',
+        payeeId: list[0]!.payeeId,
+        text: `${k.replace('/', ' ')}: entries exist but no balance`,
+      });
 
   const payoutById = new Map(payouts.map((p) => [p.id, p]));
   const itemByKey = new Map(payoutItems.map((i) => [`${i.payoutId}/${i.payeeId}`, i]));
-  const payoutFailures: string[] = [];
-  let paidCount = 0;
+  const paidCheck = (e: LedgerEntry, text: string): Finding => ({
+    check: 'paid_entries_in_one_confirmed_payout',
+    payeeId: e.payeeId,
+    text,
+  });
   for (const e of entries) {
     if (e.state !== 'paid' && e.state !== 'in_payout') continue;
-    if (e.state === 'paid') paidCount++;
     const p = e.payoutId ? payoutById.get(e.payoutId) : undefined;
     const item = e.payoutId ? itemByKey.get(`${e.payoutId}/${e.payeeId}`) : undefined;
-    if (!p || !item) payoutFailures.push(`${e.id} (${e.state}) names no payout line (payout ${e.payoutId ?? 'none'})`);
-    else if (!item.entryIds.includes(e.id)) payoutFailures.push(`${e.id} is not listed on payout ${p.id}`);
-    else if (e.state === 'paid' && p.status !== 'confirmed')
-      payoutFailures.push(`${e.id} is paid but payout ${p.id} is ${p.status}`);
-    else if (e.state === 'in_payout' && p.status !== 'pending' && p.status !== 'creating')
-      payoutFailures.push(`${e.id} is in_payout but payout ${p.id} is ${p.status}`);
+    if (!p || !item)
+      out.push(paidCheck(e, `${e.id} (${e.state}) names no payout line (payout ${e.payoutId ?? 'none'})`));
+    else if (!item.entryIds.includes(e.id)) out.push(paidCheck(e, `${e.id} is not listed on payout ${p.id}`));
+    else if (e.state === 'paid' && p.status !== 'confirmed' && p.status !== 'confirming')
+      out.push(paidCheck(e, `${e.id} is paid but payout ${p.id} is ${p.status}`));
+    else if (e.state === 'in_payout' && p.status === 'confirmed')
+      out.push(paidCheck(e, `${e.id} is in_payout but payout ${p.id} is ${p.status}`));
   }
-  const listedIn = new Map<string, string[]>();
+  const listedIn = new Map<string, PayoutItem[]>();
   for (const i of payoutItems)
-    if (i.status !== 'failed') for (const id of i.entryIds) listedIn.set(id, [...(listedIn.get(id) ?? []), i.payoutId]);
-  for (const [id, ps] of listedIn)
-    if (ps.length > 1) payoutFailures.push(`${id} is listed on ${ps.length} payouts: ${ps.join(', ')}`);
-  checks.push({
-    name: 'paid_entries_in_one_confirmed_payout',
-    ok: payoutFailures.length === 0,
-    detail: describe(payoutFailures, `${paidCount} paid entries each in exactly one confirmed payout`),
-  });
+    if (i.status !== 'failed') for (const id of i.entryIds) listedIn.set(id, [...(listedIn.get(id) ?? []), i]);
+  for (const [id, lines] of listedIn)
+    if (lines.length > 1)
+      out.push({
+        check: 'paid_entries_in_one_confirmed_payout',
+        payeeId: lines[0]!.payeeId,
+        text: `${id} is listed on ${lines.length} payouts: ${lines.map((l) => l.payoutId).join(', ')}`,
+      });
 
   const byCause = new Map<string, string[]>();
-  const badIds: string[] = [];
+  const badIds: Finding[] = [];
   for (const e of entries) {
     const k = `${e.cause.type}:${e.cause.id}/${e.payeeId}/${e.kind}`;
     byCause.set(k, [...(byCause.get(k) ?? []), e.id]);
     if (e.id !== entryIdFor(e.cause.type, e.cause.id, e.payeeId, e.kind))
-      badIds.push(`${e.id} is not the id its cause ${e.cause.type}:${e.cause.id} derives`);
+      badIds.push({
+        check: 'no_cause_settled_twice',
+        text: `${e.id} is not the id its cause ${e.cause.type}:${e.cause.id} derives`,
+      });
   }
-  const twice = [...byCause].filter(([, ids]) => ids.length > 1).map(([k, ids]) => `${k} settled by ${ids.join(', ')}`);
-  checks.push({
-    name: 'no_cause_settled_twice',
-    ok: twice.length + badIds.length === 0,
-    detail: describe([...twice, ...badIds], `${byCause.size} causes, each settled once`),
-  });
+  for (const [k, ids] of byCause)
+    if (ids.length > 1) out.push({ check: 'no_cause_settled_twice', text: `${k} settled by ${ids.join(', ')}` });
+  out.push(...badIds);
 
   const commissions = new Map(entries.filter((e) => e.kind === 'commission').map((e) => [e.id, e]));
-  const perCommission = new Map<string, number>();
-  for (const e of new Map([...entries, ...balanceEntries].map((x) => [x.id, x])).values())
-    if (e.kind === 'commission_reversal' && e.reverses)
-      perCommission.set(e.reverses, (perCommission.get(e.reverses) ?? 0) - e.amount);
-  const over: string[] = [];
-  for (const [cid, total] of perCommission) {
+  for (const [cid, total] of reversedPerCommission(entries, balanceEntries)) {
     const c = commissions.get(cid) ?? balanceEntries.find((x) => x.id === cid);
-    if (c && total > c.amount) over.push(`${cid}: reversed ${total} of ${c.amount}`);
+    if (c && total > c.amount)
+      out.push({ check: 'reversals_within_commission', text: `${cid}: reversed ${total} of ${c.amount}` });
   }
-  checks.push({
-    name: 'reversals_within_commission',
-    ok: over.length === 0,
-    detail: describe(over, `${perCommission.size} reversed commissions within their amount`),
-  });
 
   const entryById = new Map([...balanceEntries, ...entries].map((e) => [e.id, e]));
-  const totalFailures: string[] = [];
   for (const p of payouts) {
     const lines = payoutItems.filter((i) => i.payoutId === p.id && i.status !== 'failed');
     const sum = lines.reduce((s, i) => s + i.amount, 0);
     // A payout still being created has no total yet: its lines are checked, its header is not.
     if (p.status !== 'creating' && sum !== p.total)
-      totalFailures.push(`payout ${p.id}: total ${p.total} ≠ lines ${sum}`);
+      out.push({
+        check: 'payout_totals_match',
+        payoutId: p.id,
+        text: `payout ${p.id}: total ${p.total} ≠ lines ${sum}`,
+      });
     for (const line of lines) {
       const known = line.entryIds.map((id) => entryById.get(id)).filter((e): e is LedgerEntry => Boolean(e));
       if (known.length !== line.entryIds.length) continue;
       const lineSum = known.reduce((s, e) => s + e.amount, 0);
       if (lineSum !== line.amount)
-        totalFailures.push(`payout ${p.id} line ${line.payeeId}: amount ${line.amount} ≠ entries ${lineSum}`);
+        out.push({
+          check: 'payout_totals_match',
+          text: `payout ${p.id} line ${line.payeeId}: amount ${line.amount} ≠ entries ${lineSum}`,
+        });
     }
   }
-  checks.push({
-    name: 'payout_totals_match',
-    ok: totalFailures.length === 0,
-    detail: describe(totalFailures, `${payouts.length} payouts add up${creating(payouts)}`),
-  });
 
+  for (const b of balances) {
+    const sum = sumEntries(byBalance.get(`${b.payeeId}/${b.asset}`) ?? []);
+    if (sum.available < 0 && b.available !== sum.available)
+      out.push({
+        check: 'negative_available_reported',
+        payeeId: b.payeeId,
+        text: `${b.payeeId} ${b.asset}: negative available hidden (shown ${b.available})`,
+      });
+  }
+  return out;
+}
+
+function groupByBalance(entries: LedgerEntry[]): Map<string, LedgerEntry[]> {
+  const out = new Map<string, LedgerEntry[]>();
+  for (const e of entries) {
+    const k = `${e.payeeId}/${e.asset}`;
+    out.set(k, [...(out.get(k) ?? []), e]);
+  }
+  return out;
+}
+
+function reversedPerCommission(entries: LedgerEntry[], balanceEntries: LedgerEntry[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const e of new Map([...entries, ...balanceEntries].map((x) => [x.id, x])).values())
+    if (e.kind === 'commission_reversal' && e.reverses) out.set(e.reverses, (out.get(e.reverses) ?? 0) - e.amount);
+  return out;
+}
+
+/**
+ * The reconciliation answer: each check of `findFailures` with the items that fail it (by
+ * default, every failing item of `input`; the caller may pass those that held on a re-read),
+ * and totals from `input`. `unsettled` names what kept changing on every re-read, so was not
+ * compared; it is listed in `totals.unsettled` and fails nothing.
+ */
+export function reconcile(
+  input: ReconcileInput,
+  failures: Finding[] = findFailures(input),
+  unsettled: string[] = [],
+): Reconciliation {
+  const { entries, balances, balanceEntries, payouts } = input;
+  const failing = (name: CheckName) => failures.filter((f) => f.check === name).map((f) => f.text);
+  const paidCount = entries.filter((e) => e.state === 'paid').length;
+  const causes = new Set(entries.map((e) => `${e.cause.type}:${e.cause.id}/${e.payeeId}/${e.kind}`)).size;
   const negatives = balances
     .filter((b) => b.available < 0)
     .map((b) => `${b.payeeId} ${b.asset} available ${b.available} (carried into the next payout)`);
-  const clamped = balances.filter((b) => {
-    const sum = sumEntries(byBalance.get(`${b.payeeId}/${b.asset}`) ?? []);
-    return sum.available < 0 && b.available !== sum.available;
-  });
-  checks.push({
-    name: 'negative_available_reported',
-    ok: clamped.length === 0,
-    detail:
-      clamped.length > 0
-        ? describe(
-            clamped.map((b) => `${b.payeeId} ${b.asset}: negative available hidden (shown ${b.available})`),
-            '',
-          )
-        : negatives.length > 0
-          ? `negative available balances, shown as they are: ${describe(negatives, '')}`
-          : 'no negative available balance',
+  const okText: Record<CheckName, string> = {
+    balances_match_entries: `${balances.length} balances equal the sum of their entries`,
+    paid_entries_in_one_confirmed_payout: `${paidCount} paid entries each in exactly one confirmed payout${confirming(payouts)}`,
+    no_cause_settled_twice: `${causes} causes, each settled once`,
+    reversals_within_commission: `${reversedPerCommission(entries, balanceEntries).size} reversed commissions within their amount`,
+    payout_totals_match: `${payouts.length} payouts add up${creating(payouts)}`,
+    negative_available_reported:
+      negatives.length > 0
+        ? `negative available balances, shown as they are: ${describe(negatives, '')}`
+        : 'no negative available balance',
+  };
+  const note = unsettled.length > 0 ? `; not compared, changing on every re-read: ${describe(unsettled, '')}` : '';
+  const checks: ReconciliationCheck[] = CHECKS.map((name) => {
+    const f = failing(name);
+    return { name, ok: f.length === 0, detail: f.length ? describe(f, '') : `${okText[name]}${note}` };
   });
 
   const byAsset: Record<string, Buckets & { entries: number; total: number }> = {};
@@ -371,6 +438,7 @@ export function reconcile(input: {
       negativeAvailable: negatives.length,
       byAsset,
       byKind,
+      ...(unsettled.length > 0 ? { unsettled } : {}),
     },
     checks,
   };

@@ -11,6 +11,7 @@ import {
   daysBetween,
   entryIdFor,
   entryOrderKey,
+  findFailures,
   formatAmount,
   isEligible,
   mergeBalanceChanges,
@@ -257,6 +258,47 @@ describe('Rule: reconcile', () => {
     });
     expect(r.checks.find((x) => x.name === 'reversals_within_commission')!.ok).toBe(false);
     expect(r.checks.find((x) => x.name === 'payout_totals_match')!.detail).toContain('pay_1');
+  });
+
+  it('counts entries in a payout being confirmed as in it, paid or not yet', () => {
+    const paid = entry({ amount: 600, state: 'paid', payoutId: 'pay_1' });
+    const waiting = entry({ amount: 400, state: 'in_payout', cause: { type: 'order', id: 'o2' }, payoutId: 'pay_1' });
+    const entries = [paid, waiting];
+    const r = reconcile({
+      entries,
+      balances: [balanceOf(entries)],
+      balanceEntries: entries,
+      payouts: [{ ...payouts[0]!, status: 'confirming' }],
+      payoutItems: [{ ...items[0]!, status: 'in_payout', entryIds: [paid.id, waiting.id] }],
+    });
+    expect(r.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(r.checks.find((c) => c.name === 'paid_entries_in_one_confirmed_payout')!.detail).toContain(
+      '1 payouts being confirmed',
+    );
+  });
+
+  it('names the payee or payout each failure compares, and none for what never changes once written', () => {
+    const twin = { ...c1, id: 'led_twin' };
+    const entries = [c1, twin];
+    const found = findFailures({
+      entries,
+      balances: [{ ...balanceOf(entries), paid: 1 }],
+      balanceEntries: entries,
+      payouts: [{ ...payouts[0]!, total: 5 }],
+      payoutItems: items,
+    });
+    expect(found.filter((f) => f.check === 'balances_match_entries').map((f) => f.payeeId)).toEqual(['p1']);
+    expect(found.filter((f) => f.check === 'payout_totals_match').map((f) => f.payoutId)).toEqual(['pay_1']);
+    expect(found.filter((f) => f.check === 'no_cause_settled_twice').every((f) => !f.payeeId && !f.payoutId)).toBe(
+      true,
+    );
+  });
+
+  it('lists what kept changing in totals.unsettled without failing a check', () => {
+    const r = reconcile({ entries: [], balances: [], balanceEntries: [], payouts: [], payoutItems: [] }, [], ['p9']);
+    expect(r.ok).toBe(true);
+    expect(r.totals.unsettled).toEqual(['p9']);
+    expect(r.checks[0]!.detail).toContain('not compared, changing on every re-read: p9');
   });
 });
 
