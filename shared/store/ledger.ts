@@ -57,6 +57,7 @@ const ENTRY_FIELDS = [
   'unlockAt',
   'held',
   'holdDecision',
+  'deciding',
   'payoutId',
   'campaignId',
   'minPayout',

@@ -1,8 +1,8 @@
 import { iso } from '../../clock.ts';
 import type { Deps } from '../../deps.ts';
 import type { EventDetail } from '../../events/schemas.ts';
-import { findEntry, putPayeeCampaignTx } from '../../store/ledger.ts';
-import { applyParkedReversals } from './apply-reversals.ts';
+import { dropPendingReversalTx, findEntry, listPendingReversals, putPayeeCampaignTx } from '../../store/ledger.ts';
+import { applyParkedReversals, buildReversals, REVERSALS_PER_TX } from './apply-reversals.ts';
 import type { LedgerEntry } from './ledger.schema.ts';
 import { entryIdFor, initialState } from './rules.ts';
 import { newEntriesTx, settleOnce } from './settlement.ts';
@@ -10,9 +10,12 @@ import { newEntriesTx, settleOnce } from './settlement.ts';
 /**
  * Accrues a KOL's commission on an attributed order: one entry, locked for the campaign's
  * `lockSeconds` (available at once when 0), held when KOL and buyer share a device; also
- * remembers the campaign's `minPayout` for the KOL's payouts. Then applies the refunds that
- * arrived first (parked), however many, so a reordered refund is never lost; a redelivery
- * applies whatever a stopped consumer left parked. Returns the entries written.
+ * remembers the campaign's `minPayout` for the KOL's payouts. Refunds that arrived first
+ * (parked) are applied in the same transaction, up to `REVERSALS_PER_TX` of them; when there may
+ * be more, the commission starts locked whatever `lockSeconds` says, and is unlocked only once
+ * none is parked (see `unlockEntry`), so it is never payable before its refunds are taken off.
+ * Then the rest are applied; a redelivery applies whatever a stopped consumer left parked.
+ * Returns the entries written.
  */
 export async function accrueCommission(
   deps: Pick<Deps, 'store' | 'clock'>,
@@ -24,6 +27,7 @@ export async function accrueCommission(
   // A redelivery usually finds its entry already there: one read instead of a failing transaction.
   if (!(await findEntry(deps.store, id, false))) {
     const now = deps.clock.now();
+    const parked = await listPendingReversals(deps.store, id, REVERSALS_PER_TX);
     const { state, unlockAt } = initialState(now, d.lockSeconds);
     const commission: LedgerEntry = {
       id,
@@ -32,15 +36,24 @@ export async function accrueCommission(
       amount: d.commission,
       kind: 'commission',
       cause: { type: 'order', id: d.orderId },
-      state,
+      state: parked.length === REVERSALS_PER_TX ? 'locked' : state,
       createdAt: iso(now),
       unlockAt,
       held: d.held,
       campaignId: d.campaignId,
       minPayout: d.minPayout,
     };
-    const tx = [...newEntriesTx([commission]), putPayeeCampaignTx(d.kolId, d.campaignId, d.minPayout)];
-    if (await settleOnce(deps, tx)) written.push(commission);
+    const { entries: reversals, added } = buildReversals(commission, parked, iso(now));
+    if (reversals.length) {
+      commission.reversed = added;
+      commission.reversalIds = reversals.map((r) => r.id);
+    }
+    const tx = [
+      ...newEntriesTx([commission, ...reversals]),
+      ...parked.map((p) => dropPendingReversalTx(id, p.refundId)),
+      putPayeeCampaignTx(d.kolId, d.campaignId, d.minPayout),
+    ];
+    if (await settleOnce(deps, tx)) written.push(commission, ...reversals);
   }
   // A refund parks only while the commission is absent, so once it has landed this sees them all.
   written.push(...(await applyParkedReversals(deps, id)));

@@ -17,21 +17,31 @@ export interface HoldEffect {
   change: BalanceChange;
 }
 
+type Decision = 'released' | 'rejected';
+
 /**
  * Applies a hold decision to a held entry and its still-held reversals (a reversal is decided
- * with the commission it reverses), `ENTRIES_PER_TX` to a transaction: the commission goes with
- * the first ones, pinning its reversals as read. A repeat of the same decision answers the entry
- * as it is, after deciding any reversal a call stopped part-way left held; the other decision is
- * a conflict. Returns the entry as decided.
+ * with the commission it reverses), `ENTRIES_PER_TX` to a transaction, the entry itself last:
+ * until then it stays held, so a decision cut off part-way never leaves a commission payable
+ * with reversals still held. A decision that takes several transactions first marks the entry
+ * `deciding`, so the other decision is refused until it is done; a repeat of the same decision
+ * finishes what a stopped call left. The last transaction pins the commission's reversals as
+ * read. Returns the entry as decided.
  */
 export async function decideHold(
   deps: Pick<Deps, 'store'>,
   entryId: string,
-  decision: 'released' | 'rejected',
+  decision: Decision,
   effect: (x: LedgerEntry) => HoldEffect,
 ): Promise<LedgerEntry> {
   return withFreshReads(async () => {
-    const { entry, group } = await loadHoldGroup(deps, entryId, decision);
+    const { entry, reversals } = await loadHoldGroup(deps, entryId, decision);
+    if (entry.holdDecision) return entry;
+    const group = [...reversals, entry];
+    if (group.length > ENTRIES_PER_TX && entry.deciding !== decision)
+      await deps.store.transact([
+        moveEntryTx(entry, { set: { deciding: decision }, extraCondition: 'attribute_not_exists(deciding)' }),
+      ]);
     for (let i = 0; i < group.length; i += ENTRIES_PER_TX) {
       const tx: TxItem[] = [];
       const changes: BalanceChange[] = [];
@@ -42,16 +52,16 @@ export async function decideHold(
       }
       await deps.store.transact([...tx, ...balanceTx(changes)]);
     }
-    return group.length ? (await findEntry(deps.store, entryId))! : entry;
+    return (await findEntry(deps.store, entryId))!;
   });
 }
 
-/** The held entry (when undecided) and its reversals still held and undecided. */
+/** The held entry and its reversals still held and undecided. */
 async function loadHoldGroup(
   deps: Pick<Deps, 'store'>,
   entryId: string,
-  decision: 'released' | 'rejected',
-): Promise<{ entry: LedgerEntry; group: LedgerEntry[] }> {
+  decision: Decision,
+): Promise<{ entry: LedgerEntry; reversals: LedgerEntry[] }> {
   const entry = await findEntry(deps.store, entryId);
   if (!entry) throw new NotFoundError('ledger entry');
   if (entry.kind === 'commission_reversal' && entry.reverses)
@@ -59,23 +69,25 @@ async function loadHoldGroup(
       'conflict',
       `A reversal is released or rejected with the commission it reverses (${entry.reverses}).`,
     );
-  const repeat = entry.holdDecision === decision;
-  if (entry.holdDecision && !repeat)
-    throw new ConflictError('conflict', `This entry was ${entry.holdDecision} already.`);
-  if (!entry.held && !repeat) throw new ConflictError('conflict', 'This entry is not held for review.');
+  if (entry.holdDecision === decision) return { entry, reversals: [] };
+  if (entry.holdDecision) throw new ConflictError('conflict', `This entry was ${entry.holdDecision} already.`);
+  if (entry.deciding && entry.deciding !== decision)
+    throw new ConflictError('conflict', `This entry is being ${entry.deciding}.`);
+  if (!entry.held) throw new ConflictError('conflict', 'This entry is not held for review.');
   const reversals = entry.reversalIds?.length ? await findEntries(deps.store, entry.reversalIds) : [];
-  const undecided = reversals.filter((r) => r.held && r.state !== 'rejected' && !r.holdDecision);
-  return { entry, group: repeat ? undecided : [entry, ...undecided] };
+  return { entry, reversals: reversals.filter((r) => r.held && r.state !== 'rejected' && !r.holdDecision) };
 }
 
-/** The conditional update of one entry of a hold group (the head also pins its reversals as read). */
-function decideTx(x: LedgerEntry, head: LedgerEntry, set: Record<string, unknown>, remove?: string[]): TxItem {
-  const pin =
-    x.id === head.id
-      ? {
-          extraCondition: '(reversed = :rev OR (attribute_not_exists(reversed) AND :rev = :zero))',
-          extraValues: { ':rev': head.reversed ?? 0, ':zero': 0 },
-        }
-      : {};
-  return moveEntryTx(x, { set, ...(remove ? { remove } : {}), ...pin });
+/**
+ * The conditional update of one entry of a hold group; the entry itself also pins its reversals
+ * as read and ends any `deciding` mark.
+ */
+function decideTx(x: LedgerEntry, head: LedgerEntry, set: Record<string, unknown>, remove: string[] = []): TxItem {
+  if (x.id !== head.id) return moveEntryTx(x, { set, remove });
+  return moveEntryTx(x, {
+    set,
+    remove: [...remove, 'deciding'],
+    extraCondition: '(reversed = :rev OR (attribute_not_exists(reversed) AND :rev = :zero))',
+    extraValues: { ':rev': head.reversed ?? 0, ':zero': 0 },
+  });
 }

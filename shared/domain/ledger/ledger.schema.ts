@@ -32,6 +32,8 @@ export interface LedgerEntry {
   /** Recorded but kept out of payouts until finance releases or rejects it. */
   held: boolean;
   holdDecision?: 'released' | 'rejected';
+  /** A hold decision under way over several transactions (its reversals go first): the other one is refused meanwhile. */
+  deciding?: 'released' | 'rejected';
   /** The payout the entry is in (in_payout) or was paid by (paid). */
   payoutId?: string;
   /** Commission entries: the campaign, its minimum payout and the sum reversed so far (≤ amount, as a positive number). */

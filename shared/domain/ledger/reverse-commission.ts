@@ -1,7 +1,7 @@
 import type { Deps } from '../../deps.ts';
 import type { EventDetail } from '../../events/schemas.ts';
 import { entryAbsentTx, findEntry, parkReversalTx } from '../../store/ledger.ts';
-import { applyReversals } from './apply-reversals.ts';
+import { applyReversals, reversalIdFor } from './apply-reversals.ts';
 import type { LedgerEntry } from './ledger.schema.ts';
 import { entryIdFor } from './rules.ts';
 import { settleOnce, withFreshReads } from './settlement.ts';
@@ -25,7 +25,7 @@ export async function reverseCommission(
 ): Promise<ReversalOutcome> {
   if (!d.kolId || !d.reversal || d.reversal <= 0) return { outcome: 'nothing' };
   const commissionId = entryIdFor('order', d.orderId, d.kolId, 'commission');
-  const reversalId = entryIdFor('refund', d.refundId, d.kolId, 'commission_reversal');
+  const reversalId = reversalIdFor(d.orderId, d.refundId, d.kolId);
   const refund = { refundId: d.refundId, amount: d.reversal };
   return withFreshReads(async (): Promise<ReversalOutcome> => {
     const commission = await findEntry(deps.store, commissionId);

@@ -9,9 +9,14 @@ import {
   type Refund,
   RefundExistsError,
 } from '../../store/orders.ts';
+import { backoff } from '../../store/store.ts';
+import { withTurn } from '../turns.ts';
 import { notInFuture, type RefundAnswer, type RefundInput, SHOP_CLOCK_SKEW_MS } from './order.schema.ts';
 import type { Answered } from './record-paid-order.ts';
 import { reversalFor } from './reversal.ts';
+
+/** Tries of a refund whose order's refunded total others keep moving first (with growing random pauses, up to about 20 s). */
+const REFUND_TRIES = 30;
 
 /** 409 `refund_exceeds_order`. */
 export class RefundExceedsOrderError extends ConflictError {
@@ -38,12 +43,18 @@ function repeatOf(r: Refund, input: RefundInput): Answered<RefundAnswer> {
 
 /**
  * `POST /v1/orders/refunded`: one effect per `refundId`. The order's refunded total moves with a
- * condition on its previous value (retried when another refund moved it first), so refunds never
+ * condition on its previous value (refunds of one order take turns within a process, and one
+ * that another process moved first is retried after a random pause), so refunds never
  * add up past the order (409 `refund_exceeds_order`). An attributed order reverses commission in
  * proportion; `OrderRefunded` goes out in the same transaction.
  */
 export async function recordRefund(deps: Deps, input: RefundInput): Promise<Answered<RefundAnswer>> {
   notInFuture('refundedAt', input.refundedAt, deps.clock.now());
+  // Refunds of one order take turns within a process; across processes the condition decides.
+  return withTurn(deps.store, `refund#${input.orderId}`, 1, () => recordRefundOnce(deps, input));
+}
+
+async function recordRefundOnce(deps: Deps, input: RefundInput): Promise<Answered<RefundAnswer>> {
   for (let attempt = 0; ; attempt++) {
     const order = await findOrder(deps.store, input.orderId);
     if (!order) throw new NotFoundError('order');
@@ -91,7 +102,10 @@ export async function recordRefund(deps: Deps, input: RefundInput): Promise<Answ
         if (stored) return repeatOf(stored, input);
       }
       if (!(e instanceof OrderChangedError)) throw e;
-      if (attempt >= 20) throw new ConflictError('conflict', 'Other refunds of this order kept landing first; retry.');
+      if (attempt >= REFUND_TRIES)
+        throw new ConflictError('conflict', 'Other refunds of this order kept landing first; retry.');
+      // Refunds of one order sent at once take turns: a random pause lets one land per round.
+      await backoff(attempt);
     }
   }
 }

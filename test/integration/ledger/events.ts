@@ -4,6 +4,7 @@ import { ledgerOrderAttributedConsumer } from '#functions/consumers/ledger-order
 import { ledgerOrderRefundedConsumer } from '#functions/consumers/ledger-order-refunded';
 import type { Clock } from '#shared/clock';
 import type { Deps } from '#shared/deps';
+import { reversalIdFor } from '#shared/domain/ledger/apply-reversals';
 import { entryIdFor } from '#shared/domain/ledger/rules';
 import type { Consumer } from '#shared/events/consumer';
 import { buildEvent } from '#shared/events/outbox';
@@ -113,8 +114,7 @@ export async function deliver(deps: Deps, event: BusEvent): Promise<void> {
 
 /** The derived ids of an order's commission and a refund's reversal. */
 export const commissionId = (orderId: string, kolId: string) => entryIdFor('order', orderId, kolId, 'commission');
-export const reversalId = (refundId: string, kolId: string) =>
-  entryIdFor('refund', refundId, kolId, 'commission_reversal');
+export const reversalId = reversalIdFor;
 
 /** A payee's balance of one asset (zeros when none). */
 export async function balanceOf(deps: Deps, payeeId: string, asset = 'cash') {

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Deps } from '#shared/deps';
+import { reversalIdFor } from '#shared/domain/ledger/apply-reversals';
 import { reconcileLedger } from '#shared/domain/ledger/reconcile';
 import { entryIdFor } from '#shared/domain/ledger/rules';
 import { rules } from '#shared/events/rules';
@@ -60,7 +61,7 @@ describe('Ledger: exactly once in effect under redelivery, reordering and lost a
         events.push(
           orderRefunded(clock, { orderId: `ord-${i}`, refundId: `ref-${i}`, kolId, reversal: 100 + (i % 7) }),
         );
-        expected.set(entryIdFor('refund', `ref-${i}`, kolId, 'commission_reversal'), -(100 + (i % 7)));
+        expected.set(reversalIdFor(`ord-${i}`, `ref-${i}`, kolId), -(100 + (i % 7)));
       }
     }
     for (let i = 0; i < 300; i++) {

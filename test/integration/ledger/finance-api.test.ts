@@ -145,7 +145,7 @@ describe('Finance API: payouts', () => {
     await deliver(h.deps, orderAttributed(clock, { orderId: 'o8', kolId: 'kol-c', commission: 800 }));
     const p3 = await h.call('POST', '/v1/finance/payouts', { token: fin, body: { asset: 'cash' } });
     expect(p3.body.items).toContainEqual({ payeeId: 'kol-c', amount: 200 });
-    expect(await findEntry(h.deps.store, reversalId('r7', 'kol-c'))).toMatchObject({
+    expect(await findEntry(h.deps.store, reversalId('o7', 'r7', 'kol-c'))).toMatchObject({
       state: 'in_payout',
       payoutId: p3.body.id,
     });
@@ -335,23 +335,29 @@ describe('Finance API: holds', () => {
         await deliver(h.deps, orderRefunded(clock, { orderId, refundId: `${orderId}-r${i}`, kolId, reversal: 10 }));
       expect(await balanceOf(h.deps, kolId)).toMatchObject({ held: 9100 });
     }
-    // The release stops after its first transaction, then is asked again.
+    // The release stops after two transactions (its mark, then 40 reversals), then is asked again.
     let transactions = 0;
     const stopping = Object.create(h.deps.store) as Store;
     stopping.transact = async (items) => {
-      if (++transactions > 1) throw new Error('Lambda timed out');
+      if (++transactions > 2) throw new Error('Lambda timed out');
       await h.deps.store.transact(items);
     };
-    await expect(releaseHold({ store: stopping }, commissionId('o-hr', 'kol-hr'))).rejects.toThrow('Lambda timed out');
-    expect((await findEntry(h.deps.store, commissionId('o-hr', 'kol-hr')))!.holdDecision).toBe('released');
-    expect((await balanceOf(h.deps, 'kol-hr')).held).toBeLessThan(0);
-    const r = await h.call('POST', `/v1/finance/holds/${commissionId('o-hr', 'kol-hr')}/release`, { token: fin });
+    const hr = commissionId('o-hr', 'kol-hr');
+    await expect(releaseHold({ store: stopping }, hr)).rejects.toThrow('Lambda timed out');
+    // The commission is still held: nothing of it is payable while reversals wait.
+    expect(await findEntry(h.deps.store, hr)).toMatchObject({ held: true, deciding: 'released' });
+    expect(await balanceOf(h.deps, 'kol-hr')).toMatchObject({ held: 10_000 - 500, available: -400 });
+    const p = await h.call('POST', '/v1/finance/payouts', { token: fin, body: { asset: 'cash', minAmount: 1 } });
+    expect(p.body.items.map((i: any) => i.payeeId)).not.toContain('kol-hr');
+    expect(problem(await h.call('POST', `/v1/finance/holds/${hr}/reject`, { token: fin }))).toEqual([409, 'conflict']);
+    const r = await h.call('POST', `/v1/finance/holds/${hr}/release`, { token: fin });
     expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ held: false, holdDecision: 'released' });
     expect(await balanceOf(h.deps, 'kol-hr')).toMatchObject({ held: 0, available: 9100 });
     const j = await h.call('POST', `/v1/finance/holds/${commissionId('o-hj', 'kol-hj')}/reject`, { token: fin });
     expect(j.status).toBe(200);
     expect(await balanceOf(h.deps, 'kol-hj')).toMatchObject({ held: 0, available: 0 });
-    expect((await findEntry(h.deps.store, reversalId('o-hj-r89', 'kol-hj')))!.state).toBe('rejected');
+    expect((await findEntry(h.deps.store, reversalId('o-hj', 'o-hj-r89', 'kol-hj')))!.state).toBe('rejected');
     const rec = await h.call('GET', '/v1/finance/reconciliation', { token: fin });
     expect(rec.body.ok).toBe(true);
   });
@@ -364,12 +370,12 @@ describe('Finance API: holds', () => {
     await deliver(h.deps, orderRefunded(clock, { orderId: 'oh', refundId: 'rh', kolId: 'kol-h', reversal: 100 }));
     expect(await balanceOf(h.deps, 'kol-h')).toMatchObject({ held: 800, locked: 0 });
     expect(
-      problem(await h.call('POST', `/v1/finance/holds/${reversalId('rh', 'kol-h')}/reject`, { token: fin })),
+      problem(await h.call('POST', `/v1/finance/holds/${reversalId('oh', 'rh', 'kol-h')}/reject`, { token: fin })),
     ).toEqual([409, 'conflict']);
     const r = await h.call('POST', `/v1/finance/holds/${commissionId('oh', 'kol-h')}/reject`, { token: fin, body: {} });
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ state: 'rejected', holdDecision: 'rejected' });
-    expect((await findEntry(h.deps.store, reversalId('rh', 'kol-h')))!.state).toBe('rejected');
+    expect((await findEntry(h.deps.store, reversalId('oh', 'rh', 'kol-h')))!.state).toBe('rejected');
     expect(await balanceOf(h.deps, 'kol-h')).toMatchObject({ held: 0, locked: 0, available: 0 });
     clock.advance(61);
     await h.sweep();

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { REVERSALS_PER_TX } from '#shared/domain/ledger/apply-reversals';
+import { createPayout } from '#shared/domain/ledger/create-payout';
 import { reconcileLedger } from '#shared/domain/ledger/reconcile';
 import { entryIdFor } from '#shared/domain/ledger/rules';
 import { buildEvent, outboxPut } from '#shared/events/outbox';
@@ -79,12 +80,12 @@ describe('Ledger settlement from events', () => {
     );
     await deliver(h.deps, orderRefunded(clock, { orderId: 'o-rl', refundId: 'r-rl', kolId: 'kol-rl', reversal: 400 }));
     expect(await balanceOf(h.deps, 'kol-rl')).toMatchObject({ locked: 600, available: 0 });
-    const rev = await findEntry(h.deps.store, reversalId('r-rl', 'kol-rl'));
+    const rev = await findEntry(h.deps.store, reversalId('o-rl', 'r-rl', 'kol-rl'));
     expect(rev).toMatchObject({
       amount: -400,
       state: 'locked',
       kind: 'commission_reversal',
-      cause: { type: 'refund', id: 'r-rl' },
+      cause: { type: 'refund', id: 'o-rl r-rl' },
     });
     clock.advance(61);
     await h.sweep();
@@ -96,14 +97,14 @@ describe('Ledger settlement from events', () => {
       h.deps,
       orderRefunded(clock, { orderId: 'o-early', refundId: 'r-early', kolId: 'kol-early', reversal: 300 }),
     );
-    expect(await findEntry(h.deps.store, reversalId('r-early', 'kol-early'))).toBeUndefined();
+    expect(await findEntry(h.deps.store, reversalId('o-early', 'r-early', 'kol-early'))).toBeUndefined();
     await deliver(
       h.deps,
       orderRefunded(clock, { orderId: 'o-early', refundId: 'r-early', kolId: 'kol-early', reversal: 300 }),
     );
     await deliver(h.deps, orderAttributed(clock, { orderId: 'o-early', kolId: 'kol-early', commission: 1000 }));
     expect(await balanceOf(h.deps, 'kol-early')).toMatchObject({ available: 700 });
-    expect(await findEntry(h.deps.store, reversalId('r-early', 'kol-early'))).toMatchObject({
+    expect(await findEntry(h.deps.store, reversalId('o-early', 'r-early', 'kol-early'))).toMatchObject({
       amount: -300,
       state: 'available',
     });
@@ -128,17 +129,21 @@ describe('Ledger settlement from events', () => {
       deliver(h.deps, attributed),
       ...refunds.slice(0, 20).map((e) => deliver(h.deps, e)),
     ]);
-    expect(await balanceOf(h.deps, 'kol-many')).toMatchObject({ available: 1000 - 130 * 3 });
+    // More refunds came first than one transaction takes: the commission starts locked, even with lockSeconds 0.
+    expect(await balanceOf(h.deps, 'kol-many')).toMatchObject({ locked: 1000 - 130 * 3, available: 0 });
     const commission = await findEntry(h.deps.store, commissionId('o-many', 'kol-many'));
     expect(commission).toMatchObject({ reversed: 390 });
     expect(new Set(commission!.reversalIds).size).toBe(130);
     for (const e of refunds)
-      expect(await findEntry(h.deps.store, reversalId(e.detail.refundId, 'kol-many'))).toMatchObject({ amount: -3 });
+      expect(await findEntry(h.deps.store, reversalId('o-many', e.detail.refundId, 'kol-many'))).toMatchObject({
+        amount: -3,
+      });
     expect(await h.deps.store.queryAll({ pk: ledgerPendingReversalPk(commissionId('o-many', 'kol-many')) })).toEqual(
       [],
     );
     await Promise.all([deliver(h.deps, attributed), ...refunds.map((e) => deliver(h.deps, e))]);
-    expect(await balanceOf(h.deps, 'kol-many')).toMatchObject({ available: 610 });
+    await h.sweep();
+    expect(await balanceOf(h.deps, 'kol-many')).toMatchObject({ locked: 0, available: 610 });
   });
 
   it('applies the refunds a stopped commission consumer left parked when its event is redelivered', async () => {
@@ -155,9 +160,17 @@ describe('Ledger settlement from events', () => {
     };
     const attributed = orderAttributed(clock, { orderId: 'o-cut', kolId: 'kol-cut', commission: 1000 });
     await expect(deliver({ ...h.deps, store: stopping }, attributed)).rejects.toThrow('Lambda timed out');
-    expect(await balanceOf(h.deps, 'kol-cut')).toMatchObject({ available: 1000 - REVERSALS_PER_TX * 5 });
+    // Locked while refunds are still parked for it: the sweep leaves it locked, a payout leaves it out.
+    expect(await balanceOf(h.deps, 'kol-cut')).toMatchObject({ locked: 1000 - 2 * REVERSALS_PER_TX * 5, available: 0 });
+    clock.advance(60);
+    await h.sweep();
+    expect(await balanceOf(h.deps, 'kol-cut')).toMatchObject({ locked: 750, available: 0 });
+    expect((await createPayout(h.deps, { asset: 'cash', minAmount: 1 })).items.map((i) => i.payeeId)).not.toContain(
+      'kol-cut',
+    );
     await deliver(h.deps, attributed);
-    expect(await balanceOf(h.deps, 'kol-cut')).toMatchObject({ available: 1000 - 60 * 5 });
+    await h.sweep();
+    expect(await balanceOf(h.deps, 'kol-cut')).toMatchObject({ locked: 0, available: 1000 - 60 * 5 });
     expect((await reconcileLedger(h.deps, {})).ok).toBe(true);
   });
 
@@ -184,6 +197,24 @@ describe('Ledger settlement from events', () => {
     expect((await reconcileLedger(h.deps, {})).ok).toBe(true);
   });
 
+  it('reverses refunds of two orders that share a refund id, each once (refund ids are unique per order)', async () => {
+    await deliver(h.deps, orderAttributed(clock, { orderId: 'o-dup1', kolId: 'kol-dup', commission: 1000 }));
+    const first = orderRefunded(clock, { orderId: 'o-dup1', refundId: 'refund-1', kolId: 'kol-dup', reversal: 300 });
+    await deliver(h.deps, first);
+    // The second order's refund comes before its commission, and is parked.
+    await deliver(
+      h.deps,
+      orderRefunded(clock, { orderId: 'o-dup2', refundId: 'refund-1', kolId: 'kol-dup', reversal: 700 }),
+    );
+    await deliver(h.deps, orderAttributed(clock, { orderId: 'o-dup2', kolId: 'kol-dup', commission: 1000 }));
+    await deliver(h.deps, first);
+    expect(await balanceOf(h.deps, 'kol-dup')).toMatchObject({ available: 2000 - 300 - 700 });
+    expect(await findEntry(h.deps.store, reversalId('o-dup2', 'refund-1', 'kol-dup'))).toMatchObject({
+      amount: -700,
+      cause: { type: 'refund', id: 'o-dup2 refund-1' },
+    });
+  });
+
   it('never reverses more than the commission across partial refunds', async () => {
     await deliver(h.deps, orderAttributed(clock, { orderId: 'o-part', kolId: 'kol-part', commission: 500 }));
     await deliver(
@@ -195,7 +226,7 @@ describe('Ledger settlement from events', () => {
       orderRefunded(clock, { orderId: 'o-part', refundId: 'r-p2', kolId: 'kol-part', reversal: 300 }),
     );
     expect(await balanceOf(h.deps, 'kol-part')).toMatchObject({ available: 0 });
-    expect((await findEntry(h.deps.store, reversalId('r-p2', 'kol-part')))!.amount).toBe(-200);
+    expect((await findEntry(h.deps.store, reversalId('o-part', 'r-p2', 'kol-part')))!.amount).toBe(-200);
   });
 
   it('keeps held rewards in `held`, out of available, until finance decides', async () => {

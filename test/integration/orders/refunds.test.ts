@@ -92,6 +92,16 @@ describe('Refund webhooks', () => {
     expect(ok.reduce((s, a) => s + a.body.reversal, 0)).toBeLessThanOrEqual(commission);
   });
 
+  it('records 60 partial refunds of one order sent at once, each once, reversing in proportion', async () => {
+    const { orderId, commission } = await paidOrder(100_000);
+    const answers = await Promise.all(Array.from({ length: 60 }, (_, i) => refund(orderId, `b-${i}`, 1000)));
+    expect(answers.map((a) => a.status)).toEqual(Array(60).fill(201));
+    expect(answers.map((a) => a.body.refundedTotal).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 60 }, (_, i) => (i + 1) * 1000),
+    );
+    expect(answers.reduce((s, a) => s + a.body.reversal, 0)).toBe(Math.floor((commission * 60_000) / 100_000));
+  });
+
   it('reversal sums never exceed the commission for any split (property, through the API)', async () => {
     await fc.assert(
       fc.asyncProperty(
