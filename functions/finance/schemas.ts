@@ -9,7 +9,11 @@ export const entrySchema = z
     asset: z.enum(['cash', 'points']),
     amount: z.number().int().describe('Minor units; negative for reversals'),
     kind: z.enum(ENTRY_KINDS),
-    cause: z.object({ type: z.enum(['invite', 'order', 'refund']), id: z.string() }),
+    cause: z
+      .object({ type: z.enum(['invite', 'order', 'refund']), id: z.string() })
+      .describe(
+        'What the entry pays or takes back: an invite id, an order id, or for a refund "<orderId> <refundId>" (refund ids are unique within their order)',
+      ),
     state: z.enum(ENTRY_STATES),
     createdAt: z.string(),
     unlockAt: z.string(),
