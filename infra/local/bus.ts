@@ -8,6 +8,9 @@ import type { BusEvent } from '#shared/events/schemas';
 import { batchWriteBufferOf } from '#shared/store/batch-write';
 import { INDEX_SHARDS, outboxKey, outboxShardPk } from '#shared/store/keys';
 
+/** Outbox items read per query while paging through a shard. */
+const PAGE_SIZE = 100;
+
 export interface LocalBusOptions {
   /** Attempts per consumer before the event is dead-lettered (EventBridge + Lambda async: 3). */
   maxAttempts?: number;
@@ -46,6 +49,7 @@ export class LocalBus {
   private readonly taken = new Set<string>();
   private active = 0;
   private idleWaiters: (() => void)[] = [];
+  private roomWaiters: (() => void)[] = [];
   /** Events delivered recently, so a poll racing their removal does not deliver them twice in a row. */
   private readonly recent = new Set<string>();
   readonly stats = { delivered: 0, retries: 0, deadLettered: 0 };
@@ -66,7 +70,7 @@ export class LocalBus {
     this.loop = (async () => {
       while (this.running) {
         try {
-          await this.pollOnce();
+          await this.pollOnce(() => this.running);
         } catch (e) {
           if (this.running) this.deps.log.error('bus poll failed', { error: e as Error });
         }
@@ -96,15 +100,39 @@ export class LocalBus {
     for (let i = 0; i < maxRounds; i++) if ((await this.pollOnce()) === 0) return;
   }
 
-  /** One pass over every outbox shard, waiting for what it found to be delivered; returns how many events it found. */
-  async pollOnce(): Promise<number> {
+  /**
+   * One pass over every outbox shard, to its end, waiting for what it found to be delivered;
+   * returns how many events it found. The shards are read a page at a time, in turn, and the next
+   * page is read as soon as fewer than `concurrency` events wait for a slot, so a backlog is
+   * delivered at full concurrency without being held in memory at once, with no pause between
+   * pages. `keepGoing` false stops the pass after the current page (a stopping bus).
+   */
+  async pollOnce(keepGoing: () => boolean = () => true): Promise<number> {
     let found = 0;
-    for (let shard = 0; shard < INDEX_SHARDS; shard++) {
-      const page = await this.deps.store.query<OutboxItem>({ index: 'gsi4', pk: outboxShardPk(shard), limit: 100 });
-      for (const item of page.items) if (this.enqueue(item)) found++;
+    const cursors = new Map<number, string | null>(Array.from({ length: INDEX_SHARDS }, (_, shard) => [shard, null]));
+    while (cursors.size > 0 && keepGoing()) {
+      for (const [shard, cursor] of cursors) {
+        await this.room();
+        if (!keepGoing()) break;
+        const page = await this.deps.store.query<OutboxItem>({
+          index: 'gsi4',
+          pk: outboxShardPk(shard),
+          limit: PAGE_SIZE,
+          cursor,
+        });
+        for (const item of page.items) if (this.enqueue(item)) found++;
+        if (page.nextCursor) cursors.set(shard, page.nextCursor);
+        else cursors.delete(shard);
+      }
     }
     await this.idle();
     return found;
+  }
+
+  /** Resolves when fewer than `concurrency` events wait for a delivery slot (room for another page). */
+  private room(): Promise<void> {
+    if (this.queue.length < this.opts.concurrency) return Promise.resolve();
+    return new Promise((r) => this.roomWaiters.push(r));
   }
 
   /** Takes an event for delivery unless it is already taken or was just delivered. */
@@ -127,6 +155,7 @@ export class LocalBus {
           this.active--;
           this.taken.delete(item.eventId);
           this.pump();
+          if (this.queue.length < this.opts.concurrency) for (const go of this.roomWaiters.splice(0)) go();
           if (this.active === 0 && this.queue.length === 0) for (const done of this.idleWaiters.splice(0)) done();
         });
     }
