@@ -3,7 +3,7 @@ import { INDEX_SHARDS, outboxShardPk } from '#shared/store/keys';
 import type { TxItem } from '#shared/store/store';
 import { type BenchRow, round, type Scenario, xCeiling } from '../scenario.ts';
 
-/** The outbox item of the `j`th backlog event: attributed orders, qualified invites, group and bargain outcomes, paid orders. */
+/** The outbox item of the `j`th backlog event: attributed orders, qualified invites, bargain and group outcomes, paid orders. */
 function backlogEvent(run: string, j: number, clock: Parameters<typeof outboxPut>[2]): TxItem {
   const paidAt = new Date(clock.now()).toISOString();
   switch (j % 5) {
@@ -45,6 +45,18 @@ function backlogEvent(run: string, j: number, clock: Parameters<typeof outboxPut
         clock,
       );
     case 3:
+      if (j % 10 === 8)
+        return outboxPut(
+          'GroupBuyFailed',
+          {
+            groupId: `bench-${run}-grp-${j}`,
+            campaignId: 'cmp_bench_backlog_group',
+            leaderId: `bench-${run}-leader-${j}`,
+            reason: 'expired',
+            refunds: [],
+          },
+          clock,
+        );
       return outboxPut(
         'BargainCompleted',
         {
