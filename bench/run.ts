@@ -294,6 +294,7 @@ try {
   const ctx: BenchContext = {
     url: rt.url,
     deps: rt.deps,
+    bus: rt.bus,
     token: (sub, roles = ['user']) =>
       signJwt(
         { sub, roles },

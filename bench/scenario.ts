@@ -1,4 +1,5 @@
 import type { Deps } from '#shared/deps';
+import type { LocalBus } from '../infra/local/bus.ts';
 
 /** What a scenario gets: a running local server (own DynamoDB Local) and ways to call it. */
 export interface BenchContext {
@@ -6,6 +7,8 @@ export interface BenchContext {
   url: string;
   /** The server's dependencies (same process): store stats, config. */
   deps: Deps;
+  /** The server's local event bus (a scenario may stop it to leave a backlog, then start it again). */
+  bus: LocalBus;
   /** A bearer token the server accepts. */
   token(sub: string, roles?: string[]): string;
   /** Headers for a signed shop webhook with this raw body. */

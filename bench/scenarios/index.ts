@@ -1,4 +1,5 @@
 import type { Scenario } from '../scenario.ts';
+import { backlogDrainScenario } from './backlog-drain.ts';
 import { kolRedirectScenario } from './kol-redirect.ts';
 import { lastSlotRaceScenario } from './last-slot-race.ts';
 import { orderWebhookScenario } from './order-webhook.ts';
@@ -12,4 +13,5 @@ export const scenarios: Scenario[] = [
   kolRedirectScenario,
   orderWebhookScenario,
   lastSlotRaceScenario,
+  backlogDrainScenario,
 ];

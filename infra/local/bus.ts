@@ -5,8 +5,17 @@ import { recordDeadLetter } from '#shared/events/dead-letters';
 import { eventFromOutbox, type OutboxItem } from '#shared/events/outbox';
 import { rules as allRules, type Rule } from '#shared/events/rules';
 import type { BusEvent } from '#shared/events/schemas';
-import { batchWriteBufferOf } from '#shared/store/batch-write';
+import { BatchWriteBuffer } from '#shared/store/batch-write';
 import { INDEX_SHARDS, outboxKey, outboxShardPk } from '#shared/store/keys';
+
+/** Outbox items read per query while paging through a shard. */
+const PAGE_SIZE = 100;
+/** Delivered items removed per BatchWriteItem (its limit). */
+const REMOVAL_BATCH = 25;
+/** How long a delivered item waits for others to share its removal while deliveries are under way. */
+const REMOVAL_WINDOW_MS = 250;
+/** Delivered items not yet removed, at most: past this, new deliveries wait for removals. */
+const MAX_UNREMOVED = 10 * REMOVAL_BATCH;
 
 export interface LocalBusOptions {
   /** Attempts per consumer before the event is dead-lettered (EventBridge + Lambda async: 3). */
@@ -46,8 +55,16 @@ export class LocalBus {
   private readonly taken = new Set<string>();
   private active = 0;
   private idleWaiters: (() => void)[] = [];
+  private roomWaiters: (() => void)[] = [];
   /** Events delivered recently, so a poll racing their removal does not deliver them twice in a row. */
   private readonly recent = new Set<string>();
+  /** Delivered events whose outbox items are still to be removed (waiting for a batch, or in one). */
+  private readonly unremoved = new Set<string>();
+  /** Delivered events gathering into the next removal batch. */
+  private removals: string[] = [];
+  private removalTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Removes delivered items in BatchWriteItem requests (at most 4 in flight, unprocessed items retried). */
+  private readonly remover: BatchWriteBuffer;
   readonly stats = { delivered: 0, retries: 0, deadLettered: 0 };
 
   constructor(
@@ -56,6 +73,7 @@ export class LocalBus {
     opts: LocalBusOptions = {},
   ) {
     this.byName = new Map(consumers.map((c) => [c.name, c]));
+    this.remover = new BatchWriteBuffer(deps.store, 0);
     this.opts = { maxAttempts: 3, baseDelayMs: 100, pollMs: 1000, concurrency: 32, rules: allRules, ...opts };
   }
 
@@ -66,7 +84,7 @@ export class LocalBus {
     this.loop = (async () => {
       while (this.running) {
         try {
-          await this.pollOnce();
+          await this.pollOnce(() => this.running);
         } catch (e) {
           if (this.running) this.deps.log.error('bus poll failed', { error: e as Error });
         }
@@ -96,29 +114,57 @@ export class LocalBus {
     for (let i = 0; i < maxRounds; i++) if ((await this.pollOnce()) === 0) return;
   }
 
-  /** One pass over every outbox shard, waiting for what it found to be delivered; returns how many events it found. */
-  async pollOnce(): Promise<number> {
+  /**
+   * One pass over every outbox shard, to its end, waiting for what it found to be delivered;
+   * returns how many events it found. The shards are read a page at a time, in turn, and the next
+   * page is read as soon as fewer than `concurrency` events wait for a slot, so a backlog is
+   * delivered at full concurrency without being held in memory at once, with no pause between
+   * pages. `keepGoing` false stops the pass after the current page (a stopping bus).
+   */
+  async pollOnce(keepGoing: () => boolean = () => true): Promise<number> {
     let found = 0;
-    for (let shard = 0; shard < INDEX_SHARDS; shard++) {
-      const page = await this.deps.store.query<OutboxItem>({ index: 'gsi4', pk: outboxShardPk(shard), limit: 100 });
-      for (const item of page.items) if (this.enqueue(item)) found++;
+    const cursors = new Map<number, string | null>(Array.from({ length: INDEX_SHARDS }, (_, shard) => [shard, null]));
+    while (cursors.size > 0 && keepGoing()) {
+      for (const [shard, cursor] of cursors) {
+        await this.room();
+        if (!keepGoing()) break;
+        const page = await this.deps.store.query<OutboxItem>({
+          index: 'gsi4',
+          pk: outboxShardPk(shard),
+          limit: PAGE_SIZE,
+          cursor,
+        });
+        for (const item of page.items) if (this.enqueue(item)) found++;
+        if (page.nextCursor) cursors.set(shard, page.nextCursor);
+        else cursors.delete(shard);
+      }
     }
     await this.idle();
     return found;
   }
 
+  /** Resolves when fewer than `concurrency` events wait for a delivery slot (room for another page). */
+  private room(): Promise<void> {
+    if (this.queue.length < this.opts.concurrency) return Promise.resolve();
+    return new Promise((r) => this.roomWaiters.push(r));
+  }
+
   /** Takes an event for delivery unless it is already taken or was just delivered. */
   private enqueue(item: OutboxItem): boolean {
-    if (this.taken.has(item.eventId) || this.recent.has(item.eventId)) return false;
-    this.taken.add(item.eventId);
+    const id = item.eventId;
+    if (this.taken.has(id) || this.unremoved.has(id) || this.recent.has(id)) return false;
+    this.taken.add(id);
     this.queue.push(item);
     this.pump();
     return true;
   }
 
-  /** Starts queued deliveries while fewer than `concurrency` are in flight. */
+  /**
+   * Starts queued deliveries while fewer than `concurrency` are in flight and fewer than
+   * `MAX_UNREMOVED` delivered items wait for their removal.
+   */
   private pump(): void {
-    while (this.active < this.opts.concurrency && this.queue.length > 0) {
+    while (this.active < this.opts.concurrency && this.unremoved.size < MAX_UNREMOVED && this.queue.length > 0) {
       const item = this.queue.shift()!;
       this.active++;
       void this.dispatch(item)
@@ -126,15 +172,27 @@ export class LocalBus {
         .finally(() => {
           this.active--;
           this.taken.delete(item.eventId);
+          // Nothing else being delivered: no other removal is coming soon to share a batch with.
+          if (this.removals.length >= REMOVAL_BATCH || this.active === 0) this.flushRemovals();
           this.pump();
-          if (this.active === 0 && this.queue.length === 0) for (const done of this.idleWaiters.splice(0)) done();
+          this.settled();
         });
     }
   }
 
-  /** Resolves when nothing is queued or in flight. */
+  /** Wakes the waiters for room in the queue and for idleness, as they apply. */
+  private settled(): void {
+    if (this.queue.length < this.opts.concurrency) for (const go of this.roomWaiters.splice(0)) go();
+    if (this.isIdle()) for (const done of this.idleWaiters.splice(0)) done();
+  }
+
+  private isIdle(): boolean {
+    return this.active === 0 && this.queue.length === 0 && this.unremoved.size === 0;
+  }
+
+  /** Resolves when nothing is queued, in flight or waiting to leave the outbox. */
   private idle(): Promise<void> {
-    if (this.active === 0 && this.queue.length === 0) return Promise.resolve();
+    if (this.isIdle()) return Promise.resolve();
     return new Promise((r) => this.idleWaiters.push(r));
   }
 
@@ -142,11 +200,35 @@ export class LocalBus {
     const event = eventFromOutbox(item);
     const matching = this.opts.rules.filter((r) => (r.detailTypes as string[]).includes(event['detail-type']));
     await Promise.all(matching.map((rule) => this.deliver(rule.consumer, event)));
-    // Delivered: the item leaves the outbox (batched with other removals; on AWS the stream has it and TTL removes it).
-    await batchWriteBufferOf(this.deps.store).delete(outboxKey(item.eventId));
-    this.recent.add(item.eventId);
-    if (this.recent.size > 10_000) this.recent.clear();
-    this.stats.delivered++;
+    // Delivered: the item leaves the outbox (on AWS the stream has it and TTL removes it). Its removal
+    // is batched with others' and does not hold a delivery slot; until it is done, polls leave it alone.
+    this.unremoved.add(item.eventId);
+    this.removals.push(item.eventId);
+    this.removalTimer ??= setTimeout(() => this.flushRemovals(), REMOVAL_WINDOW_MS);
+  }
+
+  /** Removes the gathered delivered items from the outbox, 25 to a request. */
+  private flushRemovals(): void {
+    clearTimeout(this.removalTimer);
+    this.removalTimer = undefined;
+    for (const eventId of this.removals.splice(0)) {
+      void this.remover
+        .delete(outboxKey(eventId))
+        .then(
+          () => {
+            this.recent.add(eventId);
+            if (this.recent.size > 10_000) this.recent.clear();
+            this.stats.delivered++;
+          },
+          // Still in the outbox: a later poll delivers it again, and its consumers take it once.
+          (e) => this.deps.log.error('delivered event left pending', { eventId, error: e as Error }),
+        )
+        .finally(() => {
+          this.unremoved.delete(eventId);
+          this.pump();
+          this.settled();
+        });
+    }
   }
 
   /** Delivers to one consumer with retries; after the last attempt the event is dead-lettered. */

@@ -1,9 +1,14 @@
 import { describe, expect, it, vi } from 'vitest';
-import { iso } from '#shared/clock';
+import { consumers as allConsumers } from '#functions/consumers/index';
+import { type Clock, iso } from '#shared/clock';
 import type { Deps } from '#shared/deps';
-import { consumedOnce, defineConsumer, runOnce } from '#shared/events/consumer';
-import { buildEvent, outboxPut } from '#shared/events/outbox';
+import { entryIdFor } from '#shared/domain/ledger/rules';
+import { type Consumer, consumedOnce, defineConsumer, runOnce } from '#shared/events/consumer';
+import { buildEvent, type OutboxItem, outboxPut } from '#shared/events/outbox';
 import type { Rule } from '#shared/events/rules';
+import { financeActivityKey, INDEX_SHARDS, outboxShardPk } from '#shared/store/keys';
+import { findBalances, findEntries } from '#shared/store/ledger';
+import type { Store, TxItem } from '#shared/store/store';
 import { createHarness } from '../../support/harness.ts';
 import { paid } from './support.ts';
 
@@ -144,4 +149,214 @@ describe('Class: LocalBus', () => {
     const f = await h.call('GET', '/v1/admin/dead-letters', { token: h.token('u', ['user']) });
     expect(f.status).toBe(403);
   });
+});
+
+/** How many outbox items each shard holds. */
+async function pendingPerShard(store: Store): Promise<number[]> {
+  const counts: number[] = [];
+  for (let shard = 0; shard < INDEX_SHARDS; shard++)
+    counts.push((await store.queryAll({ index: 'gsi4', pk: outboxShardPk(shard) })).length);
+  return counts;
+}
+
+/** Writes outbox items through the outbox writer, 25 to a transaction, as producers do (no bus watching). */
+async function writeBacklog(store: Store, puts: TxItem[]): Promise<string[]> {
+  for (let i = 0; i < puts.length; i += 25) await store.transact(puts.slice(i, i + 25));
+  return puts.map((p) => ((p as { Put: { Item: unknown } }).Put.Item as OutboxItem).eventId);
+}
+
+/** A backlog of five event types: commissions (ledger + KOL stats), invites (ledger), finance activity, and events no rule matches. */
+function mixedBacklog(clock: Clock, n: number) {
+  const puts: TxItem[] = [];
+  const commission = new Map<string, number>();
+  const inviters = new Map<string, number>();
+  const entryIds: string[] = [];
+  const activityIndexes: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const kind = i % 10;
+    if (kind < 2) {
+      const kolId = `kol-${i % 7}`;
+      const orderId = `ord-${i}`;
+      puts.push(
+        outboxPut(
+          'OrderAttributed',
+          {
+            orderId,
+            userId: `buyer-${i}`,
+            amount: 10_000,
+            currency: 'CNY',
+            paidAt: new Date(clock.now()).toISOString(),
+            campaignId: 'cmp_commission',
+            linkCode: 'abcd2345',
+            kolId,
+            rateBps: 1000,
+            commission: 1000 + i,
+            lockSeconds: 3600,
+            minPayout: 100,
+            held: false,
+          },
+          clock,
+        ),
+      );
+      commission.set(kolId, (commission.get(kolId) ?? 0) + 1000 + i);
+      entryIds.push(entryIdFor('order', orderId, kolId, 'commission'));
+    } else if (kind === 2) {
+      const inviterId = `inviter-${i % 5}`;
+      puts.push(
+        outboxPut(
+          'InviteQualified',
+          {
+            inviteId: `inv-${i}`,
+            campaignId: 'cmp_invite',
+            inviterId,
+            inviteeId: `invitee-${i}`,
+            rewarded: true,
+            held: false,
+            inviterReward: { asset: 'cash', amount: 500 },
+            inviteeReward: { asset: 'points', amount: 100 },
+            lockSeconds: 0,
+          },
+          clock,
+        ),
+      );
+      inviters.set(inviterId, (inviters.get(inviterId) ?? 0) + 500);
+      entryIds.push(entryIdFor('invite', `inv-${i}`, inviterId, 'invite_inviter'));
+      entryIds.push(entryIdFor('invite', `inv-${i}`, `invitee-${i}`, 'invite_invitee'));
+    } else if (kind < 5) {
+      activityIndexes.push(puts.length);
+      puts.push(
+        kind === 3
+          ? outboxPut(
+              'BargainCompleted',
+              {
+                chainId: `chain-${i}`,
+                campaignId: 'cmp_bargain',
+                initiatorId: `initiator-${i}`,
+                sku: 'sku-1',
+                price: 500,
+                entitlementId: `ent-${i}`,
+              },
+              clock,
+            )
+          : outboxPut(
+              'GroupBuyFailed',
+              { groupId: `grp-${i}`, campaignId: 'cmp_group', leaderId: `leader-${i}`, reason: 'expired', refunds: [] },
+              clock,
+            ),
+      );
+    } else {
+      puts.push(
+        outboxPut(
+          'BargainStarted',
+          {
+            chainId: `chain-${i}`,
+            campaignId: 'cmp_bargain',
+            initiatorId: `initiator-${i}`,
+            sku: 'sku-1',
+            originalPrice: 2000,
+            floorPrice: 500,
+            helpersRequired: 3,
+            expiresAt: new Date(clock.now() + 3_600_000).toISOString(),
+          },
+          clock,
+        ),
+      );
+    }
+  }
+  return { puts, commission, inviters, entryIds, activityIndexes };
+}
+
+/** Every consumer, counting the deliveries each event gets. */
+function countingConsumers(calls: Map<string, number>): Consumer[] {
+  return allConsumers.map((c) => ({
+    ...c,
+    async handle(event, deps) {
+      calls.set(event.id, (calls.get(event.id) ?? 0) + 1);
+      await c.handle(event, deps);
+    },
+  }));
+}
+
+describe('Class: LocalBus, a backlog left pending', () => {
+  it('delivers thousands of pending events of several types on every shard once each in effect and empties the outbox', async () => {
+    // Prepare: a backlog written while no bus ran, more than a page (100) on every shard.
+    const calls = new Map<string, number>();
+    const h = await createHarness({ consumers: countingConsumers(calls), bus: { pollMs: 3_600_000 } });
+    const total = 2_000;
+    const backlog = mixedBacklog(h.clock, total);
+    const eventIds = await writeBacklog(h.deps.store, backlog.puts);
+    const before = await pendingPerShard(h.deps.store);
+    expect(before.reduce((a, b) => a + b, 0)).toBe(total);
+    for (const n of before) expect(n).toBeGreaterThan(100);
+
+    // Act: the bus starts (as after a restart) and finds the backlog in its first pass.
+    h.bus.start();
+    try {
+      await vi.waitFor(() => expect(h.bus.stats.delivered).toBe(total), { timeout: 280_000, interval: 200 });
+    } finally {
+      await h.bus.stop();
+    }
+
+    // Assess: nothing pending, nothing dead-lettered, every effect once.
+    expect(await pendingPerShard(h.deps.store)).toEqual(Array(INDEX_SHARDS).fill(0));
+    expect(h.bus.stats).toMatchObject({ delivered: total, deadLettered: 0 });
+    const consumed = eventIds.filter((_, i) => i % 10 < 5);
+    for (const id of consumed) expect(calls.get(id) ?? 0, id).toBeGreaterThanOrEqual(1);
+    expect((await findEntries(h.deps.store, backlog.entryIds)).length).toBe(backlog.entryIds.length);
+    for (const [kolId, locked] of backlog.commission)
+      expect(await findBalances(h.deps.store, kolId)).toEqual([expect.objectContaining({ asset: 'cash', locked })]);
+    for (const [inviterId, available] of backlog.inviters)
+      expect(await findBalances(h.deps.store, inviterId)).toEqual([
+        expect.objectContaining({ asset: 'cash', available }),
+      ]);
+    const activity = await h.deps.store.batchGet(
+      backlog.activityIndexes.map((i) => financeActivityKey(eventIds[i]!)),
+      true,
+    );
+    expect(activity).toHaveLength(backlog.activityIndexes.length);
+    const dead = await h.call('GET', '/v1/admin/dead-letters', { token: h.token('a', ['admin']) });
+    expect(dead.body.items).toHaveLength(0);
+  }, 300_000);
+
+  it('stopped mid-backlog, leaves each event delivered once or still pending; a restart delivers the rest once', async () => {
+    // Prepare: a consumer that only counts its deliveries, so the backlog moves fast.
+    const calls = new Map<string, number>();
+    const counter = defineConsumer('test-counter', ['OrderPaid'], async (event) => {
+      calls.set(event.detail.orderId, (calls.get(event.detail.orderId) ?? 0) + 1);
+    });
+    const h = await createHarness({ consumers: [counter], bus: { rules: [rule], pollMs: 3_600_000 } });
+    const total = 1_000;
+    const orders = Array.from({ length: total }, (_, i) => `b-${i}`);
+    await writeBacklog(
+      h.deps.store,
+      orders.map((o) => outboxPut('OrderPaid', paid(o), h.clock)),
+    );
+
+    // Act: stop once a few are delivered (far fewer than a stop can leave taken), then start again.
+    h.bus.start();
+    try {
+      await vi.waitFor(() => expect(h.bus.stats.delivered).toBeGreaterThanOrEqual(20), {
+        timeout: 120_000,
+        interval: 10,
+      });
+    } finally {
+      await h.bus.stop();
+    }
+    const leftAfterStop = (await pendingPerShard(h.deps.store)).reduce((a, b) => a + b, 0);
+    const deliveredBeforeRestart = h.bus.stats.delivered;
+    const calledBeforeRestart = calls.size;
+    h.bus.start();
+    try {
+      await vi.waitFor(() => expect(h.bus.stats.delivered).toBe(total), { timeout: 200_000, interval: 100 });
+    } finally {
+      await h.bus.stop();
+    }
+
+    // Assess: a stop waits for what it took, so nothing is half done and nothing comes twice.
+    expect(leftAfterStop).toBeGreaterThan(0);
+    expect(deliveredBeforeRestart + leftAfterStop).toBe(total);
+    expect(calledBeforeRestart).toBe(deliveredBeforeRestart);
+    expect(await pendingPerShard(h.deps.store)).toEqual(Array(INDEX_SHARDS).fill(0));
+    expect(orders.filter((o) => calls.get(o) !== 1)).toEqual([]);
+  }, 300_000);
 });
