@@ -100,7 +100,7 @@ describe('Refund webhooks', () => {
       Array.from({ length: 60 }, (_, i) => (i + 1) * 1000),
     );
     expect(answers.reduce((s, a) => s + a.body.reversal, 0)).toBe(Math.floor((commission * 60_000) / 100_000));
-  });
+  }, 180_000);
 
   it('reversal sums never exceed the commission for any split (property, through the API)', async () => {
     await fc.assert(
