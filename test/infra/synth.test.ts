@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { areas } from '#functions/areas';
 import { systemClock } from '#shared/clock';
 import { createDeps } from '#shared/deps';
@@ -17,6 +17,7 @@ import { rules } from '#shared/events/rules';
 import { signJwt } from '#shared/http/jwt';
 import { ROOT } from '../../infra/lambdas.ts';
 import { ensureTable } from '../../infra/local/table.ts';
+import { dynamoEndpoint } from '../support/dynamo-endpoint.ts';
 
 const run = promisify(execFile);
 
@@ -142,7 +143,7 @@ beforeAll(async () => {
   // On Lambda the runtime provides the AWS SDK; here the project's copy stands in for it.
   symlinkSync(join(ROOT, 'node_modules'), join(out, 'node_modules'), 'dir');
 
-  const endpoint = inject('dynamoEndpoint');
+  const endpoint = dynamoEndpoint();
   tableName = `t-${randomUUID()}`;
   const admin = new DynamoDBClient({
     endpoint,

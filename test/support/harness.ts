@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { inject } from 'vitest';
 import { createFullApp } from '#functions/app';
 import { consumers as allConsumers } from '#functions/consumers/index';
 import { sweepTasks } from '#functions/sweeper/tasks';
@@ -13,6 +12,7 @@ import { signWebhook } from '#shared/http/webhook';
 import { sweepOnce } from '#shared/sweeper';
 import { LocalBus, type LocalBusOptions } from '../../infra/local/bus.ts';
 import { ensureTable } from '../../infra/local/table.ts';
+import { dynamoEndpoint } from './dynamo-endpoint.ts';
 
 export const TEST_ENV = {
   JWT_SECRET: 'test-jwt-secret',
@@ -59,7 +59,7 @@ export interface Harness {
 export async function createHarness(
   opts: { clock?: Clock; env?: Record<string, string>; consumers?: Consumer[]; bus?: LocalBusOptions } = {},
 ): Promise<Harness> {
-  const endpoint = inject('dynamoEndpoint');
+  const endpoint = dynamoEndpoint();
   const tableName = `t-${randomUUID()}`;
   const clock = opts.clock ?? systemClock;
   let bus: LocalBus | undefined;

@@ -84,7 +84,7 @@ describe('Reconciliation: reports only mismatches that hold on a stable read', (
     const last = await reconcileLedger(h.deps, {});
     expect(last.ok).toBe(true);
     expect(last.totals).toMatchObject({ entries: KOLS * PER_KOL, payouts: 2 });
-  });
+  }, 180_000);
 
   it('still reports a balance written out of step with its entries, and a payout whose total disagrees with its lines', async () => {
     // Prepare: one quiet payee whose balance is off by 1, more locked entries for the sweeper to unlock.
@@ -122,5 +122,5 @@ describe('Reconciliation: reports only mismatches that hold on a stable read', (
         `payout_totals_match: payout ${paid.id}: total ${paid.total + 7} ≠ lines ${paid.total}`,
       ]);
     }
-  });
+  }, 180_000);
 });

@@ -4,12 +4,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { signJwt } from '#shared/http/jwt';
 import { ROOT } from '../../../infra/lambdas.ts';
 import { claimDataDir, DataDirInUseError } from '../../../infra/local/data-dir.ts';
 import { freePort } from '../../../infra/local/dynamodb.ts';
 import { startLocalRuntime } from '../../../infra/local/runtime.ts';
+import { dynamoEndpoint } from '../../support/dynamo-endpoint.ts';
 import { TEST_ENV } from '../../support/harness.ts';
 
 const kolToken = () =>
@@ -174,7 +175,7 @@ describe('The local runtime (npm start) across restarts', () => {
 
   it('writes every click it answered before it stops, so a restart finds them all', async () => {
     const env = { ...TEST_ENV, TABLE_NAME: `t-${randomUUID()}` };
-    const opts = { port: 0, env, dynamoEndpoint: inject('dynamoEndpoint'), sweepIntervalMs: 60_000 };
+    const opts = { port: 0, env, dynamoEndpoint: dynamoEndpoint(), sweepIntervalMs: 60_000 };
     const first = await startLocalRuntime(opts);
     const code = await createLink(first);
     await click(first, code, 120, 40);
@@ -189,7 +190,7 @@ describe('The local runtime (npm start) across restarts', () => {
 
   it('answers every request it received before it stops, and keeps what they wrote', async () => {
     const env = { ...TEST_ENV, TABLE_NAME: `t-${randomUUID()}` };
-    const opts = { port: 0, env, dynamoEndpoint: inject('dynamoEndpoint'), sweepIntervalMs: 60_000 };
+    const opts = { port: 0, env, dynamoEndpoint: dynamoEndpoint(), sweepIntervalMs: 60_000 };
     const first = await startLocalRuntime(opts);
     let received = 0;
     first.server.on('request', () => received++);
@@ -371,7 +372,7 @@ describe('The local server before the app', () => {
     const rt = await startLocalRuntime({
       port: 0,
       env,
-      dynamoEndpoint: inject('dynamoEndpoint'),
+      dynamoEndpoint: dynamoEndpoint(),
       sweepIntervalMs: 60_000,
     });
     try {
