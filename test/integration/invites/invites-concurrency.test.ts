@@ -60,5 +60,5 @@ describe('Invites under concurrency', () => {
       listed += page.body.items.length;
     }
     expect(listed).toBe(100);
-  }, 180_000);
+  }, 300_000);
 });
