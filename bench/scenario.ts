@@ -46,3 +46,36 @@ export const percentile = (sorted: number[], p: number): number =>
 /** A rate as a multiple of the run's ceiling, for a row's notes ('n/a' when no ceiling was measured). */
 export const xCeiling = (ctx: Pick<BenchContext, 'ceiling'>, opsPerSec: number): number | string =>
   ctx.ceiling ? round(opsPerSec / ctx.ceiling, 2) : 'n/a';
+
+/**
+ * The `j`th attributed order of run `run` as the orders area emits it (¥199.00 at 10%, locked a
+ * week), for backlogs written straight into the outbox.
+ */
+export const attributedOrder = (run: string, j: number, o: { campaignId: string; kolId: string; paidAt: string }) => ({
+  orderId: `bench-${run}-ord-${j}`,
+  userId: `bench-buyer-${j}`,
+  amount: 19_900,
+  currency: 'CNY',
+  paidAt: o.paidAt,
+  campaignId: o.campaignId,
+  linkCode: 'benchcode',
+  kolId: o.kolId,
+  rateBps: 1000,
+  commission: 1990,
+  lockSeconds: 604_800,
+  minPayout: 100,
+  held: false,
+});
+
+/** The `j`th qualified invite of run `run` (¥5.00 to the inviter, 100 points to the invitee, at once). */
+export const qualifiedInvite = (run: string, j: number, o: { campaignId: string; inviterId: string }) => ({
+  inviteId: `bench-${run}-inv-${j}`,
+  campaignId: o.campaignId,
+  inviterId: o.inviterId,
+  inviteeId: `bench-${run}-invitee-${j}`,
+  rewarded: true,
+  held: false,
+  inviterReward: { asset: 'cash' as const, amount: 500 },
+  inviteeReward: { asset: 'points' as const, amount: 100 },
+  lockSeconds: 0,
+});

@@ -1,7 +1,7 @@
 import { outboxPut } from '#shared/events/outbox';
 import { INDEX_SHARDS, outboxShardPk } from '#shared/store/keys';
 import type { TxItem } from '#shared/store/store';
-import { type BenchRow, round, type Scenario, xCeiling } from '../scenario.ts';
+import { attributedOrder, type BenchRow, qualifiedInvite, round, type Scenario, xCeiling } from '../scenario.ts';
 
 /** The outbox item of the `j`th backlog event: attributed orders, qualified invites, bargain and group outcomes, paid orders. */
 function backlogEvent(run: string, j: number, clock: Parameters<typeof outboxPut>[2]): TxItem {
@@ -11,37 +11,16 @@ function backlogEvent(run: string, j: number, clock: Parameters<typeof outboxPut
     case 1:
       return outboxPut(
         'OrderAttributed',
-        {
-          orderId: `bench-${run}-ord-${j}`,
-          userId: `bench-buyer-${j}`,
-          amount: 19_900,
-          currency: 'CNY',
-          paidAt,
-          campaignId: 'cmp_bench_backlog',
-          linkCode: 'backlog',
-          kolId: `bench-backlog-kol-${j % 211}`,
-          rateBps: 1000,
-          commission: 1990,
-          lockSeconds: 604_800,
-          minPayout: 100,
-          held: false,
-        },
+        attributedOrder(run, j, { campaignId: 'cmp_bench_backlog', kolId: `bench-backlog-kol-${j % 211}`, paidAt }),
         clock,
       );
     case 2:
       return outboxPut(
         'InviteQualified',
-        {
-          inviteId: `bench-${run}-inv-${j}`,
+        qualifiedInvite(run, j, {
           campaignId: 'cmp_bench_backlog_invite',
           inviterId: `bench-backlog-inviter-${j % 97}`,
-          inviteeId: `bench-${run}-invitee-${j}`,
-          rewarded: true,
-          held: false,
-          inviterReward: { asset: 'cash', amount: 500 },
-          inviteeReward: { asset: 'points', amount: 100 },
-          lockSeconds: 0,
-        },
+        }),
         clock,
       );
     case 3:

@@ -2,7 +2,15 @@ import { entryIdFor } from '#shared/domain/ledger/rules';
 import { outboxPut } from '#shared/events/outbox';
 import { ledgerEntryKey } from '#shared/store/keys';
 import type { TxItem } from '#shared/store/store';
-import { type BenchRow, percentile, round, type Scenario, xCeiling } from '../scenario.ts';
+import {
+  attributedOrder,
+  type BenchRow,
+  percentile,
+  qualifiedInvite,
+  round,
+  type Scenario,
+  xCeiling,
+} from '../scenario.ts';
 
 /**
  * Reward-causing events (2 attributed orders to 1 qualified invite) written to the outbox, as
@@ -29,17 +37,7 @@ export const settlementScenario: Scenario = {
           tx.push(
             outboxPut(
               'InviteQualified',
-              {
-                inviteId: `bench-${run}-inv-${j}`,
-                campaignId: 'cmp_bench_invite',
-                inviterId: `bench-inviter-${j % 97}`,
-                inviteeId: `bench-${run}-invitee-${j}`,
-                rewarded: true,
-                held: false,
-                inviterReward: { asset: 'cash', amount: 500 },
-                inviteeReward: { asset: 'points', amount: 100 },
-                lockSeconds: 0,
-              },
+              qualifiedInvite(run, j, { campaignId: 'cmp_bench_invite', inviterId: `bench-inviter-${j % 97}` }),
               clock,
             ),
           );
@@ -52,21 +50,11 @@ export const settlementScenario: Scenario = {
           tx.push(
             outboxPut(
               'OrderAttributed',
-              {
-                orderId: `bench-${run}-ord-${j}`,
-                userId: `bench-buyer-${j}`,
-                amount: 19_900,
-                currency: 'CNY',
-                paidAt: new Date(occurredAt).toISOString(),
+              attributedOrder(run, j, {
                 campaignId: 'cmp_bench_commission',
-                linkCode: 'benchcode',
                 kolId,
-                rateBps: 1000,
-                commission: 1990,
-                lockSeconds: 604_800,
-                minPayout: 100,
-                held: false,
-              },
+                paidAt: new Date(occurredAt).toISOString(),
+              }),
               clock,
             ),
           );
