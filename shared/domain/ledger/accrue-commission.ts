@@ -6,16 +6,17 @@ import { applyParkedReversals, buildReversals, REVERSALS_PER_TX } from './apply-
 import type { LedgerEntry } from './ledger.schema.ts';
 import { entryIdFor, initialState } from './rules.ts';
 import { newEntriesTx, settleOnce } from './settlement.ts';
+import { unlockEntry } from './unlock-entry.ts';
 
 /**
  * Accrues a KOL's commission on an attributed order: one entry, locked for the campaign's
- * `lockSeconds` (available at once when 0), held when KOL and buyer share a device; also
- * remembers the campaign's `minPayout` for the KOL's payouts. Refunds that arrived first
- * (parked) are applied in the same transaction, up to `REVERSALS_PER_TX` of them; when there may
- * be more, the commission starts locked whatever `lockSeconds` says, and is unlocked only once
- * none is parked (see `unlockEntry`), so it is never payable before its refunds are taken off.
- * Then the rest are applied; a redelivery applies whatever a stopped consumer left parked.
- * Returns the entries written.
+ * `lockSeconds`, held when KOL and buyer share a device; also remembers the campaign's
+ * `minPayout` for the KOL's payouts. Refunds that arrived first (parked) are applied in the same
+ * transaction, up to `REVERSALS_PER_TX` of them, then the rest; a redelivery applies whatever a
+ * stopped consumer left parked. The commission always starts locked, even with `lockSeconds` 0:
+ * a refund may park until the very moment it lands, and `unlockEntry` unlocks a commission only
+ * once nothing is parked for it. With `lockSeconds` 0 this consumer unlocks it itself, so it is
+ * available as soon as its refunds are off it, and never payable before. Returns the entries written.
  */
 export async function accrueCommission(
   deps: Pick<Deps, 'store' | 'clock'>,
@@ -28,7 +29,7 @@ export async function accrueCommission(
   if (!(await findEntry(deps.store, id, false))) {
     const now = deps.clock.now();
     const parked = await listPendingReversals(deps.store, id, REVERSALS_PER_TX);
-    const { state, unlockAt } = initialState(now, d.lockSeconds);
+    const { unlockAt } = initialState(now, d.lockSeconds);
     const commission: LedgerEntry = {
       id,
       payeeId: d.kolId,
@@ -36,7 +37,7 @@ export async function accrueCommission(
       amount: d.commission,
       kind: 'commission',
       cause: { type: 'order', id: d.orderId },
-      state: parked.length === REVERSALS_PER_TX ? 'locked' : state,
+      state: 'locked',
       createdAt: iso(now),
       unlockAt,
       held: d.held,
@@ -57,5 +58,6 @@ export async function accrueCommission(
   }
   // A refund parks only while the commission is absent, so once it has landed this sees them all.
   written.push(...(await applyParkedReversals(deps, id)));
+  if (d.lockSeconds <= 0) await unlockEntry(deps, id);
   return written;
 }

@@ -35,16 +35,23 @@ export async function unlockEntry(deps: Pick<Deps, 'store' | 'clock'>, entryId: 
       for (let i = 0; i < locked.length; i += ENTRIES_PER_TX)
         await deps.store.transact(unlockTx(locked.slice(i, i + ENTRIES_PER_TX)));
     }
-    await deps.store.transact(unlockTx([e]));
+    // Pinned to the reversals as read: a refund landing meanwhile makes it read and unlock again.
+    await deps.store.transact(unlockTx([e], e.kind === 'commission'));
     return true;
   });
 }
 
-function unlockTx(entries: LedgerEntry[]): TxItem[] {
+function unlockTx(entries: LedgerEntry[], pinReversals = false): TxItem[] {
   const tx: TxItem[] = [];
   const changes: BalanceChange[] = [];
   for (const e of entries) {
-    tx.push(moveEntryTx(e, { set: { state: 'available' }, remove: ['gsi3pk', 'gsi3sk'] }));
+    const pin = pinReversals
+      ? {
+          extraCondition: '(reversed = :rev OR (attribute_not_exists(reversed) AND :rev = :zero))',
+          extraValues: { ':rev': e.reversed ?? 0, ':zero': 0 },
+        }
+      : {};
+    tx.push(moveEntryTx(e, { set: { state: 'available' }, remove: ['gsi3pk', 'gsi3sk'], ...pin }));
     const from = bucketOf('locked', e.held);
     const to = bucketOf('available', e.held);
     if (to === 'available') tx.push(putAvailableTx(e));

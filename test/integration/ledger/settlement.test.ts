@@ -3,6 +3,7 @@ import { REVERSALS_PER_TX } from '#shared/domain/ledger/apply-reversals';
 import { createPayout } from '#shared/domain/ledger/create-payout';
 import { reconcileLedger } from '#shared/domain/ledger/reconcile';
 import { entryIdFor } from '#shared/domain/ledger/rules';
+import { unlockEntry } from '#shared/domain/ledger/unlock-entry';
 import { buildEvent, outboxPut } from '#shared/events/outbox';
 import { financeActivityKey, ledgerPendingReversalPk } from '#shared/store/keys';
 import { findEntries } from '#shared/store/ledger';
@@ -130,8 +131,7 @@ describe('Ledger settlement from events', () => {
       deliver(h.deps, attributed),
       ...refunds.slice(0, 10).map((e) => deliver(h.deps, e)),
     ]);
-    // More refunds came first than one transaction takes: the commission starts locked, even with lockSeconds 0.
-    expect(await balanceOf(h.deps, 'kol-many')).toMatchObject({ locked: 1000 - 110 * 3, available: 0 });
+    expect(await balanceOf(h.deps, 'kol-many')).toMatchObject({ locked: 0, available: 1000 - 110 * 3 });
     const commission = await findEntry(h.deps.store, commissionId('o-many', 'kol-many'));
     expect(commission).toMatchObject({ reversed: 330 });
     expect(new Set(commission!.reversalIds).size).toBe(110);
@@ -210,6 +210,63 @@ describe('Ledger settlement from events', () => {
       amount: -700,
       cause: { type: 'refund', id: 'o-dup2 refund-1' },
     });
+  });
+
+  it('unlocks a commission with the reversal of a refund that lands while the sweep is unlocking it', async () => {
+    const cid = commissionId('o-ur', 'kol-ur');
+    await deliver(
+      h.deps,
+      orderAttributed(clock, { orderId: 'o-ur', kolId: 'kol-ur', commission: 1000, lockSeconds: 60 }),
+    );
+    clock.advance(61);
+    // The refund's consumer runs while the unlock is between its reads and its writes.
+    let fired = false;
+    const racing = Object.create(h.deps.store) as Store;
+    racing.query = (async (q) => {
+      if (!fired && q.pk === ledgerPendingReversalPk(cid)) {
+        fired = true;
+        await deliver(
+          h.deps,
+          orderRefunded(clock, { orderId: 'o-ur', refundId: 'r-ur', kolId: 'kol-ur', reversal: 400 }),
+        );
+      }
+      return h.deps.store.query(q);
+    }) as Store['query'];
+    expect(await unlockEntry({ ...h.deps, store: racing }, cid)).toBe(true);
+    expect((await findEntry(h.deps.store, cid))!.state).toBe('available');
+    expect((await findEntry(h.deps.store, reversalId('o-ur', 'r-ur', 'kol-ur')))!.state).toBe('available');
+    expect(await balanceOf(h.deps, 'kol-ur')).toMatchObject({ locked: 0, available: 600 });
+  });
+
+  it('keeps a commission locked when a refund parks while it is being written and the consumer stops', async () => {
+    const cid = commissionId('o-ar', 'kol-ar');
+    await deliver(
+      h.deps,
+      orderRefunded(clock, { orderId: 'o-ar', refundId: 'r-ar-1', kolId: 'kol-ar', reversal: 100 }),
+    );
+    // A second refund parks after the commission's consumer read the parked ones; the consumer
+    // stops after writing the commission, before applying the rest.
+    let reads = 0;
+    const racing = Object.create(h.deps.store) as Store;
+    racing.query = (async (q) => {
+      if (q.pk !== ledgerPendingReversalPk(cid)) return h.deps.store.query(q);
+      if (++reads > 1) throw new Error('the consumer stopped');
+      const page = await h.deps.store.query(q);
+      await deliver(
+        h.deps,
+        orderRefunded(clock, { orderId: 'o-ar', refundId: 'r-ar-2', kolId: 'kol-ar', reversal: 500 }),
+      );
+      return page;
+    }) as Store['query'];
+    const attributed = orderAttributed(clock, { orderId: 'o-ar', kolId: 'kol-ar', commission: 1000, lockSeconds: 0 });
+    await expect(deliver({ ...h.deps, store: racing }, attributed)).rejects.toThrow('the consumer stopped');
+    expect(await balanceOf(h.deps, 'kol-ar')).toMatchObject({ locked: 900, available: 0 });
+    await h.sweep();
+    expect((await createPayout(h.deps, { asset: 'cash', minAmount: 1 })).items.map((i) => i.payeeId)).not.toContain(
+      'kol-ar',
+    );
+    await deliver(h.deps, attributed);
+    expect(await balanceOf(h.deps, 'kol-ar')).toMatchObject({ locked: 0, available: 400 });
   });
 
   it('never reverses more than the commission across partial refunds', async () => {
