@@ -159,6 +159,17 @@ export function moveEntryTx(
   };
 }
 
+/** The condition that no reversal landed on a commission since it was read (`reversed` as read). */
+const REVERSED_AS_READ = '(reversed = :rev OR (attribute_not_exists(reversed) AND :rev = :zero))';
+
+/** `moveEntryTx`'s extra condition pinning a commission's reversals as read. */
+export function reversalsAsRead(commission: Pick<LedgerEntry, 'reversed'>): {
+  extraCondition: string;
+  extraValues: Record<string, unknown>;
+} {
+  return { extraCondition: REVERSED_AS_READ, extraValues: { ':rev': commission.reversed ?? 0, ':zero': 0 } };
+}
+
 /**
  * Adds reversals to their commission's running total, conditional on its state and hold as read.
  * An unclamped batch (every refund taken in full) only needs room left under the commission, so
@@ -171,10 +182,7 @@ export function recordReversalsOnCommissionTx(
   added: number,
   clamped: boolean,
 ): TxItem {
-  const prev = commission.reversed ?? 0;
-  const total = clamped
-    ? '(reversed = :prev OR (attribute_not_exists(reversed) AND :prev = :zero))'
-    : '(attribute_not_exists(reversed) OR reversed <= :room)';
+  const total = clamped ? REVERSED_AS_READ : '(attribute_not_exists(reversed) OR reversed <= :room)';
   return {
     Update: {
       Key: ledgerEntryKey(commission.id),
@@ -187,7 +195,7 @@ export function recordReversalsOnCommissionTx(
         ':ids': reversalIds,
         ':state': commission.state,
         ':held': commission.held,
-        ...(clamped ? { ':prev': prev, ':zero': 0 } : { ':room': commission.amount - added }),
+        ...(clamped ? reversalsAsRead(commission).extraValues : { ':room': commission.amount - added }),
       },
     },
     onFail: () => new StaleReadError(`commission ${commission.id}`),
@@ -294,8 +302,7 @@ function toBalance(item: Item): Balance {
 
 /** Every balance of a payee (one per asset). */
 export async function findBalances(store: Store, payeeId: string): Promise<Balance[]> {
-  const items = await store.queryAll({ pk: ledgerBalancePk(payeeId), consistent: true });
-  return items.map(toBalance);
+  return (await findVersionedBalances(store, payeeId)).map((b) => b.balance);
 }
 
 /**

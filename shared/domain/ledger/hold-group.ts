@@ -1,9 +1,9 @@
 import type { Deps } from '../../deps.ts';
 import { ConflictError, NotFoundError } from '../../errors.ts';
-import { findEntries, findEntry, moveEntryTx } from '../../store/ledger.ts';
+import { findEntries, findEntry, moveEntryTx, reversalsAsRead } from '../../store/ledger.ts';
 import type { TxItem } from '../../store/store.ts';
 import type { LedgerEntry } from './ledger.schema.ts';
-import type { BalanceChange } from './rules.ts';
+import { type BalanceChange, chunks } from './rules.ts';
 import { balanceTx, withFreshReads } from './settlement.ts';
 
 /** Entries decided per transaction: each takes its update and at most a payable mark, beside two balances. */
@@ -42,10 +42,10 @@ export async function decideHold(
       await deps.store.transact([
         moveEntryTx(entry, { set: { deciding: decision }, extraCondition: 'attribute_not_exists(deciding)' }),
       ]);
-    for (let i = 0; i < group.length; i += ENTRIES_PER_TX) {
+    for (const part of chunks(group, ENTRIES_PER_TX)) {
       const tx: TxItem[] = [];
       const changes: BalanceChange[] = [];
-      for (const x of group.slice(i, i + ENTRIES_PER_TX)) {
+      for (const x of part) {
         const e = effect(x);
         tx.push(decideTx(x, entry, e.set, e.remove), ...(e.also ?? []));
         changes.push(e.change);
@@ -84,10 +84,5 @@ async function loadHoldGroup(
  */
 function decideTx(x: LedgerEntry, head: LedgerEntry, set: Record<string, unknown>, remove: string[] = []): TxItem {
   if (x.id !== head.id) return moveEntryTx(x, { set, remove });
-  return moveEntryTx(x, {
-    set,
-    remove: [...remove, 'deciding'],
-    extraCondition: '(reversed = :rev OR (attribute_not_exists(reversed) AND :rev = :zero))',
-    extraValues: { ':rev': head.reversed ?? 0, ':zero': 0 },
-  });
+  return moveEntryTx(x, { set, remove: [...remove, 'deciding'], ...reversalsAsRead(head) });
 }

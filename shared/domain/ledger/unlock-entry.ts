@@ -1,8 +1,15 @@
 import type { Deps } from '../../deps.ts';
-import { findEntries, findEntry, listPendingReversals, moveEntryTx, putAvailableTx } from '../../store/ledger.ts';
+import {
+  findEntries,
+  findEntry,
+  listPendingReversals,
+  moveEntryTx,
+  putAvailableTx,
+  reversalsAsRead,
+} from '../../store/ledger.ts';
 import type { TxItem } from '../../store/store.ts';
 import type { LedgerEntry } from './ledger.schema.ts';
-import { type BalanceChange, bucketOf, moveDelta } from './rules.ts';
+import { type BalanceChange, bucketOf, chunks, moveDelta } from './rules.ts';
 import { balanceTx, withFreshReads } from './settlement.ts';
 
 /** Entries unlocked per transaction: each takes its update and its payable mark, beside two balances. */
@@ -32,25 +39,19 @@ export async function unlockEntry(deps: Pick<Deps, 'store' | 'clock'>, entryId: 
       if ((await listPendingReversals(deps.store, e.id, 1)).length) return false;
       const reversals = e.reversalIds?.length ? await findEntries(deps.store, e.reversalIds) : [];
       const locked = reversals.filter((r) => r.state === 'locked');
-      for (let i = 0; i < locked.length; i += ENTRIES_PER_TX)
-        await deps.store.transact(unlockTx(locked.slice(i, i + ENTRIES_PER_TX)));
+      for (const part of chunks(locked, ENTRIES_PER_TX)) await deps.store.transact(unlockTx(part));
     }
     // Pinned to the reversals as read: a refund landing meanwhile makes it read and unlock again.
-    await deps.store.transact(unlockTx([e], e.kind === 'commission'));
+    await deps.store.transact(unlockTx([e], e.kind === 'commission' ? reversalsAsRead(e) : {}));
     return true;
   });
 }
 
-function unlockTx(entries: LedgerEntry[], pinReversals = false): TxItem[] {
+/** Unlocks `entries` in one transaction; `pin` adds a condition to each entry's move. */
+function unlockTx(entries: LedgerEntry[], pin: Partial<ReturnType<typeof reversalsAsRead>> = {}): TxItem[] {
   const tx: TxItem[] = [];
   const changes: BalanceChange[] = [];
   for (const e of entries) {
-    const pin = pinReversals
-      ? {
-          extraCondition: '(reversed = :rev OR (attribute_not_exists(reversed) AND :rev = :zero))',
-          extraValues: { ':rev': e.reversed ?? 0, ':zero': 0 },
-        }
-      : {};
     tx.push(moveEntryTx(e, { set: { state: 'available' }, remove: ['gsi3pk', 'gsi3sk'], ...pin }));
     const from = bucketOf('locked', e.held);
     const to = bucketOf('available', e.held);
