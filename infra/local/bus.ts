@@ -10,12 +10,10 @@ import { INDEX_SHARDS, outboxKey, outboxShardPk } from '#shared/store/keys';
 
 /** Outbox items read per query while paging through a shard. */
 const PAGE_SIZE = 100;
-/** Delivered items removed per BatchWriteItem (its limit). */
-const REMOVAL_BATCH = 25;
 /** How long a delivered item waits for others to share its removal while deliveries are under way. */
 const REMOVAL_WINDOW_MS = 250;
-/** Delivered items not yet removed, at most: past this, new deliveries wait for removals. */
-const MAX_UNREMOVED = 10 * REMOVAL_BATCH;
+/** Delivered items not yet removed, at most (ten full BatchWriteItem requests): past this, new deliveries wait for removals. */
+const MAX_UNREMOVED = 250;
 
 export interface LocalBusOptions {
   /** Attempts per consumer before the event is dead-lettered (EventBridge + Lambda async: 3). */
@@ -60,10 +58,10 @@ export class LocalBus {
   private readonly recent = new Set<string>();
   /** Delivered events whose outbox items are still to be removed (waiting for a batch, or in one). */
   private readonly unremoved = new Set<string>();
-  /** Delivered events gathering into the next removal batch. */
-  private removals: string[] = [];
-  private removalTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Removes delivered items in BatchWriteItem requests (at most 4 in flight, unprocessed items retried). */
+  /**
+   * Removes delivered items in BatchWriteItem requests of up to 25, gathered over at most
+   * `REMOVAL_WINDOW_MS` (at most 4 in flight, unprocessed items retried).
+   */
   private readonly remover: BatchWriteBuffer;
   readonly stats = { delivered: 0, retries: 0, deadLettered: 0 };
 
@@ -73,7 +71,7 @@ export class LocalBus {
     opts: LocalBusOptions = {},
   ) {
     this.byName = new Map(consumers.map((c) => [c.name, c]));
-    this.remover = new BatchWriteBuffer(deps.store, 0);
+    this.remover = new BatchWriteBuffer(deps.store, REMOVAL_WINDOW_MS);
     this.opts = { maxAttempts: 3, baseDelayMs: 100, pollMs: 1000, concurrency: 32, rules: allRules, ...opts };
   }
 
@@ -173,7 +171,7 @@ export class LocalBus {
           this.active--;
           this.taken.delete(item.eventId);
           // Nothing else being delivered: no other removal is coming soon to share a batch with.
-          if (this.removals.length >= REMOVAL_BATCH || this.active === 0) this.flushRemovals();
+          if (this.active === 0) this.remover.flush();
           this.pump();
           this.settled();
         });
@@ -202,33 +200,24 @@ export class LocalBus {
     await Promise.all(matching.map((rule) => this.deliver(rule.consumer, event)));
     // Delivered: the item leaves the outbox (on AWS the stream has it and TTL removes it). Its removal
     // is batched with others' and does not hold a delivery slot; until it is done, polls leave it alone.
-    this.unremoved.add(item.eventId);
-    this.removals.push(item.eventId);
-    this.removalTimer ??= setTimeout(() => this.flushRemovals(), REMOVAL_WINDOW_MS);
-  }
-
-  /** Removes the gathered delivered items from the outbox, 25 to a request. */
-  private flushRemovals(): void {
-    clearTimeout(this.removalTimer);
-    this.removalTimer = undefined;
-    for (const eventId of this.removals.splice(0)) {
-      void this.remover
-        .delete(outboxKey(eventId))
-        .then(
-          () => {
-            this.recent.add(eventId);
-            if (this.recent.size > 10_000) this.recent.clear();
-            this.stats.delivered++;
-          },
-          // Still in the outbox: a later poll delivers it again, and its consumers take it once.
-          (e) => this.deps.log.error('delivered event left pending', { eventId, error: e as Error }),
-        )
-        .finally(() => {
-          this.unremoved.delete(eventId);
-          this.pump();
-          this.settled();
-        });
-    }
+    const eventId = item.eventId;
+    this.unremoved.add(eventId);
+    void this.remover
+      .delete(outboxKey(eventId))
+      .then(
+        () => {
+          this.recent.add(eventId);
+          if (this.recent.size > 10_000) this.recent.clear();
+          this.stats.delivered++;
+        },
+        // Still in the outbox: a later poll delivers it again, and its consumers take it once.
+        (e) => this.deps.log.error('delivered event left pending', { eventId, error: e as Error }),
+      )
+      .finally(() => {
+        this.unremoved.delete(eventId);
+        this.pump();
+        this.settled();
+      });
   }
 
   /** Delivers to one consumer with retries; after the last attempt the event is dead-lettered. */

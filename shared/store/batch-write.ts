@@ -34,6 +34,11 @@ export class BatchWriteBuffer {
     return this.add({ DeleteRequest: { Key: { pk: key.pk, sk: key.sk } } });
   }
 
+  /** Sends the waiting puts and deletes now, when nothing else is coming soon to share their batch. */
+  flush(): void {
+    this.batcher.flush();
+  }
+
   private add(request: Request): Promise<void> {
     return new Promise<void>((ok, fail) => this.batcher.add({ request, ok, fail }));
   }

@@ -24,7 +24,8 @@ export class MicroBatcher<T extends { fail: (e: unknown) => void }> {
     else this.timer ??= setTimeout(() => this.flush(), this.delayMs);
   }
 
-  private flush(): void {
+  /** Sends what is waiting now instead of at the end of its delay (within `maxInFlight`). */
+  flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     while (this.queue.length > 0 && this.inFlight < this.maxInFlight) {
