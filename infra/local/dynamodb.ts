@@ -63,8 +63,9 @@ export async function startDynamoLocal(
   if (child.pid) opts.dataDir?.recordJava(child.pid);
 
   let stopped = false;
+  // Kept until Java has exited, so an exit during a stop (a second Ctrl-C, a deadline) kills it too.
   const kill = () => {
-    if (!stopped && child.exitCode === null) child.kill('SIGKILL');
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   };
   process.once('exit', kill);
 
@@ -87,14 +88,14 @@ export async function startDynamoLocal(
     async stop() {
       if (stopped) return;
       stopped = true;
-      process.off('exit', kill);
-      if (child.exitCode === null) {
+      if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((r) => child.once('exit', r));
         child.kill('SIGTERM');
         const t = setTimeout(() => child.kill('SIGKILL'), 3000);
         await exited;
         clearTimeout(t);
       }
+      process.off('exit', kill);
       opts.dataDir?.release();
     },
   };

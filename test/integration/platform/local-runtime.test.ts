@@ -4,12 +4,20 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { afterAll, describe, expect, it } from 'vitest';
 import { signJwt } from '#shared/http/jwt';
 import { ROOT } from '../../../infra/lambdas.ts';
 import { claimDataDir, DataDirInUseError } from '../../../infra/local/data-dir.ts';
 import { freePort } from '../../../infra/local/dynamodb.ts';
 import { startLocalRuntime } from '../../../infra/local/runtime.ts';
+import { ensureTable } from '../../../infra/local/table.ts';
 import { dynamoEndpoint } from '../../support/dynamo-endpoint.ts';
 import { TEST_ENV } from '../../support/harness.ts';
 
@@ -391,5 +399,51 @@ describe('The local server before the app', () => {
     } finally {
       await rt.stop();
     }
+  });
+});
+
+describe('The local table', () => {
+  const admin = new DynamoDBClient({
+    endpoint: dynamoEndpoint(),
+    region: 'local',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  afterAll(() => admin.destroy());
+  const describeTable = async (name: string) =>
+    (await admin.send(new DescribeTableCommand({ TableName: name }))).Table!;
+
+  it('has the shared indexes and no stream (the local bus reads the outbox index)', async () => {
+    const name = `t-${randomUUID()}`;
+    await ensureTable(admin, name);
+    const table = await describeTable(name);
+    expect(table.StreamSpecification?.StreamEnabled ?? false).toBe(false);
+    expect(table.GlobalSecondaryIndexes?.map((i) => i.IndexName).sort()).toEqual(['gsi1', 'gsi2', 'gsi3', 'gsi4']);
+  });
+
+  it('turns off the stream of a table an earlier version made with one, and keeps its items', async () => {
+    const name = `t-${randomUUID()}`;
+    await admin.send(
+      new CreateTableCommand({
+        TableName: name,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: 'pk', AttributeType: 'S' },
+          { AttributeName: 'sk', AttributeType: 'S' },
+        ],
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
+      }),
+    );
+    await admin.send(new PutItemCommand({ TableName: name, Item: { pk: { S: 'kept' }, sk: { S: 'x' } } }));
+    expect((await describeTable(name)).StreamSpecification?.StreamEnabled).toBe(true);
+    await ensureTable(admin, name);
+    expect((await describeTable(name)).StreamSpecification?.StreamEnabled ?? false).toBe(false);
+    const kept = await admin.send(new GetItemCommand({ TableName: name, Key: { pk: { S: 'kept' }, sk: { S: 'x' } } }));
+    expect(kept.Item?.pk?.S).toBe('kept');
+    await ensureTable(admin, name); // a second start changes nothing more
+    expect((await describeTable(name)).StreamSpecification?.StreamEnabled ?? false).toBe(false);
   });
 });
