@@ -222,7 +222,11 @@ financeRoutes.openapi(
       'Computed from the entries themselves. Checks: `balances_match_entries` (per payee and asset, every bucket ' +
       'equals the sum of its entries), `paid_entries_in_one_confirmed_payout`, `no_cause_settled_twice`, ' +
       '`reversals_within_commission`, `payout_totals_match`, `negative_available_reported` (negative available ' +
-      'balances are listed in `detail`, shown as they are). A failing check names each failing item. Without ' +
+      'balances are listed in `detail`, shown as they are), `attributed_orders_in_ledger` (every order that earned ' +
+      'a commission and was recorded in the period, without one the last 31 days, has its commission entry for its ' +
+      'KOL and amount, and every refund of it that reverses commission has its reversal entry; an entry still ' +
+      'missing 15 minutes after its order or refund was recorded is an event that never settled, lost or in the ' +
+      'dead letters; younger ones count as settling in `totals.orders`). A failing check names each failing item. Without ' +
       '`from`/`to`: all time. With a period (≤ 366 days): the period’s entries, and all entries of the payees seen ' +
       'in it for the balance check (a balance covers all time), and `totals.activity` counts the group-buy and ' +
       'bargain outcomes recorded for finance in the period, by event type (the ledger pays nothing for them). ' +

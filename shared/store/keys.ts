@@ -261,6 +261,15 @@ export const kolDayPk = (kolId: string, shard: number) => `KOLDAY#${kolId}#${sha
 export const kolDayKey = (kolId: string, shard: number, day: string): Key => ({ pk: kolDayPk(kolId, shard), sk: day });
 
 export const orderKey = (orderId: string): Key => ({ pk: `ORDER#${orderId}`, sk: 'ORDER' });
+/**
+ * gsi2: orders that earned a commission, by the UTC day they were recorded, sharded like the
+ * ledger's day index (reconciliation checks each one reached the ledger).
+ */
+export const commissionOrderDayIndex = (createdAt: string, orderId: string) => ({
+  gsi2pk: `ORDERDAY#${createdAt.slice(0, 10)}#${shardOf(orderId)}`,
+  gsi2sk: `${createdAt}#${orderId}`,
+});
+export const commissionOrderDayPk = (day: string, shard: number) => `ORDERDAY#${day}#${shard}`;
 export const refundKey = (orderId: string, refundId: string): Key => ({
   pk: `ORDER#${orderId}`,
   sk: `REFUND#${refundId}`,

@@ -1,5 +1,5 @@
 import type { Order, RefundAnswer } from '../domain/orders/order.schema.ts';
-import { firstOrderKey, orderKey, refundKey } from './keys.ts';
+import { commissionOrderDayIndex, commissionOrderDayPk, firstOrderKey, orderKey, refundKey } from './keys.ts';
 import type { Store, TxItem } from './store.ts';
 
 /** The order id was already recorded. */
@@ -19,7 +19,7 @@ export interface Refund extends RefundAnswer {
 
 const strip = <T>(item: Record<string, unknown> | undefined): T | undefined => {
   if (!item) return undefined;
-  const { pk: _pk, sk: _sk, entity: _e, ...rest } = item;
+  const { pk: _pk, sk: _sk, entity: _e, gsi2pk: _g, gsi2sk: _gs, ...rest } = item;
   return rest as T;
 };
 
@@ -35,14 +35,19 @@ export async function hasPaidOrder(store: Store, userId: string): Promise<boolea
 
 /**
  * Records a paid order with its events in one transaction: the order item (attribute_not_exists:
- * one per order id), the user's first-order marker when this is their first (attribute_not_exists:
- * one per user), and the outbox items.
+ * one per order id; in the day index of orders with commission when it earned one), the user's
+ * first-order marker when this is their first (attribute_not_exists: one per user), and the outbox items.
  */
 export async function insertPaidOrder(store: Store, order: Order, events: TxItem[]): Promise<void> {
   const items: TxItem[] = [
     {
       Put: {
-        Item: { ...orderKey(order.orderId), entity: 'order', ...order },
+        Item: {
+          ...orderKey(order.orderId),
+          entity: 'order',
+          ...order,
+          ...(order.commission ? commissionOrderDayIndex(order.createdAt, order.orderId) : {}),
+        },
         ConditionExpression: 'attribute_not_exists(pk)',
       },
       onFail: () => new OrderExistsError(),
@@ -63,6 +68,27 @@ export async function insertPaidOrder(store: Store, order: Order, events: TxItem
       onFail: () => new FirstOrderTakenError(),
     });
   await store.transact([...items, ...events]);
+}
+
+/** The orders with commission recorded on `day` within [from, to], in one shard of the day index. */
+export async function listCommissionOrders(
+  store: Store,
+  day: string,
+  shard: number,
+  period: { from: string; to: string },
+): Promise<Order[]> {
+  const items = await store.queryAll({
+    index: 'gsi2',
+    pk: commissionOrderDayPk(day, shard),
+    sk: { between: [period.from, `${period.to}~`] },
+  });
+  return items.map((i) => strip<Order>(i)!);
+}
+
+/** Every refund of an order (one Query of the order's partition, read consistently). */
+export async function listRefunds(store: Store, orderId: string): Promise<Refund[]> {
+  const items = await store.queryAll({ pk: orderKey(orderId).pk, sk: { beginsWith: 'REFUND#' }, consistent: true });
+  return items.map((i) => strip<Refund>(i)!);
 }
 
 /** Get a refund of an order. */

@@ -1,5 +1,6 @@
 import type { Deps } from '../../deps.ts';
 import { ValidationError } from '../../errors.ts';
+import { mapLimit } from '../../map-limit.ts';
 import { INDEX_SHARDS } from '../../store/keys.ts';
 import {
   findBalances,
@@ -17,6 +18,7 @@ import {
 } from '../../store/ledger.ts';
 import type { Store } from '../../store/store.ts';
 import type { Balance, LedgerEntry, Payout, PayoutItem } from './ledger.schema.ts';
+import { checkAttributedOrders, ORDER_SETTLE_GRACE_MS } from './reconcile-orders.ts';
 import {
   daysBetween,
   entryOrderKey,
@@ -41,7 +43,9 @@ type Period = { from: string; to: string };
  * index) for the cause and payout checks, and, for each payee seen in the period, all of that
  * payee's entries against its balances (a balance sums all time). Payouts checked: those the
  * entries name and those created in the period. With a period, `totals.activity` also counts the
- * group-buy and bargain outcomes recorded for finance (by event type). A finance batch job, not a hot path.
+ * group-buy and bargain outcomes recorded for finance (by event type). Orders are cross-checked
+ * too: those with commission recorded in the period (without one: the last 31 days) must have
+ * their ledger entries (`checkAttributedOrders`). A finance batch job, not a hot path.
  *
  * A reported failure is one that holds on a stable read. The first pass reads entries, balances
  * and payouts over many queries while the sweeper, payouts and settlement keep writing, so a
@@ -66,7 +70,15 @@ export async function reconcileLedger(
   const { failures, unsettled } = first.length
     ? await recheck(deps.store, input, first, period)
     : { failures: [], unsettled: [] };
-  const result = reconcile(input, failures, unsettled);
+  const ordersPeriod = period ?? (resolvePeriod({}, deps.clock.now()) as Period);
+  const orders = await checkAttributedOrders(deps.store, ordersPeriod, deps.clock.now());
+  const result = reconcile(input, [...failures, ...orders.findings], unsettled, {
+    orders: orders.orders,
+    refunds: orders.refunds,
+    settling: orders.settling,
+    graceMinutes: ORDER_SETTLE_GRACE_MS / 60_000,
+    ...ordersPeriod,
+  });
   if (period) {
     const activity: Record<string, number> = {};
     for (const day of daysBetween(period.from, period.to))
@@ -265,18 +277,4 @@ function sorted(x: unknown): unknown {
         .map(([k, v]) => [k, sorted(v)]),
     );
   return x;
-}
-
-async function mapLimit<T, R>(list: T[], fn: (x: T) => Promise<R>, limit = 8): Promise<R[]> {
-  const out: R[] = new Array(list.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, list.length) }, async () => {
-      while (next < list.length) {
-        const i = next++;
-        out[i] = await fn(list[i]!);
-      }
-    }),
-  );
-  return out;
 }

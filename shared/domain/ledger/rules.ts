@@ -216,6 +216,7 @@ export const CHECKS = [
   'reversals_within_commission',
   'payout_totals_match',
   'negative_available_reported',
+  'attributed_orders_in_ledger',
 ] as const;
 export type CheckName = (typeof CHECKS)[number];
 
@@ -230,6 +231,17 @@ export interface Finding {
   text: string;
   payeeId?: string;
   payoutId?: string;
+}
+
+/** What the orders side showed (see `checkAttributedOrders`); its failures come as findings. */
+export interface OrdersChecked {
+  orders: number;
+  refunds: number;
+  settling: number;
+  /** How recent an order or refund without its entry may be and still count as settling. */
+  graceMinutes: number;
+  from: string;
+  to: string;
 }
 
 export interface ReconcileInput {
@@ -385,12 +397,14 @@ function reversedPerCommission(entries: LedgerEntry[], balanceEntries: LedgerEnt
  * The reconciliation answer: each check of `findFailures` with the items that fail it (by
  * default, every failing item of `input`; the caller may pass those that held on a re-read),
  * and totals from `input`. `unsettled` names what kept changing on every re-read, so was not
- * compared; it is listed in `totals.unsettled` and fails nothing.
+ * compared; it is listed in `totals.unsettled` and fails nothing. With `orders`, the answer
+ * has the orders cross-check too (`attributed_orders_in_ledger`, failing on its findings).
  */
 export function reconcile(
   input: ReconcileInput,
   failures: Finding[] = findFailures(input),
   unsettled: string[] = [],
+  orders?: OrdersChecked,
 ): Reconciliation {
   const { entries, balances, balanceEntries, payouts } = input;
   const failing = (name: CheckName) => failures.filter((f) => f.check === name).map((f) => f.text);
@@ -409,9 +423,14 @@ export function reconcile(
       negatives.length > 0
         ? `negative available balances, shown as they are: ${describe(negatives, '')}`
         : 'no negative available balance',
+    attributed_orders_in_ledger: orders
+      ? `${orders.orders} orders with commission recorded ${orders.from} – ${orders.to} and ${orders.refunds} ` +
+        `of their refunds are in the ledger${orders.settling > 0 ? ` (${orders.settling} recorded in the last ${orders.graceMinutes} minutes still settling)` : ''}`
+      : '',
   };
   const note = unsettled.length > 0 ? `; not compared, changing on every re-read: ${describe(unsettled, '')}` : '';
-  const checks: ReconciliationCheck[] = CHECKS.map((name) => {
+  const names = CHECKS.filter((name) => name !== 'attributed_orders_in_ledger' || orders);
+  const checks: ReconciliationCheck[] = names.map((name) => {
     const f = failing(name);
     return { name, ok: f.length === 0, detail: f.length ? describe(f, '') : `${okText[name]}${note}` };
   });
@@ -439,6 +458,7 @@ export function reconcile(
       byAsset,
       byKind,
       ...(unsettled.length > 0 ? { unsettled } : {}),
+      ...(orders ? { orders } : {}),
     },
     checks,
   };

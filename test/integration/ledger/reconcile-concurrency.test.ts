@@ -15,21 +15,33 @@ const PER_KOL = 5;
 type Report = Awaited<ReturnType<typeof reconcileLedger>>;
 const failing = (r: Report) => r.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`);
 
-/** Runs reconciliations (all time and by period, alternately) until `writes` settles; answers every report. */
-async function reconcileWhile(h: Harness, writes: Promise<unknown>): Promise<Report[]> {
+/**
+ * Runs reconciliations (all time and by period, alternately) until `writes` settles; answers every
+ * report. `writes` gets `started(n)`, which waits until the n-th reconciliation has begun, so a
+ * write can be made to land while one is under way however fast either side runs.
+ */
+async function reconcileWhile(
+  h: Harness,
+  writes: (started: (n: number) => Promise<void>) => Promise<unknown>,
+): Promise<Report[]> {
   let writing = true;
-  const done = writes.finally(() => {
+  let begun = 0;
+  const waiting: { n: number; go: () => void }[] = [];
+  const started = (n: number) => new Promise<void>((go) => (begun >= n ? go() : waiting.push({ n, go })));
+  const done = writes(started).finally(() => {
     writing = false;
   });
   const reports: Report[] = [];
   const reader = (async () => {
-    for (let i = 0; writing || i < 2; i++)
-      reports.push(
-        await reconcileLedger(
-          h.deps,
-          i % 2 ? { from: '2026-11-24T00:00:00.000Z', to: new Date(h.clock.now()).toISOString() } : {},
-        ),
+    for (let i = 0; writing || i < 2; i++) {
+      const report = reconcileLedger(
+        h.deps,
+        i % 2 ? { from: '2026-11-24T00:00:00.000Z', to: new Date(h.clock.now()).toISOString() } : {},
       );
+      begun++;
+      for (const w of waiting.filter((x) => x.n <= begun)) w.go();
+      reports.push(await report);
+    }
   })();
   await Promise.all([done, reader]);
   return reports;
@@ -68,15 +80,16 @@ describe('Reconciliation: reports only mismatches that hold on a stable read', (
     clock.advance(120);
 
     // Act: unlocking and paying out, both at once, while reconciliations run.
-    const payouts = (async () => {
+    const payouts = async (started: (n: number) => Promise<void>) => {
       for (let round = 0; round < 2; round++) {
+        await started(round + 2); // each round lands under a reconciliation that began after the last
         const p = await createPayout(h.deps, { asset: 'cash', minAmount: 100 });
         if (p.items.length > 1)
           await failPayoutItem(h.deps, { ...p.items[0]!, payoutId: p.id, reason: 'bank said no' });
         if (p.items.length > 0) await confirmPayout(h.deps, p.id, `BANK-${round}`);
       }
-    })();
-    const reports = await reconcileWhile(h, Promise.all([unlockAll(h), payouts]));
+    };
+    const reports = await reconcileWhile(h, (started) => Promise.all([unlockAll(h), payouts(started)]));
 
     // Assess: every reconciliation agreed, and the writes did happen underneath them.
     expect(reports.length).toBeGreaterThan(2);
@@ -112,7 +125,7 @@ describe('Reconciliation: reports only mismatches that hold on a stable read', (
     clock.advance(120);
 
     // Act: reconcile while the sweeper unlocks the others.
-    const reports = await reconcileWhile(h, unlockAll(h));
+    const reports = await reconcileWhile(h, () => unlockAll(h));
 
     // Assess: every run names the payee and the payout, and nothing else.
     for (const r of reports) {

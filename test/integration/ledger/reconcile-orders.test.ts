@@ -1,0 +1,115 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { iso } from '#shared/clock';
+import { reversalIdFor } from '#shared/domain/ledger/apply-reversals';
+import { ledgerEntryKey } from '#shared/store/keys';
+import { createHarness, type Harness, ManualClock } from '../../support/harness.ts';
+import { clickAs, commissionCampaign, kolLink } from '../orders/support.ts';
+
+/**
+ * Reconciliation cross-checks the orders side: an order that earned a commission, or a refund
+ * that reverses some, whose entry never reached the ledger (its event lost, or waiting in the dead
+ * letters) fails `attributed_orders_in_ledger` once it is older than the 15-minute grace.
+ */
+describe('Reconciliation against the orders', () => {
+  let h: Harness;
+  let clock: ManualClock;
+  let code: string;
+  let fin: string;
+  let n = 0;
+
+  const paid = async (amount: number) => {
+    const orderId = `ord-x-${++n}`;
+    const token = await clickAs(h, code, `visitor-x-${n}`);
+    const r = await h.hook('/v1/orders/paid', {
+      orderId,
+      userId: `u-x-${n}`,
+      amount,
+      paidAt: iso(clock.now()),
+      attributionToken: token,
+    });
+    expect(r.status).toBe(201);
+    return { orderId, commission: r.body.commission as number };
+  };
+  const reconcile = async (query = '') => {
+    const r = await h.call('GET', `/v1/finance/reconciliation${query}`, { token: fin });
+    expect(r.status).toBe(200);
+    return { ...r.body, check: r.body.checks.find((c: { name: string }) => c.name === 'attributed_orders_in_ledger') };
+  };
+
+  beforeAll(async () => {
+    clock = new ManualClock();
+    h = await createHarness({ clock });
+    fin = h.token('fin-x', ['finance']);
+    code = await kolLink(h, 'kol-x', await commissionCampaign(h, { rateBps: 1000, lockSeconds: 0 }));
+  });
+
+  it('counts entries still on their way as settling, fails them past the grace, and passes once they land', async () => {
+    const a = await paid(10_000);
+    const b = await paid(2_000);
+    const tiny = await paid(5); // a commission of 0: nothing to settle
+    expect([a.commission, b.commission, tiny.commission]).toEqual([1000, 200, 0]);
+    const refund = await h.hook('/v1/orders/refunded', {
+      orderId: a.orderId,
+      refundId: 'rf-1',
+      amount: 2_500,
+      refundedAt: iso(clock.now()),
+    });
+    expect(refund.body.reversal).toBe(250);
+
+    const early = await reconcile();
+    expect(early.ok).toBe(true);
+    expect(early.check.ok).toBe(true);
+    expect(early.totals.orders).toMatchObject({ orders: 2, refunds: 1, settling: 2, graceMinutes: 15 });
+    expect(early.check.detail).toContain('2 recorded in the last 15 minutes still settling');
+
+    clock.advance(16 * 60);
+    const late = await reconcile();
+    expect(late.ok).toBe(false);
+    expect(late.check.ok).toBe(false);
+    expect(late.check.detail).toContain(`order ${a.orderId}: commission 1000 to kol-x is not in the ledger`);
+    expect(late.check.detail).toContain(`order ${b.orderId}: commission 200 to kol-x is not in the ledger`);
+    expect(late.check.detail).not.toContain(tiny.orderId);
+    // The refund waits for its commission: the missing commission says it all.
+    expect(late.check.detail).not.toContain('rf-1');
+
+    await h.drain();
+    const settled = await reconcile();
+    expect(settled.ok).toBe(true);
+    expect(settled.totals.orders).toMatchObject({ orders: 2, refunds: 1, settling: 0 });
+    expect(settled.check.detail).toMatch(
+      /^2 orders with commission recorded .* and 1 of their refunds are in the ledger$/,
+    );
+  });
+
+  it('fails a refund whose reversal is missing while its commission has some left to take back', async () => {
+    const c = await paid(30_000);
+    await h.drain();
+    const r = await h.hook('/v1/orders/refunded', {
+      orderId: c.orderId,
+      refundId: 'rf-lost',
+      amount: 3_000,
+      refundedAt: iso(clock.now()),
+    });
+    expect(r.body.reversal).toBe(300);
+    clock.advance(16 * 60);
+    const waiting = await reconcile();
+    expect(waiting.check.ok).toBe(false);
+    expect(waiting.check.detail).toBe(`order ${c.orderId} refund rf-lost: reversal of 300 is not in the ledger`);
+    await h.drain();
+    expect((await reconcile()).ok).toBe(true);
+
+    // An entry that vanished from the ledger is reported too (and so is the balance it leaves off).
+    await h.deps.store.delete(ledgerEntryKey(reversalIdFor(c.orderId, 'rf-lost', 'kol-x')));
+    const gone = await reconcile();
+    expect(gone.check.detail).toBe(`order ${c.orderId} refund rf-lost: reversal of 300 is not in the ledger`);
+  });
+
+  it('checks the orders recorded in the period asked for', async () => {
+    const day = iso(clock.now()).slice(0, 10);
+    const today = await reconcile(`?from=${day}T00:00:00.000Z&to=${day}T23:59:59.999Z`);
+    expect(today.totals.orders).toMatchObject({ orders: 3, from: `${day}T00:00:00.000Z` });
+    const before = await reconcile('?from=2026-10-01T00:00:00.000Z&to=2026-10-31T23:59:59.999Z');
+    expect(before.totals.orders).toMatchObject({ orders: 0, refunds: 0 });
+    expect(before.check.ok).toBe(true);
+  });
+});
