@@ -3,7 +3,7 @@ import { iso } from '#shared/clock';
 import { reversalIdFor } from '#shared/domain/ledger/apply-reversals';
 import { ledgerEntryKey } from '#shared/store/keys';
 import { createHarness, type Harness, ManualClock } from '../../support/harness.ts';
-import { clickAs, commissionCampaign, kolLink } from '../orders/support.ts';
+import { commissionCampaign, kolLink, paidThroughLink, refundOf } from '../orders/support.ts';
 
 /**
  * Reconciliation cross-checks the orders side: an order that earned a commission, or a refund
@@ -17,19 +17,7 @@ describe('Reconciliation against the orders', () => {
   let fin: string;
   let n = 0;
 
-  const paid = async (amount: number) => {
-    const orderId = `ord-x-${++n}`;
-    const token = await clickAs(h, code, `visitor-x-${n}`);
-    const r = await h.hook('/v1/orders/paid', {
-      orderId,
-      userId: `u-x-${n}`,
-      amount,
-      paidAt: iso(clock.now()),
-      attributionToken: token,
-    });
-    expect(r.status).toBe(201);
-    return { orderId, commission: r.body.commission as number };
-  };
+  const paid = (amount: number) => paidThroughLink(h, code, `x-${++n}`, amount);
   const reconcile = async (query = '') => {
     const r = await h.call('GET', `/v1/finance/reconciliation${query}`, { token: fin });
     expect(r.status).toBe(200);
@@ -48,12 +36,7 @@ describe('Reconciliation against the orders', () => {
     const b = await paid(2_000);
     const tiny = await paid(5); // a commission of 0: nothing to settle
     expect([a.commission, b.commission, tiny.commission]).toEqual([1000, 200, 0]);
-    const refund = await h.hook('/v1/orders/refunded', {
-      orderId: a.orderId,
-      refundId: 'rf-1',
-      amount: 2_500,
-      refundedAt: iso(clock.now()),
-    });
+    const refund = await refundOf(h, a.orderId, 'rf-1', 2_500);
     expect(refund.body.reversal).toBe(250);
 
     const early = await reconcile();
@@ -84,12 +67,7 @@ describe('Reconciliation against the orders', () => {
   it('fails a refund whose reversal is missing while its commission has some left to take back', async () => {
     const c = await paid(30_000);
     await h.drain();
-    const r = await h.hook('/v1/orders/refunded', {
-      orderId: c.orderId,
-      refundId: 'rf-lost',
-      amount: 3_000,
-      refundedAt: iso(clock.now()),
-    });
+    const r = await refundOf(h, c.orderId, 'rf-lost', 3_000);
     expect(r.body.reversal).toBe(300);
     clock.advance(16 * 60);
     const waiting = await reconcile();

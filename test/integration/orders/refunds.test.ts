@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { iso } from '#shared/clock';
 import { createHarness, type Harness, ManualClock } from '../../support/harness.ts';
-import { clickAs, commissionCampaign, kolLink, pendingEvents } from './support.ts';
+import { commissionCampaign, kolLink, paidThroughLink, pendingEvents, refundOf } from './support.ts';
 
 describe('Refund webhooks', () => {
   let h: Harness;
@@ -11,21 +11,8 @@ describe('Refund webhooks', () => {
   let n = 0;
   const kol = () => h.token('kol-r', ['kol']);
 
-  const paidOrder = async (amount: number) => {
-    const orderId = `ord-r-${++n}`;
-    const token = await clickAs(h, code, `visitor-r-${n}`);
-    const r = await h.hook('/v1/orders/paid', {
-      orderId,
-      userId: `u-r-${n}`,
-      amount,
-      paidAt: iso(clock.now()),
-      attributionToken: token,
-    });
-    expect(r.status).toBe(201);
-    return { orderId, commission: r.body.commission as number };
-  };
-  const refund = (orderId: string, refundId: string, amount: number) =>
-    h.hook('/v1/orders/refunded', { orderId, refundId, amount, refundedAt: iso(clock.now()) });
+  const paidOrder = (amount: number) => paidThroughLink(h, code, `r-${++n}`, amount);
+  const refund = (orderId: string, refundId: string, amount: number) => refundOf(h, orderId, refundId, amount);
 
   beforeAll(async () => {
     clock = new ManualClock();

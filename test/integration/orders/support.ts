@@ -1,4 +1,5 @@
 import { settleClicks } from '#functions/links/background';
+import { iso } from '#shared/clock';
 import type { OutboxItem } from '#shared/events/outbox';
 import { INDEX_SHARDS, outboxShardPk } from '#shared/store/keys';
 import type { Harness } from '../../support/harness.ts';
@@ -56,3 +57,30 @@ export async function clickAs(
   await settleClicks();
   return new URL(r.headers.get('location')!).searchParams.get('fission_ref')!;
 }
+
+/**
+ * A paid order attributed through a click on `code` by a visitor of its own (`visitor-<id>`,
+ * buyer `u-<id>`, order `ord-<id>`), paid now: its id and commission.
+ */
+export async function paidThroughLink(
+  h: Harness,
+  code: string,
+  id: string,
+  amount: number,
+): Promise<{ orderId: string; commission: number }> {
+  const orderId = `ord-${id}`;
+  const token = await clickAs(h, code, `visitor-${id}`);
+  const r = await h.hook('/v1/orders/paid', {
+    orderId,
+    userId: `u-${id}`,
+    amount,
+    paidAt: iso(h.clock.now()),
+    attributionToken: token,
+  });
+  if (r.status !== 201) throw new Error(`paid order: ${r.text}`);
+  return { orderId, commission: r.body.commission as number };
+}
+
+/** A signed refund of `amount` on an order, refunded now. */
+export const refundOf = (h: Harness, orderId: string, refundId: string, amount: number) =>
+  h.hook('/v1/orders/refunded', { orderId, refundId, amount, refundedAt: iso(h.clock.now()) });
