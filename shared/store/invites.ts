@@ -17,6 +17,8 @@ import {
   inviterCodeKey,
   invitesByInviterIndex,
   invitesByInviterPk,
+  rewardedInviteDayIndex,
+  rewardedInviteDayPk,
 } from './keys.ts';
 import type { Item, Page, Store, TxItem } from './store.ts';
 
@@ -29,7 +31,7 @@ function toCode(item: Item): InviteCode {
 }
 
 function toBinding(item: Item): InviteBinding {
-  const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g1s, entity: _e, ...rest } = item;
+  const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g1s, gsi2pk: _g2, gsi2sk: _g2s, entity: _e, ...rest } = item;
   return rest as unknown as InviteBinding;
 }
 
@@ -111,6 +113,7 @@ export async function insertBinding(
         Item: {
           ...inviteBindingKey(b.campaignId, b.inviteeId),
           ...invitesByInviterIndex(b.campaignId, b.inviterId, b.acceptedAt, b.inviteeId),
+          ...(b.rewarded && b.qualifiedAt ? rewardedInviteDayIndex(b.qualifiedAt, b.inviteId) : {}),
           entity: 'inviteBinding',
           ...b,
         },
@@ -173,6 +176,12 @@ export async function settleBinding(
   if (change.qualifiedAt) {
     sets.push('qualifiedAt = :qualifiedAt');
     values[':qualifiedAt'] = change.qualifiedAt;
+    if (change.rewarded) {
+      const index = rewardedInviteDayIndex(change.qualifiedAt, b.inviteId);
+      sets.push('gsi2pk = :gsi2pk', 'gsi2sk = :gsi2sk');
+      values[':gsi2pk'] = index.gsi2pk;
+      values[':gsi2sk'] = index.gsi2sk;
+    }
   }
   if (change.reason) {
     sets.push('reason = :reason');
@@ -192,6 +201,21 @@ export async function settleBinding(
   ];
   if (change.rewardCap !== undefined) items.push(takeRewardSlot(b.campaignId, b.inviterId, change.rewardCap));
   await store.transact([...items, ...change.events]);
+}
+
+/** The bindings that qualified with a reward on `day` within [from, to], in one shard of the day index. */
+export async function listRewardedInvites(
+  store: Store,
+  day: string,
+  shard: number,
+  period: { from: string; to: string },
+): Promise<InviteBinding[]> {
+  const items = await store.queryAll({
+    index: 'gsi2',
+    pk: rewardedInviteDayPk(day, shard),
+    sk: { between: [period.from, `${period.to}~`] },
+  });
+  return items.map(toBinding);
 }
 
 /** A page of an inviter's bindings in a campaign, newest first. */

@@ -95,6 +95,15 @@ export const invitesByInviterIndex = (
   gsi1sk: `${acceptedAt}#${inviteeId}`,
 });
 export const invitesByInviterPk = (campaignId: string, inviterId: string) => `INVITES#${campaignId}#${inviterId}`;
+/**
+ * gsi2: bindings that qualified with a reward, by the UTC day they qualified, sharded like the
+ * ledger's day index (reconciliation checks each one reached the ledger).
+ */
+export const rewardedInviteDayIndex = (qualifiedAt: string, inviteId: string) => ({
+  gsi2pk: `INVITEDAY#${qualifiedAt.slice(0, 10)}#${shardOf(inviteId)}`,
+  gsi2sk: `${qualifiedAt}#${inviteId}`,
+});
+export const rewardedInviteDayPk = (day: string, shard: number) => `INVITEDAY#${day}#${shard}`;
 /** Marks that a user's first order was paid (written by the order webhook). */
 export const firstOrderKey = (userId: string): Key => ({ pk: `USER#${userId}`, sk: 'FIRST_ORDER' });
 

@@ -18,7 +18,7 @@ import {
 } from '../../store/ledger.ts';
 import type { Store } from '../../store/store.ts';
 import type { Balance, LedgerEntry, Payout, PayoutItem } from './ledger.schema.ts';
-import { checkAttributedOrders, ORDER_SETTLE_GRACE_MS } from './reconcile-orders.ts';
+import { checkSources } from './reconcile-sources.ts';
 import {
   daysBetween,
   entryOrderKey,
@@ -43,9 +43,9 @@ type Period = { from: string; to: string };
  * index) for the cause and payout checks, and, for each payee seen in the period, all of that
  * payee's entries against its balances (a balance sums all time). Payouts checked: those the
  * entries name and those created in the period. With a period, `totals.activity` also counts the
- * group-buy and bargain outcomes recorded for finance (by event type). Orders are cross-checked
- * too: those with commission recorded in the period (without one: the last 31 days) must have
- * their ledger entries (`checkAttributedOrders`). A finance batch job, not a hot path.
+ * group-buy and bargain outcomes recorded for finance (by event type). What owes money is
+ * cross-checked too: orders with commission and rewarded invites recorded in the period (without
+ * one: the last 31 days) must have their ledger entries (`checkSources`). A finance batch job, not a hot path.
  *
  * A reported failure is one that holds on a stable read. The first pass reads entries, balances
  * and payouts over many queries while the sweeper, payouts and settlement keep writing, so a
@@ -70,15 +70,9 @@ export async function reconcileLedger(
   const { failures, unsettled } = first.length
     ? await recheck(deps.store, input, first, period)
     : { failures: [], unsettled: [] };
-  const ordersPeriod = period ?? (resolvePeriod({}, deps.clock.now()) as Period);
-  const orders = await checkAttributedOrders(deps.store, ordersPeriod, deps.clock.now());
-  const result = reconcile(input, [...failures, ...orders.findings], unsettled, {
-    orders: orders.orders,
-    refunds: orders.refunds,
-    settling: orders.settling,
-    graceMinutes: ORDER_SETTLE_GRACE_MS / 60_000,
-    ...ordersPeriod,
-  });
+  const sourcesPeriod = period ?? (resolvePeriod({}, deps.clock.now()) as Period);
+  const sources = await checkSources(deps.store, sourcesPeriod, deps.clock.now());
+  const result = reconcile(input, [...failures, ...sources.findings], unsettled, sources.checked);
   if (period) {
     const activity: Record<string, number> = {};
     for (const day of daysBetween(period.from, period.to))

@@ -217,8 +217,16 @@ export const CHECKS = [
   'payout_totals_match',
   'negative_available_reported',
   'attributed_orders_in_ledger',
+  'rewarded_invites_in_ledger',
 ] as const;
 export type CheckName = (typeof CHECKS)[number];
+/** The checks of what owes money against the ledger, present when the sources were read. */
+const SOURCE_CHECKS: readonly CheckName[] = ['attributed_orders_in_ledger', 'rewarded_invites_in_ledger'];
+
+/** ` (N recorded in the last M minutes still settling)` when some are, else nothing. */
+function settling(n: number, sources: SourcesChecked): string {
+  return n > 0 ? ` (${n} recorded in the last ${sources.graceMinutes} minutes still settling)` : '';
+}
 
 /**
  * One failing item of a check. `payeeId` when it compares records one payee's transactions
@@ -233,12 +241,13 @@ export interface Finding {
   payoutId?: string;
 }
 
-/** What the orders side showed (see `checkAttributedOrders`); its failures come as findings. */
-export interface OrdersChecked {
-  orders: number;
-  refunds: number;
-  settling: number;
-  /** How recent an order or refund without its entry may be and still count as settling. */
+/** What the cross-check of the sources that owe money read (see `checkSources`); its failures come as findings. */
+export interface SourcesChecked {
+  /** Orders with commission recorded in the period, their refunds that reverse some, and how many still settle. */
+  orders: { orders: number; refunds: number; settling: number };
+  /** Invites that qualified with a reward in the period, and how many of their entries still settle. */
+  invites: { invites: number; settling: number };
+  /** How recent a source without its entry may be and still count as settling. */
   graceMinutes: number;
   from: string;
   to: string;
@@ -397,14 +406,15 @@ function reversedPerCommission(entries: LedgerEntry[], balanceEntries: LedgerEnt
  * The reconciliation answer: each check of `findFailures` with the items that fail it (by
  * default, every failing item of `input`; the caller may pass those that held on a re-read),
  * and totals from `input`. `unsettled` names what kept changing on every re-read, so was not
- * compared; it is listed in `totals.unsettled` and fails nothing. With `orders`, the answer
- * has the orders cross-check too (`attributed_orders_in_ledger`, failing on its findings).
+ * compared; it is listed in `totals.unsettled` and fails nothing. With `sources`, the answer
+ * has their cross-checks too (`attributed_orders_in_ledger`, `rewarded_invites_in_ledger`,
+ * failing on their findings).
  */
 export function reconcile(
   input: ReconcileInput,
   failures: Finding[] = findFailures(input),
   unsettled: string[] = [],
-  orders?: OrdersChecked,
+  sources?: SourcesChecked,
 ): Reconciliation {
   const { entries, balances, balanceEntries, payouts } = input;
   const failing = (name: CheckName) => failures.filter((f) => f.check === name).map((f) => f.text);
@@ -423,13 +433,17 @@ export function reconcile(
       negatives.length > 0
         ? `negative available balances, shown as they are: ${describe(negatives, '')}`
         : 'no negative available balance',
-    attributed_orders_in_ledger: orders
-      ? `${orders.orders} orders with commission recorded ${orders.from} – ${orders.to} and ${orders.refunds} ` +
-        `of their refunds are in the ledger${orders.settling > 0 ? ` (${orders.settling} recorded in the last ${orders.graceMinutes} minutes still settling)` : ''}`
+    attributed_orders_in_ledger: sources
+      ? `${sources.orders.orders} orders with commission recorded ${sources.from} – ${sources.to} and ` +
+        `${sources.orders.refunds} of their refunds are in the ledger${settling(sources.orders.settling, sources)}`
+      : '',
+    rewarded_invites_in_ledger: sources
+      ? `${sources.invites.invites} invites rewarded ${sources.from} – ${sources.to} are in the ledger` +
+        settling(sources.invites.settling, sources)
       : '',
   };
   const note = unsettled.length > 0 ? `; not compared, changing on every re-read: ${describe(unsettled, '')}` : '';
-  const names = CHECKS.filter((name) => name !== 'attributed_orders_in_ledger' || orders);
+  const names = CHECKS.filter((name) => sources || !SOURCE_CHECKS.includes(name));
   const checks: ReconciliationCheck[] = names.map((name) => {
     const f = failing(name);
     return { name, ok: f.length === 0, detail: f.length ? describe(f, '') : `${okText[name]}${note}` };
@@ -458,7 +472,7 @@ export function reconcile(
       byAsset,
       byKind,
       ...(unsettled.length > 0 ? { unsettled } : {}),
-      ...(orders ? { orders } : {}),
+      ...(sources ? { sources } : {}),
     },
     checks,
   };

@@ -6,6 +6,25 @@ import type { EntryKind, LedgerEntry } from './ledger.schema.ts';
 import { entryIdFor, initialState } from './rules.ts';
 import { newEntriesTx, settleOnce } from './settlement.ts';
 
+/** What an invite's reward sides owe: an entry per side with a non-zero reward, its id derived from the invite. */
+export function inviteRewardSides(
+  i: Pick<EventDetail<'InviteQualified'>, 'inviteId' | 'inviterId' | 'inviteeId' | 'inviterReward' | 'inviteeReward'>,
+): { id: string; payeeId: string; kind: EntryKind; asset: 'cash' | 'points'; amount: number }[] {
+  const sides: { payeeId: string; kind: EntryKind; reward: { asset: 'cash' | 'points'; amount: number } }[] = [
+    { payeeId: i.inviterId, kind: 'invite_inviter', reward: i.inviterReward },
+    { payeeId: i.inviteeId, kind: 'invite_invitee', reward: i.inviteeReward },
+  ];
+  return sides
+    .filter((s) => s.reward.amount > 0)
+    .map((s) => ({
+      id: entryIdFor('invite', i.inviteId, s.payeeId, s.kind),
+      payeeId: s.payeeId,
+      kind: s.kind,
+      asset: s.reward.asset,
+      amount: s.reward.amount,
+    }));
+}
+
 /**
  * Pays both sides of a qualified invite into the ledger, in one transaction: one entry per side
  * with a non-zero reward (an invite over the inviter's limit is not rewarded). Held invites
@@ -19,24 +38,14 @@ export async function settleInvite(
   if (!d.rewarded) return [];
   const now = deps.clock.now();
   const { state, unlockAt } = initialState(now, d.lockSeconds);
-  const sides: { payeeId: string; kind: EntryKind; reward: { asset: 'cash' | 'points'; amount: number } }[] = [
-    { payeeId: d.inviterId, kind: 'invite_inviter', reward: d.inviterReward },
-    { payeeId: d.inviteeId, kind: 'invite_invitee', reward: d.inviteeReward },
-  ];
-  const entries: LedgerEntry[] = sides
-    .filter((s) => s.reward.amount > 0)
-    .map((s) => ({
-      id: entryIdFor('invite', d.inviteId, s.payeeId, s.kind),
-      payeeId: s.payeeId,
-      asset: s.reward.asset,
-      amount: s.reward.amount,
-      kind: s.kind,
-      cause: { type: 'invite', id: d.inviteId },
-      state,
-      createdAt: iso(now),
-      unlockAt,
-      held: d.held,
-    }));
+  const entries: LedgerEntry[] = inviteRewardSides(d).map((s) => ({
+    ...s,
+    cause: { type: 'invite', id: d.inviteId },
+    state,
+    createdAt: iso(now),
+    unlockAt,
+    held: d.held,
+  }));
   if (entries.length === 0) return [];
   // A redelivery usually finds its entries already there: one read instead of a failing transaction.
   if (await findEntry(deps.store, entries[0]!.id, false)) return [];

@@ -1,0 +1,117 @@
+import { mapLimit } from '../../map-limit.ts';
+import { listRewardedInvites } from '../../store/invites.ts';
+import { INDEX_SHARDS } from '../../store/keys.ts';
+import { findEntries } from '../../store/ledger.ts';
+import { listCommissionOrders, listRefunds, type Refund } from '../../store/orders.ts';
+import type { Store } from '../../store/store.ts';
+import type { Order } from '../orders/order.schema.ts';
+import { reversalIdFor } from './apply-reversals.ts';
+import type { LedgerEntry } from './ledger.schema.ts';
+import { daysBetween, entryIdFor, type Finding, type SourcesChecked } from './rules.ts';
+import { inviteRewardSides } from './settle-invite.ts';
+
+/**
+ * How long an order, refund or qualified invite may go without its ledger entry before that
+ * counts as a failure: its event is still on its way (outbox, bus, consumer retries). Past this
+ * it is waiting in a dead-letter queue, or its consumer is broken, and finance should know.
+ */
+export const SETTLE_GRACE_MS = 15 * 60_000;
+
+type Period = { from: string; to: string };
+
+/**
+ * Cross-checks what owes money against the ledger, for what was recorded in the period (each
+ * source's day index), reading the expected entries by the ids their causes derive:
+ * - `attributed_orders_in_ledger`: every order that earned a commission has its commission entry,
+ *   for its KOL and of its amount, and every refund of it that reverses commission has its
+ *   reversal entry (unless nothing was left of the commission to take back);
+ * - `rewarded_invites_in_ledger`: every invite that qualified with a reward has an entry for each
+ *   side with a reward, for that side and of its asset and amount.
+ * An entry missing past `SETTLE_GRACE_MS` is an event that never settled: lost, or waiting in the
+ * dead letters. Younger ones count as settling. Entries are read consistently, after the sources,
+ * so a missing one was missing when checked.
+ */
+export async function checkSources(
+  store: Store,
+  period: Period,
+  nowMs: number,
+): Promise<{ findings: Finding[]; checked: SourcesChecked }> {
+  const [orders, invites] = await Promise.all([
+    byDay(period, (day, shard) => listCommissionOrders(store, day, shard, period)),
+    byDay(period, (day, shard) => listRewardedInvites(store, day, shard, period)),
+  ]);
+  const refunded = orders.filter((o) => o.refundedTotal > 0);
+  const refundLists = await mapLimit(refunded, (o) => listRefunds(store, o.orderId));
+  const refundsOf = new Map<string, Refund[]>(
+    refunded.map((o, i) => [o.orderId, refundLists[i]!.filter((r) => (r.reversal ?? 0) > 0)]),
+  );
+  const expected = [
+    ...orders.flatMap((o) => [
+      commissionId(o),
+      ...(refundsOf.get(o.orderId) ?? []).map((r) => reversalIdFor(o.orderId, r.refundId, o.kolId!)),
+    ]),
+    ...invites.flatMap((b) => inviteRewardSides(b).map((side) => side.id)),
+  ];
+  const entries = new Map<string, LedgerEntry>((await findEntries(store, expected)).map((e) => [e.id, e]));
+
+  const settlingSince = new Date(nowMs - SETTLE_GRACE_MS).toISOString();
+  const findings: Finding[] = [];
+  const checked: SourcesChecked = {
+    orders: { orders: orders.length, refunds: 0, settling: 0 },
+    invites: { invites: invites.length, settling: 0 },
+    graceMinutes: SETTLE_GRACE_MS / 60_000,
+    ...period,
+  };
+  const missing = (source: { settling: number }, recordedAt: string, finding: Finding) => {
+    if (recordedAt > settlingSince) source.settling++;
+    else findings.push(finding);
+  };
+
+  for (const o of orders) {
+    const check = 'attributed_orders_in_ledger';
+    const refunds = refundsOf.get(o.orderId) ?? [];
+    checked.orders.refunds += refunds.length;
+    const c = entries.get(commissionId(o));
+    if (!c) {
+      const text = `order ${o.orderId}: commission ${o.commission} to ${o.kolId} is not in the ledger`;
+      missing(checked.orders, o.createdAt, { check, text });
+      continue; // its refunds wait parked for it
+    }
+    if (c.payeeId !== o.kolId || c.amount !== o.commission)
+      findings.push({
+        check,
+        text: `order ${o.orderId}: commission ${o.commission} to ${o.kolId}, but entry ${c.id} is ${c.amount} to ${c.payeeId}`,
+      });
+    for (const r of refunds) {
+      if (entries.has(reversalIdFor(o.orderId, r.refundId, o.kolId!))) continue;
+      if ((c.reversed ?? 0) >= c.amount) continue; // nothing was left to take back
+      const text = `order ${o.orderId} refund ${r.refundId}: reversal of ${r.reversal} is not in the ledger`;
+      missing(checked.orders, r.createdAt, { check, text });
+    }
+  }
+
+  for (const b of invites)
+    for (const side of inviteRewardSides(b)) {
+      const check = 'rewarded_invites_in_ledger';
+      const e = entries.get(side.id);
+      const owed = `${side.amount} ${side.asset} to ${side.payeeId}`;
+      if (!e)
+        missing(checked.invites, b.qualifiedAt!, { check, text: `invite ${b.inviteId}: ${owed} is not in the ledger` });
+      else if (e.payeeId !== side.payeeId || e.asset !== side.asset || e.amount !== side.amount)
+        findings.push({
+          check,
+          text: `invite ${b.inviteId}: ${owed}, but entry ${e.id} is ${e.amount} ${e.asset} to ${e.payeeId}`,
+        });
+    }
+  return { findings, checked };
+}
+
+const commissionId = (o: Order) => entryIdFor('order', o.orderId, o.kolId!, 'commission');
+
+/** Everything one day index holds for the period: every shard of every day, 16 queries at a time. */
+async function byDay<T>(period: Period, list: (day: string, shard: number) => Promise<T[]>): Promise<T[]> {
+  const pages = daysBetween(period.from, period.to).flatMap((day) =>
+    Array.from({ length: INDEX_SHARDS }, (_, shard) => ({ day, shard })),
+  );
+  return (await mapLimit(pages, ({ day, shard }) => list(day, shard), 16)).flat();
+}
