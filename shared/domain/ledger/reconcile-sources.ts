@@ -108,8 +108,8 @@ export async function checkSources(
 
 const commissionId = (o: Order) => entryIdFor('order', o.orderId, o.kolId!, 'commission');
 
-/** Everything one day index holds for the period: every shard of every day, 16 queries at a time. */
-async function byDay<T>(period: Period, list: (day: string, shard: number) => Promise<T[]>): Promise<T[]> {
+/** Everything one day index holds for the period: every shard of every day, 16 days and shards at a time. */
+export async function byDay<T>(period: Period, list: (day: string, shard: number) => Promise<T[]>): Promise<T[]> {
   const pages = daysBetween(period.from, period.to).flatMap((day) =>
     Array.from({ length: INDEX_SHARDS }, (_, shard) => ({ day, shard })),
   );

@@ -1,7 +1,6 @@
 import type { Deps } from '../../deps.ts';
 import { ValidationError } from '../../errors.ts';
 import { mapLimit } from '../../map-limit.ts';
-import { INDEX_SHARDS } from '../../store/keys.ts';
 import {
   findBalances,
   findEntries,
@@ -18,7 +17,7 @@ import {
 } from '../../store/ledger.ts';
 import type { Store } from '../../store/store.ts';
 import type { Balance, LedgerEntry, Payout, PayoutItem } from './ledger.schema.ts';
-import { checkSources } from './reconcile-sources.ts';
+import { byDay, checkSources } from './reconcile-sources.ts';
 import {
   daysBetween,
   entryOrderKey,
@@ -75,9 +74,11 @@ export async function reconcileLedger(
   const result = reconcile(input, [...failures, ...sources.findings], unsettled, sources.checked);
   if (period) {
     const activity: Record<string, number> = {};
-    for (const day of daysBetween(period.from, period.to))
-      for (const a of await listDayActivity(deps.store, day, period.from, period.to))
-        activity[a.type] = (activity[a.type] ?? 0) + 1;
+    const days = daysBetween(period.from, period.to);
+    for (const a of (
+      await mapLimit(days, (day) => listDayActivity(deps.store, day, period.from, period.to), 16)
+    ).flat())
+      activity[a.type] = (activity[a.type] ?? 0) + 1;
     result.totals.activity = activity;
   }
   return { ...result, period };
@@ -89,17 +90,15 @@ async function readLedger(store: Store, period: Period | null): Promise<Reconcil
   let balances: Balance[];
   let balanceEntries: LedgerEntry[];
   if (period) {
-    entries = [];
-    for (const day of daysBetween(period.from, period.to))
-      for (let shard = 0; shard < INDEX_SHARDS; shard++) {
-        let after: string | null = null;
-        for (;;) {
-          const r = await listDayEntries(store, day, shard, { limit: 500, after, ...period });
-          entries.push(...r.items);
-          if (!r.more || r.items.length === 0) break;
-          after = entryOrderKey(r.items[r.items.length - 1]!);
-        }
+    entries = await byDay(period, async (day, shard) => {
+      const out: LedgerEntry[] = [];
+      for (let after: string | null = null; ; ) {
+        const r = await listDayEntries(store, day, shard, { limit: 500, after, ...period });
+        out.push(...r.items);
+        if (!r.more || r.items.length === 0) return out;
+        after = entryOrderKey(r.items[r.items.length - 1]!);
       }
+    });
     const payees = [...new Set(entries.map((e) => e.payeeId))];
     balances = (await mapLimit(payees, (id) => findBalances(store, id))).flat();
     balanceEntries = (await mapLimit(payees, (id) => listAllPayeeEntries(store, id))).flat();
