@@ -157,6 +157,9 @@ export class FissionStack extends Stack {
       JWT_ISSUER: props.jwtIssuer ?? 'fission',
       JWT_AUDIENCE: props.jwtAudience ?? 'fission',
       LOG_LEVEL: props.logLevel ?? 'INFO',
+      // An event's delivery may be retried for up to 24 h by its rule, then 6 h by Lambda's async
+      // retries (see the consumers below): reconciliation fails a missing entry only after that.
+      SETTLE_GRACE_MINUTES: String(31 * 60),
       NODE_OPTIONS: '--enable-source-maps',
       AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1',
     };

@@ -32,6 +32,11 @@ const envSchema = z.object({
   RATE_LIMIT_IP_PER_SEC: int(500),
   /** How long click counter ADDs of one item gather before they are written (the local server: 250). */
   COUNTER_ROLLUP_MS: int(0),
+  /**
+   * How long an order, refund or invite may wait for its ledger entry before reconciliation fails
+   * it: the longest its event can still be retried (the local bus: well under a minute).
+   */
+  SETTLE_GRACE_MINUTES: int(15),
   LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']).default('INFO'),
 });
 

@@ -224,11 +224,12 @@ financeRoutes.openapi(
       '`reversals_within_commission`, `payout_totals_match`, `negative_available_reported` (negative available ' +
       'balances are listed in `detail`, shown as they are), `attributed_orders_in_ledger` (every order that earned ' +
       'a commission and was recorded in the period, without one the last 31 days, has its commission entry for its ' +
-      'KOL and amount, and every refund of it that reverses commission has its reversal entry), ' +
+      'KOL and amount, and every refund recorded in that period that reverses commission has its reversal entry), ' +
       '`rewarded_invites_in_ledger` (every invite that qualified with a reward in that period has an entry for each ' +
-      'side with a reward, of its asset and amount). An entry still missing 15 minutes after its order, refund or ' +
-      'invite was recorded is an event that never settled, lost or in the dead letters; younger ones count as ' +
-      'settling in `totals.sources`. A failing check names each failing item. Without ' +
+      'side with a reward, of its asset and amount). An entry still missing `SETTLE_GRACE_MINUTES` (15 locally; ' +
+      '31 hours deployed, the longest an event can still be retried) after its order, refund or invite was recorded ' +
+      'is an event that never settled, lost or in the dead letters; younger ones count as settling in ' +
+      '`totals.sources`. A failing check names each failing item. Without ' +
       '`from`/`to`: all time. With a period (≤ 366 days): the period’s entries, and all entries of the payees seen ' +
       'in it for the balance check (a balance covers all time), and `totals.activity` counts the group-buy and ' +
       'bargain outcomes recorded for finance in the period, by event type (the ledger pays nothing for them). ' +

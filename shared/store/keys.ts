@@ -279,6 +279,12 @@ export const commissionOrderDayIndex = (createdAt: string, orderId: string) => (
   gsi2sk: `${createdAt}#${orderId}`,
 });
 export const commissionOrderDayPk = (day: string, shard: number) => `ORDERDAY#${day}#${shard}`;
+/** gsi2: refunds that reverse some commission, by the UTC day they were recorded (as the orders). */
+export const reversingRefundDayIndex = (createdAt: string, orderId: string, refundId: string) => ({
+  gsi2pk: `REFUNDDAY#${createdAt.slice(0, 10)}#${shardOf(orderId)}`,
+  gsi2sk: `${createdAt}#${orderId}#${refundId}`,
+});
+export const reversingRefundDayPk = (day: string, shard: number) => `REFUNDDAY#${day}#${shard}`;
 export const refundKey = (orderId: string, refundId: string): Key => ({
   pk: `ORDER#${orderId}`,
   sk: `REFUND#${refundId}`,

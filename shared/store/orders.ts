@@ -1,5 +1,13 @@
 import type { Order, RefundAnswer } from '../domain/orders/order.schema.ts';
-import { commissionOrderDayIndex, commissionOrderDayPk, firstOrderKey, orderKey, refundKey } from './keys.ts';
+import {
+  commissionOrderDayIndex,
+  commissionOrderDayPk,
+  firstOrderKey,
+  orderKey,
+  refundKey,
+  reversingRefundDayIndex,
+  reversingRefundDayPk,
+} from './keys.ts';
 import type { Store, TxItem } from './store.ts';
 
 /** The order id was already recorded. */
@@ -15,6 +23,8 @@ export class OrderChangedError extends Error {}
 export interface Refund extends RefundAnswer {
   refundedAt: string;
   createdAt: string;
+  /** The KOL whose commission it reverses, when it reverses some. */
+  kolId?: string;
 }
 
 const strip = <T>(item: Record<string, unknown> | undefined): T | undefined => {
@@ -85,9 +95,18 @@ export async function listCommissionOrders(
   return items.map((i) => strip<Order>(i)!);
 }
 
-/** Every refund of an order (one Query of the order's partition, read consistently). */
-export async function listRefunds(store: Store, orderId: string): Promise<Refund[]> {
-  const items = await store.queryAll({ pk: orderKey(orderId).pk, sk: { beginsWith: 'REFUND#' }, consistent: true });
+/** The refunds that reverse commission recorded on `day` within [from, to], in one shard of the day index. */
+export async function listReversingRefunds(
+  store: Store,
+  day: string,
+  shard: number,
+  period: { from: string; to: string },
+): Promise<Refund[]> {
+  const items = await store.queryAll({
+    index: 'gsi2',
+    pk: reversingRefundDayPk(day, shard),
+    sk: { between: [period.from, `${period.to}~`] },
+  });
   return items.map((i) => strip<Refund>(i)!);
 }
 
@@ -98,14 +117,22 @@ export async function findRefund(store: Store, orderId: string, refundId: string
 
 /**
  * Records a refund in one transaction: the refund item (attribute_not_exists: once per refund
- * id), the order's refunded total moved from exactly `before` to `refund.refundedTotal` (so the
- * over-refund check made against `before` holds), and the outbox item.
+ * id; in the day index of refunds that reverse commission when it reverses some), the order's
+ * refunded total moved from exactly `before` to `refund.refundedTotal` (so the over-refund check
+ * made against `before` holds), and the outbox item.
  */
 export async function insertRefund(store: Store, refund: Refund, before: number, event: TxItem): Promise<void> {
   await store.transact([
     {
       Put: {
-        Item: { ...refundKey(refund.orderId, refund.refundId), entity: 'refund', ...refund },
+        Item: {
+          ...refundKey(refund.orderId, refund.refundId),
+          entity: 'refund',
+          ...refund,
+          ...(refund.reversal && refund.kolId
+            ? reversingRefundDayIndex(refund.createdAt, refund.orderId, refund.refundId)
+            : {}),
+        },
         ConditionExpression: 'attribute_not_exists(pk)',
       },
       onFail: () => new RefundExistsError(),

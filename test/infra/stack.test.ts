@@ -317,6 +317,8 @@ describe('AWS stack template', () => {
       expect(env.PUBLIC_BASE_URL).toBe('https://go.example.com');
       expect(env.ALLOWED_REDIRECT_HOSTS).toBe('shop.example.com,m.example.com');
       expect(env.TABLE_NAME).toBeDefined();
+      // Reconciliation waits out the consumers' retries (24 h by the rule, 6 h by Lambda) before failing an entry.
+      expect(env.SETTLE_GRACE_MINUTES).toBe('1860');
       for (const name of Object.keys(env)) expect(name.length).toBeGreaterThanOrEqual(2);
     }
   });

@@ -2,7 +2,7 @@ import { mapLimit } from '../../map-limit.ts';
 import { listRewardedInvites } from '../../store/invites.ts';
 import { INDEX_SHARDS } from '../../store/keys.ts';
 import { findEntries } from '../../store/ledger.ts';
-import { listCommissionOrders, listRefunds, type Refund } from '../../store/orders.ts';
+import { listCommissionOrders, listReversingRefunds, type Refund } from '../../store/orders.ts';
 import type { Store } from '../../store/store.ts';
 import type { Order } from '../orders/order.schema.ts';
 import { reversalIdFor } from './apply-reversals.ts';
@@ -10,56 +10,48 @@ import type { LedgerEntry } from './ledger.schema.ts';
 import { daysBetween, entryIdFor, type Finding, type SourcesChecked } from './rules.ts';
 import { inviteRewardSides } from './settle-invite.ts';
 
-/**
- * How long an order, refund or qualified invite may go without its ledger entry before that
- * counts as a failure: its event is still on its way (outbox, bus, consumer retries). Past this
- * it is waiting in a dead-letter queue, or its consumer is broken, and finance should know.
- */
-export const SETTLE_GRACE_MS = 15 * 60_000;
-
 type Period = { from: string; to: string };
 
 /**
  * Cross-checks what owes money against the ledger, for what was recorded in the period (each
  * source's day index), reading the expected entries by the ids their causes derive:
  * - `attributed_orders_in_ledger`: every order that earned a commission has its commission entry,
- *   for its KOL and of its amount, and every refund of it that reverses commission has its
- *   reversal entry (unless nothing was left of the commission to take back);
+ *   for its KOL and of its amount, and every refund that reverses commission has its reversal
+ *   entry (unless nothing was left of the commission to take back, or the commission itself is
+ *   missing: the refund waits parked for it, and the commission's own order fails the check of
+ *   its period);
  * - `rewarded_invites_in_ledger`: every invite that qualified with a reward has an entry for each
  *   side with a reward, for that side and of its asset and amount.
- * An entry missing past `SETTLE_GRACE_MS` is an event that never settled: lost, or waiting in the
- * dead letters. Younger ones count as settling. Entries are read consistently, after the sources,
- * so a missing one was missing when checked.
+ * An entry still missing `graceMs` after its source was recorded is an event that never settled:
+ * lost, or in the dead letters (set the grace to the longest a delivery can still be retried).
+ * Younger ones count as settling. Entries are read consistently, after the sources, so a missing
+ * one was missing when checked.
  */
 export async function checkSources(
   store: Store,
   period: Period,
-  nowMs: number,
+  at: { nowMs: number; graceMs: number },
 ): Promise<{ findings: Finding[]; checked: SourcesChecked }> {
-  const [orders, invites] = await Promise.all([
+  const [orders, refunds, invites] = await Promise.all([
     byDay(period, (day, shard) => listCommissionOrders(store, day, shard, period)),
+    byDay(period, (day, shard) => listReversingRefunds(store, day, shard, period)),
     byDay(period, (day, shard) => listRewardedInvites(store, day, shard, period)),
   ]);
-  const refunded = orders.filter((o) => o.refundedTotal > 0);
-  const refundLists = await mapLimit(refunded, (o) => listRefunds(store, o.orderId));
-  const refundsOf = new Map<string, Refund[]>(
-    refunded.map((o, i) => [o.orderId, refundLists[i]!.filter((r) => (r.reversal ?? 0) > 0)]),
-  );
-  const expected = [
-    ...orders.flatMap((o) => [
-      commissionId(o),
-      ...(refundsOf.get(o.orderId) ?? []).map((r) => reversalIdFor(o.orderId, r.refundId, o.kolId!)),
-    ]),
+  const commissionOf = (r: Refund) => entryIdFor('order', r.orderId, r.kolId!, 'commission');
+  const reversalOf = (r: Refund) => reversalIdFor(r.orderId, r.refundId, r.kolId!);
+  const expected = new Set([
+    ...orders.map(commissionId),
+    ...refunds.flatMap((r) => [commissionOf(r), reversalOf(r)]),
     ...invites.flatMap((b) => inviteRewardSides(b).map((side) => side.id)),
-  ];
-  const entries = new Map<string, LedgerEntry>((await findEntries(store, expected)).map((e) => [e.id, e]));
+  ]);
+  const entries = new Map<string, LedgerEntry>((await findEntries(store, [...expected])).map((e) => [e.id, e]));
 
-  const settlingSince = new Date(nowMs - SETTLE_GRACE_MS).toISOString();
+  const settlingSince = new Date(at.nowMs - at.graceMs).toISOString();
   const findings: Finding[] = [];
   const checked: SourcesChecked = {
-    orders: { orders: orders.length, refunds: 0, settling: 0 },
+    orders: { orders: orders.length, refunds: refunds.length, settling: 0 },
     invites: { invites: invites.length, settling: 0 },
-    graceMinutes: SETTLE_GRACE_MS / 60_000,
+    graceMinutes: at.graceMs / 60_000,
     ...period,
   };
   const missing = (source: { settling: number }, recordedAt: string, finding: Finding) => {
@@ -67,27 +59,24 @@ export async function checkSources(
     else findings.push(finding);
   };
 
+  const check = 'attributed_orders_in_ledger';
   for (const o of orders) {
-    const check = 'attributed_orders_in_ledger';
-    const refunds = refundsOf.get(o.orderId) ?? [];
-    checked.orders.refunds += refunds.length;
     const c = entries.get(commissionId(o));
     if (!c) {
       const text = `order ${o.orderId}: commission ${o.commission} to ${o.kolId} is not in the ledger`;
       missing(checked.orders, o.createdAt, { check, text });
-      continue; // its refunds wait parked for it
-    }
-    if (c.payeeId !== o.kolId || c.amount !== o.commission)
+    } else if (c.payeeId !== o.kolId || c.amount !== o.commission)
       findings.push({
         check,
         text: `order ${o.orderId}: commission ${o.commission} to ${o.kolId}, but entry ${c.id} is ${c.amount} to ${c.payeeId}`,
       });
-    for (const r of refunds) {
-      if (entries.has(reversalIdFor(o.orderId, r.refundId, o.kolId!))) continue;
-      if ((c.reversed ?? 0) >= c.amount) continue; // nothing was left to take back
-      const text = `order ${o.orderId} refund ${r.refundId}: reversal of ${r.reversal} is not in the ledger`;
-      missing(checked.orders, r.createdAt, { check, text });
-    }
+  }
+  for (const r of refunds) {
+    if (entries.has(reversalOf(r))) continue;
+    const c = entries.get(commissionOf(r));
+    if (!c || (c.reversed ?? 0) >= c.amount) continue; // parked for its commission, or nothing left to take back
+    const text = `order ${r.orderId} refund ${r.refundId}: reversal of ${r.reversal} is not in the ledger`;
+    missing(checked.orders, r.createdAt, { check, text });
   }
 
   for (const b of invites)

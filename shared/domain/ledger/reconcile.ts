@@ -55,7 +55,7 @@ type Period = { from: string; to: string };
  * amounts) stand as read.
  */
 export async function reconcileLedger(
-  deps: Pick<Deps, 'store' | 'clock'>,
+  deps: Pick<Deps, 'store' | 'clock' | 'config'>,
   q: { from?: string; to?: string },
 ): Promise<Reconciliation & { period: Period | null }> {
   let period: Period | null = null;
@@ -70,7 +70,10 @@ export async function reconcileLedger(
     ? await recheck(deps.store, input, first, period)
     : { failures: [], unsettled: [] };
   const sourcesPeriod = period ?? (resolvePeriod({}, deps.clock.now()) as Period);
-  const sources = await checkSources(deps.store, sourcesPeriod, deps.clock.now());
+  const sources = await checkSources(deps.store, sourcesPeriod, {
+    nowMs: deps.clock.now(),
+    graceMs: deps.config.SETTLE_GRACE_MINUTES * 60_000,
+  });
   const result = reconcile(input, [...failures, ...sources.findings], unsettled, sources.checked);
   if (period) {
     const activity: Record<string, number> = {};

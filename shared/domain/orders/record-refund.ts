@@ -75,6 +75,7 @@ async function recordRefundOnce(deps: Deps, input: RefundInput): Promise<Answere
       amount: input.amount,
       refundedTotal: after,
       ...(reversal !== undefined ? { reversal } : {}),
+      ...(reversal ? { kolId: order.kolId! } : {}),
       refundedAt: input.refundedAt,
       createdAt: new Date(deps.clock.now()).toISOString(),
     };

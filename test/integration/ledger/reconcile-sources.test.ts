@@ -61,7 +61,7 @@ describe('Reconciliation against the orders and invites', () => {
     expect(settled.ok).toBe(true);
     expect(settled.totals.sources.orders).toEqual({ orders: 2, refunds: 1, settling: 0 });
     expect(settled.check.detail).toMatch(
-      /^2 orders with commission recorded .* and 1 of their refunds are in the ledger$/,
+      /^2 orders with commission recorded .* and 1 refunds reversing commission are in the ledger$/,
     );
   });
 
@@ -151,5 +151,45 @@ describe('Reconciliation against the orders and invites', () => {
     const before = await reconcile('?from=2026-10-01T00:00:00.000Z&to=2026-10-31T23:59:59.999Z');
     expect(before.totals.sources).toMatchObject({ orders: { orders: 0, refunds: 0 }, invites: { invites: 0 } });
     expect(before.check.ok).toBe(true);
+  });
+  it('fails a lost reversal of an order recorded before the period, by its own day', async () => {
+    const old = await paid(50_000);
+    await h.drain();
+    clock.advance(40 * 86_400);
+    const r = await refundOf(h, old.orderId, 'rf-late', 5_000);
+    expect(r.body.reversal).toBe(500);
+    clock.advance(16 * 60);
+    const day = iso(clock.now()).slice(0, 10);
+    const text = `order ${old.orderId} refund rf-late: reversal of 500 is not in the ledger`;
+    for (const query of ['', `?from=${day}T00:00:00.000Z&to=${iso(clock.now())}`]) {
+      const report = await reconcile(query);
+      expect(report.totals.sources.orders).toEqual({ orders: 0, refunds: 1, settling: 0 });
+      expect(report.check.detail).toBe(text);
+    }
+    await h.drain();
+    expect((await reconcile()).check.ok).toBe(true);
+  });
+});
+
+describe('Reconciliation with a longer settling grace (SETTLE_GRACE_MINUTES)', () => {
+  it('counts a missing entry as settling until the grace has passed', async () => {
+    const clock = new ManualClock();
+    const h = await createHarness({ clock, env: { SETTLE_GRACE_MINUTES: '120' } });
+    const code = await kolLink(h, 'kol-g', await commissionCampaign(h, { rateBps: 1000 }));
+    const { orderId } = await paidThroughLink(h, code, 'g-1', 1_000);
+    const check = async () => {
+      const r = await h.call('GET', '/v1/finance/reconciliation', { token: h.token('fin-g', ['finance']) });
+      return r.body.checks.find((c: { name: string }) => c.name === 'attributed_orders_in_ledger');
+    };
+    clock.advance(119 * 60);
+    expect(await check()).toMatchObject({
+      ok: true,
+      detail: expect.stringContaining('1 recorded in the last 120 minutes'),
+    });
+    clock.advance(2 * 60);
+    expect(await check()).toMatchObject({
+      ok: false,
+      detail: `order ${orderId}: commission 100 to kol-g is not in the ledger`,
+    });
   });
 });
