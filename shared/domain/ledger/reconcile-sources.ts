@@ -17,9 +17,9 @@ type Period = { from: string; to: string };
  * source's day index), reading the expected entries by the ids their causes derive:
  * - `attributed_orders_in_ledger`: every order that earned a commission has its commission entry,
  *   for its KOL and of its amount, and every refund that reverses commission has its reversal
- *   entry (unless nothing was left of the commission to take back, or the commission itself is
- *   missing: the refund waits parked for it, and the commission's own order fails the check of
- *   its period);
+ *   entry, of the amount the refund reverses (none is needed when nothing was left of the
+ *   commission to take back, or when the commission itself is missing: the refund waits parked
+ *   for it, and the commission's own order fails the check of its period);
  * - `rewarded_invites_in_ledger`: every invite that qualified with a reward has an entry for each
  *   side with a reward, for that side and of its asset and amount.
  * An entry still missing `graceMs` after its source was recorded is an event that never settled:
@@ -72,7 +72,16 @@ export async function checkSources(
       });
   }
   for (const r of refunds) {
-    if (entries.has(reversalOf(r))) continue;
+    const reversal = entries.get(reversalOf(r));
+    if (reversal) {
+      // Refunds split the commission in proportion and never past it, so none is cut short.
+      if (reversal.amount !== -r.reversal! || reversal.payeeId !== r.kolId)
+        findings.push({
+          check,
+          text: `order ${r.orderId} refund ${r.refundId}: reverses ${r.reversal} from ${r.kolId}, but entry ${reversal.id} is ${reversal.amount} to ${reversal.payeeId}`,
+        });
+      continue;
+    }
     const c = entries.get(commissionOf(r));
     if (!c || (c.reversed ?? 0) >= c.amount) continue; // parked for its commission, or nothing left to take back
     const text = `order ${r.orderId} refund ${r.refundId}: reversal of ${r.reversal} is not in the ledger`;

@@ -77,6 +77,14 @@ describe('Reconciliation against the orders and invites', () => {
     await h.drain();
     expect((await reconcile()).ok).toBe(true);
 
+    // A reversal entry of another amount is named.
+    const key = ledgerEntryKey(reversalIdFor(c.orderId, 'rf-lost', 'kol-x'));
+    await h.deps.store.update({ key, update: 'SET amount = :a', values: { ':a': -299 } });
+    const off = await reconcile();
+    expect(off.check.detail).toBe(
+      `order ${c.orderId} refund rf-lost: reverses 300 from kol-x, but entry ${reversalIdFor(c.orderId, 'rf-lost', 'kol-x')} is -299 to kol-x`,
+    );
+
     // An entry that vanished from the ledger is reported too (and so is the balance it leaves off).
     await h.deps.store.delete(ledgerEntryKey(reversalIdFor(c.orderId, 'rf-lost', 'kol-x')));
     const gone = await reconcile();
