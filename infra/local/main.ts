@@ -14,8 +14,8 @@ for (const name of ['JWT_SECRET', 'WEBHOOK_SECRET'])
 /** A stop that takes longer than this (a database that went away, say) ends the process anyway. */
 const STOP_DEADLINE_MS = 30_000;
 /**
- * Signals this soon after the first are the same Ctrl-C relayed again (npm and tsx both pass a
- * terminal's SIGINT on to their child), not a second one.
+ * Signals this soon after the first are the same Ctrl-C relayed again (npm passes a terminal's
+ * SIGINT on to its child), not a second one.
  */
 const SAME_SIGNAL_MS = 2000;
 

@@ -64,11 +64,21 @@ async function counts(rt: { url: string }, code: string): Promise<{ clicks: numb
 /** Servers this file started: whatever a failing test leaves running is killed at the end. */
 const started: { child: ChildProcess; dataDir: string }[] = [];
 
-/** `npm start`'s entry point in a process group of its own, on `port` and `dataDir`. */
+/** The `start` script of package.json, run as npm runs it (a shell, `node_modules/.bin` first on the PATH). */
+const START = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts
+  .start;
+
+/** `npm start`'s command in a process group of its own, on `port` and `dataDir`. */
 function spawnServer(port: number, dataDir: string, stderr: 'ignore' | 'pipe' = 'ignore'): ChildProcess {
-  const child = spawn(join(ROOT, 'node_modules', '.bin', 'tsx'), ['infra/local/main.ts'], {
+  const child = spawn('sh', ['-c', START], {
     cwd: ROOT,
-    env: { ...process.env, ...TEST_ENV, PORT: String(port), DATA_DIR: dataDir },
+    env: {
+      ...process.env,
+      ...TEST_ENV,
+      PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}`,
+      PORT: String(port),
+      DATA_DIR: dataDir,
+    },
     detached: true,
     stdio: ['ignore', 'ignore', stderr],
   });
