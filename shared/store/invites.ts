@@ -210,12 +210,7 @@ export async function listRewardedInvites(
   shard: number,
   period: { from: string; to: string },
 ): Promise<InviteBinding[]> {
-  const items = await store.queryAll({
-    index: 'gsi2',
-    pk: rewardedInviteDayPk(day, shard),
-    sk: { between: [period.from, `${period.to}~`] },
-  });
-  return items.map(toBinding);
+  return (await store.queryDay(rewardedInviteDayPk(day, shard), period)).map(toBinding);
 }
 
 /** A page of an inviter's bindings in a campaign, newest first. */

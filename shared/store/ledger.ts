@@ -708,10 +708,6 @@ export async function listDayActivity(
   from: string,
   to: string,
 ): Promise<{ type: string; eventId: string; occurredAt: string }[]> {
-  const items = await store.queryAll({
-    index: 'gsi2',
-    pk: financeActivityDayPk(day),
-    sk: { between: [from, `${to}~`] },
-  });
+  const items = await store.queryDay(financeActivityDayPk(day), { from, to });
   return items.map((i) => ({ type: String(i.type), eventId: String(i.eventId), occurredAt: String(i.occurredAt) }));
 }

@@ -87,12 +87,7 @@ export async function listCommissionOrders(
   shard: number,
   period: { from: string; to: string },
 ): Promise<Order[]> {
-  const items = await store.queryAll({
-    index: 'gsi2',
-    pk: commissionOrderDayPk(day, shard),
-    sk: { between: [period.from, `${period.to}~`] },
-  });
-  return items.map((i) => strip<Order>(i)!);
+  return (await store.queryDay(commissionOrderDayPk(day, shard), period)).map((i) => strip<Order>(i)!);
 }
 
 /** The refunds that reverse commission recorded on `day` within [from, to], in one shard of the day index. */
@@ -102,12 +97,7 @@ export async function listReversingRefunds(
   shard: number,
   period: { from: string; to: string },
 ): Promise<Refund[]> {
-  const items = await store.queryAll({
-    index: 'gsi2',
-    pk: reversingRefundDayPk(day, shard),
-    sk: { between: [period.from, `${period.to}~`] },
-  });
-  return items.map((i) => strip<Refund>(i)!);
+  return (await store.queryDay(reversingRefundDayPk(day, shard), period)).map((i) => strip<Refund>(i)!);
 }
 
 /** Get a refund of an order. */

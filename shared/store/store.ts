@@ -218,6 +218,11 @@ export class Store {
     return out;
   }
 
+  /** Every item of one partition of the gsi2 day indexes (`<prefix>#<day>#<shard>`) with a sort key in [from, to]. */
+  async queryDay<T = Item>(pk: string, period: { from: string; to: string }): Promise<T[]> {
+    return this.queryAll<T>({ index: 'gsi2', pk, sk: { between: [period.from, `${period.to}~`] } });
+  }
+
   /** A single put; with `condition`, a failed condition throws `onFail()` (or a TransactionConditionError). */
   async put(
     item: Item,

@@ -4,6 +4,7 @@ import { reversalIdFor } from '#shared/domain/ledger/apply-reversals';
 import { entryIdFor } from '#shared/domain/ledger/rules';
 import { ledgerEntryKey } from '#shared/store/keys';
 import { createHarness, type Harness, ManualClock } from '../../support/harness.ts';
+import { inviteCampaign } from '../invites/support.ts';
 import { commissionCampaign, kolLink, paidThroughLink, refundOf } from '../orders/support.ts';
 
 /**
@@ -92,22 +93,8 @@ describe('Reconciliation against the orders and invites', () => {
   });
 
   it('fails a rewarded invite whose entries never landed, past the grace, on either path to qualifying', async () => {
-    const admin = h.token('admin-x', ['admin']);
-    const campaign = async (qualifyingAction: string) =>
-      (
-        await h.call('POST', '/v1/admin/campaigns', {
-          token: admin,
-          body: {
-            type: 'invite',
-            title: 'Invite friends',
-            rules: {
-              inviterReward: { asset: 'points', amount: 100 },
-              inviteeReward: { asset: 'cash', amount: 0 },
-              qualifyingAction,
-            },
-          },
-        })
-      ).body.id as string;
+    const campaign = (qualifyingAction: string) =>
+      inviteCampaign(h, { inviteeReward: { asset: 'cash', amount: 0 }, qualifyingAction });
     const invite = async (campaignId: string, inviter: string, invitee: string) => {
       const code = (await h.call('POST', '/v1/invites', { token: h.token(inviter), body: { campaignId } })).body.code;
       const r = await h.call('POST', `/v1/invites/${code}/accept`, { token: h.token(invitee) });
