@@ -229,7 +229,8 @@ financeRoutes.openapi(
       'side with a reward, of its asset and amount). An entry still missing `SETTLE_GRACE_MINUTES` (15 locally; ' +
       '31 hours deployed, the longest an event can still be retried) after its order, refund or invite was recorded ' +
       'is an event that never settled, lost or in the dead letters; younger ones count as settling in ' +
-      '`totals.sources`. A failing check names each failing item. Without ' +
+      '`totals.sources`, unless their event is already in a ledger consumer’s dead letters: those fail at once, ' +
+      'naming the letter to redrive. A failing check names each failing item. Without ' +
       '`from`/`to`: all time. With a period (≤ 366 days): the period’s entries, and all entries of the payees seen ' +
       'in it for the balance check (a balance covers all time), and `totals.activity` counts the group-buy and ' +
       'bargain outcomes recorded for finance in the period, by event type (the ledger pays nothing for them). ' +

@@ -3,7 +3,7 @@ import type { Deps } from '../deps.ts';
 import { NotFoundError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { deadLetterKey, deadLetterListIndex, deadLetterMessageKey } from '../store/keys.ts';
-import type { Page } from '../store/store.ts';
+import type { Page, Store } from '../store/store.ts';
 import type { BusEvent } from './schemas.ts';
 
 export interface DeadLetter {
@@ -80,6 +80,16 @@ export async function listDeadLetters(
     forward: false,
   });
   return { items: r.items.map(toDeadLetter), nextCursor: r.nextCursor };
+}
+
+/** Every dead letter not redriven yet (a finance batch reads them all; they are few). */
+export async function listDeadLettersStillDead(store: Store): Promise<DeadLetter[]> {
+  const items = await store.queryAll<DeadLetter & Record<string, unknown>>({
+    index: 'gsi1',
+    pk: 'DEADLETTERS',
+    filter: { expression: '#status = :dead', names: { '#status': 'status' }, values: { ':dead': 'dead' } },
+  });
+  return items.map(toDeadLetter);
 }
 
 export async function getDeadLetter(deps: Deps, id: string): Promise<DeadLetter> {

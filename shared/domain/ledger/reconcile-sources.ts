@@ -1,3 +1,4 @@
+import { type DeadLetter, listDeadLettersStillDead } from '../../events/dead-letters.ts';
 import { mapLimit } from '../../map-limit.ts';
 import { listRewardedInvites } from '../../store/invites.ts';
 import { INDEX_SHARDS } from '../../store/keys.ts';
@@ -24,7 +25,8 @@ type Period = { from: string; to: string };
  *   side with a reward, for that side and of its asset and amount.
  * An entry still missing `graceMs` after its source was recorded is an event that never settled:
  * lost, or in the dead letters (set the grace to the longest a delivery can still be retried).
- * Younger ones count as settling. Entries are read consistently, after the sources, so a missing
+ * Younger ones count as settling, unless their event is already in the ledger consumer's dead
+ * letters: those fail at once, naming the letter to redrive. Entries are read consistently, after the sources, so a missing
  * one was missing when checked.
  */
 export async function checkSources(
@@ -32,10 +34,11 @@ export async function checkSources(
   period: Period,
   at: { nowMs: number; graceMs: number },
 ): Promise<{ findings: Finding[]; checked: SourcesChecked }> {
-  const [orders, refunds, invites] = await Promise.all([
+  const [orders, refunds, invites, letters] = await Promise.all([
     byDay(period, (day, shard) => listCommissionOrders(store, day, shard, period)),
     byDay(period, (day, shard) => listReversingRefunds(store, day, shard, period)),
     byDay(period, (day, shard) => listRewardedInvites(store, day, shard, period)),
+    ledgerDeadLetters(store),
   ]);
   const commissionOf = (r: Refund) => entryIdFor('order', r.orderId, r.kolId!, 'commission');
   const reversalOf = (r: Refund) => reversalIdFor(r.orderId, r.refundId, r.kolId!);
@@ -54,8 +57,15 @@ export async function checkSources(
     graceMinutes: at.graceMs / 60_000,
     ...period,
   };
-  const missing = (source: { settling: number }, recordedAt: string, finding: Finding) => {
-    if (recordedAt > settlingSince) source.settling++;
+  /** A missing entry: a failure once past the grace, or at once when its event is in the dead letters. */
+  const missing = (source: { settling: number }, recordedAt: string, cause: string, finding: Finding) => {
+    const letter = letters.get(cause);
+    if (letter)
+      findings.push({
+        ...finding,
+        text: `${finding.text}; its ${letter.event['detail-type']} is in the dead letters (${letter.id})`,
+      });
+    else if (recordedAt > settlingSince) source.settling++;
     else findings.push(finding);
   };
 
@@ -64,7 +74,7 @@ export async function checkSources(
     const c = entries.get(commissionId(o));
     if (!c) {
       const text = `order ${o.orderId}: commission ${o.commission} to ${o.kolId} is not in the ledger`;
-      missing(checked.orders, o.createdAt, { check, text });
+      missing(checked.orders, o.createdAt, `order ${o.orderId}`, { check, text });
     } else if (c.payeeId !== o.kolId || c.amount !== o.commission)
       findings.push({
         check,
@@ -85,7 +95,7 @@ export async function checkSources(
     const c = entries.get(commissionOf(r));
     if (!c || (c.reversed ?? 0) >= c.amount) continue; // parked for its commission, or nothing left to take back
     const text = `order ${r.orderId} refund ${r.refundId}: reversal of ${r.reversal} is not in the ledger`;
-    missing(checked.orders, r.createdAt, { check, text });
+    missing(checked.orders, r.createdAt, `refund ${r.orderId} ${r.refundId}`, { check, text });
   }
 
   for (const b of invites)
@@ -94,7 +104,10 @@ export async function checkSources(
       const e = entries.get(side.id);
       const owed = `${side.amount} ${side.asset} to ${side.payeeId}`;
       if (!e)
-        missing(checked.invites, b.qualifiedAt!, { check, text: `invite ${b.inviteId}: ${owed} is not in the ledger` });
+        missing(checked.invites, b.qualifiedAt!, `invite ${b.inviteId}`, {
+          check,
+          text: `invite ${b.inviteId}: ${owed} is not in the ledger`,
+        });
       else if (e.payeeId !== side.payeeId || e.asset !== side.asset || e.amount !== side.amount)
         findings.push({
           check,
@@ -105,6 +118,25 @@ export async function checkSources(
 }
 
 const commissionId = (o: Order) => entryIdFor('order', o.orderId, o.kolId!, 'commission');
+
+/**
+ * The dead letters of the ledger's consumers not redriven yet, by the source their event settles
+ * (`order <orderId>`, `refund <orderId> <refundId>`, `invite <inviteId>`).
+ */
+async function ledgerDeadLetters(store: Store): Promise<Map<string, DeadLetter>> {
+  const out = new Map<string, DeadLetter>();
+  const causes: Record<string, [consumer: string, cause: (d: Record<string, unknown>) => string]> = {
+    OrderAttributed: ['ledger-order-attributed', (d) => `order ${d.orderId}`],
+    OrderRefunded: ['ledger-order-refunded', (d) => `refund ${d.orderId} ${d.refundId}`],
+    InviteQualified: ['ledger-invite-qualified', (d) => `invite ${d.inviteId}`],
+  };
+  for (const letter of await listDeadLettersStillDead(store)) {
+    const known = causes[letter.event['detail-type']];
+    if (known && known[0] === letter.consumer)
+      out.set(known[1](letter.event.detail as unknown as Record<string, unknown>), letter);
+  }
+  return out;
+}
 
 /** Everything one day index holds for the period: every shard of every day, 16 days and shards at a time. */
 export async function byDay<T>(period: Period, list: (day: string, shard: number) => Promise<T[]>): Promise<T[]> {

@@ -1,7 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { consumers as allConsumers } from '#functions/consumers/index';
+import { ledgerOrderAttributedConsumer } from '#functions/consumers/ledger-order-attributed';
 import { iso } from '#shared/clock';
 import { reversalIdFor } from '#shared/domain/ledger/apply-reversals';
 import { entryIdFor } from '#shared/domain/ledger/rules';
+import type { Consumer } from '#shared/events/consumer';
 import { ledgerEntryKey } from '#shared/store/keys';
 import { createHarness, type Harness, ManualClock } from '../../support/harness.ts';
 import { inviteCampaign } from '../invites/support.ts';
@@ -186,5 +189,39 @@ describe('Reconciliation with a longer settling grace (SETTLE_GRACE_MINUTES)', (
       ok: false,
       detail: `order ${orderId}: commission 100 to kol-g is not in the ledger`,
     });
+  });
+});
+
+describe('Reconciliation and the dead letters', () => {
+  it('fails a missing commission at once when its event is in the dead letters, naming the letter, and passes after its redrive', async () => {
+    let failing = true;
+    const flaky: Consumer = {
+      ...ledgerOrderAttributedConsumer,
+      async handle(event, deps) {
+        if (failing) throw new Error('ledger unavailable');
+        await ledgerOrderAttributedConsumer.handle(event, deps);
+      },
+    };
+    const consumers = allConsumers.map((c) => (c.name === flaky.name ? flaky : c));
+    const h = await createHarness({ consumers });
+    const code = await kolLink(h, 'kol-d', await commissionCampaign(h, { rateBps: 1000 }));
+    const { orderId } = await paidThroughLink(h, code, 'd-1', 2_000);
+    await h.drain();
+    const admin = h.token('admin-d', ['admin']);
+    const letters = (await h.call('GET', '/v1/admin/dead-letters', { token: admin })).body.items;
+    expect(letters).toHaveLength(1);
+    const check = async () => {
+      const r = await h.call('GET', '/v1/finance/reconciliation', { token: h.token('fin-d', ['finance']) });
+      return r.body.checks.find((c: { name: string }) => c.name === 'attributed_orders_in_ledger');
+    };
+    expect(await check()).toEqual({
+      name: 'attributed_orders_in_ledger',
+      ok: false,
+      detail: `order ${orderId}: commission 200 to kol-d is not in the ledger; its OrderAttributed is in the dead letters (${letters[0].id})`,
+    });
+    failing = false;
+    const redriven = await h.call('POST', `/v1/admin/dead-letters/${letters[0].id}/redrive`, { token: admin });
+    expect(redriven.body.status).toBe('redriven');
+    expect(await check()).toMatchObject({ ok: true });
   });
 });
