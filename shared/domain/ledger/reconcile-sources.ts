@@ -40,11 +40,10 @@ export async function checkSources(
     byDay(period, (day, shard) => listRewardedInvites(store, day, shard, period)),
     ledgerDeadLetters(store),
   ]);
-  const commissionOf = (r: Refund) => entryIdFor('order', r.orderId, r.kolId!, 'commission');
   const reversalOf = (r: Refund) => reversalIdFor(r.orderId, r.refundId, r.kolId!);
   const expected = new Set([
     ...orders.map(commissionId),
-    ...refunds.flatMap((r) => [commissionOf(r), reversalOf(r)]),
+    ...refunds.flatMap((r) => [commissionId(r), reversalOf(r)]),
     ...invites.flatMap((b) => inviteRewardSides(b).map((side) => side.id)),
   ]);
   const entries = new Map<string, LedgerEntry>((await findEntries(store, [...expected])).map((e) => [e.id, e]));
@@ -92,7 +91,7 @@ export async function checkSources(
         });
       continue;
     }
-    const c = entries.get(commissionOf(r));
+    const c = entries.get(commissionId(r));
     if (!c || (c.reversed ?? 0) >= c.amount) continue; // parked for its commission, or nothing left to take back
     const text = `order ${r.orderId} refund ${r.refundId}: reversal of ${r.reversal} is not in the ledger`;
     missing(checked.orders, r.createdAt, `refund ${r.orderId} ${r.refundId}`, { check, text });
@@ -117,7 +116,8 @@ export async function checkSources(
   return { findings, checked };
 }
 
-const commissionId = (o: Order) => entryIdFor('order', o.orderId, o.kolId!, 'commission');
+/** The id of the commission entry an order earned (its refunds name the same order and KOL). */
+const commissionId = (o: Pick<Order, 'orderId' | 'kolId'>) => entryIdFor('order', o.orderId, o.kolId!, 'commission');
 
 /**
  * The dead letters of the ledger's consumers not redriven yet, by the source their event settles
