@@ -2,9 +2,9 @@ import { iso } from '../../clock.ts';
 import type { Deps } from '../../deps.ts';
 import type { EventDetail } from '../../events/schemas.ts';
 import { dropPendingReversalTx, findEntry, listPendingReversals, putPayeeCampaignTx } from '../../store/ledger.ts';
-import { applyParkedReversals, buildReversals, REVERSALS_PER_TX } from './apply-reversals.ts';
+import { applyParkedReversals, buildReversals, commissionIdFor, REVERSALS_PER_TX } from './apply-reversals.ts';
 import type { LedgerEntry } from './ledger.schema.ts';
-import { entryIdFor, initialState } from './rules.ts';
+import { initialState } from './rules.ts';
 import { newEntriesTx, settleOnce } from './settlement.ts';
 import { unlockEntry } from './unlock-entry.ts';
 
@@ -23,7 +23,7 @@ export async function accrueCommission(
   d: EventDetail<'OrderAttributed'>,
 ): Promise<LedgerEntry[]> {
   if (d.commission <= 0) return [];
-  const id = entryIdFor('order', d.orderId, d.kolId, 'commission');
+  const id = commissionIdFor(d.orderId, d.kolId);
   const written: LedgerEntry[] = [];
   // A redelivery usually finds its entry already there: one read instead of a failing transaction.
   if (!(await findEntry(deps.store, id, false))) {

@@ -25,6 +25,9 @@ export const REVERSALS_PER_TX = 25;
  */
 export const refundCauseId = (orderId: string, refundId: string) => `${orderId} ${refundId}`;
 
+/** The id of the commission entry an order attributed to `kolId` earned. */
+export const commissionIdFor = (orderId: string, kolId: string) => entryIdFor('order', orderId, kolId, 'commission');
+
 /** The id of the reversal entry of a refund of an order attributed to `kolId`. */
 export const reversalIdFor = (orderId: string, refundId: string, kolId: string) =>
   entryIdFor('refund', refundCauseId(orderId, refundId), kolId, 'commission_reversal');
@@ -43,8 +46,7 @@ export function buildReversals(
   let added = 0;
   let clamped = false;
   for (const r of refunds) {
-    const causeId = refundCauseId(commission.cause.id, r.refundId);
-    const id = entryIdFor('refund', causeId, commission.payeeId, 'commission_reversal');
+    const id = reversalIdFor(commission.cause.id, r.refundId, commission.payeeId);
     if (commission.reversalIds?.includes(id)) continue;
     const amount = clampReversal(r.amount, commission.amount, (commission.reversed ?? 0) + added);
     if (amount < r.amount) clamped = true;
@@ -56,7 +58,7 @@ export function buildReversals(
       asset: commission.asset,
       amount: -amount,
       kind: 'commission_reversal',
-      cause: { type: 'refund', id: causeId },
+      cause: { type: 'refund', id: refundCauseId(commission.cause.id, r.refundId) },
       createdAt: nowIso,
       ...reversalPlacement(commission, nowIso),
       reverses: commission.id,

@@ -6,9 +6,9 @@ import { findEntries } from '../../store/ledger.ts';
 import { listCommissionOrders, listReversingRefunds, type Refund } from '../../store/orders.ts';
 import type { Store } from '../../store/store.ts';
 import type { Order } from '../orders/order.schema.ts';
-import { reversalIdFor } from './apply-reversals.ts';
+import { commissionIdFor, reversalIdFor } from './apply-reversals.ts';
 import type { LedgerEntry } from './ledger.schema.ts';
-import { daysBetween, entryIdFor, type Finding, type SourcesChecked } from './rules.ts';
+import { daysBetween, type Finding, type SourcesChecked } from './rules.ts';
 import { inviteRewardSides } from './settle-invite.ts';
 
 type Period = { from: string; to: string };
@@ -117,7 +117,7 @@ export async function checkSources(
 }
 
 /** The id of the commission entry an order earned (its refunds name the same order and KOL). */
-const commissionId = (o: Pick<Order, 'orderId' | 'kolId'>) => entryIdFor('order', o.orderId, o.kolId!, 'commission');
+const commissionId = (o: Pick<Order, 'orderId' | 'kolId'>) => commissionIdFor(o.orderId, o.kolId!);
 
 /**
  * The dead letters of the ledger's consumers not redriven yet, by the source their event settles

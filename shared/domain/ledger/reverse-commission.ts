@@ -1,9 +1,8 @@
 import type { Deps } from '../../deps.ts';
 import type { EventDetail } from '../../events/schemas.ts';
 import { entryAbsentTx, findEntry, parkReversalTx } from '../../store/ledger.ts';
-import { applyReversals, reversalIdFor } from './apply-reversals.ts';
+import { applyReversals, commissionIdFor, reversalIdFor } from './apply-reversals.ts';
 import type { LedgerEntry } from './ledger.schema.ts';
-import { entryIdFor } from './rules.ts';
 import { settleOnce, withFreshReads } from './settlement.ts';
 
 export type ReversalOutcome =
@@ -24,7 +23,7 @@ export async function reverseCommission(
   d: EventDetail<'OrderRefunded'>,
 ): Promise<ReversalOutcome> {
   if (!d.kolId || !d.reversal || d.reversal <= 0) return { outcome: 'nothing' };
-  const commissionId = entryIdFor('order', d.orderId, d.kolId, 'commission');
+  const commissionId = commissionIdFor(d.orderId, d.kolId);
   const reversalId = reversalIdFor(d.orderId, d.refundId, d.kolId);
   const refund = { refundId: d.refundId, amount: d.reversal };
   return withFreshReads(async (): Promise<ReversalOutcome> => {
