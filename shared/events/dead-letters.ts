@@ -2,7 +2,7 @@ import { epochSeconds, iso } from '../clock.ts';
 import type { Deps } from '../deps.ts';
 import { NotFoundError } from '../errors.ts';
 import { newId } from '../ids.ts';
-import { deadLetterKey, deadLetterListIndex, deadLetterMessageKey } from '../store/keys.ts';
+import { deadLetterKey, deadLetterListIndex, deadLetterListPk, deadLetterMessageKey } from '../store/keys.ts';
 import type { Page, Store } from '../store/store.ts';
 import type { BusEvent } from './schemas.ts';
 
@@ -74,7 +74,7 @@ export async function listDeadLetters(
 ): Promise<Page<DeadLetter>> {
   const r = await deps.store.query<DeadLetter & Record<string, unknown>>({
     index: 'gsi1',
-    pk: 'DEADLETTERS',
+    pk: deadLetterListPk,
     limit: page.limit,
     cursor: page.cursor,
     forward: false,
@@ -86,7 +86,7 @@ export async function listDeadLetters(
 export async function listDeadLettersStillDead(store: Store): Promise<DeadLetter[]> {
   const items = await store.queryAll<DeadLetter & Record<string, unknown>>({
     index: 'gsi1',
-    pk: 'DEADLETTERS',
+    pk: deadLetterListPk,
     filter: { expression: '#status = :dead', names: { '#status': 'status' }, values: { ':dead': 'dead' } },
   });
   return items.map(toDeadLetter);

@@ -41,7 +41,8 @@ export const outboxShardPk = (shard: number) => `OUTBOX#${shard}`;
 
 export const deadLetterKey = (id: string): Key => ({ pk: `DEADLETTER#${id}`, sk: 'DEADLETTER' });
 /** gsi1: dead letters, newest first. */
-export const deadLetterListIndex = (id: string) => ({ gsi1pk: 'DEADLETTERS', gsi1sk: id });
+export const deadLetterListPk = 'DEADLETTERS';
+export const deadLetterListIndex = (id: string) => ({ gsi1pk: deadLetterListPk, gsi1sk: id });
 /** The queue message a dead letter was recorded from: a redelivered message finds it and records nothing. */
 export const deadLetterMessageKey = (consumer: string, messageId: string): Key => ({
   pk: `DEADLETTERMSG#${consumer}#${messageId}`,
