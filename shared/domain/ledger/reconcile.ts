@@ -43,8 +43,9 @@ type Period = { from: string; to: string };
  * payee's entries against its balances (a balance sums all time). Payouts checked: those the
  * entries name and those created in the period. With a period, `totals.activity` also counts the
  * group-buy and bargain outcomes recorded for finance (by event type). What owes money is
- * cross-checked too: orders with commission and rewarded invites recorded in the period (without
- * one: the last 31 days) must have their ledger entries (`checkSources`). A finance batch job, not a hot path.
+ * cross-checked too: orders with commission, refunds reversing commission and rewarded invites
+ * recorded in the period (without one: the last 31 days) must have their ledger entries
+ * (`checkSources`). A finance batch job, not a hot path.
  *
  * A reported failure is one that holds on a stable read. The first pass reads entries, balances
  * and payouts over many queries while the sweeper, payouts and settlement keep writing, so a
@@ -58,9 +59,10 @@ export async function reconcileLedger(
   deps: Pick<Deps, 'store' | 'clock' | 'config'>,
   q: { from?: string; to?: string },
 ): Promise<Reconciliation & { period: Period | null }> {
+  const nowMs = deps.clock.now();
   let period: Period | null = null;
   if (q.from || q.to) {
-    const p = resolvePeriod(q, deps.clock.now());
+    const p = resolvePeriod(q, nowMs);
     if ('error' in p) throw new ValidationError(p.error, [{ path: 'from', message: p.error }]);
     period = p;
   }
@@ -69,9 +71,9 @@ export async function reconcileLedger(
   const { failures, unsettled } = first.length
     ? await recheck(deps.store, input, first, period)
     : { failures: [], unsettled: [] };
-  const sourcesPeriod = period ?? (resolvePeriod({}, deps.clock.now()) as Period);
+  const sourcesPeriod = period ?? (resolvePeriod({}, nowMs) as Period);
   const sources = await checkSources(deps.store, sourcesPeriod, {
-    nowMs: deps.clock.now(),
+    nowMs,
     graceMs: deps.config.SETTLE_GRACE_MINUTES * 60_000,
   });
   const result = reconcile(input, [...failures, ...sources.findings], unsettled, sources.checked);
