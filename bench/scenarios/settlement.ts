@@ -1,4 +1,5 @@
-import { entryIdFor } from '#shared/domain/ledger/rules';
+import { commissionIdFor } from '#shared/domain/ledger/apply-reversals';
+import { inviteRewardSides } from '#shared/domain/ledger/settle-invite';
 import { outboxPut } from '#shared/events/outbox';
 import { ledgerEntryKey } from '#shared/store/keys';
 import type { TxItem } from '#shared/store/store';
@@ -34,31 +35,21 @@ export const settlementScenario: Scenario = {
       for (let j = i; j < Math.min(total, i + 25); j++) {
         const occurredAt = clock.now();
         if (j % 3 === 2) {
-          tx.push(
-            outboxPut(
-              'InviteQualified',
-              qualifiedInvite(run, j, { campaignId: 'cmp_bench_invite', inviterId: `bench-inviter-${j % 97}` }),
-              clock,
-            ),
-          );
-          expected.push({
-            id: entryIdFor('invite', `bench-${run}-inv-${j}`, `bench-inviter-${j % 97}`, 'invite_inviter'),
-            occurredAt,
+          const invite = qualifiedInvite(run, j, {
+            campaignId: 'cmp_bench_invite',
+            inviterId: `bench-inviter-${j % 97}`,
           });
+          tx.push(outboxPut('InviteQualified', invite, clock));
+          expected.push({ id: inviteRewardSides(invite)[0]!.id, occurredAt });
         } else {
           const kolId = `bench-kol-${j % 211}`;
-          tx.push(
-            outboxPut(
-              'OrderAttributed',
-              attributedOrder(run, j, {
-                campaignId: 'cmp_bench_commission',
-                kolId,
-                paidAt: new Date(occurredAt).toISOString(),
-              }),
-              clock,
-            ),
-          );
-          expected.push({ id: entryIdFor('order', `bench-${run}-ord-${j}`, kolId, 'commission'), occurredAt });
+          const order = attributedOrder(run, j, {
+            campaignId: 'cmp_bench_commission',
+            kolId,
+            paidAt: new Date(occurredAt).toISOString(),
+          });
+          tx.push(outboxPut('OrderAttributed', order, clock));
+          expected.push({ id: commissionIdFor(order.orderId, kolId), occurredAt });
         }
       }
       await store.transact(tx);
