@@ -108,11 +108,14 @@ export async function findLock(
   return store.get<{ chainId: string; expiresAt: string }>(bargainLockKey(campaignId, userId), true);
 }
 
+/** One more unit of `stock` is left: `used` is below it, or nothing is used yet of a stock above 0. */
+const stockLeft = (stock: number) => (stock > 0 ? 'attribute_not_exists(used) OR used < :stock' : 'used < :stock');
+
 const stockUse = (campaignId: string, stock: number): TxItem => ({
   Update: {
     Key: bargainStockKey(campaignId),
     UpdateExpression: 'ADD used :one SET entity = :entity',
-    ConditionExpression: 'attribute_not_exists(used) OR used < :stock',
+    ConditionExpression: stockLeft(stock),
     ExpressionAttributeValues: { ':one': 1, ':stock': stock, ':entity': 'bargain_stock' },
   },
   onFail: () => new OutOfStockError(),
@@ -196,7 +199,7 @@ export async function insertChain(
     items.push({
       ConditionCheck: {
         Key: bargainStockKey(chain.campaignId),
-        ConditionExpression: 'attribute_not_exists(used) OR used < :stock',
+        ConditionExpression: stockLeft(chain.stock),
         ExpressionAttributeValues: { ':stock': chain.stock },
       },
       onFail: () => new OutOfStockError(),

@@ -372,6 +372,13 @@ describe('Bargains API', () => {
       expect([more.status, more.body.code]).toEqual([409, 'out_of_stock']);
     });
 
+    it('starts no chain on a stock of 0', async () => {
+      const c = await createBargainCampaign(h, { helpersRequired: 1, stock: 0 });
+      const start = await h.call('POST', '/v1/bargains', { token: h.token('z-1'), body: { campaignId: c } });
+      expect([start.status, start.body.code]).toEqual([409, 'out_of_stock']);
+      expect(await h.deps.store.get(bargainLockKey(c, 'z-1'))).toBeUndefined();
+    });
+
     it('gives a never-seen helper a larger cut (up to 2×) when newUserBonus, keeping the sum rule', async () => {
       const rules = { helpersRequired: 4, originalPrice: 100_000, floorPrice: 0 };
       const plain = await createBargainCampaign(h, rules);
