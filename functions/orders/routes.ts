@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { verifyAttributionToken } from '#shared/domain/links/attribution-token';
 import { paidOrderSchema, refundSchema } from '#shared/domain/orders/order.schema';
 import { recordPaidOrder } from '#shared/domain/orders/record-paid-order';
 import { recordRefund } from '#shared/domain/orders/record-refund';
@@ -49,8 +50,14 @@ orderRoutes.openapi(
   }),
   async (c) => {
     const order = c.req.valid('json');
-    // The local server writes a click just after its redirect: an order right behind it waits for it.
-    await settleClicksOf([`u:${order.userId}`, ...(order.visitorId ? [`v:${order.visitorId}`] : [])]);
+    // The local server writes a click just after its redirect: an order right behind it waits for the
+    // clicks of its buyer, its visitor and the visitor its token vouches for (whose device decides a hold).
+    const tokenVisitor = verifyAttributionToken(
+      c.get('deps').config.attributionSecret,
+      order.attributionToken,
+    )?.visitorId;
+    const visitors = [...new Set([order.visitorId, tokenVisitor].filter((v) => v !== undefined))];
+    await settleClicksOf([`u:${order.userId}`, ...visitors.map((v) => `v:${v}`)]);
     const r = await recordPaidOrder(c.get('deps'), order);
     return r.status === 201 ? c.json(r.body, 201) : c.json(r.body, 200);
   },

@@ -139,7 +139,13 @@ describe('Order webhooks', () => {
     await h.hook('/v1/orders/paid', selfBuy);
     const fair = order({ attributionToken: await clickAs(h, devLink, 'visitor-fair'), visitorId: 'visitor-fair' });
     await h.hook('/v1/orders/paid', fair);
+    // An order right behind its redirect, naming only the token: the click is still being written.
+    const r = await h.call('GET', `/s/${devLink}`, {
+      headers: { 'user-agent': UA, cookie: 'fission_vid=visitor-quick', 'x-device-id': 'device-kol' },
+    });
+    const quick = new URL(r.headers.get('location')!).searchParams.get('fission_ref')!;
+    await h.hook('/v1/orders/paid', order({ attributionToken: quick }));
     const events = (await pendingEvents(h, 'OrderAttributed')).filter((e) => e.detail.kolId === 'kol-dev');
-    expect(events.map((e) => e.detail.held).sort()).toEqual([false, true, true]);
+    expect(events.map((e) => e.detail.held).sort()).toEqual([false, true, true, true]);
   });
 });
