@@ -11,11 +11,16 @@ export const positiveAmountSchema = z
   .min(1)
   .max(MAX_AMOUNT)
   .describe('Integer amount in minor units (fen), ≥ 1');
+/**
+ * The one currency money is kept in: the ledger's `cash` is fen, so an amount in any other
+ * currency would be added to fen as if it were fen. Anything else is refused.
+ */
 export const currencySchema = z
-  .string()
-  .regex(/^[A-Z]{3}$/)
+  .literal('CNY')
   .default('CNY')
-  .describe('ISO 4217 currency code');
+  .describe(
+    'ISO 4217 currency code; the ledger settles CNY (fen) only, so any other currency → 400 `validation_failed`',
+  );
 
 /**
  * `floor(amount * bps / 10000)`, rounded toward the payer. Exact for every amount up to

@@ -49,6 +49,7 @@ describe('Order webhooks', () => {
     ['a zero amount', { amount: 0 }],
     ['a non-UTC paidAt', { paidAt: '2026-11-24T10:00:00+08:00' }],
     ['a lowercase currency', { currency: 'cny' }],
+    ['a currency the ledger does not settle', { currency: 'USD' }],
     ['an empty orderId', { orderId: '' }],
     ['a paidAt in the future', { paidAt: '2999-01-01T00:00:00.000Z' }],
   ])('refuses a paid order with %s (400 validation_failed)', async (_n, patch) => {
