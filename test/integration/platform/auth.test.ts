@@ -73,7 +73,7 @@ describe('HTTP auth, roles, webhook signatures and rate limits', () => {
         );
       });
     const now = () => Math.floor(h.clock.now() / 1000);
-    const send = (raw: string, ts: number | string, sig: string | undefined) =>
+    const send = (raw: string | Uint8Array, ts: number | string, sig: string | undefined) =>
       app().request('/v1/hook-test', {
         method: 'POST',
         body: raw,
@@ -88,6 +88,18 @@ describe('HTTP auth, roles, webhook signatures and rate limits', () => {
       const raw = '{"orderId":"o1"}';
       const r = await send(raw, now(), signWebhook(h.deps.config.WEBHOOK_SECRET, now(), raw));
       expect(r.status).toBe(201);
+    });
+
+    it('checks the signature over the body’s bytes: a BOM is signed and then ignored, bytes that are not UTF-8 are 400', async () => {
+      const secret = h.deps.config.WEBHOOK_SECRET;
+      const bom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"orderId":"o4"}')]);
+      const withBom = await send(bom, now(), signWebhook(secret, now(), bom));
+      expect([withBom.status, ((await withBom.json()) as { body: unknown }).body]).toEqual([201, { orderId: 'o4' }]);
+      const unsignedBom = await send(bom, now(), signWebhook(secret, now(), bom.subarray(3)));
+      expect(unsignedBom.status).toBe(401);
+      const latin1 = Buffer.from('{"orderId":"\xff"}', 'latin1');
+      const r = await send(latin1, now(), signWebhook(secret, now(), latin1));
+      expect([r.status, ((await r.json()) as { code: string }).code]).toEqual([400, 'validation_failed']);
     });
 
     it('checks the signature over the timestamp header exactly as sent', async () => {
