@@ -3,17 +3,17 @@ import { z } from 'zod';
 /** Longest range `GET /v1/kol/stats` answers, in days (both ends included). */
 export const MAX_STATS_DAYS = 366;
 
+const utcTime = z.string().datetime({ offset: false });
+
 const day = z
   .string()
-  .regex(/^\d{4}-\d{2}-\d{2}(T[0-9:.]+Z)?$/, 'expected YYYY-MM-DD (or an ISO-8601 UTC time, whose day is used)')
+  .refine((s) => /^\d{4}-\d{2}-\d{2}$/.test(s) || utcTime.safeParse(s).success, {
+    message: 'expected YYYY-MM-DD (or an ISO-8601 UTC time, whose day is used)',
+  })
   .transform((s) => s.slice(0, 10))
-  .refine(
-    (s) =>
-      !Number.isNaN(Date.parse(`${s}T00:00:00.000Z`)) && new Date(`${s}T00:00:00.000Z`).toISOString().startsWith(s),
-    {
-      message: 'not a calendar date',
-    },
-  );
+  .refine((s) => s >= '1970-01-01' && new Date(Date.parse(`${s}T00:00:00.000Z`) || 0).toISOString().startsWith(s), {
+    message: 'not a calendar date from 1970 on',
+  });
 
 /** `GET /v1/kol/stats?from=&to=`: UTC days, `from` ≤ `to`, at most 366 days. */
 export const kolStatsQuerySchema = z

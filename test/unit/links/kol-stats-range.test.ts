@@ -14,4 +14,13 @@ describe('KOL stats range', () => {
     expect(kolStatsQuerySchema.safeParse({ from: '2026-13-01', to: '2026-13-02' }).success).toBe(false);
     expect(kolStatsQuerySchema.safeParse({ from: '2026-02-29', to: '2026-03-01' }).success).toBe(false);
   });
+
+  it('takes the day of a well-formed UTC time, and refuses malformed times and days before 1970', () => {
+    expect(kolStatsQuerySchema.parse({ from: '2026-01-01T00:00:00Z', to: '2026-01-02T23:59:59.999Z' })).toEqual({
+      from: '2026-01-01',
+      to: '2026-01-02',
+    });
+    for (const bad of ['2026-01-01T99:99:99Z', '2026-01-01T10:00:00+08:00', '2026-01-01T', '0000-01-01', '1969-12-31'])
+      expect(kolStatsQuerySchema.safeParse({ from: bad, to: '2026-01-02' }).success, bad).toBe(false);
+  });
 });
