@@ -39,7 +39,9 @@ const kolLinkSchema = linkSchema
     uniqueClicks: z
       .number()
       .int()
-      .describe('Clicks not preceded by the same visitor’s click on this link within 30 min'),
+      .describe(
+        'Clicks counted as unique: a click is unique unless the same visitor’s last unique click on this link was less than 30 min before',
+      ),
   })
   .openapi('KolLink');
 const shareSchema = z
@@ -113,7 +115,7 @@ const followRoute = createRoute({
   tags: ['Links'],
   summary: 'Follow a short link',
   description:
-    'Answers 302 to the target with `fission_ref=<token>` set in its query and `Cache-Control: no-store`. The token is HMAC-signed over (code, visitor, issued-at) and is honoured for the link’s attribution window (its commission campaign’s, else 7 days). The visitor is the `fission_vid` cookie, else a keyed hash of IP + User-Agent (raw IPs are never stored); the cookie is set (HttpOnly, SameSite=Lax, 400 days) when absent. A click is unique unless the same visitor clicked the same link in the previous 30 minutes. Known bots (by User-Agent) and HEAD requests are redirected but not counted. An optional bearer token also records the click under that user for attribution. Unknown code → 404.',
+    'Answers 302 to the target with `fission_ref=<token>` set in its query and `Cache-Control: no-store`. The token is HMAC-signed over (code, visitor, issued-at) and is honoured for the link’s attribution window (its commission campaign’s, else 7 days). The visitor is the `fission_vid` cookie, else a keyed hash of IP + User-Agent (raw IPs are never stored); the cookie is set (HttpOnly, SameSite=Lax, 400 days) when absent. A click is unique unless the same visitor’s last unique click on the same link was less than 30 minutes before (the 30 minutes run from that counted click, so a visitor clicking every 20 minutes counts every 40). Known bots (by User-Agent) and HEAD requests are redirected but not counted. An optional bearer token also records the click under that user for attribution. Unknown code → 404.',
   request: { params: z.object({ code: z.string() }) },
   responses: {
     302: {
