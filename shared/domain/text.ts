@@ -10,9 +10,15 @@ export function isPrintableText(s: string): boolean {
   return !UNPRINTABLE.test(s);
 }
 
-/** Removes what `isPrintableText` refuses (for text that arrives signed, such as a token's display name). */
+/** Bidirectional formatting characters, which can make a name shown to others read backwards. */
+const BIDI_CONTROLS = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/gu;
+
+/**
+ * Removes what `isPrintableText` refuses, and bidirectional controls, from text that arrives
+ * signed and is shown to others (a token's display name).
+ */
 export function printableOnly(s: string): string {
-  return s.replace(new RegExp(UNPRINTABLE.source, 'gu'), '');
+  return s.replace(new RegExp(UNPRINTABLE.source, 'gu'), '').replace(BIDI_CONTROLS, '');
 }
 
 /** A free-text field: trimmed, 1 to `max` characters, printable, one line unless `multiline` (400 otherwise). */

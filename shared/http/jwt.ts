@@ -14,13 +14,16 @@ export interface Principal {
 
 const claimsSchema = z.object({
   sub: z.string().min(1).max(128),
-  roles: z.array(z.string()).max(16),
+  roles: z.array(z.string()).max(256),
   iss: z.string(),
   aud: z.union([z.string(), z.array(z.string())]),
   exp: z.number(),
   nbf: z.number().optional(),
-  name: z.string().max(64).optional(),
+  name: z.unknown().optional(),
 });
+
+/** Longest display name kept from a token, in code points: a longer one is cut, a non-string one ignored. */
+const MAX_NAME_CHARS = 64;
 
 const b64json = (s: string): unknown => JSON.parse(Buffer.from(s, 'base64url').toString('utf8'));
 
@@ -59,7 +62,9 @@ export function verifyJwt(
   if (c.exp + leeway <= opts.nowSeconds) throw new UnauthorizedError('Token has expired.');
   if (c.nbf !== undefined && c.nbf - leeway > opts.nowSeconds) throw new UnauthorizedError('Token is not valid yet.');
   const roles = c.roles.filter((r): r is Role => (ROLES as readonly string[]).includes(r));
-  return { sub: c.sub, roles, ...(c.name ? { name: c.name } : {}) };
+  // `name` is display text only: a token is not refused for it.
+  const name = typeof c.name === 'string' ? Array.from(c.name).slice(0, MAX_NAME_CHARS).join('') : undefined;
+  return { sub: c.sub, roles, ...(name ? { name } : {}) };
 }
 
 /** Signs an HS256 JWT (local tokens, tests, benchmarks). */

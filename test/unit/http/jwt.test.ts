@@ -20,6 +20,19 @@ describe('Function: verifyJwt', () => {
     expect(p).toEqual({ sub: 'u1', roles: ['user'], name: '张三' });
   });
 
+  it('keeps a token whose display name is long or not a string: the name is cut to 64 characters or ignored', () => {
+    const long = verifyJwt(hs256({ alg: 'HS256' }, { ...claims, name: `名${'x'.repeat(100)}` }), opts);
+    expect(Array.from(long.name!)).toHaveLength(64);
+    expect(long.name!.startsWith('名x')).toBe(true);
+    for (const name of [null, 5, { first: 'A' }])
+      expect(verifyJwt(hs256({ alg: 'HS256' }, { ...claims, name }), opts)).toEqual({ sub: 'u1', roles: ['user'] });
+    const many = verifyJwt(
+      hs256({ alg: 'HS256' }, { ...claims, roles: [...Array(40).keys()].map((i) => `r${i}`).concat('kol') }),
+      opts,
+    );
+    expect(many.roles).toEqual(['kol']);
+  });
+
   it('round-trips signJwt', () => {
     const t = signJwt({ sub: 'k1', roles: ['kol', 'user'] }, opts);
     expect(verifyJwt(t, opts).roles).toEqual(['kol', 'user']);

@@ -31,6 +31,7 @@ describe('Module: text', () => {
 
   it('masks a signed display name without its unprintable characters', () => {
     expect(maskName('\u0000abc')).toBe('a**');
+    expect(maskName('\u202Eevil\u2066')).toBe('e***');
     expect(maskName('\u0000\u0001')).toBeUndefined();
     expect(maskName('张三')).toBe('张*');
   });
