@@ -3,7 +3,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { createMiddleware } from 'hono/factory';
 import type { Deps } from '../deps.ts';
-import { ValidationError } from '../errors.ts';
+import { NotFoundError, ValidationError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { AppEnv, AreaApp } from './context.ts';
 import { errorToResponse, problemOf, problemResponse, zodIssues } from './problem.ts';
@@ -12,11 +12,17 @@ import { RateLimiter } from './rate-limit.ts';
 /** Largest request body accepted (bytes). */
 const MAX_BODY_BYTES = 64 * 1024;
 
-/** A new area router: validation failures become 400 `validation_failed` problem documents. */
+/**
+ * A new area router: validation failures become 400 `validation_failed` problem documents, except
+ * in the path: its parameters are ids and codes the server made, so one that could never be valid
+ * names nothing (404 `not_found`, as an unknown one does).
+ */
 export function createArea(): AreaApp {
   return new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
-      if (!result.success) throw new ValidationError('The request is not valid.', zodIssues(result.error));
+      if (result.success) return;
+      if (result.target === 'param') throw new NotFoundError();
+      throw new ValidationError('The request is not valid.', zodIssues(result.error));
     },
   });
 }

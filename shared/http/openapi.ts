@@ -63,10 +63,13 @@ export const pageQuery = {
     .openapi({ param: { name: 'limit', in: 'query' }, type: 'integer', minimum: 1, maximum: 100, default: 20 }),
   cursor: z
     .string()
-    .min(1)
     .max(2048)
     .optional()
-    .openapi({ param: { name: 'cursor', in: 'query' } }),
+    .transform((c) => c || undefined)
+    .openapi({
+      param: { name: 'cursor', in: 'query' },
+      description: 'The `nextCursor` of the page before; absent or empty for the first page',
+    }),
 };
 
 /** `{ items, nextCursor }`, as every list answers. */

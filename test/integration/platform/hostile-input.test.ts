@@ -82,6 +82,27 @@ describe('Hostile input on every route', () => {
     expect(await itemCount(h)).toBe(before);
   });
 
+  it('answers 404 not_found to an id or code in the path that could never exist, and to an unknown one', async () => {
+    const withParams = ops.filter((o) => o.path.includes('{'));
+    expect(withParams.length).toBeGreaterThanOrEqual(10);
+    // A route with a body checks the body before looking its object up: only the impossible id there.
+    for (const op of withParams)
+      for (const id of op.hasBody ? ['x'.repeat(300)] : ['x'.repeat(300), 'nope-0000']) {
+        const r = await send(op, fill(op.path, id), op.hasBody ? '{}' : undefined);
+        expect({ op: `${op.method} ${op.path}`, id, status: r.status, code: r.body?.code }).toEqual({
+          op: `${op.method} ${op.path}`,
+          id,
+          status: 404,
+          code: 'not_found',
+        });
+      }
+  });
+
+  it('takes an empty cursor as the first page', async () => {
+    const r = await h.call('GET', '/v1/kol/links?cursor=', { token });
+    expect([r.status, r.body.nextCursor]).toEqual([200, null]);
+  });
+
   it('never answers 5xx to arbitrary path parameters, query strings and bodies', async () => {
     const text = fc.oneof(
       fc.string({ maxLength: 40 }),
