@@ -1,5 +1,12 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { createCampaignSchema, updateCampaignSchema } from '#shared/domain/campaigns/campaign.schema';
+import {
+  CAMPAIGN_TYPES,
+  campaignRulesAnswerSchema,
+  createCampaignSchema,
+  RULES_SCHEMA_NAMES,
+  rulesByType,
+  updateCampaignSchema,
+} from '#shared/domain/campaigns/campaign.schema';
 import { createCampaign } from '#shared/domain/campaigns/create-campaign';
 import { getCampaign } from '#shared/domain/campaigns/get-campaign';
 import { setCampaignStatus } from '#shared/domain/campaigns/set-campaign-status';
@@ -16,7 +23,7 @@ const campaignSchema = z
     status: z.enum(['scheduled', 'active', 'paused', 'ended']),
     startsAt: z.string().optional(),
     endsAt: z.string().optional(),
-    rules: z.record(z.string(), z.unknown()),
+    rules: campaignRulesAnswerSchema,
     createdAt: z.string(),
     updatedAt: z.string(),
   })
@@ -24,6 +31,7 @@ const campaignSchema = z
 const idParam = z.object({ id: z.string().min(1).max(64) });
 
 export const campaignRoutes = createArea();
+for (const type of CAMPAIGN_TYPES) campaignRoutes.openAPIRegistry.register(RULES_SCHEMA_NAMES[type], rulesByType[type]);
 
 // POST /v1/admin/campaigns — create a campaign of any type
 campaignRoutes.openapi(

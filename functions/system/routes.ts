@@ -37,7 +37,9 @@ export function mountSystemRoutes(app: AreaApp): void {
 
   let cached: ReturnType<AreaApp['getOpenAPI31Document']> | undefined;
   const document = () => {
-    cached ??= app.getOpenAPI31Document({ openapi: '3.1.0', info: API_INFO, servers: [{ url: '/' }] });
+    cached ??= withIdempotencyKey(
+      app.getOpenAPI31Document({ openapi: '3.1.0', info: API_INFO, servers: [{ url: '/' }] }),
+    );
     return cached;
   };
 
@@ -46,4 +48,21 @@ export function mountSystemRoutes(app: AreaApp): void {
 
   // GET /docs — a readable reference page that needs no network
   app.get('/docs', (c) => c.html(renderDocsPage(document() as OpenApiDoc)));
+}
+
+/** `Idempotency-Key`, which the idempotency middleware of every POST reads (not a zod schema of its route). */
+const IDEMPOTENCY_KEY = {
+  name: 'Idempotency-Key',
+  in: 'header' as const,
+  required: false,
+  schema: { type: 'string' as const, minLength: 1, maxLength: 255 },
+  description:
+    'Scope: caller + route + key, kept at least 24 h. The same key and body replay the first answer (status and body); another body → 422 `idempotency_key_reused`; while the first is running → 409 `idempotency_in_progress`.',
+};
+
+/** The spec with `Idempotency-Key` declared on every POST. */
+function withIdempotencyKey<D extends { paths?: Record<string, { post?: { parameters?: unknown[] } }> }>(doc: D): D {
+  for (const item of Object.values(doc.paths ?? {}))
+    if (item.post) item.post.parameters = [...(item.post.parameters ?? []), IDEMPOTENCY_KEY];
+  return doc;
 }

@@ -104,12 +104,27 @@ export const commissionRulesSchema = z.strictObject({
 export const CAMPAIGN_TYPES = ['bargain', 'group_buy', 'invite', 'commission'] as const;
 export type CampaignType = (typeof CAMPAIGN_TYPES)[number];
 
-const rulesByType = {
+/** Each campaign type's rules schema. */
+export const rulesByType = {
   bargain: bargainRulesSchema,
   group_buy: groupBuyRulesSchema,
   invite: inviteRulesSchema,
   commission: commissionRulesSchema,
 } as const;
+
+/** The rules schemas by the name the OpenAPI spec gives them (`#/components/schemas/<name>`). */
+export const RULES_SCHEMA_NAMES = {
+  bargain: 'BargainRules',
+  group_buy: 'GroupBuyRules',
+  invite: 'InviteRules',
+  commission: 'CommissionRules',
+} as const satisfies Record<CampaignType, string>;
+
+/** How the spec documents `rules`: one of the four types' schemas, which one `type` says. */
+const rulesDoc = {
+  description: 'Rules for the campaign type: the schema named after `type` (see API.md, Campaigns)',
+  oneOf: Object.values(RULES_SCHEMA_NAMES).map((name) => ({ $ref: `#/components/schemas/${name}` })),
+};
 
 export type BargainRules = z.output<typeof bargainRulesSchema>;
 export type GroupBuyRules = z.output<typeof groupBuyRulesSchema>;
@@ -139,7 +154,7 @@ export const createCampaignSchema = z
         },
         z.record(z.string(), z.unknown()),
       )
-      .describe('Rules for the campaign type (see API.md, Campaigns)'),
+      .meta(rulesDoc),
   })
   .transform((v, ctx) => {
     if (v.startsAt && v.endsAt && Date.parse(v.endsAt) <= Date.parse(v.startsAt))
@@ -152,6 +167,9 @@ export const createCampaignSchema = z
     return { ...v, rules: r.data };
   });
 export type CreateCampaignInput = z.input<typeof createCampaignSchema>;
+
+/** A campaign's `rules` in an answer, documented as in the request. */
+export const campaignRulesAnswerSchema = z.record(z.string(), z.unknown()).meta(rulesDoc);
 
 export const updateCampaignSchema = z.strictObject({ status: z.enum(['active', 'paused', 'ended']) });
 

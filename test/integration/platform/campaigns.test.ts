@@ -153,6 +153,26 @@ describe('Campaigns admin API', () => {
     expect([r.status, r.body.code]).toEqual([400, 'validation_failed']);
   });
 
+  it('documents each type’s rules in the spec, as the schemas that validate them', async () => {
+    const doc = (await h.call('GET', '/openapi.json')).body;
+    const body = doc.paths['/v1/admin/campaigns'].post.requestBody.content['application/json'].schema;
+    const refs = body.properties.rules.oneOf.map((s: { $ref: string }) => s.$ref.split('/').pop());
+    expect(refs).toEqual(['BargainRules', 'GroupBuyRules', 'InviteRules', 'CommissionRules']);
+    const { BargainRules, CommissionRules, Campaign } = doc.components.schemas;
+    expect(Object.keys(BargainRules.properties)).toEqual(expect.arrayContaining(['stock', 'newUserBonus']));
+    expect(CommissionRules.properties.model.enum).toEqual(['last_click', 'first_click']);
+    expect(Campaign.properties.rules.oneOf).toHaveLength(4);
+  });
+
+  it('declares Idempotency-Key on every POST of the spec', async () => {
+    const doc = (await h.call('GET', '/openapi.json')).body;
+    const posts = Object.entries(doc.paths).flatMap(([path, item]: [string, any]) =>
+      item.post ? [{ path, names: (item.post.parameters ?? []).map((p: { name: string }) => p.name) }] : [],
+    );
+    expect(posts.length).toBeGreaterThanOrEqual(18);
+    for (const p of posts) expect(p.names, p.path).toContain('Idempotency-Key');
+  });
+
   it('needs the admin role', async () => {
     const r = await h.call('POST', '/v1/admin/campaigns', {
       token: h.token('u1', ['user']),
