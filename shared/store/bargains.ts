@@ -88,14 +88,20 @@ export async function readForHelp(
   store: Store,
   chainId: string,
   helperId: string,
-): Promise<{ chain: BargainChain | undefined; schedule: number[]; helper: BargainUser | undefined }> {
-  const items = await store.batchGet([bargainKey(chainId), bargainScheduleKey(chainId), bargainUserKey(helperId)]);
+): Promise<{ chain: BargainChain | undefined; schedule: number[]; helper: BargainUser | undefined; helped: boolean }> {
+  const items = await store.batchGet([
+    bargainKey(chainId),
+    bargainScheduleKey(chainId),
+    bargainUserKey(helperId),
+    bargainHelpKey(chainId, helperId),
+  ]);
   const chainItem = items.find((i) => i.entity === 'bargain');
   const scheduleItem = items.find((i) => i.entity === 'bargain_schedule');
   return {
     chain: chainItem ? toChain(chainItem) : undefined,
     schedule: (scheduleItem?.schedule as number[] | undefined) ?? [],
     helper: items.find((i) => i.entity === 'bargain_user') as BargainUser | undefined,
+    helped: items.some((i) => i.entity === 'bargain_help'),
   };
 }
 

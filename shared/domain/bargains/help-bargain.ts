@@ -10,6 +10,7 @@ import type { BargainChain, BargainHelp, HelpResult } from './bargain.schema.ts'
 import { assertCampaignActive } from './campaign-gate.ts';
 import { nextCut } from './cut-schedule.ts';
 import {
+  AlreadyHelpedError,
   BargainClosedError,
   BargainExpiredError,
   ChainMovedError,
@@ -50,9 +51,11 @@ export async function helpBargain(deps: Deps, input: HelpInput): Promise<HelpRes
   let checkedCampaign = false;
   for (let attempt = 0; attempt < maxAttempts; attempt++) {
     const outcome = await withTurn(deps.store, input.chainId, HELPS_IN_FLIGHT_PER_CHAIN, async () => {
-      const { chain, schedule, helper } = await readForHelp(deps.store, input.chainId, input.helperId);
+      const { chain, schedule, helper, helped } = await readForHelp(deps.store, input.chainId, input.helperId);
       if (!chain) throw new NotFoundError('bargain chain');
       if (chain.initiatorId === input.helperId) throw new SelfHelpForbiddenError();
+      // Before the chain's state: a helper retrying a help whose answer was lost hears that it landed.
+      if (helped) throw new AlreadyHelpedError();
       assertHelpable(chain, deps.clock.now());
       if (!checkedCampaign) {
         await assertCampaignActive(deps, chain.campaignId);

@@ -130,6 +130,8 @@ describe('Bargains API', () => {
       expect(cuts[0]!).toBeGreaterThanOrEqual(cuts[2]!);
       const closed = await help(h, chain.id, 'helper-4');
       expect([closed.status, closed.body.code]).toEqual([409, 'bargain_closed']);
+      const retried = await help(h, chain.id, 'helper-3');
+      expect([retried.status, retried.body.code]).toEqual([409, 'already_helped']);
 
       const seen = await h.call('GET', `/v1/bargains/${chain.id}`, { token: h.token('stranger') });
       expect(seen.status).toBe(200);
