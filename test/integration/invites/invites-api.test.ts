@@ -128,13 +128,11 @@ describe('Invites API', () => {
       expect(r.body).toEqual({ code: mine.body.code, campaignId, inviter: {} });
     });
 
-    it('answers 404 for an unknown or malformed code and 400 for an absurdly long one', async () => {
-      for (const code of ['zzzzzzzz', 'NOT-A-CODE', 'mine0']) {
+    it('answers 404 for an unknown, malformed or absurdly long code', async () => {
+      for (const code of ['zzzzzzzz', 'NOT-A-CODE', 'mine0', 'a'.repeat(65)]) {
         const r = await h.call('GET', `/v1/invites/${code}`);
         expect([r.status, r.body.code]).toEqual([404, 'not_found']);
       }
-      const long = await h.call('GET', `/v1/invites/${'a'.repeat(65)}`);
-      expect([long.status, long.body.code]).toEqual([400, 'validation_failed']);
     });
   });
 
