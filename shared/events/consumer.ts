@@ -35,13 +35,15 @@ export function defineConsumer<N extends EventName>(
 }
 
 /**
- * The transaction item that marks `event` consumed by `consumer`. Put it in the same
- * transaction as the effect: a redelivery then fails this condition and changes nothing.
+ * The transaction item that marks the cause `causeId` (an order, a refund: whatever the effect is
+ * of) consumed by `consumer`. Put it in the same transaction as the effect: a redelivery, a replay
+ * from the archive or a redrive, however late and under whatever event id, then fails this
+ * condition and changes nothing. It is kept for good: an effect must never be applied twice.
  */
-export function consumedOnce(consumer: string, eventId: string, nowIso: string, ttl: number): TxItem {
+export function consumedOnce(consumer: string, causeId: string, nowIso: string): TxItem {
   return {
     Put: {
-      Item: { ...consumedKey(consumer, eventId), entity: 'consumed', consumer, eventId, at: nowIso, ttl },
+      Item: { ...consumedKey(consumer, causeId), entity: 'consumed', consumer, causeId, at: nowIso },
       ConditionExpression: 'attribute_not_exists(pk)',
     },
     onFail: () => new AlreadyConsumedError(),

@@ -57,8 +57,8 @@ export const dueIndex = (task: string, dueAtIso: string, id: string) => ({
 export const dueShardPk = (task: string, shard: number) => `DUE#${task}#${shard}`;
 
 /** Marks a consumer's handling of one event, so a redelivery has no second effect. */
-export const consumedKey = (consumer: string, eventId: string): Key => ({
-  pk: `CONSUMED#${consumer}#${eventId}`,
+export const consumedKey = (consumer: string, causeId: string): Key => ({
+  pk: `CONSUMED#${consumer}#${causeId}`,
   sk: 'CONSUMED',
 });
 

@@ -1,17 +1,15 @@
-import { epochSeconds, iso, utcDay } from '../../clock.ts';
+import { iso, utcDay } from '../../clock.ts';
 import type { Deps } from '../../deps.ts';
 import { consumedOnce, runOnce } from '../../events/consumer.ts';
 import type { EventDetail } from '../../events/schemas.ts';
 import { CLICK_SHARDS, shardOf } from '../../store/keys.ts';
 import { addKolDayTx } from '../../store/kol.ts';
 
-/** Consumed markers are kept 30 days: far longer than any redelivery. */
-const CONSUMED_TTL_SECONDS = 30 * 24 * 3600;
-
 /**
  * Adds an attributed order (one conversion, its amount as GMV, its commission) to the KOL's day
  * of `paidAt`, or subtracts a refund's commission reversal on the day of the refund: exactly once
- * per event, the consumed marker being written in the same transaction.
+ * per order and per refund, the consumed marker (keyed by the cause, not the event) being written
+ * in the same transaction.
  */
 export async function rollOrderStats(
   deps: Deps,
@@ -19,11 +17,11 @@ export async function rollOrderStats(
   detail: EventDetail<'OrderAttributed'> | EventDetail<'OrderRefunded'>,
 ): Promise<boolean> {
   const now = deps.clock.now();
-  const marker = consumedOnce(consumer, detail.eventId, iso(now), epochSeconds(now) + CONSUMED_TTL_SECONDS);
+  const at = iso(now);
   const shard = shardOf(detail.orderId, CLICK_SHARDS);
   if ('linkCode' in detail)
     return runOnce(deps, [
-      marker,
+      consumedOnce(consumer, `order#${detail.orderId}`, at),
       addKolDayTx(detail.kolId, shard, utcDay(Date.parse(detail.paidAt)), {
         conversions: 1,
         gmv: detail.amount,
@@ -32,7 +30,7 @@ export async function rollOrderStats(
     ]);
   if (!detail.kolId || !detail.reversal) return false;
   return runOnce(deps, [
-    marker,
+    consumedOnce(consumer, `refund#${detail.orderId}#${detail.refundId}`, at),
     addKolDayTx(detail.kolId, shard, utcDay(Date.parse(detail.refundedAt)), { commission: -detail.reversal }),
   ]);
 }

@@ -22,7 +22,7 @@ function counterConsumer(failTimes: Map<string, number>) {
     attempts.set(event.detail.orderId, n);
     if (n <= (failTimes.get(event.detail.orderId) ?? 0)) throw new Error(`failing on purpose (${n})`);
     await runOnce(deps, [
-      consumedOnce('test-counter', event.detail.eventId, iso(deps.clock.now()), 9_999_999_999),
+      consumedOnce('test-counter', event.detail.eventId, iso(deps.clock.now())),
       {
         Update: {
           Key: { pk: `COUNT#${event.detail.orderId}`, sk: 'X' },
