@@ -195,9 +195,11 @@ export class LocalBus {
   }
 
   private async dispatch(item: OutboxItem): Promise<void> {
-    const event = eventFromOutbox(item);
-    const matching = this.opts.rules.filter((r) => (r.detailTypes as string[]).includes(event['detail-type']));
-    await Promise.all(matching.map((rule) => this.deliver(rule.consumer, event)));
+    const event = this.readEvent(item);
+    if (event) {
+      const matching = this.opts.rules.filter((r) => (r.detailTypes as string[]).includes(event['detail-type']));
+      await Promise.all(matching.map((rule) => this.deliver(rule.consumer, event)));
+    }
     // Delivered: the item leaves the outbox (on AWS the stream has it and TTL removes it). Its removal
     // is batched with others' and does not hold a delivery slot; until it is done, polls leave it alone.
     const eventId = item.eventId;
@@ -218,6 +220,25 @@ export class LocalBus {
         this.pump();
         this.settled();
       });
+  }
+
+  /**
+   * The event an outbox item carries, or undefined (logged with its key) when the item is too
+   * malformed to read: it can never be delivered, so it leaves the outbox instead of being taken
+   * again by every poll, as the outbox redrive skips it on AWS.
+   */
+  private readEvent(item: OutboxItem): BusEvent | undefined {
+    try {
+      return eventFromOutbox(item);
+    } catch (e) {
+      this.deps.log.error('outbox item too malformed to deliver', {
+        eventId: item.eventId,
+        detailType: item.detailType,
+        detail: String(item.detail).slice(0, 1000),
+        error: e as Error,
+      });
+      return undefined;
+    }
   }
 
   /** Delivers to one consumer with retries; after the last attempt the event is dead-lettered. */

@@ -6,7 +6,7 @@ import { entryIdFor } from '#shared/domain/ledger/rules';
 import { type Consumer, consumedOnce, defineConsumer, runOnce } from '#shared/events/consumer';
 import { buildEvent, type OutboxItem, outboxPut } from '#shared/events/outbox';
 import type { Rule } from '#shared/events/rules';
-import { financeActivityKey, INDEX_SHARDS, outboxShardPk } from '#shared/store/keys';
+import { financeActivityKey, INDEX_SHARDS, outboxKey, outboxPendingIndex, outboxShardPk } from '#shared/store/keys';
 import { findBalances, findEntries } from '#shared/store/ledger';
 import type { Store, TxItem } from '#shared/store/store';
 import { createHarness } from '../../support/harness.ts';
@@ -132,6 +132,31 @@ describe('Class: LocalBus', () => {
     const [letter] = (await h.call('GET', '/v1/admin/dead-letters', { token: admin })).body.items;
     const r = await h.call('POST', `/v1/admin/dead-letters/${letter.id}/redrive`, { token: admin });
     expect(r.body).toMatchObject({ status: 'dead', attempts: 4 });
+  });
+
+  it('takes an outbox item too malformed to read out of the outbox once, instead of at every poll', async () => {
+    const { h, emit, count } = await setup(new Map());
+    await emit('o-beside');
+    const eventId = 'evt_01MALFORMEDMALFORMEDMALFOR';
+    await h.deps.store.put({
+      ...outboxKey(eventId),
+      ...outboxPendingIndex(eventId),
+      entity: 'outbox',
+      eventId,
+      detailType: 'OrderPaid',
+      detail: '{"orderId": "o-cut", ',
+      occurredAt: '2026-11-24T10:00:00.000Z',
+    });
+    let polls = 0;
+    const poll = h.bus.pollOnce.bind(h.bus);
+    h.bus.pollOnce = (keepGoing) => {
+      polls++;
+      return poll(keepGoing);
+    };
+    await h.drain();
+    expect(polls).toBeLessThanOrEqual(3);
+    expect(await count('o-beside')).toBe(1);
+    expect(await h.deps.store.get(outboxKey(eventId), true)).toBeUndefined();
   });
 
   it('has no second effect from duplicate deliveries, even concurrent ones', async () => {
