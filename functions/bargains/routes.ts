@@ -77,6 +77,7 @@ bargainRoutes.openapi(
       'Starts a chain for the caller in a bargain campaign: 201 with the new chain, or 200 with the caller’s chain that is already active in that campaign (one active chain per user per campaign; a chain that completed, expired or was bought frees the slot).',
       'The cut schedule is decided here and stored with the chain, so helpers cannot change the outcome by timing (see the help endpoint for its shape).',
       'The chain expires `durationSeconds` after start, or at the campaign’s `endsAt` if that is sooner.',
+      'A campaign that is scheduled, paused or ended → 409 `campaign_inactive`.',
       STOCK_RULE,
     ].join('\n\n'),
     security: bearerSecurity,

@@ -108,6 +108,7 @@ groupBuyRoutes.openapi(
       'Opens a group in an active group_buy campaign with the caller as leader, paying leaderPrice where the campaign sets one. ' +
       'The group expires durationSeconds from now. A user may lead at most maxOpenGroupsPerUser open groups per campaign ' +
       '(409 too_many_open_groups); groups past expiry no longer count. An order belongs to at most one group (409 conflict). ' +
+      'A campaign that is scheduled, paused or ended → 409 campaign_inactive. ' +
       "If the leader's order is fully refunded before the group forms, the group fails (failReason leader_refunded) " +
       "and GroupBuyFailed lists every other member's order to refund.",
     security: bearerSecurity,
