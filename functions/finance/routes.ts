@@ -59,7 +59,7 @@ financeRoutes.openapi(
     summary: 'Export ledger entries (JSON pages or CSV)',
     description:
       'Entries ordered by `createdAt`, then `id` (stable). Filters: `from`/`to` (ISO times, inclusive) and ' +
-      '`payeeId`. Without `payeeId` the period defaults to the 31 days before `to` (default now) and may span at ' +
+      '`payeeId`. Without `payeeId` the period defaults to the 31 days before `to` (default now, or `from` when that is still ahead: nothing yet) and may span at ' +
       'most 366 days; with `payeeId` and no period, all of that payee’s entries. `format=json` (default) answers ' +
       'one page (`limit`, `cursor`); `format=csv` answers every matching entry as `text/csv`, streamed page by page: ' +
       'a header row, then one row per entry with `amount` in minor units and `amountFormatted` as a decimal ' +

@@ -517,14 +517,16 @@ export const MAX_PERIOD_DAYS = 366;
 export const DEFAULT_PERIOD_DAYS = 31;
 
 /**
- * The period of an export or reconciliation: `to` defaults to now and `from` to 31 days before
- * `to`; `from` after `to`, or a span over 366 days, is refused.
+ * The period of an export or reconciliation: `to` defaults to now (to `from` itself when `from`
+ * is still ahead, an empty period) and `from` to 31 days before `to`; `from` after a given `to`,
+ * or a span over 366 days, is refused.
  */
 export function resolvePeriod(
   q: { from?: string; to?: string },
   nowMs: number,
 ): { from: string; to: string } | { error: string } {
-  const to = q.to ?? new Date(nowMs).toISOString();
+  const now = new Date(nowMs).toISOString();
+  const to = q.to ?? (q.from !== undefined && q.from > now ? q.from : now);
   const from = q.from ?? new Date(Date.parse(to) - DEFAULT_PERIOD_DAYS * 86_400_000).toISOString();
   if (from > to) return { error: 'from must not be after to' };
   if (Date.parse(to) - Date.parse(from) > MAX_PERIOD_DAYS * 86_400_000)

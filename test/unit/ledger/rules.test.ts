@@ -179,6 +179,11 @@ describe('Rule: periods', () => {
       'error',
     );
     expect(resolvePeriod({ from: '2024-01-01T00:00:00.000Z' }, now)).toHaveProperty('error');
+    // Only a `from` still ahead: an empty period, not a reversed one.
+    expect(resolvePeriod({ from: '2026-12-01T00:00:00.000Z' }, now)).toEqual({
+      from: '2026-12-01T00:00:00.000Z',
+      to: '2026-12-01T00:00:00.000Z',
+    });
     expect(daysBetween('2026-11-24T23:00:00.000Z', '2026-11-26T01:00:00.000Z')).toEqual([
       '2026-11-24',
       '2026-11-25',
