@@ -109,8 +109,9 @@ groupBuyRoutes.openapi(
       'The group expires durationSeconds from now. A user may lead at most maxOpenGroupsPerUser open groups per campaign ' +
       '(409 too_many_open_groups); groups past expiry no longer count. An order belongs to at most one group (409 conflict). ' +
       'A campaign that is scheduled, paused or ended → 409 campaign_inactive. ' +
-      "If the leader's order is fully refunded before the group forms, the group fails (failReason leader_refunded) " +
-      "and GroupBuyFailed lists every other member's order to refund.",
+      "If the leader's order is fully refunded (POST /v1/orders/refunded) before the group forms, the group fails " +
+      "(failReason leader_refunded) in the refund's own write, so a join after the refund gets 410 group_closed " +
+      "and a group that formed first stays formed; GroupBuyFailed lists every other member's order to refund.",
     security: bearerSecurity,
     middleware: [requireAuth('user'), idempotency()] as const,
     request: { body: jsonBody(openGroupSchema) },

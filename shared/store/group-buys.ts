@@ -327,21 +327,25 @@ export async function leaveGroupWrite(
  * each group is formed or failed once. `when` says whether this close needs the group expired
  * (the sweeper) or still live (a leader refund).
  */
-export async function closeGroupWrite(
-  store: Store,
-  input: {
-    group: GroupBuy;
-    to: 'formed' | 'failed';
-    reason?: 'expired' | 'leader_refunded';
-    simulated?: SimulatedMember[];
-    when: 'expired' | 'live';
-    /** When it formed or failed: `expiresAt` for an expiry, now for a refund. */
-    atIso: string;
-    nowIso: string;
-    events: TxItem[];
-    onGroupFail: OnGroupFail;
-  },
-): Promise<void> {
+export async function closeGroupWrite(store: Store, input: CloseGroupInput): Promise<void> {
+  await store.transact(closeGroupTx(input));
+}
+
+export interface CloseGroupInput {
+  group: GroupBuy;
+  to: 'formed' | 'failed';
+  reason?: 'expired' | 'leader_refunded';
+  simulated?: SimulatedMember[];
+  when: 'expired' | 'live';
+  /** When it formed or failed: `expiresAt` for an expiry, now for a refund. */
+  atIso: string;
+  nowIso: string;
+  events: TxItem[];
+  onGroupFail: OnGroupFail;
+}
+
+/** The transaction items of `closeGroupWrite`, for a caller that closes a group in a write of its own. */
+export function closeGroupTx(input: CloseGroupInput): TxItem[] {
   const { group: g, nowIso } = input;
   const values: Record<string, unknown> = {
     ':open': 'open',
@@ -361,7 +365,7 @@ export async function closeGroupWrite(
     set += ', failedAt = :at, failReason = :reason';
     values[':reason'] = input.reason ?? 'expired';
   }
-  await store.transact([
+  return [
     {
       Update: {
         Key: groupBuyKey(g.id),
@@ -375,7 +379,7 @@ export async function closeGroupWrite(
     leaderCountChange(g, -1),
     timerDelete(g.id),
     ...input.events,
-  ]);
+  ];
 }
 
 /** Takes a group that is no longer open out of the due and led-groups indexes (a no-op if already out). */

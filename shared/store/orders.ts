@@ -109,9 +109,16 @@ export async function findRefund(store: Store, orderId: string, refundId: string
  * Records a refund in one transaction: the refund item (attribute_not_exists: once per refund
  * id; in the day index of refunds that reverse commission when it reverses some), the order's
  * refunded total moved from exactly `before` to `refund.refundedTotal` (so the over-refund check
- * made against `before` holds), and the outbox item.
+ * made against `before` holds), the outbox item, and the writes that must commit with it
+ * (`alongside`: failing the group a fully refunded leader's order opened).
  */
-export async function insertRefund(store: Store, refund: Refund, before: number, event: TxItem): Promise<void> {
+export async function insertRefund(
+  store: Store,
+  refund: Refund,
+  before: number,
+  event: TxItem,
+  alongside: TxItem[] = [],
+): Promise<void> {
   await store.transact([
     {
       Put: {
@@ -137,5 +144,6 @@ export async function insertRefund(store: Store, refund: Refund, before: number,
       onFail: () => new OrderChangedError(),
     },
     event,
+    ...alongside,
   ]);
 }

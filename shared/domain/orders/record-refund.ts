@@ -10,6 +10,9 @@ import {
   RefundExistsError,
 } from '../../store/orders.ts';
 import { backoff } from '../../store/store.ts';
+import { leaderRefundClose } from '../group-buys/fail-group-on-leader-refund.ts';
+import { StaleGroupError } from '../group-buys/group-rules.ts';
+import { isTransientCancel } from '../group-buys/retry.ts';
 import { withTurn } from '../turns.ts';
 import { notInFuture, type RefundAnswer, type RefundInput, SHOP_CLOCK_SKEW_MS } from './order.schema.ts';
 import type { Answered } from './record-paid-order.ts';
@@ -46,7 +49,8 @@ function repeatOf(r: Refund, input: RefundInput): Answered<RefundAnswer> {
  * condition on its previous value (refunds of one order take turns within a process, and one
  * that another process moved first is retried after a random pause), so refunds never
  * add up past the order (409 `refund_exceeds_order`). An attributed order reverses commission in
- * proportion; `OrderRefunded` goes out in the same transaction.
+ * proportion; `OrderRefunded` goes out in the same transaction, and so does the failure of the
+ * open group a fully refunded order leads.
  */
 export async function recordRefund(deps: Deps, input: RefundInput): Promise<Answered<RefundAnswer>> {
   notInFuture('refundedAt', input.refundedAt, deps.clock.now());
@@ -94,17 +98,23 @@ async function recordRefundOnce(deps: Deps, input: RefundInput): Promise<Answere
       },
       deps.clock,
     );
+    // A full refund of a group leader's order fails the open group in the same write, so whether
+    // the refund or the join that fills the group came first decides, not when the event arrives.
+    const closing = after === order.amount ? await leaderRefundClose(deps, input.orderId) : [];
     try {
-      await insertRefund(deps.store, refund, before, event);
+      await insertRefund(deps.store, refund, before, event, closing);
       return { status: 201, body: answerOf(refund) };
     } catch (e) {
       if (e instanceof RefundExistsError) {
         const stored = await findRefund(deps.store, input.orderId, input.refundId);
         if (stored) return repeatOf(stored, input);
       }
-      if (!(e instanceof OrderChangedError)) throw e;
+      if (!(e instanceof OrderChangedError || e instanceof StaleGroupError || isTransientCancel(e))) throw e;
       if (attempt >= REFUND_TRIES)
-        throw new ConflictError('conflict', 'Other refunds of this order kept landing first; retry.');
+        throw new ConflictError(
+          'conflict',
+          'Other refunds of this order, or joins of its group, kept landing first; retry.',
+        );
       // Refunds of one order sent at once take turns: a random pause lets one land per round.
       await backoff(attempt);
     }
