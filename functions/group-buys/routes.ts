@@ -35,7 +35,9 @@ const groupSchema = z
       .describe(
         'Simulated members added by autoFillOnExpiry; they have no user and no order and are never counted as real users',
       ),
-    expiresAt: z.string().describe('durationSeconds after opening (each group has its own timer)'),
+    expiresAt: z
+      .string()
+      .describe('durationSeconds after opening (each group has its own timer), or the campaign’s endsAt if sooner'),
     shareUrl: z.string().describe('The H5 group page to share: <H5_BASE_URL>/group-buys/<id>'),
     sku: z.string(),
     originalPrice: z.number().int(),
@@ -106,7 +108,7 @@ groupBuyRoutes.openapi(
     summary: 'Open a group (the caller is leader and first member)',
     description:
       'Opens a group in an active group_buy campaign with the caller as leader, paying leaderPrice where the campaign sets one. ' +
-      'The group expires durationSeconds from now. A user may lead at most maxOpenGroupsPerUser open groups per campaign ' +
+      'The group expires durationSeconds from now, or at the campaign’s endsAt if that is sooner. A user may lead at most maxOpenGroupsPerUser open groups per campaign ' +
       '(409 too_many_open_groups); groups past expiry no longer count. An order belongs to at most one group (409 conflict). ' +
       'A campaign that is scheduled, paused or ended → 409 campaign_inactive. ' +
       "If the leader's order is fully refunded (POST /v1/orders/refunded) before the group forms, the group fails " +

@@ -1,4 +1,3 @@
-import { iso } from '../../clock.ts';
 import { ConflictError, ForbiddenError, GoneError, RateLimitedError } from '../../errors.ts';
 import type { BargainChain, BargainHelp, BargainStatus, BargainView, HelperView } from './bargain.schema.ts';
 
@@ -9,12 +8,6 @@ export function effectiveStatus(chain: Pick<BargainChain, 'status' | 'expiresAt'
 
 /** A chain's entitlement id is derived from the chain id, so completion and purchase always name the same one. */
 export const entitlementIdFor = (chainId: string): string => `ent_${chainId.replace(/^brg_/, '')}`;
-
-/** A chain lasts `durationSeconds`, but never outlives its campaign's `endsAt`. */
-export function chainExpiresAt(nowMs: number, durationSeconds: number, campaignEndsAt?: string): string {
-  const end = nowMs + durationSeconds * 1000;
-  return iso(campaignEndsAt ? Math.min(end, Date.parse(campaignEndsAt)) : end);
-}
 
 /** Seconds until the next UTC midnight, when a user's daily help count starts again. */
 export function secondsUntilNextUtcDay(nowMs: number): number {

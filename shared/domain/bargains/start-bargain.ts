@@ -4,10 +4,11 @@ import { ConflictError } from '../../errors.ts';
 import { outboxPut } from '../../events/outbox.ts';
 import { newId } from '../../ids.ts';
 import { findChain, findLock, insertChain } from '../../store/bargains.ts';
+import { expiresWithinCampaign } from '../campaigns/effective-status.ts';
 import { requireActiveCampaign } from '../campaigns/require-active-campaign.ts';
 import type { BargainChain, BargainView, StartBargainInput } from './bargain.schema.ts';
 import { cutSchedule } from './cut-schedule.ts';
-import { ChainMovedError, chainExpiresAt, effectiveStatus, entitlementIdFor, toView } from './rules.ts';
+import { ChainMovedError, effectiveStatus, entitlementIdFor, toView } from './rules.ts';
 
 /**
  * Starts a chain for the user in a bargain campaign, or answers the one they already have
@@ -48,7 +49,7 @@ export async function startBargain(
       newUserBonus: rules.newUserBonus,
       ...(rules.stock !== undefined ? { stock: rules.stock } : {}),
       entitlementId: entitlementIdFor(id),
-      expiresAt: chainExpiresAt(now, rules.durationSeconds, campaign.endsAt),
+      expiresAt: expiresWithinCampaign(now, rules.durationSeconds, campaign.endsAt),
       createdAt: nowIso,
       updatedAt: nowIso,
     };

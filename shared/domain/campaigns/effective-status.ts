@@ -1,3 +1,4 @@
+import { iso } from '../../clock.ts';
 import type { StoredCampaign } from '../../store/campaigns.ts';
 import type { Campaign, CampaignStatus } from './campaign.schema.ts';
 
@@ -11,4 +12,10 @@ export function effectiveStatus(c: StoredCampaign, nowMs: number): CampaignStatu
 
 export function withEffectiveStatus(c: StoredCampaign, nowMs: number): Campaign {
   return { ...c, status: effectiveStatus(c, nowMs) } as Campaign;
+}
+
+/** When something a campaign runs (a bargain chain, a group) ends: `durationSeconds` from now, but never after the campaign's `endsAt`. */
+export function expiresWithinCampaign(nowMs: number, durationSeconds: number, campaignEndsAt?: string): string {
+  const end = nowMs + durationSeconds * 1000;
+  return iso(campaignEndsAt ? Math.min(end, Date.parse(campaignEndsAt)) : end);
 }

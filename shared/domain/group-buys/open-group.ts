@@ -3,6 +3,7 @@ import type { Deps } from '../../deps.ts';
 import { outboxPut } from '../../events/outbox.ts';
 import { newId } from '../../ids.ts';
 import { insertGroup, listOverdueLedGroups } from '../../store/group-buys.ts';
+import { expiresWithinCampaign } from '../campaigns/effective-status.ts';
 import { requireActiveCampaign } from '../campaigns/require-active-campaign.ts';
 import { maskName } from '../mask.ts';
 import { expireGroup } from './expire-group.ts';
@@ -11,7 +12,7 @@ import { memberPrice, TooManyOpenGroupsError, viewOf } from './group-rules.ts';
 
 /**
  * Opens a group with the caller as leader and first member. Its timer is the campaign's
- * `durationSeconds` from now (not the campaign's end). At most `maxOpenGroupsPerUser` open groups
+ * `durationSeconds` from now, cut short by the campaign's `endsAt` (after which nobody can join). At most `maxOpenGroupsPerUser` open groups
  * led per user and campaign, held by a counter in the same transaction; groups of the caller's
  * that are past expiry but not yet swept are closed first, so they never block a new one.
  */
@@ -23,7 +24,7 @@ export async function openGroup(
   const r = campaign.rules;
   const now = deps.clock.now();
   const nowIso = iso(now);
-  const expiresAt = iso(now + r.durationSeconds * 1000);
+  const expiresAt = expiresWithinCampaign(now, r.durationSeconds, campaign.endsAt);
   const id = newId('grp', deps.clock);
   const displayName = maskName(input.name);
   const group: GroupBuy = {

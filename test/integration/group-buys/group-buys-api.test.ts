@@ -5,7 +5,7 @@ import { buildEvent } from '#shared/events/outbox';
 import { listMemberItems } from '#shared/store/group-buys';
 import { dueIndex, groupBuyLeaderCountKey, groupBuyOrderKey, groupBuyPk, groupBuyTimerKey } from '#shared/store/keys';
 import { createHarness, type Harness, ManualClock } from '../../support/harness.ts';
-import { createGroupCampaign, pendingEvents } from './support.ts';
+import { createGroupCampaign, groupRules, pendingEvents } from './support.ts';
 
 describe('Group buys API', () => {
   let h: Harness;
@@ -53,6 +53,17 @@ describe('Group buys API', () => {
         { displayName: '张*', joinedAt: '2026-11-24T10:00:00.000Z', isLeader: true, simulated: false },
       ]);
       expect(page.body.viewer).toEqual({ isMember: false, isLeader: false });
+    });
+
+    it('never lets a group outlive its campaign: it expires at the campaign’s endsAt when that is sooner', async () => {
+      const endsAt = new Date(clock.now() + 120_000).toISOString();
+      const c = await h.call('POST', '/v1/admin/campaigns', {
+        token: h.token('admin', ['admin']),
+        body: { type: 'group_buy', title: 'Ends soon', endsAt, rules: groupRules },
+      });
+      expect(c.status).toBe(201);
+      const g = await open(user().token, undefined, c.body.id);
+      expect([g.status, g.body.expiresAt]).toEqual([201, endsAt]);
     });
 
     it('refuses a leader over maxOpenGroupsPerUser with 409 too_many_open_groups, until the open group expires', async () => {

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { BargainChain, BargainHelp } from '#shared/domain/bargains/bargain.schema';
 import {
-  chainExpiresAt,
   effectiveStatus,
   entitlementIdFor,
   helperViews,
   secondsUntilNextUtcDay,
   toView,
 } from '#shared/domain/bargains/rules';
+import { expiresWithinCampaign } from '#shared/domain/campaigns/effective-status';
 
 const chain: BargainChain = {
   id: 'brg_01ABC',
@@ -39,11 +39,11 @@ describe('Function: effectiveStatus', () => {
   });
 });
 
-describe('Function: chainExpiresAt', () => {
+describe('Function: expiresWithinCampaign', () => {
   it('lasts durationSeconds but never past the campaign end', () => {
     const now = Date.parse('2026-11-24T10:00:00.000Z');
-    expect(chainExpiresAt(now, 60)).toBe('2026-11-24T10:01:00.000Z');
-    expect(chainExpiresAt(now, 3600, '2026-11-24T10:05:00.000Z')).toBe('2026-11-24T10:05:00.000Z');
+    expect(expiresWithinCampaign(now, 60)).toBe('2026-11-24T10:01:00.000Z');
+    expect(expiresWithinCampaign(now, 3600, '2026-11-24T10:05:00.000Z')).toBe('2026-11-24T10:05:00.000Z');
   });
 });
 
