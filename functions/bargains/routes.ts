@@ -9,7 +9,7 @@ import { createArea, noBody } from '#shared/http/app';
 import { requireAuth } from '#shared/http/auth';
 import { idempotency } from '#shared/http/idempotency';
 import { bearerSecurity, jsonBody, jsonResponse, problems } from '#shared/http/openapi';
-import { requestVia } from '#shared/http/via';
+import { requestVia, VIA_DOC } from '#shared/http/via';
 
 const statusSchema = z
   .enum(['active', 'completed', 'expired', 'purchased'])
@@ -132,6 +132,7 @@ bargainRoutes.openapi(
       `New users (campaign rule \`newUserBonus\`): a helper who has never started or helped any bargain chain before (on any campaign) is new. A new user's cut is up to ${NEW_USER_BONUS_FACTOR}× the scheduled cut, but never so large that a remaining helper would be left less than 1; later helpers' cuts shrink to fit, so the sum rule still holds.`,
       '403 `self_help_forbidden` for the initiator; 409 `already_helped` for a second help by the same user; 409 `bargain_closed` once completed or purchased; 410 `bargain_expired` past `expiresAt`; 429 `daily_help_limit` over `maxHelpsPerUserPerDay` helps in the caller’s current UTC day across all chains (`Retry-After` = seconds to the next UTC midnight); 409 `campaign_inactive` when the campaign is paused or ended (a pause made through this process takes effect at once; one made through another Lambda container within a second).',
       STOCK_RULE,
+      VIA_DOC,
     ].join('\n\n'),
     security: bearerSecurity,
     middleware: [requireAuth('user'), noBody, idempotency()] as const,
@@ -167,6 +168,7 @@ bargainRoutes.openapi(
       'Allowed when the chain is `completed` (at the floor price), or while `active` and before `expiresAt` when the campaign has `allowBuyAtCurrentPrice` (at the current price; the campaign must be active). Otherwise 409 `bargain_not_purchasable`. The chain becomes `purchased` and `BargainPurchased` is emitted once; a repeat answers 200 with the same entitlement. Like every action in a campaign, a purchase needs the campaign active (409 `campaign_inactive` once it is paused or ended); a repeat of a purchase already made still answers 200. Anyone but the initiator gets 404.',
       'The `entitlementId` is derived from the chain id: `BargainCompleted` and `BargainPurchased` carry the same one, with the `sku`, `price` and `initiatorId` the shop needs to create the order at the bargain price.',
       STOCK_RULE,
+      VIA_DOC,
     ].join('\n\n'),
     security: bearerSecurity,
     middleware: [requireAuth('user'), noBody, idempotency()] as const,

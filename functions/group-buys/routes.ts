@@ -9,7 +9,7 @@ import { createArea, noBody } from '#shared/http/app';
 import { requireAuth } from '#shared/http/auth';
 import { idempotency } from '#shared/http/idempotency';
 import { bearerSecurity, jsonBody, jsonResponse, pageOf, pageQuery, problems } from '#shared/http/openapi';
-import { requestVia } from '#shared/http/via';
+import { requestVia, VIA_DOC } from '#shared/http/via';
 
 const status = z
   .enum(['open', 'formed', 'failed'])
@@ -183,7 +183,8 @@ groupBuyRoutes.openapi(
       'the join that fills the last slot makes the group formed in the same write and emits GroupBuyFormed with every ' +
       "member's orderId and price. 409 already_member: the caller is in the group. 409 group_full: the last slot went to " +
       'a concurrent join while this one was in flight. 410 group_closed: the group was already formed, failed or past ' +
-      'expiresAt. 409 campaign_inactive: the campaign is paused or ended. 409 conflict: the order already belongs to a group.',
+      'expiresAt. 409 campaign_inactive: the campaign is paused or ended. 409 conflict: the order already belongs to a group.\n\n' +
+      VIA_DOC,
     security: bearerSecurity,
     middleware: [requireAuth('user'), idempotency()] as const,
     request: { params: idParam, body: jsonBody(joinGroupSchema) },

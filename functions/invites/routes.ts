@@ -8,7 +8,7 @@ import { createArea, noBody } from '#shared/http/app';
 import { requireAuth } from '#shared/http/auth';
 import { idempotency } from '#shared/http/idempotency';
 import { bearerSecurity, jsonBody, jsonResponse, pageOf, pageQuery, problems } from '#shared/http/openapi';
-import { requestVia } from '#shared/http/via';
+import { requestVia, VIA_DOC } from '#shared/http/via';
 
 const inviteCodeSchema = z
   .object({
@@ -166,7 +166,8 @@ inviteRoutes.openapi(
       'always recorded, but earns no reward when the inviter is past `maxRewardedInvitesPerInviter` or when the ' +
       'invitee had already paid an order before accepting (not a new user); the same `X-Device-Id` on both ' +
       'sides, or a mutual invite (the caller accepts the code of someone who accepted theirs), records it ' +
-      'with the rewards held for review (`heldFor` on the binding says why).',
+      'with the rewards held for review (`heldFor` on the binding says why).\n\n' +
+      VIA_DOC,
     security: bearerSecurity,
     middleware: [requireAuth('user'), idempotency(), noBody] as const,
     request: { params: codeParam, headers: deviceHeader },

@@ -14,3 +14,7 @@ export function requestVia(c: Context): { visitorId?: string; ref?: string } | u
   if (ref && ref.length <= 1024) out.ref = ref;
   return out.visitorId || out.ref ? out : undefined;
 }
+
+/** How a frontend makes an action count for the share link its user came through (OpenAPI text). */
+export const VIA_DOC =
+  'Share conversions: send what the share link’s redirect gave the visitor, and the action counts once as that share’s conversion: its attribution token (`X-Fission-Ref` header, or the `fission_ref` query parameter the H5 page received), or the visitor id (the `fission_vid` cookie, or an `X-Fission-Visitor` header where the page cannot send cookies). Both are hints: a forged, expired or mismatched token, or a visitor with no click on a share of this object, counts nothing.';

@@ -143,4 +143,13 @@ describe('Shares', () => {
     expect((await stats('invite', inviteCode)).body.conversions).toBe(1);
     expect(iv.status).toBe(302);
   });
+
+  it('tells frontends, on each action a share can lead to, how to pass the share visit along', async () => {
+    const doc = (await h.call('GET', '/openapi.json')).body;
+    for (const path of ['/v1/bargains/{id}/helps', '/v1/group-buys/{id}/members', '/v1/invites/{code}/accept']) {
+      const text = doc.paths[path].post.description as string;
+      for (const how of ['X-Fission-Ref', 'fission_ref', 'fission_vid', 'X-Fission-Visitor'])
+        expect(text, path).toContain(how);
+    }
+  });
 });
