@@ -34,5 +34,6 @@ describe('Module: text', () => {
     expect(maskName('\u202Eevil\u2066')).toBe('e***');
     expect(maskName('\u0000\u0001')).toBeUndefined();
     expect(maskName('张三')).toBe('张*');
+    expect(maskName('张')).toBe('*');
   });
 });
