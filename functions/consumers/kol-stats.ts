@@ -3,7 +3,7 @@ import { rollOrderStats } from '#shared/domain/kol/roll-order-stats';
 import { defineConsumer, lambdaConsumer } from '#shared/events/consumer';
 import { loadSecrets } from '#shared/secrets';
 
-/** Rolls attributed orders and commission reversals into the KOL's daily stats, once per event. */
+/** Rolls attributed orders and commission reversals into the KOL's daily stats, once per order and per refund. */
 export const kolStatsConsumer = defineConsumer(
   'kol-stats',
   ['OrderAttributed', 'OrderRefunded'],

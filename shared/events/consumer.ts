@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import middy from '@middy/core';
 import type { EventBridgeEvent } from 'aws-lambda';
 import type { Deps } from '../deps.ts';
@@ -32,6 +33,14 @@ export function defineConsumer<N extends EventName>(
       await handle({ ...event, detail: parsed.data } as unknown as BusEvent<N>, deps);
     },
   };
+}
+
+/**
+ * A cause's key for `consumedOnce`, from its parts (`'refund', orderId, refundId`): a hash of
+ * their JSON, so ids holding any character (a `#`, say) never make two causes one.
+ */
+export function causeKey(...parts: string[]): string {
+  return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 32);
 }
 
 /**

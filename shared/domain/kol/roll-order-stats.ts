@@ -1,6 +1,6 @@
 import { iso, utcDay } from '../../clock.ts';
 import type { Deps } from '../../deps.ts';
-import { consumedOnce, runOnce } from '../../events/consumer.ts';
+import { causeKey, consumedOnce, runOnce } from '../../events/consumer.ts';
 import type { EventDetail } from '../../events/schemas.ts';
 import { CLICK_SHARDS, shardOf } from '../../store/keys.ts';
 import { addKolDayTx } from '../../store/kol.ts';
@@ -21,7 +21,7 @@ export async function rollOrderStats(
   const shard = shardOf(detail.orderId, CLICK_SHARDS);
   if ('linkCode' in detail)
     return runOnce(deps, [
-      consumedOnce(consumer, `order#${detail.orderId}`, at),
+      consumedOnce(consumer, causeKey('order', detail.orderId), at),
       addKolDayTx(detail.kolId, shard, utcDay(Date.parse(detail.paidAt)), {
         conversions: 1,
         gmv: detail.amount,
@@ -30,7 +30,7 @@ export async function rollOrderStats(
     ]);
   if (!detail.kolId || !detail.reversal) return false;
   return runOnce(deps, [
-    consumedOnce(consumer, `refund#${detail.orderId}#${detail.refundId}`, at),
+    consumedOnce(consumer, causeKey('refund', detail.orderId, detail.refundId), at),
     addKolDayTx(detail.kolId, shard, utcDay(Date.parse(detail.refundedAt)), { commission: -detail.reversal }),
   ]);
 }

@@ -37,4 +37,17 @@ describe('Consumer: kol-stats', () => {
     const later = await getKolStats(h.deps, { kolId: 'kol-once', from: refundDay, to: refundDay });
     expect(later.totals.commission).toBe(-50);
   });
+
+  it('keeps causes apart whatever characters their ids hold', async () => {
+    const clock = new ManualClock(Date.parse('2026-03-01T10:00:00.000Z'));
+    const h = await createHarness({ clock });
+    // Joined naively with '#', these two refunds would be one cause.
+    for (const [orderId, refundId, reversal] of [
+      ['A#r1', 'x', 100],
+      ['A', 'r1#x', 50],
+    ] as const)
+      await kolStatsConsumer.handle(orderRefunded(clock, { orderId, refundId, kolId: 'kol-hash', reversal }), h.deps);
+    const day = new Date(clock.now()).toISOString().slice(0, 10);
+    expect((await getKolStats(h.deps, { kolId: 'kol-hash', from: day, to: day })).totals.commission).toBe(-150);
+  });
 });
