@@ -69,6 +69,8 @@ export async function startDynamoLocal(
   // Kept until Java has exited, so an exit during a stop (a second Ctrl-C, a deadline) kills it too.
   const kill = () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    // Java is killed here: the watchdog must not kill its pid later, when another process may have it.
+    watchdog?.dismiss();
   };
   process.once('exit', kill);
 
@@ -112,8 +114,9 @@ export const WATCHDOG_MARK = 'fission-dynamodb-watchdog';
  * shell reads its stdin, a pipe only this process holds: when this process dies, however it dies,
  * the pipe closes and the read ends. `release` (Java has exited) tells it to leave quietly. It runs
  * in a session of its own and ignores Ctrl-C, so only the end of this process sets it off.
+ * `dismiss` kills it (this process killed Java itself, on its way out).
  */
-function watchJava(pid: number): { release(): void } | undefined {
+function watchJava(pid: number): { release(): void; dismiss(): void } | undefined {
   if (process.platform === 'win32') return undefined;
   const script = `: ${WATCHDOG_MARK}; trap '' INT TERM HUP; read line; [ "$line" = exited ] || kill -9 ${pid} 2>/dev/null`;
   const sh = spawnProcess('sh', ['-c', script], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
@@ -121,7 +124,13 @@ function watchJava(pid: number): { release(): void } | undefined {
   sh.stdin?.on('error', () => {});
   sh.unref();
   (sh.stdin as unknown as { unref?: () => void } | null)?.unref?.();
-  return { release: () => sh.stdin?.end('exited\n') };
+  return {
+    release: () => sh.stdin?.end('exited\n'),
+    // At once, for an exit handler, where a write to the pipe may never be flushed.
+    dismiss: () => {
+      if (sh.exitCode === null && sh.signalCode === null) sh.kill('SIGKILL');
+    },
+  };
 }
 
 async function waitUntilUp(endpoint: string, child: ChildProcess, output: () => string): Promise<void> {

@@ -174,7 +174,9 @@ const javaOn = (dir: string): number[] => {
 /** The pid of the watchdog that kills DynamoDB Local `javaPid` when its Node dies, if it runs. */
 const watchdogOf = (javaPid: number): number | undefined => {
   try {
-    return Number(execFileSync('pgrep', ['-f', `${WATCHDOG_MARK}.*kill -9 ${javaPid}`], { encoding: 'utf8' }).trim());
+    return Number(
+      execFileSync('pgrep', ['-f', `${WATCHDOG_MARK}.*kill -9 ${javaPid} 2>`], { encoding: 'utf8' }).trim(),
+    );
   } catch {
     return undefined;
   }
