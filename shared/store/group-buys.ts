@@ -3,6 +3,8 @@ import {
   AlreadyMemberError,
   GROUP_EXPIRY_TASK,
   OrderInUseError,
+  OrderRefundedError,
+  StaleGroupError,
   TooManyOpenGroupsError,
 } from '../domain/group-buys/group-rules.ts';
 import {
@@ -18,6 +20,7 @@ import {
   groupBuyOrderKey,
   groupBuyPk,
   groupBuyTimerKey,
+  orderKey,
 } from './keys.ts';
 import type { Item, Page, Store, TxItem } from './store.ts';
 
@@ -90,7 +93,7 @@ const groupItem = ({ roster: _roster, ...g }: GroupBuy) => g;
 /** A closed group leaves the due and led-groups indexes: its timer item goes in the closing transaction. */
 const timerDelete = (id: string): TxItem => ({ Delete: { Key: groupBuyTimerKey(id) } });
 
-/** Opens a group: the group (listed), its timer (due at expiry, led by the leader), its leader's membership, the order link, the leader's open-group count (≤ `maxOpen`), and the event: one transaction. */
+/** Opens a group: the group (listed), its timer (due at expiry, led by the leader), its leader's membership, the order link, a check that the leader's order is not refunded in full, the leader's open-group count (≤ `maxOpen`), and the event: one transaction. */
 export async function insertGroup(store: Store, g: GroupBuy, maxOpen: number, events: TxItem[]): Promise<void> {
   const leader = g.roster[g.leaderId]!;
   await store.transact([
@@ -131,6 +134,14 @@ export async function insertGroup(store: Store, g: GroupBuy, maxOpen: number, ev
       userId: g.leaderId,
       isLeader: true,
     }),
+    // A refund in full of the leader's order fails its group; one that came first forbids the group.
+    {
+      ConditionCheck: {
+        Key: orderKey(leader.orderId),
+        ConditionExpression: 'attribute_not_exists(pk) OR refundedTotal < amount',
+      },
+      onFail: () => new OrderRefundedError(),
+    },
     {
       Update: {
         Key: groupBuyLeaderCountKey(g.campaignId, g.leaderId),
@@ -386,6 +397,12 @@ export function closeGroupTx(input: CloseGroupInput): TxItem[] {
 export async function clearGroupTimer(store: Store, id: string): Promise<void> {
   await store.delete(groupBuyTimerKey(id));
 }
+
+/** A condition that `orderId` belongs to no group yet: a refund read it so, and a group opened on it since must be read again. */
+export const orderInNoGroupCheck = (orderId: string): TxItem => ({
+  ConditionCheck: { Key: groupBuyOrderKey(orderId), ConditionExpression: 'attribute_not_exists(pk)' },
+  onFail: () => new StaleGroupError(undefined),
+});
 
 /** The group an order belongs to (one GetItem). */
 export async function findOrderLink(store: Store, orderId: string): Promise<GroupOrderLink | undefined> {

@@ -1,25 +1,30 @@
 import { iso } from '../../clock.ts';
 import type { Deps } from '../../deps.ts';
 import { outboxPut } from '../../events/outbox.ts';
-import { closeGroupTx, findGroup, findOrderLink } from '../../store/group-buys.ts';
+import { closeGroupTx, findGroup, findOrderLink, orderInNoGroupCheck } from '../../store/group-buys.ts';
 import type { TxItem } from '../../store/store.ts';
 import { isOpenNow, MAX_GROUP_WRITE_ATTEMPTS, refundsOf, StaleGroupError } from './group-rules.ts';
 import { isTransientCancel, pause } from './retry.ts';
 
 /**
- * The writes that fail the open group `orderId` leads (`leader_refunded`, `GroupBuyFailed`
- * refunding every other member's order), for a full refund of that order to commit with: none
- * when the order leads no group, or its group has formed, failed or expired. They are
- * conditioned on the group as read, so a join that lands first makes them fail with
- * StaleGroupError (read again: a group that formed meanwhile stays formed), and a group that
- * failed first turns every later join away.
+ * What a full refund of `orderId` writes for group buys, to commit with it: when the order leads
+ * a group still open, the writes that fail it (`leader_refunded`, `GroupBuyFailed` refunding every
+ * other member's order; `closes`); when the order is in no group, a check that it still is not
+ * (a group opened on it meanwhile makes the refund read again and fail that group instead);
+ * otherwise nothing. The close is conditioned on the group as read, so a join that lands first
+ * makes it fail with StaleGroupError (read again: a group that formed meanwhile stays formed),
+ * and a group that failed first turns every later join away.
  */
-export async function leaderRefundClose(deps: Pick<Deps, 'store' | 'clock'>, orderId: string): Promise<TxItem[]> {
+export async function leaderRefundClose(
+  deps: Pick<Deps, 'store' | 'clock'>,
+  orderId: string,
+): Promise<{ items: TxItem[]; closes: boolean }> {
   const link = await findOrderLink(deps.store, orderId);
-  if (!link?.isLeader) return [];
+  if (!link) return { items: [orderInNoGroupCheck(orderId)], closes: false };
+  if (!link.isLeader) return { items: [], closes: false };
   const g = await findGroup(deps.store, link.groupId, true);
   const now = deps.clock.now();
-  if (!g || g.leaderOrderId !== orderId || !isOpenNow(g, now)) return [];
+  if (!g || g.leaderOrderId !== orderId || !isOpenNow(g, now)) return { items: [], closes: false };
   const event = outboxPut(
     'GroupBuyFailed',
     {
@@ -31,7 +36,7 @@ export async function leaderRefundClose(deps: Pick<Deps, 'store' | 'clock'>, ord
     },
     deps.clock,
   );
-  return closeGroupTx({
+  const items = closeGroupTx({
     group: g,
     to: 'failed',
     reason: 'leader_refunded',
@@ -41,6 +46,7 @@ export async function leaderRefundClose(deps: Pick<Deps, 'store' | 'clock'>, ord
     events: [event],
     onGroupFail: (old) => new StaleGroupError(old),
   });
+  return { items, closes: true };
 }
 
 /**
@@ -57,8 +63,8 @@ export async function failGroupOnLeaderRefund(
 ): Promise<'failed' | 'ignored'> {
   if (input.refundedTotal < input.orderAmount) return 'ignored';
   for (let attempt = 0; attempt < MAX_GROUP_WRITE_ATTEMPTS; attempt++) {
-    const items = await leaderRefundClose(deps, input.orderId);
-    if (items.length === 0) return 'ignored';
+    const { items, closes } = await leaderRefundClose(deps, input.orderId);
+    if (!closes) return 'ignored';
     try {
       await deps.store.transact(items);
       return 'failed';

@@ -40,6 +40,12 @@ export class OrderInUseError extends ConflictError {
     super('conflict', 'This order already belongs to a group buy.');
   }
 }
+/** 409 `conflict`: a group cannot be opened on an order the shop has refunded in full. */
+export class OrderRefundedError extends ConflictError {
+  constructor() {
+    super('conflict', 'This order was refunded in full: it cannot open a group.');
+  }
+}
 /** The group changed between our read and our write: try again from `group`, the item as it now is. */
 export class StaleGroupError extends Error {
   constructor(readonly group: GroupBuy | undefined) {

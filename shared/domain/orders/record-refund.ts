@@ -100,7 +100,7 @@ async function recordRefundOnce(deps: Deps, input: RefundInput): Promise<Answere
     );
     // A full refund of a group leader's order fails the open group in the same write, so whether
     // the refund or the join that fills the group came first decides, not when the event arrives.
-    const closing = after === order.amount ? await leaderRefundClose(deps, input.orderId) : [];
+    const closing = after === order.amount ? (await leaderRefundClose(deps, input.orderId)).items : [];
     try {
       await insertRefund(deps.store, refund, before, event, closing);
       return { status: 201, body: answerOf(refund) };

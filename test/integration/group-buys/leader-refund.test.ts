@@ -1,5 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { groupBuysOrderRefundedConsumer } from '#functions/consumers/group-buys-order-refunded';
 import { iso } from '#shared/clock';
+import { buildEvent } from '#shared/events/outbox';
 import { createHarness, type Harness } from '../../support/harness.ts';
 import { createGroupCampaign, pendingEvents } from './support.ts';
 
@@ -47,9 +49,43 @@ describe('Group buys: the leader’s order refunded in full', () => {
     const failed = await pendingEvents(h, 'GroupBuyFailed', g.id);
     expect(failed).toHaveLength(1);
     expect(failed[0].refunds.map((r: { orderId: string }) => r.orderId)).toEqual([`ord-a-${g.id}`]);
-    await h.drain(); // the OrderRefunded consumer finds the group failed already
+    // The OrderRefunded consumer, the fallback, finds the group failed already: no second event.
+    const refunds = await pendingEvents(h, 'OrderRefunded');
+    const { type: _t, eventId: _e, ...detail } = refunds.find((e) => e.orderId === g.leaderOrder);
+    const event = buildEvent('OrderRefunded', detail, h.clock);
+    await groupBuysOrderRefundedConsumer.handle(event, h.deps);
+    expect(await pendingEvents(h, 'GroupBuyFailed', g.id)).toHaveLength(1);
+  });
+
+  it('leaves the group open on a partial refund of the leader’s order or a refund of a member’s order', async () => {
+    const g = await openGroup();
+    expect((await join(g.id, `a-${g.id}`)).status).toBe(201);
+    const partial = await h.hook('/v1/orders/refunded', {
+      orderId: g.leaderOrder,
+      refundId: 'r-part',
+      amount: 1000,
+      refundedAt: iso(h.clock.now()),
+    });
+    expect(partial.status).toBe(201);
+    const member = `ord-a-${g.id}`;
+    await h.hook('/v1/orders/paid', { orderId: member, userId: `a-${g.id}`, amount: 3000, paidAt: iso(h.clock.now()) });
+    const memberRefund = await h.hook('/v1/orders/refunded', {
+      orderId: member,
+      refundId: 'r-all',
+      amount: 3000,
+      refundedAt: iso(h.clock.now()),
+    });
+    expect(memberRefund.status).toBe(201);
+    expect((await h.call('GET', `/v1/group-buys/${g.id}`, { token: h.token(g.leader) })).body.status).toBe('open');
     expect(await pendingEvents(h, 'GroupBuyFailed', g.id)).toHaveLength(0);
-    expect((await h.call('GET', `/v1/group-buys/${g.id}`, { token: h.token(g.leader) })).body.status).toBe('failed');
+  });
+
+  it('opens no group on an order already refunded in full (409 conflict)', async () => {
+    const orderId = `ord-lr-gone-${++n}`;
+    await h.hook('/v1/orders/paid', { orderId, userId: 'leader-gone', amount: 2500, paidAt: iso(h.clock.now()) });
+    expect((await refundAll(orderId)).status).toBe(201);
+    const r = await h.call('POST', '/v1/group-buys', { token: h.token('leader-gone'), body: { campaignId, orderId } });
+    expect([r.status, r.body.code]).toEqual([409, 'conflict']);
   });
 
   it('leaves a group that formed before the refund formed', async () => {

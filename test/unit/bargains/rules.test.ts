@@ -8,6 +8,7 @@ import {
   toView,
 } from '#shared/domain/bargains/rules';
 import { expiresWithinCampaign } from '#shared/domain/campaigns/effective-status';
+import { CampaignInactiveError } from '#shared/errors';
 
 const chain: BargainChain = {
   id: 'brg_01ABC',
@@ -44,6 +45,8 @@ describe('Function: expiresWithinCampaign', () => {
     const now = Date.parse('2026-11-24T10:00:00.000Z');
     expect(expiresWithinCampaign(now, 60)).toBe('2026-11-24T10:01:00.000Z');
     expect(expiresWithinCampaign(now, 3600, '2026-11-24T10:05:00.000Z')).toBe('2026-11-24T10:05:00.000Z');
+    // The campaign ended after it was found active: nothing starts already expired.
+    expect(() => expiresWithinCampaign(now, 3600, '2026-11-24T10:00:00.000Z')).toThrow(CampaignInactiveError);
   });
 });
 
