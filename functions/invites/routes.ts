@@ -146,7 +146,7 @@ inviteRoutes.openapi(
     summary: 'Describe an invite code (public)',
     description: 'No authentication. Shows the campaign and the inviter’s masked display name, never a user id.',
     request: { params: codeParam },
-    responses: { 200: jsonResponse(inviteDescriptionSchema, 'The invite'), ...problems(400, 404, 429) },
+    responses: { 200: jsonResponse(inviteDescriptionSchema, 'The invite'), ...problems(404, 429) },
   }),
   async (c) => c.json(await describeInvite(c.get('deps'), c.req.valid('param').code), 200),
 );

@@ -71,7 +71,7 @@ orderRoutes.openapi(
     tags: ['Orders'],
     summary: 'A refund of an order (shop webhook)',
     description:
-      'Idempotent per (`orderId`, `refundId`): a repeat answers 200 with the first answer (another amount → 409 `conflict`). Unknown order → 404; refunds adding up past the order amount → 409 `refund_exceeds_order`. For an attributed order this refund reverses floor(commission × refundedTotal / amount) minus what earlier refunds reversed, so the reversals never exceed the commission and a full refund reverses it all. Emits OrderRefunded in the same transaction. A `refundedAt` more than 5 minutes ahead of the server’s clock, or more than 5 minutes before the order’s `paidAt`, → 400 `validation_failed`.',
+      'Idempotent per (`orderId`, `refundId`): a repeat answers 200 with the first answer (another amount → 409 `conflict`). Unknown order → 404; refunds adding up past the order amount → 409 `refund_exceeds_order`. For an attributed order this refund reverses floor(commission × refundedTotal / amount) minus what earlier refunds reversed, so the reversals never exceed the commission and a full refund reverses it all. Emits OrderRefunded in the same transaction. A refund that completes the refund of an order leading a group buy still open fails that group in the same transaction (`leader_refunded`, GroupBuyFailed); joins or refunds of the same order that keep landing first end in 409 `conflict` after about 20 s (retry). A `refundedAt` more than 5 minutes ahead of the server’s clock, or more than 5 minutes before the order’s `paidAt`, → 400 `validation_failed`.',
     security: webhookSecurity,
     middleware: [requireWebhookSignature(), idempotency()] as const,
     request: { body: jsonBody(refundSchema) },

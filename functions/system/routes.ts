@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { AppError } from '#shared/errors';
 import type { AreaApp } from '#shared/http/context';
+import { MAX_KEY_LENGTH } from '#shared/http/idempotency';
 import { jsonResponse, problems } from '#shared/http/openapi';
 import { campaignKey } from '#shared/store/keys';
 import { type OpenApiDoc, renderDocsPage } from './docs-page.ts';
@@ -55,7 +56,7 @@ const IDEMPOTENCY_KEY = {
   name: 'Idempotency-Key',
   in: 'header' as const,
   required: false,
-  schema: { type: 'string' as const, minLength: 1, maxLength: 255 },
+  schema: { type: 'string' as const, minLength: 1, maxLength: MAX_KEY_LENGTH },
   description:
     'Scope: caller + route + key, kept at least 24 h. The same key and body replay the first answer (status and body); another body → 422 `idempotency_key_reused`; while the first is running → 409 `idempotency_in_progress`.',
 };

@@ -5,6 +5,9 @@ import { AppError, ConflictError, ValidationError } from '../errors.ts';
 import { idempotencyKey } from '../store/keys.ts';
 import type { AppEnv } from './context.ts';
 
+/** The longest `Idempotency-Key` taken (API.md: 1–255 characters). */
+export const MAX_KEY_LENGTH = 255;
+
 /** Records are kept 25 h (API.md promises at least 24 h). */
 const KEEP_SECONDS = 25 * 3600;
 /** A request still "running" after this long is taken to have died; its key may be used again. */
@@ -56,9 +59,9 @@ export function idempotency() {
   return createMiddleware<AppEnv>(async (c, next) => {
     const key = c.req.header('idempotency-key');
     if (key === undefined) return next();
-    if (key.length < 1 || key.length > 255)
-      throw new ValidationError('Idempotency-Key must be 1–255 characters.', [
-        { path: 'Idempotency-Key', message: 'length must be 1–255' },
+    if (key.length < 1 || key.length > MAX_KEY_LENGTH)
+      throw new ValidationError(`Idempotency-Key must be 1–${MAX_KEY_LENGTH} characters.`, [
+        { path: 'Idempotency-Key', message: `length must be 1–${MAX_KEY_LENGTH}` },
       ]);
     const { store, clock } = c.get('deps');
     const scope = `${c.get('caller') ?? 'anonymous'}#${c.req.method} ${c.req.path}#${key}`;
