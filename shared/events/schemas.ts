@@ -1,10 +1,11 @@
 import { z } from 'zod';
+import { utcTimeSchema } from '../domain/time.ts';
 
 /** EventBridge `source` of every Fission event. */
 export const EVENT_SOURCE = 'fission.growth';
 
 const money = z.number().int();
-const ts = z.string().datetime({ offset: false });
+const ts = utcTimeSchema;
 const asset = z.enum(['cash', 'points']);
 /** How the acting user reached the action (share link clicks), for share conversions. */
 const via = z.object({ visitorId: z.string().optional(), ref: z.string().optional() }).optional();

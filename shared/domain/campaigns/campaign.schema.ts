@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { amountSchema, positiveAmountSchema } from '../money.ts';
 import { textSchema } from '../text.ts';
+import { utcTimeSchema } from '../time.ts';
 
-const isoTime = z.string().datetime({ offset: false }).describe('ISO-8601 UTC time');
+const isoTime = utcTimeSchema;
 const rewardSchema = z.strictObject({
   asset: z.enum(['cash', 'points']),
   amount: amountSchema,

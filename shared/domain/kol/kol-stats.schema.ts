@@ -1,9 +1,10 @@
 import { z } from 'zod';
+import { utcTimeSchema } from '../time.ts';
 
 /** Longest range `GET /v1/kol/stats` answers, in days (both ends included). */
 export const MAX_STATS_DAYS = 366;
 
-const utcTime = z.string().datetime({ offset: false });
+const utcTime = utcTimeSchema;
 
 const day = z
   .string()

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MAX_AMOUNT } from '../money.ts';
 import { textSchema } from '../text.ts';
+import { utcTimeSchema } from '../time.ts';
 
 /** What a reward is paid in. */
 export const ASSETS = ['cash', 'points'] as const;
@@ -89,7 +90,7 @@ export interface PayoutItem {
 }
 
 const amount = z.number().int().min(0).max(MAX_AMOUNT);
-const isoTime = z.string().datetime({ offset: false });
+const isoTime = utcTimeSchema;
 
 /** `POST /v1/finance/payouts`. */
 export const createPayoutSchema = z.strictObject({

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { ValidationError } from '../../errors.ts';
 import { currencySchema, positiveAmountSchema } from '../money.ts';
+import { utcTimeSchema } from '../time.ts';
 
-const isoTime = z.string().datetime({ offset: false }).describe('ISO-8601 UTC time');
+const isoTime = utcTimeSchema;
 /** An id the shop gives (order, user, refund): 1–128 printable ASCII characters, no spaces. */
 export const externalId = (what: string) =>
   z
