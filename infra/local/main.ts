@@ -1,15 +1,36 @@
 // npm start: the whole backend on http://localhost:3000 (PORT), data kept under .data/ (DATA_DIR).
-import { startLocalRuntime } from './runtime.ts';
+import { loadConfig } from '#shared/config';
 
-const port = Number(process.env.PORT ?? 3000);
-const dataDir = process.env.DATA_DIR ?? '.data/dynamodb';
-const sweepIntervalMs = Number(process.env.SWEEP_INTERVAL_MS ?? 1000);
+/** A whole-number setting from the environment, or its default; a bad value stops the start with its name. */
+function intSetting(name: string, fallback: number, min: number, max: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || n < min || n > max) {
+    console.error(`Could not start: ${name} must be a whole number from ${min} to ${max} (it is "${raw}").`);
+    process.exit(1);
+  }
+  return n;
+}
+
+const port = intSetting('PORT', 3000, 0, 65535);
+const dataDir = process.env.DATA_DIR || '.data/dynamodb';
+const sweepIntervalMs = intSetting('SWEEP_INTERVAL_MS', 1000, 50, 3_600_000);
 
 // Short links and share pages point at this server unless told otherwise.
 process.env.PUBLIC_BASE_URL ??= `http://localhost:${port}`;
 
 for (const name of ['JWT_SECRET', 'WEBHOOK_SECRET'])
-  if (!process.env[name]) console.warn(`${name} is not set: using the development default "change-me".`);
+  if (process.env[name] === undefined) console.warn(`${name} is not set: using the development default "change-me".`);
+
+// Every other setting is checked here, before the modules that read them load: one clear line, no stack.
+try {
+  loadConfig();
+} catch (e) {
+  console.error(`Could not start: ${(e as Error).message}`);
+  process.exit(1);
+}
+const { startLocalRuntime } = await import('./runtime.ts');
 
 /** A stop that takes longer than this (a database that went away, say) ends the process anyway. */
 const STOP_DEADLINE_MS = 30_000;

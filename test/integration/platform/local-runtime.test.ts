@@ -69,7 +69,12 @@ const START = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
   .start;
 
 /** `npm start`'s command in a process group of its own, on `port` and `dataDir`. */
-function spawnServer(port: number, dataDir: string, stderr: 'ignore' | 'pipe' = 'ignore'): ChildProcess {
+function spawnServer(
+  port: number,
+  dataDir: string,
+  stderr: 'ignore' | 'pipe' = 'ignore',
+  env: Record<string, string> = {},
+): ChildProcess {
   const child = spawn('sh', ['-c', START], {
     cwd: ROOT,
     env: {
@@ -78,6 +83,7 @@ function spawnServer(port: number, dataDir: string, stderr: 'ignore' | 'pipe' = 
       PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}`,
       PORT: String(port),
       DATA_DIR: dataDir,
+      ...env,
     },
     detached: true,
     stdio: ['ignore', 'ignore', stderr],
@@ -115,8 +121,12 @@ async function serverWithClicks(dirs: string[], clicks: number, visitors: number
   return { dataDir, port, rt, server, code };
 }
 
-async function runUntilExit(port: number, dataDir: string): Promise<{ code: number | null; stderr: string }> {
-  const child = spawnServer(port, dataDir, 'pipe');
+async function runUntilExit(
+  port: number,
+  dataDir: string,
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stderr: string }> {
+  const child = spawnServer(port, dataDir, 'pipe', env);
   let stderr = '';
   child.stderr!.on('data', (d) => {
     stderr += d;
@@ -315,6 +325,23 @@ describe('The local runtime (npm start) across restarts', () => {
     await killNode(server); // no exit handler runs
     await expect.poll(() => javaOn(dataDir), { timeout: 10_000 }).toEqual([]);
     expect(watchdogOf(java.pid)).toBeUndefined();
+  }, 60_000);
+
+  it('npm start: a bad setting stops it at once with one line naming the variable, before DynamoDB Local starts', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'fission-runtime-'));
+    dirs.push(dataDir);
+    const port = await freePort();
+    for (const [env, says] of [
+      [{ SWEEP_INTERVAL_MS: 'fast' }, 'Could not start: SWEEP_INTERVAL_MS must be a whole number'],
+      [{ PORT: '70000' }, 'Could not start: PORT must be a whole number from 0 to 65535'],
+      [{ LOG_LEVEL: 'verbose' }, 'Could not start: Invalid configuration: LOG_LEVEL'],
+    ] as const) {
+      const r = await runUntilExit(port, dataDir, env);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(says);
+      expect(r.stderr).not.toMatch(/^\s+at /m); // no stack trace
+    }
+    expect(javaOn(dataDir)).toEqual([]);
   }, 60_000);
 
   it('npm start: a port already in use ends it with a message before DynamoDB Local starts', async () => {
