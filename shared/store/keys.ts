@@ -260,9 +260,15 @@ export const shareStatsKey = (ownerId: string, objectType: string, objectId: str
   pk: shareObjectPk(ownerId, objectType, objectId),
   sk: 'STATS',
 });
-/** Marks one conversion of a share by one acting user, so it counts once. */
-export const shareConversionKey = (shareId: string, userId: string): Key => ({
-  pk: `SHARECONV#${shareId}#${userId}`,
+/**
+ * Marks that one acting user converted on an owner's shares of one object, so each user counts
+ * once in the object's stats whichever of the owner's shares they came through (a hash of the
+ * parts' JSON: ids holding `#` never meet).
+ */
+export const shareConversionKey = (ownerId: string, objectType: string, objectId: string, userId: string): Key => ({
+  pk: `SHARECONV#${createHash('sha256')
+    .update(JSON.stringify([ownerId, objectType, objectId, userId]))
+    .digest('base64url')}`,
   sk: 'SHARECONV',
 });
 

@@ -46,8 +46,9 @@ export async function findSharesOfObject(
 }
 
 /**
- * Counts one conversion of a share by one acting user: the (share, user) marker is put with
- * attribute_not_exists in the same transaction as +1, so however often the event comes, it counts once.
+ * Counts one conversion of a share by one acting user: the (owner, object, user) marker is put
+ * with attribute_not_exists in the same transaction as +1, so however often the event comes, and
+ * through however many of the owner's shares of the object the user came, it counts once.
  */
 export async function addShareConversion(
   store: Store,
@@ -60,7 +61,7 @@ export async function addShareConversion(
       {
         Put: {
           Item: {
-            ...shareConversionKey(share.shareId, userId),
+            ...shareConversionKey(share.ownerId, share.objectType, share.objectId, userId),
             entity: 'share_conversion',
             ...share,
             userId,

@@ -144,6 +144,28 @@ describe('Shares', () => {
     expect(iv.status).toBe(302);
   });
 
+  it('counts a user once for an object, whichever of its owner’s shares they came through', async () => {
+    const first = await share({ objectType: 'group_buy', objectId: group, channel: 'wechat' });
+    const second = await share({ objectType: 'group_buy', objectId: group, channel: 'moments' });
+    const before = (await stats('group_buy', group)).body.conversions as number;
+    // The same user joins through the first share, leaves, and joins again through the second.
+    for (const [code, visitor] of [
+      [first.body.code, 'visitor-twice-1'],
+      [second.body.code, 'visitor-twice-2'],
+    ]) {
+      const { ref } = await clickAs(code, visitor);
+      await sharesConversionsConsumer.handle(
+        buildEvent(
+          'GroupBuyJoined',
+          { groupId: group, campaignId: 'c', userId: 'j-twice', orderId: `o-${visitor}`, memberCount: 2, via: { ref } },
+          h.clock,
+        ),
+        h.deps,
+      );
+    }
+    expect((await stats('group_buy', group)).body.conversions).toBe(before + 1);
+  });
+
   it('tells frontends, on each action a share can lead to, how to pass the share visit along', async () => {
     const doc = (await h.call('GET', '/openapi.json')).body;
     for (const path of ['/v1/bargains/{id}/helps', '/v1/group-buys/{id}/members', '/v1/invites/{code}/accept']) {
