@@ -78,7 +78,8 @@ inviteRoutes.openapi(
     description:
       'One stable code per user and campaign: 201 when created, 200 with the same code on every later call ' +
       '(concurrent first calls all get the one code that was stored). The JWT `name` (shown masked on the ' +
-      'public page) and `X-Device-Id` are recorded when the code is created. 404 for no such invite ' +
+      'public page) is recorded when the code is created; every `X-Device-Id` the caller sends on any call (up to ' +
+      '17 devices) is kept for the same-device check on accept. 404 for no such invite ' +
       'campaign, 409 `campaign_inactive` when it is not active.',
     security: bearerSecurity,
     middleware: [requireAuth('user'), idempotency()] as const,

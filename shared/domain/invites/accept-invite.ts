@@ -8,7 +8,7 @@ import type { TxItem } from '../../store/store.ts';
 import { requireActiveCampaign } from '../campaigns/require-active-campaign.ts';
 import { ExistingCustomerError, MutualInviteError, RewardCapReachedError } from './invite.errors.ts';
 import type { AcceptedInvite, InviteBinding } from './invite.schema.ts';
-import { acceptOutcome, sameDevice } from './invite-rules.ts';
+import { acceptOutcome, inviterDevice } from './invite-rules.ts';
 
 /**
  * Binds the caller to the inviter of `code`, first binding per (campaign, invitee) wins.
@@ -41,7 +41,7 @@ export async function acceptInvite(
 
   for (;;) {
     const heldFor = [
-      ...(sameDevice(invite.inviterDeviceId, input.deviceId) ? (['same_device'] as const) : []),
+      ...(inviterDevice(invite, input.deviceId) ? (['same_device'] as const) : []),
       ...(mutual ? (['mutual_invite'] as const) : []),
     ];
     const held = heldFor.length > 0;

@@ -1,11 +1,11 @@
 import { iso } from '../../clock.ts';
 import type { Deps } from '../../deps.ts';
 import { randomCode } from '../../ids.ts';
-import { findInviterCode, insertInviteCode } from '../../store/invites.ts';
+import { addInviterDevice, findInviterCode, insertInviteCode } from '../../store/invites.ts';
 import { requireActiveCampaign } from '../campaigns/require-active-campaign.ts';
 import { InviteCodeTakenError, InviterHasCodeError } from './invite.errors.ts';
 import type { InviteCode, InviteCodeView } from './invite.schema.ts';
-import { INVITE_CODE_LENGTH, inviteUrl } from './invite-rules.ts';
+import { INVITE_CODE_LENGTH, inviteUrl, MAX_INVITER_DEVICES } from './invite-rules.ts';
 
 /** Draws of a fresh code before giving up (a clash among 31^8 codes is already rare). */
 const MAX_DRAWS = 5;
@@ -20,7 +20,9 @@ const view = (c: InviteCode, h5BaseUrl: string): InviteCodeView => ({
 
 /**
  * The caller's invite code in an active invite campaign: created on the first call, the same
- * code on every later one. Two first calls racing both get the code whose write won.
+ * code on every later one. Two first calls racing both get the code whose write won. The
+ * caller's `X-Device-Id` is kept on every call (up to MAX_INVITER_DEVICES), for the same-device
+ * check on accept.
  */
 export async function getInviteCode(
   deps: Pick<Deps, 'store' | 'clock' | 'config'>,
@@ -29,7 +31,12 @@ export async function getInviteCode(
   await requireActiveCampaign(deps, input.campaignId, 'invite');
   const base = deps.config.h5BaseUrl;
   const existing = await findInviterCode(deps.store, input.campaignId, input.inviterId);
-  if (existing) return { invite: view(existing, base), created: false };
+  if (existing) {
+    // Every device the inviter asks from counts for the same-device check, not only the first.
+    if (input.deviceId && input.deviceId !== existing.inviterDeviceId)
+      await addInviterDevice(deps.store, existing.code, input.deviceId, MAX_INVITER_DEVICES);
+    return { invite: view(existing, base), created: false };
+  }
   for (let draw = 0; draw < MAX_DRAWS; draw++) {
     const code: InviteCode = {
       code: randomCode(INVITE_CODE_LENGTH),

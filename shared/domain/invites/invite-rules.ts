@@ -1,4 +1,4 @@
-import type { BindingStatus } from './invite.schema.ts';
+import type { BindingStatus, InviteCode } from './invite.schema.ts';
 
 /** Length of invite codes: 8 characters of a 31-letter alphabet ≈ 40 bits, never sequential. */
 export const INVITE_CODE_LENGTH = 8;
@@ -11,6 +11,17 @@ export function inviteUrl(h5BaseUrl: string, code: string): string {
 /** Inviter and invitee share a device when both sent the same `X-Device-Id`; a missing id on either side never matches. */
 export function sameDevice(a: string | undefined, b: string | undefined): boolean {
   return Boolean(a && b && a === b);
+}
+
+/** Devices kept per invite code besides the first: enough for a person's phones, bounded for the item. */
+export const MAX_INVITER_DEVICES = 16;
+
+/** Whether the invitee's device is one the inviter has sent asking for this code. */
+export function inviterDevice(
+  code: Pick<InviteCode, 'inviterDeviceId' | 'inviterDeviceIds'>,
+  deviceId?: string,
+): boolean {
+  return sameDevice(code.inviterDeviceId, deviceId) || Boolean(deviceId && code.inviterDeviceIds?.includes(deviceId));
 }
 
 /** What a new binding becomes, and whether it takes one of the inviter's rewarded slots. */

@@ -29,6 +29,8 @@ export interface InviteCode {
   inviterName?: string;
   /** The inviter's `X-Device-Id` at creation, compared with the invitee's on accept. */
   inviterDeviceId?: string;
+  /** Other `X-Device-Id`s the inviter sent asking for this code later (at most MAX_INVITER_DEVICES), compared too. */
+  inviterDeviceIds?: string[];
   createdAt: string;
 }
 

@@ -63,6 +63,20 @@ describe('Invite qualification', () => {
       expect(b).toMatchObject({ held: true, status: 'qualified' });
     });
 
+    it('hold the reward when the invitee’s device is one the inviter sent on a later request for the code', async () => {
+      const cmp = await inviteCampaign(h);
+      const code = await codeOf(cmp, 'dev2-inviter'); // made without a device
+      expect(await codeOf(cmp, 'dev2-inviter', { 'x-device-id': 'tablet-9' })).toBe(code);
+      expect(await codeOf(cmp, 'dev2-inviter', { 'x-device-id': 'tablet-9' })).toBe(code); // kept once
+      // Past the cap of kept devices the code is still answered; the devices kept stay.
+      for (let i = 0; i < 20; i++) expect(await codeOf(cmp, 'dev2-inviter', { 'x-device-id': `d-${i}` })).toBe(code);
+      expect((await accept(code, 'dev2-invitee', { 'x-device-id': 'tablet-9' })).status).toBe(201);
+      expect((await accept(code, 'dev2-other', { 'x-device-id': 'phone-1' })).status).toBe(201);
+      await h.drain();
+      expect(qualifiedFor('dev2-invitee')).toEqual([expect.objectContaining({ held: true })]);
+      expect(qualifiedFor('dev2-other')).toEqual([expect.objectContaining({ held: false })]);
+    });
+
     it('record an invitee whose first order was already paid, with no reward and no InviteQualified', async () => {
       const cmp = await inviteCampaign(h);
       await payFirstOrder('old-customer');
