@@ -1,4 +1,4 @@
-import { randomBytes, randomFillSync } from 'node:crypto';
+import { createHash, randomBytes, randomFillSync } from 'node:crypto';
 import { monotonicFactory } from 'ulid';
 import type { Clock } from './clock.ts';
 
@@ -51,3 +51,11 @@ export function randomCode(length = 8): string {
 }
 
 export const CODE_PATTERN = /^[23456789abcdefghjkmnpqrstuvwxyz]{4,32}$/;
+
+/**
+ * A stable 32-hex-digit name for a tuple of strings (SHA-256 of their JSON): the same parts always
+ * give the same digest, and ids holding any character (a `#`, say) never make two tuples one.
+ */
+export function digestOf(...parts: string[]): string {
+  return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 32);
+}

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import middy from '@middy/core';
 import type { EventBridgeEvent } from 'aws-lambda';
 import type { Deps } from '../deps.ts';
@@ -36,16 +35,8 @@ export function defineConsumer<N extends EventName>(
 }
 
 /**
- * A cause's key for `consumedOnce`, from its parts (`'refund', orderId, refundId`): a hash of
- * their JSON, so ids holding any character (a `#`, say) never make two causes one.
- */
-export function causeKey(...parts: string[]): string {
-  return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 32);
-}
-
-/**
  * The transaction item that marks the cause `causeId` (an order, a refund: whatever the effect is
- * of) consumed by `consumer`. Put it in the same transaction as the effect: a redelivery, a replay
+ * of; `digestOf` its parts) consumed by `consumer`. Put it in the same transaction as the effect: a redelivery, a replay
  * from the archive or a redrive, however late and under whatever event id, then fails this
  * condition and changes nothing. It is kept for good: an effect must never be applied twice.
  */

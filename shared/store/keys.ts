@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { digestOf } from '../ids.ts';
 /**
  * Every key of the single table is built here, one function per item kind, so the whole
  * key design can be read in one place. Conventions: `pk`/`sk` are `KIND#id`; secondary
@@ -262,13 +263,10 @@ export const shareStatsKey = (ownerId: string, objectType: string, objectId: str
 });
 /**
  * Marks that one acting user converted on an owner's shares of one object, so each user counts
- * once in the object's stats whichever of the owner's shares they came through (a hash of the
- * parts' JSON: ids holding `#` never meet).
+ * once in the object's stats whichever of the owner's shares they came through.
  */
 export const shareConversionKey = (ownerId: string, objectType: string, objectId: string, userId: string): Key => ({
-  pk: `SHARECONV#${createHash('sha256')
-    .update(JSON.stringify([ownerId, objectType, objectId, userId]))
-    .digest('base64url')}`,
+  pk: `SHARECONV#${digestOf(ownerId, objectType, objectId, userId)}`,
   sk: 'SHARECONV',
 });
 

@@ -1,7 +1,8 @@
 import { iso, utcDay } from '../../clock.ts';
 import type { Deps } from '../../deps.ts';
-import { causeKey, consumedOnce, runOnce } from '../../events/consumer.ts';
+import { consumedOnce, runOnce } from '../../events/consumer.ts';
 import type { EventDetail } from '../../events/schemas.ts';
+import { digestOf } from '../../ids.ts';
 import { CLICK_SHARDS, shardOf } from '../../store/keys.ts';
 import { addKolDayTx } from '../../store/kol.ts';
 
@@ -21,7 +22,7 @@ export async function rollOrderStats(
   const shard = shardOf(detail.orderId, CLICK_SHARDS);
   if ('linkCode' in detail)
     return runOnce(deps, [
-      consumedOnce(consumer, causeKey('order', detail.orderId), at),
+      consumedOnce(consumer, digestOf('order', detail.orderId), at),
       addKolDayTx(detail.kolId, shard, utcDay(Date.parse(detail.paidAt)), {
         conversions: 1,
         gmv: detail.amount,
@@ -30,7 +31,7 @@ export async function rollOrderStats(
     ]);
   if (!detail.kolId || !detail.reversal) return false;
   return runOnce(deps, [
-    consumedOnce(consumer, causeKey('refund', detail.orderId, detail.refundId), at),
+    consumedOnce(consumer, digestOf('refund', detail.orderId, detail.refundId), at),
     addKolDayTx(detail.kolId, shard, utcDay(Date.parse(detail.refundedAt)), { commission: -detail.reversal }),
   ]);
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { digestOf } from '../../ids.ts';
 import type {
   Asset,
   Balance,
@@ -16,10 +16,7 @@ import type {
  * (attribute_not_exists) lets exactly one of them take effect.
  */
 export function entryIdFor(causeType: string, causeId: string, payeeId: string, kind: EntryKind): string {
-  const h = createHash('sha256')
-    .update(JSON.stringify([causeType, causeId, payeeId, kind]))
-    .digest('hex');
-  return `led_${h.slice(0, 32)}`;
+  return `led_${digestOf(causeType, causeId, payeeId, kind)}`;
 }
 
 export type BucketName = keyof Buckets;
