@@ -102,7 +102,7 @@ export const invitesByInviterPk = (campaignId: string, inviterId: string) => `IN
  * ledger's day index (reconciliation checks each one reached the ledger).
  */
 export const rewardedInviteDayIndex = (qualifiedAt: string, inviteId: string) => ({
-  gsi2pk: `INVITEDAY#${qualifiedAt.slice(0, 10)}#${shardOf(inviteId)}`,
+  gsi2pk: rewardedInviteDayPk(qualifiedAt.slice(0, 10), shardOf(inviteId)),
   gsi2sk: `${qualifiedAt}#${inviteId}`,
 });
 export const rewardedInviteDayPk = (day: string, shard: number) => `INVITEDAY#${day}#${shard}`;
@@ -115,7 +115,7 @@ export const firstOrderKey = (userId: string): Key => ({ pk: `USER#${userId}`, s
 export const ledgerEntryKey = (id: string): Key => ({ pk: `LEDGER#${id}`, sk: 'ENTRY' });
 /** gsi1: a payee's entries in time order. */
 export const ledgerByPayeeIndex = (payeeId: string, createdAt: string, id: string) => ({
-  gsi1pk: `LEDPAYEE#${payeeId}`,
+  gsi1pk: ledgerByPayeePk(payeeId),
   gsi1sk: `${createdAt}#${id}`,
 });
 export const ledgerByPayeePk = (payeeId: string) => `LEDPAYEE#${payeeId}`;
@@ -124,7 +124,7 @@ export const ledgerByPayeePk = (payeeId: string) => `LEDPAYEE#${payeeId}`;
  * so a busy day's writes spread over several index partitions; readers merge the shards.
  */
 export const ledgerByDayIndex = (createdAt: string, id: string) => ({
-  gsi2pk: `LEDDAY#${createdAt.slice(0, 10)}#${shardOf(id)}`,
+  gsi2pk: ledgerByDayPk(createdAt.slice(0, 10), shardOf(id)),
   gsi2sk: `${createdAt}#${id}`,
 });
 export const ledgerByDayPk = (day: string, shard: number) => `LEDDAY#${day}#${shard}`;
@@ -179,7 +179,7 @@ export const PAYOUTS_PK = 'PAYOUTS';
 export const financeActivityKey = (eventId: string): Key => ({ pk: `FINACT#${eventId}`, sk: 'ACTIVITY' });
 /** gsi2: finance activity by UTC day. */
 export const financeActivityByDayIndex = (occurredAt: string, eventId: string) => ({
-  gsi2pk: `FINACT#${occurredAt.slice(0, 10)}`,
+  gsi2pk: financeActivityDayPk(occurredAt.slice(0, 10)),
   gsi2sk: `${occurredAt}#${eventId}`,
 });
 export const financeActivityDayPk = (day: string) => `FINACT#${day}`;
@@ -280,13 +280,13 @@ export const orderKey = (orderId: string): Key => ({ pk: `ORDER#${orderId}`, sk:
  * ledger's day index (reconciliation checks each one reached the ledger).
  */
 export const commissionOrderDayIndex = (createdAt: string, orderId: string) => ({
-  gsi2pk: `ORDERDAY#${createdAt.slice(0, 10)}#${shardOf(orderId)}`,
+  gsi2pk: commissionOrderDayPk(createdAt.slice(0, 10), shardOf(orderId)),
   gsi2sk: `${createdAt}#${orderId}`,
 });
 export const commissionOrderDayPk = (day: string, shard: number) => `ORDERDAY#${day}#${shard}`;
 /** gsi2: refunds that reverse some commission, by the UTC day they were recorded (as the orders). */
 export const reversingRefundDayIndex = (createdAt: string, orderId: string, refundId: string) => ({
-  gsi2pk: `REFUNDDAY#${createdAt.slice(0, 10)}#${shardOf(orderId)}`,
+  gsi2pk: reversingRefundDayPk(createdAt.slice(0, 10), shardOf(orderId)),
   gsi2sk: `${createdAt}#${orderId}#${refundId}`,
 });
 export const reversingRefundDayPk = (day: string, shard: number) => `REFUNDDAY#${day}#${shard}`;
