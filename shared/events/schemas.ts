@@ -5,12 +5,11 @@ import { utcTimeSchema } from '../domain/time.ts';
 export const EVENT_SOURCE = 'fission.growth';
 
 const money = z.number().int();
-const ts = utcTimeSchema;
 const asset = z.enum(['cash', 'points']);
 /** How the acting user reached the action (share link clicks), for share conversions. */
 const via = z.object({ visitorId: z.string().optional(), ref: z.string().optional() }).optional();
 
-const envelope = { eventId: z.string(), occurredAt: ts, version: z.literal(1) };
+const envelope = { eventId: z.string(), occurredAt: utcTimeSchema, version: z.literal(1) };
 
 /** Every event's own fields, by `detail-type`. `detail` = envelope + these. */
 export const eventFields = {
@@ -22,7 +21,7 @@ export const eventFields = {
     originalPrice: money,
     floorPrice: money,
     helpersRequired: z.number().int(),
-    expiresAt: ts,
+    expiresAt: utcTimeSchema,
   }),
   BargainHelped: z.object({
     chainId: z.string(),
@@ -62,7 +61,7 @@ export const eventFields = {
     leaderId: z.string(),
     orderId: z.string(),
     groupSize: z.number().int(),
-    expiresAt: ts,
+    expiresAt: utcTimeSchema,
   }),
   GroupBuyJoined: z.object({
     groupId: z.string(),
@@ -127,7 +126,7 @@ export const eventFields = {
     userId: z.string(),
     amount: money,
     currency: z.string(),
-    paidAt: ts,
+    paidAt: utcTimeSchema,
     /** True when this is the first paid order the system has seen from this user. */
     firstOrder: z.boolean(),
   }),
@@ -136,7 +135,7 @@ export const eventFields = {
     userId: z.string(),
     amount: money,
     currency: z.string(),
-    paidAt: ts,
+    paidAt: utcTimeSchema,
     campaignId: z.string(),
     linkCode: z.string(),
     kolId: z.string(),
@@ -153,7 +152,7 @@ export const eventFields = {
     amount: money,
     orderAmount: money,
     refundedTotal: money,
-    refundedAt: ts,
+    refundedAt: utcTimeSchema,
     /** Present when the order was attributed: the commission to reverse for this refund (≥ 0). */
     kolId: z.string().optional(),
     campaignId: z.string().optional(),

@@ -3,7 +3,6 @@ import { amountSchema, positiveAmountSchema } from '../money.ts';
 import { textSchema } from '../text.ts';
 import { utcTimeSchema } from '../time.ts';
 
-const isoTime = utcTimeSchema;
 const rewardSchema = z.strictObject({
   asset: z.enum(['cash', 'points']),
   amount: amountSchema,
@@ -143,8 +142,8 @@ export const createCampaignSchema = z
   .strictObject({
     type: z.enum(CAMPAIGN_TYPES),
     title: textSchema(200),
-    startsAt: isoTime.optional(),
-    endsAt: isoTime.optional(),
+    startsAt: utcTimeSchema.optional(),
+    endsAt: utcTimeSchema.optional(),
     rules: z
       .preprocess(
         // A record drops a `__proto__` key while copying; the type's strict schema would refuse it.

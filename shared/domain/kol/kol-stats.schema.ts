@@ -4,11 +4,9 @@ import { utcTimeSchema } from '../time.ts';
 /** Longest range `GET /v1/kol/stats` answers, in days (both ends included). */
 export const MAX_STATS_DAYS = 366;
 
-const utcTime = utcTimeSchema;
-
 const day = z
   .string()
-  .refine((s) => /^\d{4}-\d{2}-\d{2}$/.test(s) || utcTime.safeParse(s).success, {
+  .refine((s) => /^\d{4}-\d{2}-\d{2}$/.test(s) || utcTimeSchema.safeParse(s).success, {
     message: 'expected YYYY-MM-DD (or an ISO-8601 UTC time, whose day is used)',
   })
   .transform((s) => s.slice(0, 10))

@@ -90,7 +90,6 @@ export interface PayoutItem {
 }
 
 const amount = z.number().int().min(0).max(MAX_AMOUNT);
-const isoTime = utcTimeSchema;
 
 /** `POST /v1/finance/payouts`. */
 export const createPayoutSchema = z.strictObject({
@@ -113,10 +112,10 @@ export const failPayoutItemSchema = z.strictObject({
 
 /** `GET /v1/finance/ledger` filters. */
 export const ledgerQuerySchema = z.object({
-  from: isoTime.optional(),
-  to: isoTime.optional(),
+  from: utcTimeSchema.optional(),
+  to: utcTimeSchema.optional(),
   payeeId: z.string().min(1).max(128).optional(),
 });
 
 /** `GET /v1/finance/reconciliation` period. */
-export const periodSchema = z.object({ from: isoTime.optional(), to: isoTime.optional() });
+export const periodSchema = z.object({ from: utcTimeSchema.optional(), to: utcTimeSchema.optional() });

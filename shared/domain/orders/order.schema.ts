@@ -3,7 +3,6 @@ import { ValidationError } from '../../errors.ts';
 import { currencySchema, positiveAmountSchema } from '../money.ts';
 import { utcTimeSchema } from '../time.ts';
 
-const isoTime = utcTimeSchema;
 /** An id the shop gives (order, user, refund): 1–128 printable ASCII characters, no spaces. */
 export const externalId = (what: string) =>
   z
@@ -28,7 +27,7 @@ export const paidOrderSchema = z.strictObject({
   userId: externalId('The buyer'),
   amount: positiveAmountSchema,
   currency: currencySchema,
-  paidAt: isoTime,
+  paidAt: utcTimeSchema,
   attributionToken: z
     .string()
     .min(1)
@@ -44,7 +43,7 @@ export const refundSchema = z.strictObject({
   orderId: externalId('The refunded order'),
   refundId: externalId('This refund: the idempotency key of this webhook'),
   amount: positiveAmountSchema,
-  refundedAt: isoTime,
+  refundedAt: utcTimeSchema,
 });
 export type RefundInput = z.output<typeof refundSchema>;
 
