@@ -4,7 +4,7 @@ import type { Context } from 'hono';
 const pending = new Set<Promise<unknown>>();
 /** Answers held while the backlog is full, released one per work that settles, in arrival order. */
 const waiting: (() => void)[] = [];
-/** Pending works by the click-history subjects (`v:<visitor>`, `u:<user>`) they write. */
+/** Pending works by what they write: a click history (`v:<visitor>`, `u:<user>`) or a link owner's counts (`o:<owner>`). */
 const bySubject = new Map<string, Set<Promise<unknown>>>();
 
 /**
@@ -51,7 +51,8 @@ export async function inBackground(
 
 /**
  * Waits until the clicks of these subjects recorded in the background are written, so an order
- * paid right after its redirect finds the click in the history (nothing is pending on Lambda).
+ * paid right after its redirect finds the click in the history, and a KOL reading their stats
+ * right after a burst of clicks sees every one (nothing is pending on Lambda).
  */
 export async function settleClicksOf(subjects: readonly string[]): Promise<void> {
   await Promise.allSettled(subjects.flatMap((s) => [...(bySubject.get(s) ?? [])]));

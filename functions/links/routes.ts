@@ -18,7 +18,7 @@ import { requireAuth } from '#shared/http/auth';
 import { idempotency } from '#shared/http/idempotency';
 import { verifyJwt } from '#shared/http/jwt';
 import { bearerSecurity, jsonBody, jsonResponse, pageOf, pageQuery, problems } from '#shared/http/openapi';
-import { inBackground, onLambda } from './background.ts';
+import { inBackground, onLambda, settleClicksOf } from './background.ts';
 
 /** The visitor cookie lives 400 days, the most browsers keep one. */
 const VISITOR_COOKIE_SECONDS = 395 * 24 * 3600; // browsers cap cookie lifetimes at 400 days
@@ -115,7 +115,7 @@ const followRoute = createRoute({
   tags: ['Links'],
   summary: 'Follow a short link',
   description:
-    'Answers 302 to the target with `fission_ref=<token>` set in its query and `Cache-Control: no-store`. The token is HMAC-signed over (code, visitor, issued-at) and is honoured for the link’s attribution window (its commission campaign’s, else 7 days). The visitor is the `fission_vid` cookie, else a keyed hash of IP + User-Agent (raw IPs are never stored); the cookie is set (HttpOnly, SameSite=Lax, 400 days) when absent. A click is unique unless the same visitor’s last unique click on the same link was less than 30 minutes before (the 30 minutes run from that counted click, so a visitor clicking every 20 minutes counts every 40). Known bots (by User-Agent) and HEAD requests are redirected but not counted. An optional bearer token also records the click under that user for attribution. Unknown code → 404.',
+    'Answers 302 to the target with `fission_ref=<token>` set in its query and `Cache-Control: no-store`. The token is HMAC-signed over (code, visitor, issued-at) and is honoured for the link’s attribution window (its commission campaign’s, else 7 days). The visitor is the `fission_vid` cookie (1–128 printable ASCII characters but space, `"`, `,`, `;`, `\\` and `~`; any other value is ignored), else a keyed hash of IP + User-Agent (raw IPs are never stored); the cookie is set (HttpOnly, SameSite=Lax, 400 days) when absent. A click is unique unless the same visitor’s last unique click on the same link was less than 30 minutes before (the 30 minutes run from that counted click, so a visitor clicking every 20 minutes counts every 40). Known bots (by User-Agent) and HEAD requests are redirected but not counted. An optional bearer token also records the click under that user for attribution. Unknown code → 404.',
   request: { params: z.object({ code: z.string() }) },
   responses: {
     302: {
@@ -139,8 +139,8 @@ linkRoutes.get('/s/:code', async (c) => {
     );
     if (onLambda(c)) await work;
     else {
-      const { visitorId, userId } = result.click;
-      await inBackground(work, undefined, [`v:${visitorId}`, ...(userId ? [`u:${userId}`] : [])]);
+      const { visitorId, userId, link } = result.click;
+      await inBackground(work, undefined, [`v:${visitorId}`, `o:${link.ownerId}`, ...(userId ? [`u:${userId}`] : [])]);
     }
   }
   return redirectTo(c, deps, result);
@@ -214,14 +214,17 @@ linkRoutes.openapi(
     tags: ['Shares'],
     summary: 'Stats of my shares of an object',
     description:
-      'Owner only: an object the caller never shared answers 404. `uniqueVisitors` counts unique clicks (30-minute rule per visitor and share link).',
+      'Owner only: an object the caller never shared answers 404. `uniqueVisitors` counts unique clicks (30-minute rule per visitor and share link). Clicks answered before this request are all counted.',
     security: bearerSecurity,
     middleware: [requireAuth('user')] as const,
     request: { query: shareStatsQuerySchema },
     responses: { 200: jsonResponse(shareStatsSchema, 'The stats'), ...problems(400, 401, 403, 404, 429) },
   }),
-  async (c) =>
-    c.json(await getShareStats(c.get('deps'), { ...c.req.valid('query'), ownerId: c.get('principal').sub }), 200),
+  async (c) => {
+    const ownerId = c.get('principal').sub;
+    await settleClicksOf([`o:${ownerId}`]);
+    return c.json(await getShareStats(c.get('deps'), { ...c.req.valid('query'), ownerId }), 200);
+  },
 );
 
 // GET /v1/kol/links — the calling KOL's links with click totals
@@ -231,7 +234,8 @@ linkRoutes.openapi(
     path: '/v1/kol/links',
     tags: ['KOL'],
     summary: 'My links',
-    description: 'Newest first. Click totals are summed from the link’s 16 counter shards.',
+    description:
+      'Newest first. Click totals are summed from the link’s 16 counter shards, and include every click answered before this request.',
     security: bearerSecurity,
     middleware: [requireAuth('kol')] as const,
     request: { query: z.object(pageQuery) },
@@ -239,9 +243,11 @@ linkRoutes.openapi(
   }),
   async (c) => {
     const q = c.req.valid('query');
+    const ownerId = c.get('principal').sub;
+    await settleClicksOf([`o:${ownerId}`]);
     return c.json(
       await listKolLinks(c.get('deps'), {
-        ownerId: c.get('principal').sub,
+        ownerId,
         limit: q.limit,
         ...(q.cursor ? { cursor: q.cursor } : {}),
       }),
@@ -258,12 +264,15 @@ linkRoutes.openapi(
     tags: ['KOL'],
     summary: 'My daily stats',
     description:
-      'Every UTC day from `from` to `to` (YYYY-MM-DD, both included, `from` ≤ `to`, at most 366 days; else 400), zeros included, read from pre-aggregated day items. `clicks`/`uniqueVisitors` count the day’s clicks and unique clicks on the KOL’s links (bots excluded); `conversions`, `gmv` and `commission` count attributed orders on the day they were paid; refunds subtract their commission reversal on the day of the refund (`gmv` stays gross).',
+      'Every UTC day from `from` to `to` (YYYY-MM-DD, both included, `from` ≤ `to`, at most 366 days; else 400), zeros included, read from pre-aggregated day items. `clicks`/`uniqueVisitors` count the day’s clicks and unique clicks on the KOL’s links (bots excluded); `conversions`, `gmv` and `commission` count attributed orders on the day they were paid; refunds subtract their commission reversal on the day of the refund (`gmv` stays gross). Clicks answered before this request are all counted; orders count once their `OrderAttributed` event is delivered.',
     security: bearerSecurity,
     middleware: [requireAuth('kol')] as const,
     request: { query: kolStatsQuerySchema },
     responses: { 200: jsonResponse(kolStatsSchema, 'Stats per day and totals'), ...problems(400, 401, 403, 429) },
   }),
-  async (c) =>
-    c.json(await getKolStats(c.get('deps'), { ...c.req.valid('query'), kolId: c.get('principal').sub }), 200),
+  async (c) => {
+    const kolId = c.get('principal').sub;
+    await settleClicksOf([`o:${kolId}`]);
+    return c.json(await getKolStats(c.get('deps'), { ...c.req.valid('query'), kolId }), 200);
+  },
 );

@@ -12,7 +12,8 @@ export interface TokenClaims {
 /** A token issued up to this far in the future (clock skew between instances) is still accepted. */
 export const TOKEN_SKEW_MS = 5 * 60 * 1000;
 
-const MAX_TOKEN_LENGTH = 256;
+/** The longest a token can be: a 32-character code, a 128-character visitor and a 15-digit time, signed. */
+const MAX_TOKEN_LENGTH = 320;
 
 /** The secret as a key object, made once: a string key is imported again on every HMAC. */
 const keys = new Map<string, KeyObject>();

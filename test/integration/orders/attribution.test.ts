@@ -219,7 +219,7 @@ describe('Order attribution', () => {
     async (t) => {
       row++;
       const start = clock.now() + 24 * HOUR * 1000;
-      const visitor = `visitor-row-${row}`;
+      const visitor = `v${row}`; // a frontend's own short visitor id, as the cookie and the webhook carry it
       const user = `buyer-row-${row}`;
       const tokens: string[] = [];
       const steps = [...t.clicks].sort((a, b) => a.at - b.at);
