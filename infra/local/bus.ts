@@ -14,6 +14,10 @@ const PAGE_SIZE = 100;
 const REMOVAL_WINDOW_MS = 250;
 /** Delivered items not yet removed, at most (ten full BatchWriteItem requests): past this, new deliveries wait for removals. */
 const MAX_UNREMOVED = 250;
+/** How long a read waits at most for the events before it to be delivered (see caughtUp). */
+const CATCH_UP_MS = 2000;
+/** Rounds of catching up: the events taken meanwhile include those the earlier ones led to. */
+const CATCH_UP_ROUNDS = 3;
 
 export interface LocalBusOptions {
   /** Attempts per consumer before the event is dead-lettered (EventBridge + Lambda async: 3). */
@@ -49,8 +53,14 @@ export class LocalBus {
   private unwatch: (() => void) | undefined;
   /** Events waiting for a delivery slot, in the order they were committed or found. */
   private readonly queue: OutboxItem[] = [];
-  /** Events queued or being delivered: a poll that sees them again leaves them alone. */
-  private readonly taken = new Set<string>();
+  /**
+   * Events queued or being delivered, each with the number it was taken under: a poll that sees
+   * them again leaves them alone. A Map keeps its insertion order, so the first is the oldest.
+   */
+  private readonly taken = new Map<string, number>();
+  private takenCount = 0;
+  /** Waiters for every event taken up to `through` to be delivered. */
+  private deliveryWaiters: { through: number; done: () => void }[] = [];
   private active = 0;
   private idleWaiters: (() => void)[] = [];
   private roomWaiters: (() => void)[] = [];
@@ -151,7 +161,7 @@ export class LocalBus {
   private enqueue(item: OutboxItem): boolean {
     const id = item.eventId;
     if (this.taken.has(id) || this.unremoved.has(id) || this.recent.has(id)) return false;
-    this.taken.add(id);
+    this.taken.set(id, ++this.takenCount);
     this.queue.push(item);
     this.pump();
     return true;
@@ -178,9 +188,44 @@ export class LocalBus {
     }
   }
 
-  /** Wakes the waiters for room in the queue and for idleness, as they apply. */
+  /**
+   * Resolves once the events taken before the call are delivered (their consumers have run or
+   * dead-lettered them), then those taken meanwhile, which include the events their consumers
+   * committed, for up to CATCH_UP_ROUNDS rounds or `maxMs`. The local server runs reads behind it,
+   * so a client reading right after it acted sees what its events lead to (rewards, stats), as it
+   * would a moment later on AWS.
+   */
+  async caughtUp(maxMs = CATCH_UP_MS): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((r) => {
+      timer = setTimeout(r, maxMs);
+    });
+    try {
+      for (let round = 0, through = this.takenCount; this.running && round < CATCH_UP_ROUNDS; round++) {
+        if (this.oldestTaken() <= through)
+          await Promise.race([timeout, new Promise<void>((done) => this.deliveryWaiters.push({ through, done }))]);
+        if (this.takenCount === through) return;
+        through = this.takenCount;
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The number the oldest event still queued or being delivered was taken under (Infinity: none). */
+  private oldestTaken(): number {
+    return this.taken.values().next().value ?? Number.POSITIVE_INFINITY;
+  }
+
+  /** Wakes the waiters for room in the queue, for deliveries and for idleness, as they apply. */
   private settled(): void {
     if (this.queue.length < this.opts.concurrency) for (const go of this.roomWaiters.splice(0)) go();
+    if (this.deliveryWaiters.length > 0) {
+      const oldest = this.oldestTaken();
+      const due = this.deliveryWaiters.filter((w) => w.through < oldest);
+      this.deliveryWaiters = this.deliveryWaiters.filter((w) => w.through >= oldest);
+      for (const w of due) w.done();
+    }
     if (this.isIdle()) for (const done of this.idleWaiters.splice(0)) done();
   }
 

@@ -102,8 +102,13 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
     }, opts.sweepIntervalMs ?? 1000);
 
     const app = createFullApp(deps);
+    const localBus = bus;
+    const fetch: typeof app.fetch = async (req, env) => {
+      if (readsEventEffects(req)) await localBus.caughtUp();
+      return app.fetch(req, env);
+    };
     const server: ServerType = await new Promise((ok, fail) => {
-      const s = serve({ fetch: app.fetch, port: wantedPort, hostname: '0.0.0.0' }, () => {
+      const s = serve({ fetch, port: wantedPort, hostname: '0.0.0.0' }, () => {
         s.off('error', fail);
         ok(s);
       });
@@ -134,6 +139,16 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
     await stopParts();
     throw e;
   }
+}
+
+/**
+ * Whether a request reads what events lead to: every GET of the API (rewards, stats, the ledger)
+ * and every finance request (payouts are paid from the ledger the events write). Locally these
+ * wait for the bus to deliver the events committed before them (LocalBus.caughtUp).
+ */
+function readsEventEffects(req: Request): boolean {
+  const path = req.url.slice(req.url.indexOf('/', req.url.indexOf('//') + 2));
+  return path.startsWith('/v1/') && (req.method === 'GET' || path.startsWith('/v1/finance/'));
 }
 
 /** Fails, as listening would, when something already listens on `port` (0: any free port, never taken). */

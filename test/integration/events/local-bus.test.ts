@@ -167,6 +167,56 @@ describe('Class: LocalBus', () => {
     expect(await count('o-dup')).toBe(1);
   });
 
+  it('lets a read catch up with the events committed before it, and with those their consumers commit', async () => {
+    let open!: () => void;
+    const gate = new Promise<void>((r) => {
+      open = r;
+    });
+    const seen: string[] = [];
+    const consumer = defineConsumer('test-counter', ['OrderPaid'], async (event, deps: Deps) => {
+      await gate;
+      seen.push(event.detail.orderId);
+      if (event.detail.orderId === 'parent')
+        await deps.store.transact([outboxPut('OrderPaid', paid('child'), deps.clock)]);
+    });
+    const h = await createHarness({ consumers: [consumer], bus: { rules: [rule], pollMs: 3_600_000 } });
+    h.bus.start();
+    try {
+      await h.deps.store.transact([outboxPut('OrderPaid', paid('parent'), h.clock)]);
+      let caughtUp = false;
+      const read = h.bus.caughtUp(60_000).then(() => {
+        caughtUp = true;
+      });
+      await new Promise((r) => setTimeout(r, 100));
+      expect([caughtUp, seen]).toEqual([false, []]);
+      open();
+      await read;
+      expect(seen).toEqual(['parent', 'child']);
+      // Nothing under way: at once.
+      await h.bus.caughtUp(60_000);
+    } finally {
+      await h.bus.stop();
+    }
+  });
+
+  it('lets a read go after its time limit when a delivery takes longer', async () => {
+    let open!: () => void;
+    const gate = new Promise<void>((r) => {
+      open = r;
+    });
+    const consumer = defineConsumer('test-counter', ['OrderPaid'], () => gate);
+    const h = await createHarness({ consumers: [consumer], bus: { rules: [rule], pollMs: 3_600_000 } });
+    h.bus.start();
+    try {
+      await h.deps.store.transact([outboxPut('OrderPaid', paid('slow'), h.clock)]);
+      await h.bus.caughtUp(50);
+      expect(h.bus.stats.delivered).toBe(0);
+    } finally {
+      open();
+      await h.bus.stop();
+    }
+  });
+
   it('answers 404 for an unknown dead letter and needs the admin role', async () => {
     const { h } = await setup(new Map());
     const r = await h.call('POST', '/v1/admin/dead-letters/dlq_nope/redrive', { token: h.token('a', ['admin']) });

@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { afterAll, describe, expect, it } from 'vitest';
 import { signJwt } from '#shared/http/jwt';
+import { signWebhook } from '#shared/http/webhook';
 import { ROOT } from '../../../infra/lambdas.ts';
 import { claimDataDir, DataDirInUseError } from '../../../infra/local/data-dir.ts';
 import { freePort, WATCHDOG_MARK } from '../../../infra/local/dynamodb.ts';
@@ -420,6 +421,78 @@ describe('Claiming a data directory', () => {
     expect(refused).toMatchObject({ dataDir: dir, pid: node });
     expect(readFileSync(join(dir, 'dynamodb.pid'), 'utf8')).toBe(pidFile);
     expect(isAlive(node)).toBe(true);
+  });
+});
+
+describe('The local server, read right after an action', () => {
+  const tokenOf = (sub: string, roles: string[]) =>
+    signJwt(
+      { sub, roles },
+      {
+        secret: TEST_ENV.JWT_SECRET,
+        issuer: TEST_ENV.JWT_ISSUER,
+        audience: TEST_ENV.JWT_AUDIENCE,
+        nowSeconds: Math.floor(Date.now() / 1000),
+      },
+    );
+
+  it('shows the stats and rewards the events of an order lead to at once', async () => {
+    const env = { ...TEST_ENV, TABLE_NAME: `t-${randomUUID()}` };
+    const rt = await startLocalRuntime({ port: 0, env, dynamoEndpoint: dynamoEndpoint(), sweepIntervalMs: 60_000 });
+    const api = async (method: string, path: string, token: string, body?: unknown) => {
+      const r = await fetch(`${rt.url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      return { status: r.status, body: (await r.json()) as any };
+    };
+    try {
+      const kol = tokenOf(`kol-${randomUUID()}`, ['user', 'kol']);
+      const campaign = await api('POST', '/v1/admin/campaigns', tokenOf('admin', ['admin']), {
+        type: 'commission',
+        title: 'At once',
+        rules: { rateBps: 1000 },
+      });
+      const link = await api('POST', '/v1/links', kol, {
+        targetUrl: 'https://shop.example.com/p/1',
+        campaignId: campaign.body.id,
+      });
+      const today = new Date().toISOString().slice(0, 10);
+      for (let i = 1; i <= 10; i++) {
+        const redirect = await fetch(`${rt.url}/s/${link.body.code}`, {
+          redirect: 'manual',
+          headers: { 'user-agent': 'Mozilla/5.0', cookie: `fission_vid=buyer-${i}` },
+        });
+        const ref = new URL(redirect.headers.get('location')!).searchParams.get('fission_ref');
+        const raw = JSON.stringify({
+          orderId: `order-${randomUUID()}`,
+          userId: `buyer-${i}`,
+          amount: 10000,
+          paidAt: new Date().toISOString(),
+          attributionToken: ref,
+        });
+        const ts = Math.floor(Date.now() / 1000);
+        const paid = await fetch(`${rt.url}/v1/orders/paid`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'x-fission-timestamp': String(ts),
+            'x-fission-signature': signWebhook(TEST_ENV.WEBHOOK_SECRET, ts, raw),
+          },
+          body: raw,
+        });
+        expect(((await paid.json()) as { attributed: boolean }).attributed).toBe(true);
+        const [stats, rewards] = await Promise.all([
+          api('GET', `/v1/kol/stats?from=${today}&to=${today}`, kol),
+          api('GET', '/v1/rewards/mine', kol),
+        ]);
+        expect(stats.body.totals).toMatchObject({ clicks: i, conversions: i, commission: 1000 * i });
+        expect(rewards.body.balances.cash.locked).toBe(1000 * i);
+      }
+    } finally {
+      await rt.stop();
+    }
   });
 });
 
