@@ -115,7 +115,7 @@ const followRoute = createRoute({
   tags: ['Links'],
   summary: 'Follow a short link',
   description:
-    'Answers 302 to the target with `fission_ref=<token>` set in its query and `Cache-Control: no-store`. The token is HMAC-signed over (code, visitor, issued-at) and is honoured for the link’s attribution window (its commission campaign’s, else 7 days). The visitor is the `fission_vid` cookie (1–128 printable ASCII characters but space, `"`, `,`, `;`, `\\` and `~`; any other value is ignored), else a keyed hash of IP + User-Agent (raw IPs are never stored); the cookie is set (HttpOnly, SameSite=Lax, 400 days) when absent. A click is unique unless the same visitor’s last unique click on the same link was less than 30 minutes before (the 30 minutes run from that counted click, so a visitor clicking every 20 minutes counts every 40). Known bots (by User-Agent) and HEAD requests are redirected but not counted. An optional bearer token also records the click under that user for attribution. Unknown code → 404.',
+    'Answers 302 to the target with `fission_ref=<token>` set in its query and `Cache-Control: no-store`. The token is HMAC-signed over (code, visitor, issued-at) and is honoured for the link’s attribution window (its commission campaign’s, else 7 days). The visitor is the `fission_vid` cookie (1–128 printable ASCII characters but space, `"`, `,`, `;`, `\\` and `~`; any other value is ignored), else a keyed hash of IP + User-Agent (the IP is API Gateway’s source IP; on the local server, the first `X-Forwarded-For` address when there is one; raw IPs are never stored); the cookie is set (HttpOnly, SameSite=Lax, 400 days) when absent. A click is unique unless the same visitor’s last unique click on the same link was less than 30 minutes before (the 30 minutes run from that counted click, so a visitor clicking every 20 minutes counts every 40). Known bots (by User-Agent) and HEAD requests are redirected but not counted. An optional bearer token also records the click under that user for attribution. Unknown code → 404.',
   request: { params: z.object({ code: z.string() }) },
   responses: {
     302: {
@@ -151,7 +151,7 @@ export function followInput(c: Context, deps: Pick<Deps, 'config' | 'clock'>): F
   return {
     code: c.req.param('code') ?? '',
     cookie: getCookie(c, 'fission_vid'),
-    ip: clientIp(c),
+    ip: visitorIp(c),
     userAgent: c.req.header('user-agent'),
     deviceId: c.req.header('x-device-id'),
     userId: optionalUser(c.req.header('authorization'), deps),
@@ -170,6 +170,18 @@ export function redirectTo(c: Context, deps: Pick<Deps, 'config'>, result: Follo
     });
   c.header('Cache-Control', 'no-store');
   return c.redirect(result.location, 302);
+}
+
+/**
+ * The address a visitor without a cookie is known by (hashed): API Gateway's source IP on Lambda.
+ * The local server, often reached through a tunnel or dev proxy, takes the first address of
+ * `X-Forwarded-For` when there is one: a client choosing it only chooses its own visitor id, as
+ * it could with the cookie or its User-Agent (rate limits keep the socket's address).
+ */
+function visitorIp(c: Context): string {
+  if (onLambda(c)) return clientIp(c);
+  const forwarded = c.req.header('x-forwarded-for')?.split(',')[0]?.trim();
+  return forwarded && forwarded.length <= 64 ? forwarded : clientIp(c);
 }
 
 /** The signed-in user of a redirect, when it carries a valid bearer token (anything else: anonymous). */

@@ -162,6 +162,22 @@ describe('Links and the redirect', () => {
     expect(stats.body.days[0].clicks).toBeGreaterThanOrEqual(2000);
   }, 120_000);
 
+  it('knows a visitor without a cookie by a hash of their address (a proxy’s X-Forwarded-For locally) and User-Agent', async () => {
+    const { body: link } = await newLink();
+    const from = (ip: string, ua = UA) => click(link.code, { 'x-forwarded-for': `${ip}, 10.0.0.1`, 'user-agent': ua });
+    const answers = [await from('203.0.113.1'), await from('203.0.113.1'), await from('203.0.113.2')];
+    answers.push(await from('203.0.113.2', 'Mozilla/5.0 (Android)'));
+    const cookies = answers.map((r) => /fission_vid=([^;]+)/.exec(r.headers.get('set-cookie') ?? '')?.[1]);
+    expect(cookies[0]).toBe(cookies[1]);
+    expect(new Set(cookies).size).toBe(3);
+    for (const c of cookies) expect(c).not.toContain('203');
+    const list = await h.call('GET', '/v1/kol/links?limit=100', { token: kol });
+    expect(list.body.items.find((l: { code: string }) => l.code === link.code)).toMatchObject({
+      clicks: 4,
+      uniqueClicks: 3,
+    });
+  });
+
   it('accepts none of 10,000 mutated link codes (store lookups) nor a sample of 200 through HTTP', async () => {
     const { body: link } = await newLink();
     const alphabet = '23456789abcdefghjkmnpqrstuvwxyz';
