@@ -9,7 +9,8 @@ import { createArea, noBody } from '#shared/http/app';
 import { requireAuth } from '#shared/http/auth';
 import { idempotency } from '#shared/http/idempotency';
 import { bearerSecurity, jsonBody, jsonResponse, problems } from '#shared/http/openapi';
-import { requestVia, VIA_DOC } from '#shared/http/via';
+import { VIA_DOC } from '#shared/http/via';
+import { settledVia } from '../links/background.ts';
 
 const statusSchema = z
   .enum(['active', 'completed', 'expired', 'purchased'])
@@ -144,7 +145,7 @@ bargainRoutes.openapi(
   }),
   async (c) => {
     const principal = c.get('principal');
-    const via = requestVia(c);
+    const via = await settledVia(c);
     return c.json(
       await helpBargain(c.get('deps'), {
         chainId: c.req.valid('param').id,

@@ -9,7 +9,8 @@ import { createArea, noBody } from '#shared/http/app';
 import { requireAuth } from '#shared/http/auth';
 import { idempotency } from '#shared/http/idempotency';
 import { bearerSecurity, jsonBody, jsonResponse, pageOf, pageQuery, problems } from '#shared/http/openapi';
-import { requestVia, VIA_DOC } from '#shared/http/via';
+import { VIA_DOC } from '#shared/http/via';
+import { settledVia } from '../links/background.ts';
 
 const status = z
   .enum(['open', 'formed', 'failed'])
@@ -200,7 +201,7 @@ groupBuyRoutes.openapi(
       groupId: c.req.valid('param').id,
       userId: p.sub,
       name: p.name,
-      via: requestVia(c),
+      via: await settledVia(c),
     });
     return c.json(r, 201);
   },

@@ -8,7 +8,8 @@ import { createArea, noBody } from '#shared/http/app';
 import { requireAuth } from '#shared/http/auth';
 import { idempotency } from '#shared/http/idempotency';
 import { bearerSecurity, jsonBody, jsonResponse, pageOf, pageQuery, problems } from '#shared/http/openapi';
-import { requestVia, VIA_DOC } from '#shared/http/via';
+import { VIA_DOC } from '#shared/http/via';
+import { settledVia } from '../links/background.ts';
 
 const inviteCodeSchema = z
   .object({
@@ -179,7 +180,7 @@ inviteRoutes.openapi(
   }),
   async (c) => {
     const deviceId = c.req.valid('header')['x-device-id'];
-    const via = requestVia(c);
+    const via = await settledVia(c);
     return c.json(
       await acceptInvite(c.get('deps'), {
         code: c.req.valid('param').code,

@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import { requestVia, type Via } from '#shared/http/via';
 
 /** Work started after answering (local server), so tests and benchmarks can wait for it. */
 const pending = new Set<Promise<unknown>>();
@@ -50,15 +51,38 @@ export async function inBackground(
 }
 
 /**
- * Waits until the clicks of these subjects recorded in the background are written, so an order
- * paid right after its redirect finds the click in the history, and a KOL reading their stats
- * right after a burst of clicks sees every one (nothing is pending on Lambda).
+ * Waits until the clicks of these subjects recorded in the background are written (or `maxMs`
+ * has passed), so an order paid right after its redirect finds the click in the history, and a
+ * KOL reading their stats right after a burst of clicks sees every one (nothing is pending on Lambda).
  */
-export async function settleClicksOf(subjects: readonly string[]): Promise<void> {
-  await Promise.allSettled(subjects.flatMap((s) => [...(bySubject.get(s) ?? [])]));
+export async function settleClicksOf(subjects: readonly string[], maxMs?: number): Promise<void> {
+  const works = Promise.allSettled(subjects.flatMap((s) => [...(bySubject.get(s) ?? [])]));
+  if (maxMs === undefined) {
+    await works;
+    return;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([works, new Promise((r) => (timer = setTimeout(r, maxMs)))]);
+  clearTimeout(timer);
 }
+
+/**
+ * How long a stats read waits at most for the clicks on the caller's links: after a burst far
+ * beyond what the database writes in that time, the read answers with what is written so far.
+ */
+export const STATS_SETTLE_MS = 5000;
 
 /** Waits until every click recorded in the background is written. */
 export async function settleClicks(): Promise<void> {
   while (pending.size > 0) await Promise.allSettled([...pending]);
+}
+
+/**
+ * How the caller reached an action (requestVia), once the clicks of its visitor are written: a
+ * help, join or accept sent right after the share link's redirect finds that click.
+ */
+export async function settledVia(c: Context): Promise<Via | undefined> {
+  const via = requestVia(c);
+  if (via?.visitorId) await settleClicksOf([`v:${via.visitorId}`]);
+  return via;
 }

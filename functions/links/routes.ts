@@ -18,7 +18,7 @@ import { requireAuth } from '#shared/http/auth';
 import { idempotency } from '#shared/http/idempotency';
 import { verifyJwt } from '#shared/http/jwt';
 import { bearerSecurity, jsonBody, jsonResponse, pageOf, pageQuery, problems } from '#shared/http/openapi';
-import { inBackground, onLambda, settleClicksOf } from './background.ts';
+import { inBackground, onLambda, STATS_SETTLE_MS, settleClicksOf } from './background.ts';
 
 /** The visitor cookie lives 400 days, the most browsers keep one. */
 const VISITOR_COOKIE_SECONDS = 395 * 24 * 3600; // browsers cap cookie lifetimes at 400 days
@@ -226,7 +226,7 @@ linkRoutes.openapi(
     tags: ['Shares'],
     summary: 'Stats of my shares of an object',
     description:
-      'Owner only: an object the caller never shared answers 404. `uniqueVisitors` counts unique clicks (30-minute rule per visitor and share link). Clicks answered before this request are all counted.',
+      'Owner only: an object the caller never shared answers 404. `uniqueVisitors` counts unique clicks (30-minute rule per visitor and share link). Clicks answered before this request are all counted (the local server waits up to 5 s for them to be written).',
     security: bearerSecurity,
     middleware: [requireAuth('user')] as const,
     request: { query: shareStatsQuerySchema },
@@ -234,7 +234,7 @@ linkRoutes.openapi(
   }),
   async (c) => {
     const ownerId = c.get('principal').sub;
-    await settleClicksOf([`o:${ownerId}`]);
+    await settleClicksOf([`o:${ownerId}`], STATS_SETTLE_MS);
     return c.json(await getShareStats(c.get('deps'), { ...c.req.valid('query'), ownerId }), 200);
   },
 );
@@ -247,7 +247,7 @@ linkRoutes.openapi(
     tags: ['KOL'],
     summary: 'My links',
     description:
-      'Newest first. Click totals are summed from the link’s 16 counter shards, and include every click answered before this request.',
+      'Newest first. Click totals are summed from the link’s 16 counter shards, and include every click answered before this request (the local server waits up to 5 s for them to be written).',
     security: bearerSecurity,
     middleware: [requireAuth('kol')] as const,
     request: { query: z.object(pageQuery) },
@@ -256,7 +256,7 @@ linkRoutes.openapi(
   async (c) => {
     const q = c.req.valid('query');
     const ownerId = c.get('principal').sub;
-    await settleClicksOf([`o:${ownerId}`]);
+    await settleClicksOf([`o:${ownerId}`], STATS_SETTLE_MS);
     return c.json(
       await listKolLinks(c.get('deps'), {
         ownerId,
@@ -276,7 +276,7 @@ linkRoutes.openapi(
     tags: ['KOL'],
     summary: 'My daily stats',
     description:
-      'Every UTC day from `from` to `to` (YYYY-MM-DD, both included, `from` ≤ `to`, at most 366 days; else 400), zeros included, read from pre-aggregated day items. `clicks`/`uniqueVisitors` count the day’s clicks and unique clicks on the KOL’s links (bots excluded); `conversions`, `gmv` and `commission` count attributed orders on the day they were paid; refunds subtract their commission reversal on the day of the refund (`gmv` stays gross). Clicks answered before this request are all counted; orders count once their `OrderAttributed` event is delivered.',
+      'Every UTC day from `from` to `to` (YYYY-MM-DD, both included, `from` ≤ `to`, at most 366 days; else 400), zeros included, read from pre-aggregated day items. `clicks`/`uniqueVisitors` count the day’s clicks and unique clicks on the KOL’s links (bots excluded); `conversions`, `gmv` and `commission` count attributed orders on the day they were paid; refunds subtract their commission reversal on the day of the refund (`gmv` stays gross). Clicks answered before this request are all counted (the local server waits up to 5 s for them to be written); orders count once their `OrderAttributed` event is delivered.',
     security: bearerSecurity,
     middleware: [requireAuth('kol')] as const,
     request: { query: kolStatsQuerySchema },
@@ -284,7 +284,7 @@ linkRoutes.openapi(
   }),
   async (c) => {
     const kolId = c.get('principal').sub;
-    await settleClicksOf([`o:${kolId}`]);
+    await settleClicksOf([`o:${kolId}`], STATS_SETTLE_MS);
     return c.json(await getKolStats(c.get('deps'), { ...c.req.valid('query'), kolId }), 200);
   },
 );

@@ -15,7 +15,7 @@ const REMOVAL_WINDOW_MS = 250;
 /** Delivered items not yet removed, at most (ten full BatchWriteItem requests): past this, new deliveries wait for removals. */
 const MAX_UNREMOVED = 250;
 /** How long a read waits at most for the events before it to be delivered (see caughtUp). */
-const CATCH_UP_MS = 2000;
+const CATCH_UP_MS = 5000;
 /** Rounds of catching up: the events taken meanwhile include those the earlier ones led to. */
 const CATCH_UP_ROUNDS = 3;
 

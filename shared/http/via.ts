@@ -1,15 +1,21 @@
 import type { Context } from 'hono';
 import { getCookie } from 'hono/cookie';
 
+/** How the caller reached an action: its visitor id and the attribution token of a share link. */
+export interface Via {
+  visitorId?: string;
+  ref?: string;
+}
+
 /**
  * How the caller reached this action, for share conversions: the `fission_vid` visitor cookie
  * and the attribution token of the share link they came through (`X-Fission-Ref` header or
  * `fission_ref` query). Both are hints, checked by the consumer that counts conversions.
  */
-export function requestVia(c: Context): { visitorId?: string; ref?: string } | undefined {
+export function requestVia(c: Context): Via | undefined {
   const vid = getCookie(c, 'fission_vid') ?? c.req.header('x-fission-visitor');
   const ref = c.req.header('x-fission-ref') ?? c.req.query('fission_ref');
-  const out: { visitorId?: string; ref?: string } = {};
+  const out: Via = {};
   if (vid && vid.length <= 128) out.visitorId = vid;
   if (ref && ref.length <= 1024) out.ref = ref;
   return out.visitorId || out.ref ? out : undefined;

@@ -193,13 +193,22 @@ export class Store {
           FilterExpression: q.filter?.expression,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
-          Limit: q.limit,
+          // One more than asked: a page that ends at the last item then answers no cursor.
+          Limit: q.limit === undefined ? undefined : q.limit + 1,
           ScanIndexForward: q.forward ?? true,
           ConsistentRead: q.index ? undefined : q.consistent,
           ExclusiveStartKey: q.cursor ? decodeCursor(q.cursor, pkName, q.pk) : undefined,
         }),
       );
-      return { items: (r.Items ?? []) as T[], nextCursor: encodeCursor(r.LastEvaluatedKey) };
+      const items = (r.Items ?? []) as T[];
+      if (q.limit !== undefined && items.length > q.limit) {
+        items.length = q.limit;
+        const last = items[q.limit - 1] as Item;
+        const names = [tableDefinition.partitionKey, tableDefinition.sortKey, ...(index ? [pkName, skName] : [])];
+        return { items, nextCursor: encodeCursor(Object.fromEntries(names.map((n) => [n, last[n]]))) };
+      }
+      // Fewer than asked came back: the end, unless DynamoDB stopped early (1 MB read, or the filter dropped some).
+      return { items, nextCursor: encodeCursor(r.LastEvaluatedKey) };
     } catch (e) {
       if ((e as Error).name === 'ValidationException' && q.cursor) throw new ValidationError('cursor is not valid');
       throw e;

@@ -144,6 +144,42 @@ describe('Shares', () => {
     expect(iv.status).toBe(302);
   });
 
+  it('counts a join or help sent straight after the share link’s redirect, by its visitor id alone', async () => {
+    const groups = await createGroupCampaign(h, { groupSize: 10 });
+    const g = await h.call('POST', '/v1/group-buys', {
+      token: h.token('leader-now'),
+      body: { campaignId: groups, orderId: 'ord-now-leader' },
+    });
+    const gs = await share({ objectType: 'group_buy', objectId: g.body.id, channel: 'c' }, h.token('leader-now'));
+    const chain = (await startChain(h, await createBargainCampaign(h, { helpersRequired: 10 }), 'starter-now')).id;
+    const cs = await share({ objectType: 'bargain', objectId: chain, channel: 'c' }, h.token('starter-now'));
+    const redirect = (code: string, visitor: string) =>
+      h.call('GET', `/s/${code}`, { headers: { 'user-agent': UA, cookie: `fission_vid=${visitor}` } });
+    // Delivering events as they commit, as the local server does: the conversion is judged at once.
+    h.bus.start();
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, async (_, i) => {
+        // No settling in between: the action names only the visitor whose click is still being written.
+        await redirect(gs.body.code, `now-g-${i}`);
+        const join = await h.call('POST', `/v1/group-buys/${g.body.id}/members`, {
+          token: h.token(`joiner-now-${i}`),
+          headers: { cookie: `fission_vid=now-g-${i}` },
+          body: { orderId: `ord-now-${i}` },
+        });
+        await redirect(cs.body.code, `now-c-${i}`);
+        const help = await h.call('POST', `/v1/bargains/${chain}/helps`, {
+          token: h.token(`helper-now-${i}`),
+          headers: { 'x-fission-visitor': `now-c-${i}` },
+        });
+        return [join.status, help.status];
+      }),
+    );
+    await h.bus.stop();
+    expect(answers).toEqual(Array(5).fill([201, 201]));
+    expect((await stats('group_buy', g.body.id, h.token('leader-now'))).body.conversions).toBe(5);
+    expect((await stats('bargain', chain, h.token('starter-now'))).body.conversions).toBe(5);
+  });
+
   it('counts a user once for an object, whichever of its owner’s shares they came through', async () => {
     const first = await share({ objectType: 'group_buy', objectId: group, channel: 'wechat' });
     const second = await share({ objectType: 'group_buy', objectId: group, channel: 'moments' });

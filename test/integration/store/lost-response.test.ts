@@ -66,3 +66,39 @@ describe('Store against DynamoDB Local', () => {
     expect((await h.deps.store.get<{ taken: number }>(key, true))?.taken).toBe(10);
   });
 });
+
+describe('Store queries against DynamoDB Local', () => {
+  it('answers a cursor only when more items follow, on the table and on an index, filtered or not', async () => {
+    const h = await createHarness();
+    const store = h.deps.store;
+    for (let i = 0; i < 5; i++)
+      await store.put({ pk: 'PAGE#1', sk: `i${i}`, gsi1pk: 'PAGEIDX#1', gsi1sk: `i${i}`, entity: 'test', odd: i % 2 });
+    const walk = async (q: Omit<Parameters<typeof store.query>[0], 'cursor'>) => {
+      const pages: { items: string[]; next: boolean }[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: Awaited<ReturnType<typeof store.query<{ sk: string }>>> = await store.query<{ sk: string }>({
+          ...q,
+          cursor,
+        });
+        pages.push({ items: page.items.map((x) => x.sk), next: page.nextCursor !== null });
+        cursor = page.nextCursor;
+      } while (cursor && pages.length < 10);
+      return pages;
+    };
+    for (const index of [undefined, 'gsi1' as const]) {
+      const pk = index ? 'PAGEIDX#1' : 'PAGE#1';
+      expect(await walk({ pk, index, limit: 5 })).toEqual([{ items: ['i0', 'i1', 'i2', 'i3', 'i4'], next: false }]);
+      expect(await walk({ pk, index, limit: 6 })).toEqual([{ items: ['i0', 'i1', 'i2', 'i3', 'i4'], next: false }]);
+      expect(await walk({ pk, index, limit: 2, forward: false })).toEqual([
+        { items: ['i4', 'i3'], next: true },
+        { items: ['i2', 'i1'], next: true },
+        { items: ['i0'], next: false },
+      ]);
+      // A filter drops items after the limit counted them: pages may be short, and every item still comes once.
+      const odd = await walk({ pk, index, limit: 2, filter: { expression: 'odd = :one', values: { ':one': 1 } } });
+      expect(odd.flatMap((p) => p.items)).toEqual(['i1', 'i3']);
+      expect(odd.at(-1)!.next).toBe(false);
+    }
+  });
+});
