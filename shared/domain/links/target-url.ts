@@ -32,24 +32,42 @@ export function checkTargetUrl(raw: string, allowedHosts: readonly string[]): st
   return url.href;
 }
 
-/** A character the query encoder always escapes, so it marks where the token goes. */
-const MARK = '\u0000';
-const ENCODED_MARK = '%00';
 const TEMPLATES_MAX = 10_000;
-/** Per target, the location around its token: the URL is parsed once, not on every redirect. */
+/** Per target, the location around its token: the URL is split once, not on every redirect. */
 const templates = new Map<string, [string, string]>();
 
-/** The redirect location: the target with `fission_ref=<token>` set in its query (the token is base64url: nothing to escape). */
+/** Whether a raw query part (`name=value`) is a `fission_ref` parameter, however its name is escaped. */
+function isRefParam(part: string): boolean {
+  const name = part.split('=', 1)[0]!.replace(/\+/g, ' ');
+  try {
+    return decodeURIComponent(name) === 'fission_ref';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The redirect location: the target (as checkTargetUrl normalized it) with `fission_ref=<token>`
+ * last in its query, replacing any it had. The rest of the query is kept byte for byte (`%20`
+ * stays `%20`, `;` stays `;`), since the shop reads it, and the fragment stays after it. The
+ * token is base64url: nothing to escape.
+ */
 export function withRef(targetUrl: string, token: string): string {
   let t = templates.get(targetUrl);
   if (!t) {
-    const url = new URL(targetUrl);
-    url.searchParams.set('fission_ref', MARK);
-    // Only our parameter can read `fission_ref=%00` in the query: any other `=` there is escaped.
-    const param = `fission_ref=${ENCODED_MARK}`;
-    // The query starts at the first `?` (none can come before it) and `search` is that query.
-    const at = url.href.indexOf('?') + url.search.indexOf(param) + param.length - ENCODED_MARK.length;
-    t = [url.href.slice(0, at), url.href.slice(at + ENCODED_MARK.length)];
+    // In a normalized URL the first `#` starts the fragment, and the first `?` before it the query.
+    const hashAt = targetUrl.indexOf('#');
+    const beforeHash = hashAt < 0 ? targetUrl : targetUrl.slice(0, hashAt);
+    const queryAt = beforeHash.indexOf('?');
+    const path = queryAt < 0 ? beforeHash : beforeHash.slice(0, queryAt);
+    const kept =
+      queryAt < 0
+        ? []
+        : beforeHash
+            .slice(queryAt + 1)
+            .split('&')
+            .filter((p) => p !== '' && !isRefParam(p));
+    t = [`${path}?${kept.map((p) => `${p}&`).join('')}fission_ref=`, hashAt < 0 ? '' : targetUrl.slice(hashAt)];
     if (templates.size >= TEMPLATES_MAX) templates.clear();
     templates.set(targetUrl, t);
   }
