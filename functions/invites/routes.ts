@@ -64,7 +64,9 @@ const codeParam = z.object({ code: z.string().min(1).max(64) });
 const deviceHeader = z.object({
   'x-device-id': deviceIdSchema
     .optional()
-    .describe('Device signal: the same device on both sides of an invite holds the reward for review'),
+    .describe(
+      'Device signal: the same device on both sides of an invite holds the reward for review (empty or blank: no device)',
+    ),
 });
 
 export const inviteRoutes = createArea();
@@ -166,7 +168,8 @@ inviteRoutes.openapi(
       '404; campaign not active → 409 `campaign_inactive`. `signup` campaigns qualify at once ' +
       '(InviteQualified); `first_order` campaigns qualify on the invitee’s first paid order. The binding is ' +
       'always recorded, but earns no reward when the inviter is past `maxRewardedInvitesPerInviter` or when the ' +
-      'invitee had already paid an order before accepting (not a new user); the same `X-Device-Id` on both ' +
+      'invitee had already paid an order before accepting (not a new user: a `paidAt` more than 5 minutes before ' +
+      'the accept, the shop’s clock skew allowed for); the same `X-Device-Id` on both ' +
       'sides, or a mutual invite (the caller accepts the code of someone who accepted theirs), records it ' +
       'with the rewards held for review (`heldFor` on the binding says why).\n\n' +
       VIA_DOC,

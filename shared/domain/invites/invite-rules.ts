@@ -1,3 +1,4 @@
+import { SHOP_CLOCK_SKEW_MS } from '../orders/order.schema.ts';
 import type { BindingStatus, InviteCode } from './invite.schema.ts';
 
 /** Length of invite codes: 8 characters of a 31-letter alphabet ≈ 40 bits, never sequential. */
@@ -54,10 +55,12 @@ export function acceptOutcome(input: {
 
 /**
  * The outcome of a pending binding on the invitee's first paid order: an order paid before the
- * accept (a late webhook) means the invitee was not a new user; otherwise it qualifies.
+ * accept (a late webhook) means the invitee was not a new user; otherwise it qualifies. The
+ * shop's clock may run up to SHOP_CLOCK_SKEW_MS behind this one, so only a `paidAt` earlier
+ * than that before the accept counts as before it.
  */
 export function firstOrderOutcome(input: { paidAt: string; acceptedAt: string; capReached: boolean }): SettledOutcome {
-  if (Date.parse(input.paidAt) < Date.parse(input.acceptedAt))
+  if (Date.parse(input.paidAt) < Date.parse(input.acceptedAt) - SHOP_CLOCK_SKEW_MS)
     return { status: 'ineligible', rewarded: false, takesSlot: false, reason: 'existing_customer' };
   return qualifiedOutcome(input.capReached);
 }

@@ -37,7 +37,7 @@ const HISTORY_MAX_ITEMS = 1000;
 
 /**
  * Finds the click an order is attributed to: the attribution token when it verifies, and the
- * click history of the buyer's user id and visitor ids (newest and, when there are more, oldest
+ * click history of the user id and visitor id the order names (newest and, when there are more, oldest
  * inside the widest window), judged by `chooseAttribution` with each link's commission campaign as of `paidAt`.
  */
 export async function attributeOrder(
@@ -49,9 +49,12 @@ export async function attributeOrder(
   const claims = verifyAttributionToken(deps.config.attributionSecret, order.attributionToken);
   if (claims)
     candidates.push({ code: claims.code, atMs: claims.issuedAtMs, source: 'token', visitorId: claims.visitorId });
-  const subjects = new Set([`u:${order.userId}`]);
-  if (order.visitorId) subjects.add(`v:${order.visitorId}`);
-  if (claims) subjects.add(`v:${claims.visitorId}`);
+  // Candidates come from the histories of the user and visitor the order names. The token's
+  // visitor's history is read only for the token's own click (its device): without a cookie that
+  // visitor is a hash of IP + User-Agent, which people behind one carrier IP on the same app
+  // share, so their clicks must not outbid the token the buyer actually came with.
+  const named = new Set([`u:${order.userId}`, ...(order.visitorId ? [`v:${order.visitorId}`] : [])]);
+  const subjects = new Set([...named, ...(claims ? [`v:${claims.visitorId}`] : [])]);
   const range = { fromMs: paidAtMs - MAX_WINDOW_MS, toMs: paidAtMs + TOKEN_SKEW_MS, validAtMs: paidAtMs };
   const histories = await Promise.all(
     [...subjects].map(async (s) => {
@@ -62,7 +65,8 @@ export async function attributeOrder(
       return [...newest.items, ...oldest.items];
     }),
   );
-  for (const c of histories.flat())
+  const bySubject = [...subjects].map((s, i) => ({ s, items: histories[i]! }));
+  for (const c of bySubject.filter((h) => named.has(h.s)).flatMap((h) => h.items))
     if (c.kind === 'kol' && c.campaignId)
       candidates.push({
         code: c.code,

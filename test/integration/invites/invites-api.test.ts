@@ -99,6 +99,20 @@ describe('Invites API', () => {
       expect([r.status, r.body.code]).toEqual([400, 'validation_failed']);
     });
 
+    it('takes an empty or blank device id as none, on the code and on the accept', async () => {
+      const code = await h.call('POST', '/v1/invites', {
+        token: h.token('u-dev-empty'),
+        body: { campaignId },
+        headers: { 'x-device-id': '' },
+      });
+      expect(code.status).toBe(201);
+      const accepted = await h.call('POST', `/v1/invites/${code.body.code}/accept`, {
+        token: h.token('u-dev-empty-invitee'),
+        headers: { 'x-device-id': '   ' },
+      });
+      expect([accepted.status, accepted.body.status]).toEqual([201, 'accepted']);
+    });
+
     it('needs a user token', async () => {
       const anon = await h.call('POST', '/v1/invites', { body: { campaignId } });
       expect([anon.status, anon.body.code]).toEqual([401, 'unauthorized']);

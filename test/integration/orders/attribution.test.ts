@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { settleClicks } from '#functions/links/background';
 import { iso } from '#shared/clock';
 import { createHarness, type Harness, ManualClock } from '../../support/harness.ts';
 import { clickAs, commissionCampaign, kolLink } from './support.ts';
@@ -264,4 +265,31 @@ describe('Order attribution', () => {
     },
     180_000,
   ); // a row clicks up to 121 times, one fully recorded click after another
+
+  it('lets a token win over later clicks of people sharing its cookie-less visitor (one carrier IP, one app)', async () => {
+    clock.set(clock.now() + 24 * HOUR * 1000);
+    // Two people on the same app behind one carrier IP, neither sending a cookie: one visitor id.
+    const redirect = (code: string) => h.call('GET', `/s/${code}`, { headers: { 'user-agent': 'WeChat/8.0 shared' } });
+    const a = await redirect(links.lastA!);
+    clock.set(clock.now() + 60_000);
+    const b = await redirect(links.lastB!);
+    const shared = /fission_vid=([^;]+)/.exec(a.headers.get('set-cookie')!)![1];
+    expect(/fission_vid=([^;]+)/.exec(b.headers.get('set-cookie')!)![1]).toBe(shared);
+    await settleClicks();
+    const pay = (orderId: string, extra: Record<string, unknown>) =>
+      h.hook('/v1/orders/paid', {
+        orderId,
+        userId: `buyer-${orderId}`,
+        amount: 10000,
+        paidAt: iso(clock.now()),
+        ...extra,
+      });
+    const tokenA = new URL(a.headers.get('location')!).searchParams.get('fission_ref');
+    // The order names only A's token: A's link, though that visitor's newest click is on B.
+    expect((await pay('carrier-1', { attributionToken: tokenA })).body).toMatchObject({ linkCode: links.lastA });
+    // The shop names the visitor too: its history counts, and B's click is the last.
+    expect((await pay('carrier-2', { attributionToken: tokenA, visitorId: shared })).body).toMatchObject({
+      linkCode: links.lastB,
+    });
+  });
 });

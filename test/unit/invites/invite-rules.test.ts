@@ -7,6 +7,7 @@ import {
   inviteUrl,
   sameDevice,
 } from '#shared/domain/invites/invite-rules';
+import { SHOP_CLOCK_SKEW_MS } from '#shared/domain/orders/order.schema';
 import { CODE_PATTERN, randomCode } from '#shared/ids';
 
 const action = fc.constantFrom('signup' as const, 'first_order' as const);
@@ -91,14 +92,25 @@ describe('Function: acceptOutcome', () => {
 });
 
 describe('Function: firstOrderOutcome', () => {
-  it('makes a binding ineligible exactly when the order was paid before the accept', () => {
+  it('makes a binding ineligible exactly when the order was paid before the accept, beyond the shop’s clock skew', () => {
+    const near = fc
+      .tuple(isoTime, fc.integer({ min: -2 * SHOP_CLOCK_SKEW_MS, max: 2 * SHOP_CLOCK_SKEW_MS }))
+      .map(([acceptedAt, d]) => [new Date(Date.parse(acceptedAt) + d).toISOString(), acceptedAt] as const);
     fc.assert(
-      fc.property(isoTime, isoTime, fc.boolean(), (paidAt, acceptedAt, capReached) => {
+      fc.property(fc.oneof(fc.tuple(isoTime, isoTime), near), fc.boolean(), ([paidAt, acceptedAt], capReached) => {
         const o = firstOrderOutcome({ paidAt, acceptedAt, capReached });
-        if (paidAt < acceptedAt) expect(o).toMatchObject({ status: 'ineligible', rewarded: false, takesSlot: false });
+        if (Date.parse(paidAt) < Date.parse(acceptedAt) - SHOP_CLOCK_SKEW_MS)
+          expect(o).toMatchObject({ status: 'ineligible', rewarded: false, takesSlot: false });
         else expect(o).toMatchObject({ status: 'qualified', rewarded: !capReached, takesSlot: !capReached });
       }),
     );
+    const accepted = '2026-12-01T10:00:00.000Z';
+    expect(
+      firstOrderOutcome({ paidAt: '2026-12-01T09:55:00.000Z', acceptedAt: accepted, capReached: false }).status,
+    ).toBe('qualified');
+    expect(
+      firstOrderOutcome({ paidAt: '2026-12-01T09:54:59.999Z', acceptedAt: accepted, capReached: false }).status,
+    ).toBe('ineligible');
   });
 });
 
