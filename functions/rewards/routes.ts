@@ -15,7 +15,8 @@ rewardsRoutes.openapi(
     tags: ['Rewards'],
     summary: 'My balances and reward entries',
     description:
-      'Balances per asset (`locked`, `available`, `inPayout`, `paid`, plus `held` for entries awaiting review) and ' +
+      'Balances per asset, `cash` and `points` always present (zeros before any reward): `locked`, `available`, ' +
+      '`inPayout`, `paid`, plus `held` for entries awaiting review; and ' +
       'the entries, newest first. An entry shows `locked` until the unlock sweep moves it at `unlockAt` (the sweep ' +
       'runs every minute on AWS, every second locally); a locked amount is never shown as available. `available` ' +
       'may be negative after a refund clawed back commission already paid; the next payout nets it. ' +

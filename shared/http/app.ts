@@ -92,7 +92,11 @@ export function createApp(deps: Deps, mount: (app: AreaApp) => void): AreaApp {
   app.use('*', (c, next) => (isRedirect(c.req.path) ? next() : corsMw(c, next)));
   const limitBody = bodyLimit({
     maxSize: MAX_BODY_BYTES,
-    onError: () => problemResponse(problemOf(400, 'validation_failed', 'Request body is too large (64 KiB at most).')),
+    // The rest of the body is not read: the connection closes after the answer, and says so.
+    onError: () =>
+      problemResponse(problemOf(400, 'validation_failed', 'Request body is too large (64 KiB at most).'), {
+        connection: 'close',
+      }),
   });
   // GET and HEAD carry no body; asking for one would build a full Request on every redirect.
   app.use('*', (c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limitBody(c, next)));

@@ -564,7 +564,8 @@ describe('Finance API: exports, reconciliation, validation and roles', () => {
     });
     expect(next.body.entries.items[0].createdAt <= r.body.entries.items[4].createdAt).toBe(true);
     const none = await h.call('GET', '/v1/rewards/mine', { token: h.token('nobody', ['user']) });
-    expect(none.body).toEqual({ balances: {}, entries: { items: [], nextCursor: null } });
+    const zero = { locked: 0, available: 0, inPayout: 0, paid: 0, held: 0 };
+    expect(none.body).toEqual({ balances: { cash: zero, points: zero }, entries: { items: [], nextCursor: null } });
     expect(problem(await h.call('GET', '/v1/rewards/mine'))).toEqual([401, 'unauthorized']);
     expect(problem(await h.call('GET', '/v1/rewards/mine', { token: h.token('f', ['finance']) }))).toEqual([
       403,

@@ -509,6 +509,34 @@ describe('The local server before the app', () => {
       socket.on('error', fail);
     });
 
+  it('answers a body over 64 KiB with 400 and Connection: close, and the client’s next request goes through', async () => {
+    const env = { ...TEST_ENV, TABLE_NAME: `t-${randomUUID()}` };
+    const rt = await startLocalRuntime({ port: 0, env, dynamoEndpoint: dynamoEndpoint(), sweepIntervalMs: 60_000 });
+    try {
+      const token = signJwt(
+        { sub: 'big-body', roles: ['user'] },
+        {
+          secret: TEST_ENV.JWT_SECRET,
+          issuer: TEST_ENV.JWT_ISSUER,
+          audience: TEST_ENV.JWT_AUDIENCE,
+          nowSeconds: Math.floor(Date.now() / 1000),
+        },
+      );
+      for (let i = 0; i < 4; i++) {
+        const big = await fetch(`${rt.url}/v1/invites`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ campaignId: 'x'.repeat(2_000_000) }),
+        });
+        expect([big.status, big.headers.get('connection')]).toEqual([400, 'close']);
+        expect(((await big.json()) as { code: string }).code).toBe('validation_failed');
+        expect((await fetch(`${rt.url}/health`)).status).toBe(200);
+      }
+    } finally {
+      await rt.stop();
+    }
+  });
+
   it('answers headers over 16 KiB and a malformed request with problem documents', async () => {
     const env = { ...TEST_ENV, TABLE_NAME: `t-${randomUUID()}` };
     const rt = await startLocalRuntime({
