@@ -13,7 +13,10 @@ export interface Principal {
 }
 
 const claimsSchema = z.object({
-  sub: z.string().min(1).max(128),
+  sub: z
+    .string()
+    .max(128)
+    .refine((v) => v.trim() !== '', 'blank'),
   roles: z.array(z.string()).max(256),
   iss: z.string(),
   aud: z.union([z.string(), z.array(z.string())]),
@@ -39,7 +42,7 @@ export function verifyJwt(
   if (parts.length !== 3 || parts.some((p) => !/^[A-Za-z0-9_-]*$/.test(p)))
     throw new UnauthorizedError('Malformed token.');
   const [h, p, s] = parts as [string, string, string];
-  let header: { alg?: unknown; typ?: unknown };
+  let header: { alg?: unknown; typ?: unknown; crit?: unknown };
   let payload: unknown;
   try {
     header = b64json(h) as typeof header;
@@ -48,6 +51,8 @@ export function verifyJwt(
     throw new UnauthorizedError('Malformed token.');
   }
   if (header?.alg !== 'HS256') throw new UnauthorizedError('Token algorithm must be HS256.');
+  // RFC 7515 §4.1.11: a token naming extensions it must be understood with is refused (none are).
+  if (header.crit !== undefined) throw new UnauthorizedError('Token header extensions are not supported.');
   const expected = createHmac('sha256', opts.secret).update(`${h}.${p}`).digest();
   const given = Buffer.from(s, 'base64url');
   if (given.length !== expected.length || !timingSafeEqual(given, expected))

@@ -56,6 +56,14 @@ describe('Function: verifyJwt', () => {
     expect(() => verifyJwt(token, opts)).toThrow(UnauthorizedError);
   });
 
+  it('refuses a header naming critical extensions, and a blank subject', () => {
+    expect(() => verifyJwt(hs256({ alg: 'HS256', crit: ['exp'] }, claims), opts)).toThrow(UnauthorizedError);
+    expect(() => verifyJwt(hs256({ alg: 'HS256', crit: [] }, claims), opts)).toThrow(UnauthorizedError);
+    for (const sub of ['', ' ', '\t\n'])
+      expect(() => verifyJwt(hs256({ alg: 'HS256' }, { ...claims, sub }), opts)).toThrow(UnauthorizedError);
+    expect(verifyJwt(hs256({ alg: 'HS256', typ: 'JWT', kid: 'k1' }, claims), opts).sub).toBe('u1');
+  });
+
   it('refuses a tampered payload', () => {
     const [h, , s] = hs256({ alg: 'HS256' }, claims).split('.');
     const forged = `${h}.${enc({ ...claims, roles: ['admin'] })}.${s}`;
