@@ -119,13 +119,21 @@ financeRoutes.openapi(
       'at once never share an entry. Held entries wait for a hold decision. Nothing eligible → 201 with empty `items`. ' +
       'The payout is `creating` until every payee is moved, then `pending` with its total; one whose creation was ' +
       'cut off (a crash, a timeout) is made `pending` by the sweeper 15 minutes later with the payees it holds, and ' +
-      'the others stay available for the next payout. A `creating` payout can be neither confirmed nor failed (409).',
+      'the others stay available for the next payout. A `creating` payout can be neither confirmed nor failed (409). ' +
+      'With an `Idempotency-Key`, a retry of a request that was cut off before it answered goes on with the payout ' +
+      'that request began and answers it whole, instead of making a second one.',
     security: bearerSecurity,
     middleware: [finance(), idempotency()] as const,
     request: { body: jsonBody(createPayoutSchema) },
     responses: { 201: jsonResponse(payoutSchema, 'The payout'), ...problems(400, 401, 403, 409, 422) },
   }),
-  async (c) => c.json(await createPayout(c.get('deps'), c.req.valid('json')), 201),
+  async (c) => {
+    // With an Idempotency-Key the payout's id comes from it, so a retry of a request cut off
+    // mid-creation (a crash, a timeout) finishes that payout instead of starting a second one.
+    const key = c.req.header('idempotency-key');
+    const requestKey = key === undefined ? undefined : `${c.get('principal').sub}#${key}`;
+    return c.json(await createPayout(c.get('deps'), c.req.valid('json'), requestKey ? { requestKey } : {}), 201);
+  },
 );
 
 // POST /v1/finance/payouts/:id/confirm — record the transfer: entries become paid

@@ -480,8 +480,18 @@ export async function insertPayout(store: Store, p: Payout, finishBy: string): P
       entity: 'payout',
       ...p,
     },
-    { condition: 'attribute_not_exists(pk)' },
+    {
+      condition: 'attribute_not_exists(pk)',
+      onFail: (old) => new PayoutExistsError(old ? toPayout(old) : undefined),
+    },
   );
+}
+
+/** A payout with that id is already there (a request repeated with its Idempotency-Key): the one found. */
+export class PayoutExistsError extends Error {
+  constructor(readonly existing: Payout | undefined) {
+    super('payout exists');
+  }
 }
 
 /**

@@ -1,7 +1,8 @@
 import type { z } from 'zod';
 import { iso } from '../../clock.ts';
 import type { Deps } from '../../deps.ts';
-import { newId } from '../../ids.ts';
+import { AppError } from '../../errors.ts';
+import { digestOf, newId } from '../../ids.ts';
 import {
   addToPayoutTx,
   balanceDeltaTx,
@@ -13,6 +14,7 @@ import {
   listPayableBalances,
   listPayeeMinPayouts,
   moveEntryTx,
+  PayoutExistsError,
 } from '../../store/ledger.ts';
 import { StaleReadError } from './errors.ts';
 import type { createPayoutSchema, Payout } from './ledger.schema.ts';
@@ -53,18 +55,51 @@ export interface PayoutView extends Payout {
 export async function createPayout(
   deps: Pick<Deps, 'store' | 'clock'>,
   input: z.output<typeof createPayoutSchema>,
+  opts: { requestKey?: string } = {},
 ): Promise<PayoutView> {
-  const now = deps.clock.now();
-  const payout: Payout = {
-    id: newId('pay', deps.clock),
+  const fresh: Payout = {
+    id: opts.requestKey ? `pay_${digestOf('payout', opts.requestKey)}` : newId('pay', deps.clock),
     asset: input.asset,
     status: 'creating',
     total: 0,
     minAmount: input.minAmount,
-    createdAt: iso(now),
+    createdAt: iso(deps.clock.now()),
   };
-  await insertPayout(deps.store, payout, iso(now + PAYOUT_FINISH_AFTER_MS));
-  const candidates = await listPayableBalances(deps.store, input.asset);
+  const payout = await claimPayout(deps, fresh);
+  if (payout !== fresh) {
+    // The same request, cut off before it answered (a crash, a timeout): it goes on with that payout.
+    if (payout.status === 'creating') await movePayees(deps, payout);
+    return viewOf(await loadPayout(deps, payout.id));
+  }
+  return movePayees(deps, payout);
+}
+
+/**
+ * Inserts the new payout, or answers the one a request with the same key already made (its id is
+ * derived from the key), unless that one was asked for with another asset or minimum (422).
+ */
+async function claimPayout(deps: Pick<Deps, 'store' | 'clock'>, payout: Payout): Promise<Payout> {
+  try {
+    await insertPayout(deps.store, payout, iso(Date.parse(payout.createdAt) + PAYOUT_FINISH_AFTER_MS));
+    return payout;
+  } catch (e) {
+    if (!(e instanceof PayoutExistsError)) throw e;
+    const existing = e.existing ?? (await loadPayout(deps, payout.id));
+    if (existing.asset !== payout.asset || existing.minAmount !== payout.minAmount)
+      throw new AppError(422, 'idempotency_key_reused', 'This Idempotency-Key was used with a different body.');
+    return existing;
+  }
+}
+
+const viewOf = (p: Awaited<ReturnType<typeof loadPayout>>): PayoutView => ({
+  ...p,
+  items: p.items.map((i) => ({ payeeId: i.payeeId, amount: i.amount })),
+});
+
+/** Moves every eligible payee into a `creating` payout and ends its creation. */
+async function movePayees(deps: Pick<Deps, 'store' | 'clock'>, payout: Payout): Promise<PayoutView> {
+  const now = Date.parse(payout.createdAt);
+  const candidates = await listPayableBalances(deps.store, payout.asset);
   const items: { payeeId: string; amount: number }[] = [];
   for (const batch of chunks(candidates, PAYEE_CONCURRENCY)) {
     if (deps.clock.now() - now > PAYOUT_MOVE_UNTIL_MS) break;
@@ -75,11 +110,8 @@ export async function createPayout(
   }
   items.sort((a, b) => (a.payeeId < b.payeeId ? -1 : 1));
   const total = await finishPayout(deps.store, payout.id);
-  if (total === undefined) {
-    // Ended by the sweeper meanwhile: answer the payout as it stands.
-    const stored = await loadPayout(deps, payout.id);
-    return { ...stored, items: stored.items.map((i) => ({ payeeId: i.payeeId, amount: i.amount })) };
-  }
+  // Ended meanwhile (by the sweeper, or by a repeat of the request): answer the payout as it stands.
+  if (total === undefined) return viewOf(await loadPayout(deps, payout.id));
   return { ...payout, status: 'pending', total, items };
 }
 

@@ -237,6 +237,57 @@ describe('Finance API: payouts', () => {
     expect([...rest, ...cut].sort()).toEqual([...payees].sort());
   });
 
+  it('a retry with the Idempotency-Key of a request cut off mid-creation finishes that payout, not a second one', async () => {
+    const payees = Array.from({ length: 12 }, (_, i) => `kol-retry-${i}`);
+    for (const [i, kol] of payees.entries())
+      await deliver(h.deps, orderAttributed(clock, { orderId: `oretry-${i}`, kolId: kol, commission: 300 }));
+    // The request with key K dies after moving two payees (a crash: its key's lock lapses unanswered).
+    let moved = 0;
+    const written: Promise<void>[] = [];
+    const dying = Object.create(h.deps.store) as typeof h.deps.store;
+    dying.transact = async (items) => {
+      if (moved >= 2) throw new Error('the creator stopped');
+      if (JSON.stringify(items).includes('kol-retry-')) moved++;
+      const write = h.deps.store.transact(items);
+      written.push(write);
+      return write;
+    };
+    const input = { asset: 'cash' as const, minAmount: 100 };
+    await expect(createPayout({ ...h.deps, store: dying }, input, { requestKey: 'fin-1#K' })).rejects.toThrow(
+      'the creator stopped',
+    );
+    await Promise.allSettled(written);
+    const cut = (await Promise.all(payees.map((k) => listAllPayeeEntries(h.deps.store, k))))
+      .flat()
+      .filter((e) => e.state === 'in_payout');
+    expect(cut).toHaveLength(2);
+
+    const retry = await h.call('POST', '/v1/finance/payouts', {
+      token: fin,
+      headers: { 'idempotency-key': 'K' },
+      body: { asset: 'cash' },
+    });
+    expect(retry.status).toBe(201);
+    expect(retry.body).toMatchObject({ id: cut[0]!.payoutId, status: 'pending' });
+    const mine = retry.body.items.filter((i: any) => payees.includes(i.payeeId));
+    expect(mine.map((i: any) => i.payeeId).sort()).toEqual([...payees].sort());
+    expect(retry.body.total).toBe(retry.body.items.reduce((s: number, i: any) => s + i.amount, 0));
+    const entries = (await Promise.all(payees.map((k) => listAllPayeeEntries(h.deps.store, k)))).flat();
+    expect(entries.every((e) => e.state === 'in_payout' && e.payoutId === retry.body.id)).toBe(true);
+    // The finished request replays; the key with another minimum is refused.
+    const again = await h.call('POST', '/v1/finance/payouts', {
+      token: fin,
+      headers: { 'idempotency-key': 'K' },
+      body: { asset: 'cash' },
+    });
+    expect([again.status, again.body.id]).toEqual([201, retry.body.id]);
+    await expect(
+      createPayout(h.deps, { asset: 'cash', minAmount: 500 }, { requestKey: 'fin-1#K' }),
+    ).rejects.toMatchObject({ code: 'idempotency_key_reused' });
+    const recon = await h.call('GET', '/v1/finance/reconciliation', { token: fin });
+    expect(recon.body.checks.filter((c: any) => !c.ok)).toEqual([]);
+  });
+
   it('a creation still moving payees 10 minutes on stops there and ends; the rest wait for the next payout', async () => {
     const payees = Array.from({ length: 20 }, (_, i) => `kol-slow-${i}`);
     for (const [i, kol] of payees.entries())
