@@ -21,7 +21,7 @@ export class ValidationError extends AppError {
 }
 export class UnauthorizedError extends AppError {
   constructor(message = 'A valid bearer token is required.') {
-    super(401, 'unauthorized', message);
+    super(401, 'unauthorized', message, { 'www-authenticate': 'Bearer' });
   }
 }
 export class BadSignatureError extends AppError {

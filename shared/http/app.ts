@@ -61,7 +61,6 @@ export function createApp(deps: Deps, mount: (app: AreaApp) => void): AreaApp {
       c.set('userLimiter', userLimiter);
       const started = performance.now();
       try {
-        if (c.req.path.startsWith('/v1/')) ipLimiter.take(`ip:${clientIp(c)}`);
         await next();
       } finally {
         c.header('x-request-id', requestId);
@@ -85,11 +84,19 @@ export function createApp(deps: Deps, mount: (app: AreaApp) => void): AreaApp {
       'x-device-id',
       'x-fission-ref',
       'x-fission-visitor',
+      'x-requested-with',
+      'x-request-id',
     ],
     exposeHeaders: ['retry-after', 'idempotent-replayed', 'x-request-id', 'location'],
     maxAge: 600,
   });
   app.use('*', (c, next) => (isRedirect(c.req.path) ? next() : corsMw(c, next)));
+  // After CORS, so a 429 carries its headers and a browser can read it; a preflight (answered by
+  // CORS above) is never limited.
+  app.use('/v1/*', (c, next) => {
+    ipLimiter.take(`ip:${clientIp(c)}`);
+    return next();
+  });
   const limitBody = bodyLimit({
     maxSize: MAX_BODY_BYTES,
     // The rest of the body is not read: the connection closes after the answer, and says so.

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createMiddleware } from 'hono/factory';
 import { epochSeconds } from '../clock.ts';
-import { AppError, ConflictError, ValidationError } from '../errors.ts';
+import { AppError, ValidationError } from '../errors.ts';
 import { idempotencyKey } from '../store/keys.ts';
 import type { AppEnv } from './context.ts';
 
@@ -49,6 +49,13 @@ function sortKeys(v: unknown): unknown {
   return v;
 }
 
+/** 409 `idempotency_in_progress`: the first request with the key is still running; try again in a second. */
+class InProgressError extends AppError {
+  constructor() {
+    super(409, 'idempotency_in_progress', 'A request with this key is still running.', { 'retry-after': '1' });
+  }
+}
+
 /**
  * `Idempotency-Key` (API.md, Conventions). Scope: caller + method and path + key. The first
  * request claims the key with a conditional write; a repeat with the same body replays the
@@ -92,11 +99,10 @@ export function idempotency() {
     } catch (e) {
       if (!(e instanceof IdempotencyHit)) throw e;
       previous ??= (await store.get<IdempotencyRecord>(pk, true)) ?? undefined;
-      if (!previous) throw new ConflictError('idempotency_in_progress', 'A request with this key is still running.');
+      if (!previous) throw new InProgressError();
       if (previous.bodyHash !== hash)
         throw new AppError(422, 'idempotency_key_reused', 'This Idempotency-Key was used with a different body.');
-      if (previous.status !== 'completed')
-        throw new ConflictError('idempotency_in_progress', 'A request with this key is still running.');
+      if (previous.status !== 'completed') throw new InProgressError();
       return new Response(previous.responseBody ?? null, {
         status: previous.responseStatus ?? 200,
         headers: { ...previous.responseHeaders, 'idempotent-replayed': 'true' },

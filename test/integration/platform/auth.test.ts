@@ -17,6 +17,7 @@ describe('HTTP auth, roles, webhook signatures and rate limits', () => {
     const r = await h.call('GET', '/v1/admin/campaigns/cmp_x', { headers: authorization ? { authorization } : {} });
     expect(r.status).toBe(401);
     expect(r.body).toMatchObject({ status: 401, code: 'unauthorized', title: 'Unauthorized' });
+    expect(r.headers.get('www-authenticate')).toBe('Bearer');
     expect(r.headers.get('content-type')).toContain('application/problem+json');
   });
 
@@ -52,12 +53,33 @@ describe('HTTP auth, roles, webhook signatures and rate limits', () => {
       headers: {
         origin: 'https://h5.example.com',
         'access-control-request-method': 'POST',
-        'access-control-request-headers': 'authorization,idempotency-key',
+        'access-control-request-headers': 'authorization,idempotency-key,x-requested-with',
       },
     });
     expect(r.status).toBe(204);
     expect(r.headers.get('access-control-allow-origin')).toBe('*');
     expect(r.headers.get('access-control-allow-headers')).toContain('idempotency-key');
+  });
+
+  it('limits an address with a 429 a browser can read, and never limits preflights', async () => {
+    const limited = await createHarness({ env: { RATE_LIMIT_USER_PER_SEC: '0', RATE_LIMIT_IP_PER_SEC: '3' } });
+    const origin = { origin: 'https://h5.example.com' };
+    const preflights = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        limited.call('OPTIONS', '/v1/bargains', {
+          headers: { ...origin, 'access-control-request-method': 'POST' },
+        }),
+      ),
+    );
+    expect(preflights.map((r) => r.status)).toEqual(Array(20).fill(204));
+    const rs = await Promise.all(
+      Array.from({ length: 10 }, () => limited.call('GET', '/v1/invites/nope2345', { headers: origin })),
+    );
+    const tooMany = rs.filter((r) => r.status === 429);
+    expect(tooMany.length).toBeGreaterThanOrEqual(5);
+    expect(tooMany[0]!.body.code).toBe('rate_limited');
+    expect(tooMany[0]!.headers.get('access-control-allow-origin')).toBe('*');
+    expect(tooMany[0]!.headers.get('access-control-expose-headers')).toContain('retry-after');
   });
 
   it('answers unknown routes with a 404 problem', async () => {

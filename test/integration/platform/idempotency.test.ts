@@ -99,7 +99,8 @@ describe('Middleware: idempotency', () => {
     const running = rs.filter((r) => r.status === 409);
     expect(created.length + running.length).toBe(50);
     expect(new Set(created.map((r) => r.body.id)).size).toBe(1);
-    for (const r of running) expect(r.body.code).toBe('idempotency_in_progress');
+    for (const r of running)
+      expect([r.body.code, r.headers.get('retry-after')]).toEqual(['idempotency_in_progress', '1']);
   });
 
   it('answers 409 idempotency_in_progress while the first request runs, then replays', async () => {

@@ -127,9 +127,22 @@ describe('Visitors, bots and unique clicks', () => {
     ['facebookexternalhit/1.1', true],
     ['Twitterbot/1.0', true],
     ['Slackbot-LinkExpanding 1.0', true],
-    ['python-requests/2.31', true],
+    [
+      'Mozilla/5.0 (Linux; Android 5.0) AppleWebKit/537.36 (KHTML, like Gecko) Mobile Safari/537.36 (compatible; Bytespider)',
+      true,
+    ],
+    ['Scrapy/2.11 (+https://scrapy.org)', true],
     ['Mozilla/5.0 (iPhone) MicroMessenger/8.0', false],
     ['curl/8.5.0', false],
+    ['python-requests/2.31', false],
+    ['Python/3.11 aiohttp/3.9.1', false],
+    ['Go-http-client/1.1', false],
+    ['Apache-HttpClient/4.5.14 (Java/17)', false],
+    ['node', false],
+    [
+      'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/126.0 Safari/537.36',
+      false,
+    ],
   ])('isBot(%s) is %s', (ua, bot) => {
     expect(isBot(ua)).toBe(bot);
   });
