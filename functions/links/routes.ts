@@ -21,7 +21,7 @@ import { bearerSecurity, jsonBody, jsonResponse, pageOf, pageQuery, problems } f
 import { inBackground, onLambda, STATS_SETTLE_MS, settleClicksOf } from './background.ts';
 
 /** The visitor cookie lives 400 days, the most browsers keep one. */
-const VISITOR_COOKIE_SECONDS = 395 * 24 * 3600; // browsers cap cookie lifetimes at 400 days
+const VISITOR_COOKIE_SECONDS = 400 * 24 * 3600;
 
 const linkSchema = z
   .object({

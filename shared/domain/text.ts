@@ -31,3 +31,13 @@ export function textSchema(max: number, opts: { multiline?: boolean } = {}) {
     .max(max)
     .refine((s) => !bad.test(s), 'must not contain control characters or broken Unicode');
 }
+
+/**
+ * A user id, as a token's `sub` and the shop's webhooks carry it: 1 to 128 characters, not blank,
+ * no control characters (any language, spaces inside allowed). The same rule on both sides, so a
+ * user a token names can be named by the shop.
+ */
+export const userIdSchema = z
+  .string()
+  .max(128)
+  .refine((v) => v.trim() !== '' && isPrintableText(v), 'not blank, no control characters');

@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
+import { userIdSchema } from '../domain/text.ts';
 import { UnauthorizedError } from '../errors.ts';
 
 export const ROLES = ['user', 'kol', 'finance', 'admin'] as const;
@@ -13,10 +14,7 @@ export interface Principal {
 }
 
 const claimsSchema = z.object({
-  sub: z
-    .string()
-    .max(128)
-    .refine((v) => v.trim() !== '', 'blank'),
+  sub: userIdSchema,
   roles: z.array(z.string()).max(256),
   iss: z.string(),
   aud: z.union([z.string(), z.array(z.string())]),

@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { ValidationError } from '../../errors.ts';
 import { currencySchema, positiveAmountSchema } from '../money.ts';
+import { userIdSchema } from '../text.ts';
 import { utcTimeSchema } from '../time.ts';
 
-/** An id the shop gives (order, user, refund): 1–128 printable ASCII characters, no spaces. */
+/** An id the shop gives (order, refund): 1–128 printable ASCII characters, no spaces. */
 export const externalId = (what: string) =>
   z
     .string()
@@ -24,7 +25,7 @@ export function notInFuture(field: string, at: string, nowMs: number): void {
 /** `POST /v1/orders/paid` (shop webhook). */
 export const paidOrderSchema = z.strictObject({
   orderId: externalId("The shop's order id: the idempotency key of this webhook"),
-  userId: externalId('The buyer'),
+  userId: userIdSchema.describe('The buyer: the user id their tokens carry as `sub`'),
   amount: positiveAmountSchema,
   currency: currencySchema,
   paidAt: utcTimeSchema,

@@ -52,9 +52,16 @@ describe('Order webhooks', () => {
     ['a currency the ledger does not settle', { currency: 'USD' }],
     ['an empty orderId', { orderId: '' }],
     ['a paidAt in the future', { paidAt: '2999-01-01T00:00:00.000Z' }],
+    ['a blank userId', { userId: '  ' }],
+    ['a userId with a line break', { userId: 'a\nb' }],
   ])('refuses a paid order with %s (400 validation_failed)', async (_n, patch) => {
     const r = await h.hook('/v1/orders/paid', order(patch));
     expect([r.status, r.body.code]).toEqual([400, 'validation_failed']);
+  });
+
+  it('takes any user id a token can carry as sub (any language, spaces inside)', async () => {
+    for (const userId of ['用户😀', 'with space'])
+      expect((await h.hook('/v1/orders/paid', order({ userId }))).status).toBe(201);
   });
 
   it('records an order without attribution, and answers a repeat with 200 and the same body', async () => {

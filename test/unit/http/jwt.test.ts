@@ -59,9 +59,11 @@ describe('Function: verifyJwt', () => {
   it('refuses a header naming critical extensions, and a blank subject', () => {
     expect(() => verifyJwt(hs256({ alg: 'HS256', crit: ['exp'] }, claims), opts)).toThrow(UnauthorizedError);
     expect(() => verifyJwt(hs256({ alg: 'HS256', crit: [] }, claims), opts)).toThrow(UnauthorizedError);
-    for (const sub of ['', ' ', '\t\n'])
+    for (const sub of ['', ' ', '\t\n', 'line\nbreak', 'x'.repeat(129)])
       expect(() => verifyJwt(hs256({ alg: 'HS256' }, { ...claims, sub }), opts)).toThrow(UnauthorizedError);
     expect(verifyJwt(hs256({ alg: 'HS256', typ: 'JWT', kid: 'k1' }, claims), opts).sub).toBe('u1');
+    for (const sub of ['用户😀', 'with space', 'x'.repeat(128)])
+      expect(verifyJwt(hs256({ alg: 'HS256' }, { ...claims, sub }), opts).sub).toBe(sub);
   });
 
   it('refuses a tampered payload', () => {
