@@ -4,7 +4,7 @@ import { joinGroupSchema, openGroupSchema } from '#shared/domain/group-buys/grou
 import { joinGroup } from '#shared/domain/group-buys/join-group';
 import { leaveGroup } from '#shared/domain/group-buys/leave-group';
 import { listOpenGroups } from '#shared/domain/group-buys/list-open-groups';
-import { openGroup } from '#shared/domain/group-buys/open-group';
+import { openGroupOnce } from '#shared/domain/group-buys/open-group';
 import { createArea, noBody } from '#shared/http/app';
 import { requireAuth } from '#shared/http/auth';
 import { idempotency } from '#shared/http/idempotency';
@@ -110,7 +110,8 @@ groupBuyRoutes.openapi(
     description:
       'Opens a group in an active group_buy campaign with the caller as leader, paying leaderPrice where the campaign sets one. ' +
       'The group expires durationSeconds from now, or at the campaign’s endsAt if that is sooner. A user may lead at most maxOpenGroupsPerUser open groups per campaign ' +
-      '(409 too_many_open_groups); groups past expiry no longer count. An order belongs to at most one group (409 conflict). ' +
+      '(409 too_many_open_groups); groups past expiry no longer count. An order belongs to at most one group (409 conflict); ' +
+      'the same leader opening again in the same campaign on the same order gets that group back with 200 (a retry). ' +
       'A campaign that is scheduled, paused or ended → 409 campaign_inactive. ' +
       "If the leader's order is fully refunded (POST /v1/orders/refunded) before the group forms, the group fails " +
       "(failReason leader_refunded) in the refund's own write, so a join after the refund gets 410 group_closed " +
@@ -120,13 +121,14 @@ groupBuyRoutes.openapi(
     request: { body: jsonBody(openGroupSchema) },
     responses: {
       201: jsonResponse(groupSchema, 'The new group'),
+      200: jsonResponse(groupSchema, 'The group this leader already opened on this order'),
       ...problems(400, 401, 403, 404, 409, 422, 429),
     },
   }),
   async (c) => {
     const p = c.get('principal');
-    const group = await openGroup(c.get('deps'), { ...c.req.valid('json'), userId: p.sub, name: p.name });
-    return c.json(group, 201);
+    const r = await openGroupOnce(c.get('deps'), { ...c.req.valid('json'), userId: p.sub, name: p.name });
+    return r.created ? c.json(r.group, 201) : c.json(r.group, 200);
   },
 );
 

@@ -61,7 +61,17 @@ const orderLinkPut = (link: GroupOrderLink): TxItem => ({
     Item: { ...groupBuyOrderKey(link.orderId), entity: 'group_buy_order', ...link },
     ConditionExpression: 'attribute_not_exists(pk)',
   },
-  onFail: () => new OrderInUseError(),
+  onFail: (old) =>
+    new OrderInUseError(
+      old
+        ? {
+            groupId: String(old.groupId),
+            campaignId: String(old.campaignId),
+            userId: String(old.userId),
+            isLeader: old.isLeader === true,
+          }
+        : undefined,
+    ),
 });
 
 const openSortKey = (g: Pick<GroupBuy, 'campaignId' | 'expiresAt' | 'id'>, slots: number) =>

@@ -36,7 +36,8 @@ export class TooManyOpenGroupsError extends ConflictError {
   }
 }
 export class OrderInUseError extends ConflictError {
-  constructor() {
+  /** `inUse`: the group the order is in, and how (when the store could say). */
+  constructor(readonly inUse?: { groupId: string; campaignId: string; userId: string; isLeader: boolean }) {
     super('conflict', 'This order already belongs to a group buy.');
   }
 }

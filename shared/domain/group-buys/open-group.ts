@@ -2,13 +2,13 @@ import { iso } from '../../clock.ts';
 import type { Deps } from '../../deps.ts';
 import { outboxPut } from '../../events/outbox.ts';
 import { newId } from '../../ids.ts';
-import { insertGroup, listOverdueLedGroups } from '../../store/group-buys.ts';
+import { findGroup, insertGroup, listOverdueLedGroups } from '../../store/group-buys.ts';
 import { expiresWithinCampaign } from '../campaigns/effective-status.ts';
 import { requireActiveCampaign } from '../campaigns/require-active-campaign.ts';
 import { maskName } from '../mask.ts';
 import { expireGroup } from './expire-group.ts';
 import type { GroupBuy, GroupView, OpenGroupInput } from './group-buy.schema.ts';
-import { memberPrice, TooManyOpenGroupsError, viewOf } from './group-rules.ts';
+import { memberPrice, OrderInUseError, TooManyOpenGroupsError, viewOf } from './group-rules.ts';
 
 /**
  * Opens a group with the caller as leader and first member. Its timer is the campaign's
@@ -81,4 +81,23 @@ export async function openGroup(
     await insertGroup(deps.store, group, r.maxOpenGroupsPerUser, [opened]);
   }
   return viewOf(group, now, deps.config.h5BaseUrl);
+}
+
+/**
+ * Opens a group, or, when the caller already opened one in this campaign on this order (a
+ * retry after a lost answer, a double tap), answers that group (`created` false) instead of 409.
+ */
+export async function openGroupOnce(
+  deps: Deps,
+  input: OpenGroupInput & { userId: string; name?: string },
+): Promise<{ group: GroupView; created: boolean }> {
+  try {
+    return { group: await openGroup(deps, input), created: true };
+  } catch (e) {
+    const inUse = e instanceof OrderInUseError ? e.inUse : undefined;
+    if (!inUse?.isLeader || inUse.userId !== input.userId || inUse.campaignId !== input.campaignId) throw e;
+    const group = await findGroup(deps.store, inUse.groupId, true);
+    if (!group) throw e;
+    return { group: viewOf(group, deps.clock.now(), deps.config.h5BaseUrl), created: false };
+  }
 }

@@ -86,6 +86,19 @@ describe('Group buys API', () => {
       expect([r2.status, r2.body.code]).toEqual([409, 'conflict']);
     });
 
+    it('answers a leader opening again on the same order (a retry, a double tap) with that group and 200', async () => {
+      const leader = user();
+      const taps = await Promise.all(Array.from({ length: 10 }, () => open(leader.token, 'order-tap')));
+      expect(taps.map((t) => t.status).sort()).toEqual([200, 200, 200, 200, 200, 200, 200, 200, 200, 201]);
+      expect(new Set(taps.map((t) => t.body.id)).size).toBe(1);
+      const again = await open(leader.token, 'order-tap');
+      expect([again.status, again.body]).toEqual([200, taps.find((t) => t.status === 201)!.body]);
+      // Only the same leader, in the same campaign: anyone else, or another campaign, is refused.
+      expect((await open(user().token, 'order-tap')).status).toBe(409);
+      const other = await createGroupCampaign(h);
+      expect([(await open(leader.token, 'order-tap', other)).body.code]).toEqual(['conflict']);
+    });
+
     it.each([
       ['unknown field', { campaignId: 'x', orderId: 'o', extra: 1 }],
       ['missing orderId', { campaignId: 'x' }],
