@@ -1,7 +1,7 @@
 // npm run token -- --sub u1 --roles user,kol [--name 张三] [--ttl 3600]: prints a JWT the local server accepts.
 import { parseArgs } from 'node:util';
 import { loadConfig } from '#shared/config';
-import { signJwt } from '#shared/http/jwt';
+import { ROLES, signJwt } from '#shared/http/jwt';
 
 const USAGE = `Prints a bearer token (HS256, signed with JWT_SECRET) that the local server accepts.
 
@@ -36,9 +36,15 @@ if (!Number.isInteger(ttl) || ttl < 1) {
   console.error(`--ttl must be a whole number of seconds, at least 1.\n\n${USAGE}`);
   process.exit(2);
 }
+const roles = values.roles!.split(',').map((r) => r.trim()).filter(Boolean);
+const unknown = roles.filter((r) => !(ROLES as readonly string[]).includes(r));
+if (unknown.length > 0) {
+  console.error(`--roles: unknown role ${unknown.join(', ')} (the server ignores it).\n\n${USAGE}`);
+  process.exit(2);
+}
 const config = loadConfig();
 const token = signJwt(
-  { sub: values.sub!, roles: values.roles!.split(',').filter(Boolean), ...(values.name ? { name: values.name } : {}) },
+  { sub: values.sub!, roles, ...(values.name ? { name: values.name } : {}) },
   {
     secret: config.JWT_SECRET,
     issuer: config.JWT_ISSUER,

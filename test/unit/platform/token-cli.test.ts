@@ -22,7 +22,7 @@ const run = (args: string) =>
 
 describe('npm run token', () => {
   it('prints a token the server accepts, with the sub, roles and name asked for', () => {
-    const r = run("--sub kol-7 --roles user,kol --name '张三' --ttl 120");
+    const r = run("--sub kol-7 --roles 'user, kol' --name '张三' --ttl 120");
     expect(r.status).toBe(0);
     const principal = verifyJwt(r.stdout.trim(), {
       secret: 'cli-secret',
@@ -33,10 +33,10 @@ describe('npm run token', () => {
     expect(principal).toEqual({ sub: 'kol-7', roles: ['user', 'kol'], name: '张三' });
   });
 
-  it('prints its usage for --help, and refuses an unknown option or a bad --ttl with it', () => {
+  it('prints its usage for --help, and refuses an unknown option, a bad --ttl or an unknown role with it', () => {
     const help = run('--help');
     expect([help.status, help.stdout]).toEqual([0, expect.stringContaining('Usage: npm run -s token')]);
-    for (const bad of ['--bogus', '--ttl soon']) {
+    for (const bad of ['--bogus', '--ttl soon', '--roles user,bogus']) {
       const r = run(bad);
       expect([r.status, r.stderr]).toEqual([2, expect.stringContaining('Usage: npm run -s token')]);
     }
