@@ -137,6 +137,9 @@ function rowOf(
       ...(ok ? { 'ddb req/op': round(ctx.stats.requests / ok, 2), 'WCU/op': round(ctx.stats.writeUnits / ok, 2) } : {}),
       ...(r.non2xx ? { non2xx: r.non2xx } : {}),
       ...(r.errors ? { errors: r.errors } : {}),
+      ...(r.timeouts ? { timeouts: r.timeouts } : {}),
+      // Nothing answered in the phase (a machine too busy for a short --quick phase): say so.
+      ...(ok === 0 ? { answered: `none of ${r.requests.sent} sent within ${r.duration} s` } : {}),
       ...notes,
     },
   };
