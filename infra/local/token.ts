@@ -36,7 +36,10 @@ if (!Number.isInteger(ttl) || ttl < 1) {
   console.error(`--ttl must be a whole number of seconds, at least 1.\n\n${USAGE}`);
   process.exit(2);
 }
-const roles = values.roles!.split(',').map((r) => r.trim()).filter(Boolean);
+const roles = values
+  .roles!.split(',')
+  .map((r) => r.trim())
+  .filter(Boolean);
 const unknown = roles.filter((r) => !(ROLES as readonly string[]).includes(r));
 if (unknown.length > 0) {
   console.error(`--roles: unknown role ${unknown.join(', ')} (the server ignores it).\n\n${USAGE}`);
