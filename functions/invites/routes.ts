@@ -51,7 +51,12 @@ const myInviteSchema = z
       ),
     acceptedAt: z.string(),
     qualifiedAt: z.string().optional(),
-    rewarded: z.boolean().describe('Qualified within maxRewardedInvitesPerInviter (rewards may still be held)'),
+    rewarded: z
+      .boolean()
+      .describe(
+        'Qualified within maxRewardedInvitesPerInviter while the campaign was active (rewards may still be held); ' +
+          'a first order paid while the campaign was paused or ended qualifies without reward',
+      ),
     held: z.boolean().describe('Its rewards wait for finance’s review instead of being paid'),
     heldFor: z
       .array(z.enum(['same_device', 'mutual_invite']))

@@ -56,18 +56,11 @@ export function jsonResponse<T extends ZodType>(schema: T, description: string) 
 export const pageQuery = {
   limit: z
     .string()
-    .regex(/^[0-9]{0,3}$/, 'a whole number from 1 to 100')
+    .regex(/^[0-9]{1,3}$/, 'a whole number from 1 to 100')
     .default('20')
-    .transform((l) => (l === '' ? 20 : Number(l))) // empty, as a form sends it: the default
+    .transform(Number)
     .pipe(z.number().int().min(1).max(100))
-    .openapi({
-      param: { name: 'limit', in: 'query' },
-      type: 'integer',
-      minimum: 1,
-      maximum: 100,
-      default: 20,
-      description: 'Absent or empty: 20',
-    }),
+    .openapi({ param: { name: 'limit', in: 'query' }, type: 'integer', minimum: 1, maximum: 100, default: 20 }),
   cursor: z
     .string()
     .max(2048)

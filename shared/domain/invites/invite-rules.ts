@@ -31,7 +31,7 @@ export interface BindingOutcome {
   rewarded: boolean;
   /** The binding qualifies now and wants a rewarded slot (the counter is incremented conditionally). */
   takesSlot: boolean;
-  reason?: 'existing_customer' | 'reward_cap_reached';
+  reason?: 'existing_customer' | 'reward_cap_reached' | 'campaign_inactive';
 }
 
 /** An outcome that settles a binding for good. */
@@ -57,11 +57,20 @@ export function acceptOutcome(input: {
  * The outcome of a pending binding on the invitee's first paid order: an order paid before the
  * accept (a late webhook) means the invitee was not a new user; otherwise it qualifies. The
  * shop's clock may run up to SHOP_CLOCK_SKEW_MS behind this one, so only a `paidAt` earlier
- * than that before the accept counts as before it.
+ * than that before the accept counts as before it. An order paid while the campaign was paused
+ * or ended qualifies the invitee without reward, as a commission campaign then attributes nothing.
  */
-export function firstOrderOutcome(input: { paidAt: string; acceptedAt: string; capReached: boolean }): SettledOutcome {
+export function firstOrderOutcome(input: {
+  paidAt: string;
+  acceptedAt: string;
+  capReached: boolean;
+  /** Whether the campaign was active when the order was paid: a paused or ended one rewards nothing new. */
+  campaignActive: boolean;
+}): SettledOutcome {
   if (Date.parse(input.paidAt) < Date.parse(input.acceptedAt) - SHOP_CLOCK_SKEW_MS)
     return { status: 'ineligible', rewarded: false, takesSlot: false, reason: 'existing_customer' };
+  if (!input.campaignActive)
+    return { status: 'qualified', rewarded: false, takesSlot: false, reason: 'campaign_inactive' };
   return qualifiedOutcome(input.capReached);
 }
 

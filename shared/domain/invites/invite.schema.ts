@@ -55,7 +55,7 @@ export interface InviteBinding {
   /** Why the reward is held, when it is. */
   heldFor?: ('same_device' | 'mutual_invite')[];
   /** Why a binding earns nothing, when it does not. */
-  reason?: 'existing_customer' | 'reward_cap_reached';
+  reason?: 'existing_customer' | 'reward_cap_reached' | 'campaign_inactive';
   inviteeDeviceId?: string;
   inviterReward: Reward;
   inviteeReward: Reward;

@@ -1,7 +1,9 @@
 import { iso } from '../../clock.ts';
 import type { Deps } from '../../deps.ts';
 import { outboxPut } from '../../events/outbox.ts';
+import { findCampaign } from '../../store/campaigns.ts';
 import { listPendingBindings, settleBinding } from '../../store/invites.ts';
+import { effectiveStatus } from '../campaigns/effective-status.ts';
 import { BindingNotPendingError, RewardCapReachedError } from './invite.errors.ts';
 import type { InviteBinding } from './invite.schema.ts';
 import { firstOrderOutcome } from './invite-rules.ts';
@@ -10,7 +12,8 @@ import { firstOrderOutcome } from './invite-rules.ts';
  * Qualifies every pending (`first_order`) binding of a user whose first order was paid, each
  * exactly once: the move pending → qualified and its `InviteQualified` are one transaction
  * conditioned on the binding still being pending, so a redelivered `OrderPaid` changes nothing.
- * An order paid before the accept (a late webhook) makes the binding ineligible instead.
+ * An order paid before the accept (a late webhook) makes the binding ineligible instead; one paid
+ * while the campaign was paused or ended qualifies it without reward.
  * Returns how many bindings this call settled.
  */
 export async function qualifyInvites(
@@ -18,16 +21,26 @@ export async function qualifyInvites(
   input: { inviteeId: string; paidAt: string },
 ): Promise<number> {
   const pending = await listPendingBindings(deps.store, input.inviteeId);
+  const paidAtMs = Date.parse(input.paidAt);
   let settled = 0;
-  for (const b of pending) if (await settle(deps, b, input.paidAt)) settled++;
+  for (const b of pending) {
+    const campaign = await findCampaign(deps.store, b.campaignId);
+    const campaignActive = campaign !== undefined && effectiveStatus(campaign, paidAtMs) === 'active';
+    if (await settle(deps, b, input.paidAt, campaignActive)) settled++;
+  }
   return settled;
 }
 
-async function settle(deps: Pick<Deps, 'store' | 'clock'>, b: InviteBinding, paidAt: string): Promise<boolean> {
+async function settle(
+  deps: Pick<Deps, 'store' | 'clock'>,
+  b: InviteBinding,
+  paidAt: string,
+  campaignActive: boolean,
+): Promise<boolean> {
   const cap = b.maxRewardedInvitesPerInviter;
   let capReached = cap === 0;
   for (;;) {
-    const outcome = firstOrderOutcome({ paidAt, acceptedAt: b.acceptedAt, capReached });
+    const outcome = firstOrderOutcome({ paidAt, acceptedAt: b.acceptedAt, capReached, campaignActive });
     const now = iso(deps.clock.now());
     const qualified = outcome.status === 'qualified';
     try {

@@ -142,6 +142,27 @@ describe('Invite qualification', () => {
       expect(after.body.items[0].qualifiedAt).toEqual(expect.any(String));
     });
 
+    it('qualify without reward on a first order paid while the campaign is paused or ended', async () => {
+      for (const status of ['paused', 'ended'] as const) {
+        const cmp = await inviteCampaign(h, { qualifyingAction: 'first_order' });
+        const inviter = `inactive-${status}-inviter`;
+        const invitee = `inactive-${status}-invitee`;
+        expect((await accept(await codeOf(cmp, inviter), invitee)).status).toBe(201);
+        const patched = await h.call('PATCH', `/v1/admin/campaigns/${cmp}`, {
+          token: h.token('admin', ['admin']),
+          body: { status },
+        });
+        expect(patched.status).toBe(200);
+        await payFirstOrder(invitee);
+        await h.drain();
+        expect(qualifiedFor(invitee)).toEqual([expect.objectContaining({ rewarded: false })]);
+        const mine = await h.call('GET', `/v1/invites/mine?campaignId=${cmp}`, { token: h.token(inviter) });
+        expect(mine.body.items).toEqual([
+          expect.objectContaining({ inviteeId: invitee, status: 'qualified', rewarded: false }),
+        ]);
+      }
+    });
+
     it('emit one InviteQualified however often OrderPaid is delivered, even concurrently', async () => {
       const cmp = await inviteCampaign(h, { qualifyingAction: 'first_order' });
       await accept(await codeOf(cmp, 'rd-inviter'), 'rd-invitee');

@@ -97,19 +97,36 @@ describe('Function: firstOrderOutcome', () => {
       .tuple(isoTime, fc.integer({ min: -2 * SHOP_CLOCK_SKEW_MS, max: 2 * SHOP_CLOCK_SKEW_MS }))
       .map(([acceptedAt, d]) => [new Date(Date.parse(acceptedAt) + d).toISOString(), acceptedAt] as const);
     fc.assert(
-      fc.property(fc.oneof(fc.tuple(isoTime, isoTime), near), fc.boolean(), ([paidAt, acceptedAt], capReached) => {
-        const o = firstOrderOutcome({ paidAt, acceptedAt, capReached });
-        if (Date.parse(paidAt) < Date.parse(acceptedAt) - SHOP_CLOCK_SKEW_MS)
-          expect(o).toMatchObject({ status: 'ineligible', rewarded: false, takesSlot: false });
-        else expect(o).toMatchObject({ status: 'qualified', rewarded: !capReached, takesSlot: !capReached });
-      }),
+      fc.property(
+        fc.oneof(fc.tuple(isoTime, isoTime), near),
+        fc.boolean(),
+        fc.boolean(),
+        ([paidAt, acceptedAt], capReached, campaignActive) => {
+          const o = firstOrderOutcome({ paidAt, acceptedAt, capReached, campaignActive });
+          if (Date.parse(paidAt) < Date.parse(acceptedAt) - SHOP_CLOCK_SKEW_MS)
+            expect(o).toMatchObject({ status: 'ineligible', rewarded: false, takesSlot: false });
+          else if (!campaignActive)
+            expect(o).toEqual({ status: 'qualified', rewarded: false, takesSlot: false, reason: 'campaign_inactive' });
+          else expect(o).toMatchObject({ status: 'qualified', rewarded: !capReached, takesSlot: !capReached });
+        },
+      ),
     );
     const accepted = '2026-12-01T10:00:00.000Z';
     expect(
-      firstOrderOutcome({ paidAt: '2026-12-01T09:55:00.000Z', acceptedAt: accepted, capReached: false }).status,
+      firstOrderOutcome({
+        paidAt: '2026-12-01T09:55:00.000Z',
+        acceptedAt: accepted,
+        capReached: false,
+        campaignActive: true,
+      }).status,
     ).toBe('qualified');
     expect(
-      firstOrderOutcome({ paidAt: '2026-12-01T09:54:59.999Z', acceptedAt: accepted, capReached: false }).status,
+      firstOrderOutcome({
+        paidAt: '2026-12-01T09:54:59.999Z',
+        acceptedAt: accepted,
+        capReached: false,
+        campaignActive: true,
+      }).status,
     ).toBe('ineligible');
   });
 });
