@@ -27,8 +27,15 @@ export async function sweepOnce(deps: Deps, tasks: SweepTask[], batch = 100): Pr
       });
       const results = await Promise.allSettled(page.items.map((item) => task.handle(item, deps)));
       results.forEach((r, i) => {
-        if (r.status === 'fulfilled') handled++;
-        else deps.log.error('sweep task failed', { task: task.name, pk: page.items[i]?.pk, error: r.reason as Error });
+        if (r.status === 'fulfilled') {
+          handled++;
+          return;
+        }
+        const fields = { task: task.name, pk: page.items[i]?.pk, error: r.reason as Error };
+        // An error that says it is transient (an item changed under it) is retried next sweep as a matter of course.
+        if ((r.reason as { transient?: unknown } | undefined)?.transient === true)
+          deps.log.warn('sweep task retried next sweep', fields);
+        else deps.log.error('sweep task failed', fields);
       });
     }
   }

@@ -12,6 +12,7 @@ import {
   PAYOUT_STATUSES,
   periodSchema,
 } from '#shared/domain/ledger/ledger.schema';
+import { loadPayout } from '#shared/domain/ledger/payout-view';
 import { publicEntry } from '#shared/domain/ledger/public-entry';
 import { reconcileLedger } from '#shared/domain/ledger/reconcile';
 import { rejectHold } from '#shared/domain/ledger/reject-hold';
@@ -63,7 +64,9 @@ financeRoutes.openapi(
       'most 366 days; with `payeeId` and no period, all of that payee’s entries. `format=json` (default) answers ' +
       'one page (`limit`, `cursor`); `format=csv` answers every matching entry as `text/csv`, streamed page by page: ' +
       'a header row, then one row per entry with `amount` in minor units and `amountFormatted` as a decimal ' +
-      '(e.g. `19.99`; points have no decimals). `limit`/`cursor` do not apply to CSV.',
+      '(e.g. `19.99`; points have no decimals). `limit`/`cursor` do not apply to CSV. A text cell starting with ' +
+      "`=`, `+`, `-` or `@` (a payee id, say) is written with a leading `'` so a spreadsheet shows it instead of " +
+      'running it as a formula; the JSON has the value as it is.',
     security: bearerSecurity,
     middleware: [finance()] as const,
     request: {
@@ -134,6 +137,25 @@ financeRoutes.openapi(
     const requestKey = key === undefined ? undefined : `${c.get('principal').sub}#${key}`;
     return c.json(await createPayout(c.get('deps'), c.req.valid('json'), requestKey ? { requestKey } : {}), 201);
   },
+);
+
+// GET /v1/finance/payouts/:id — one payout with its lines
+financeRoutes.openapi(
+  createRoute({
+    method: 'get',
+    path: '/v1/finance/payouts/{id}',
+    tags: ['Finance'],
+    summary: 'A payout',
+    description:
+      'The payout as it stands, with every line (`in_payout`, `paid` or `failed`). A client that lost the answer ' +
+      'to its creation finds the id on the entries it moved (`payoutId` in the ledger), or retries the creation ' +
+      'with the same Idempotency-Key. Unknown id → 404.',
+    security: bearerSecurity,
+    middleware: [finance()] as const,
+    request: { params: payoutIdParam },
+    responses: { 200: jsonResponse(payoutSchema, 'The payout'), ...problems(400, 401, 403, 404, 429) },
+  }),
+  async (c) => c.json(await loadPayout(c.get('deps'), c.req.valid('param').id), 200),
 );
 
 // POST /v1/finance/payouts/:id/confirm — record the transfer: entries become paid

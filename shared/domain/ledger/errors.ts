@@ -7,6 +7,8 @@ export class AlreadySettledError extends Error {
 
 /** Something the transaction depended on changed between the read and the write: read again and retry. */
 export class StaleReadError extends Error {
+  /** Expected under contention: whoever catches it retries (the sweeper, next sweep), so it is no error to log. */
+  readonly transient = true;
   constructor(what: string) {
     super(`changed while settling: ${what}`);
   }

@@ -54,6 +54,12 @@ describe('Finance API: payouts', () => {
     });
     expect(c.status).toBe(200);
     expect(c.body).toMatchObject({ status: 'confirmed', reference: 'BANK-1', total: 700 });
+    const read = await h.call('GET', `/v1/finance/payouts/${p.body.id}`, { token: fin });
+    expect([read.status, read.body]).toEqual([200, c.body]);
+    expect(problem(await h.call('GET', '/v1/finance/payouts/pay_none', { token: fin }))).toEqual([404, 'not_found']);
+    expect(
+      problem(await h.call('GET', `/v1/finance/payouts/${p.body.id}`, { token: h.token('kol-a', ['user', 'kol']) })),
+    ).toEqual([403, 'forbidden']);
     expect(await balanceOf(h.deps, 'kol-a')).toMatchObject({ inPayout: 0, paid: 700 });
     expect((await findEntry(h.deps.store, commissionId('o1', 'kol-a')))!.state).toBe('paid');
     const again = await h.call('POST', `/v1/finance/payouts/${p.body.id}/confirm`, {
