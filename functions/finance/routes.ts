@@ -134,8 +134,8 @@ financeRoutes.openapi(
     // With an Idempotency-Key the payout's id comes from it, so a retry of a request cut off
     // mid-creation (a crash, a timeout) finishes that payout instead of starting a second one.
     const key = c.req.header('idempotency-key');
-    const requestKey = key === undefined ? undefined : `${c.get('principal').sub}#${key}`;
-    return c.json(await createPayout(c.get('deps'), c.req.valid('json'), requestKey ? { requestKey } : {}), 201);
+    const request = key === undefined ? undefined : { caller: c.get('principal').sub, key };
+    return c.json(await createPayout(c.get('deps'), c.req.valid('json'), request ? { request } : {}), 201);
   },
 );
 

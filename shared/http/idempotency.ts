@@ -9,7 +9,7 @@ import type { AppEnv } from './context.ts';
 export const MAX_KEY_LENGTH = 255;
 
 /** Records are kept 25 h (API.md promises at least 24 h). */
-const KEEP_SECONDS = 25 * 3600;
+export const IDEMPOTENCY_KEEP_SECONDS = 25 * 3600;
 /** A request still "running" after this long is taken to have died; its key may be used again. */
 const LOCK_SECONDS = 60;
 /** Answers larger than this are not kept for replay (a DynamoDB item holds 400 KB). */
@@ -84,7 +84,7 @@ export function idempotency() {
           status: 'in_progress',
           bodyHash: hash,
           lockExpiresAt: now + LOCK_SECONDS,
-          ttl: now + KEEP_SECONDS,
+          ttl: now + IDEMPOTENCY_KEEP_SECONDS,
         },
         {
           condition: 'attribute_not_exists(pk) OR #ttl < :now OR (#status = :running AND lockExpiresAt < :now)',
@@ -137,7 +137,7 @@ export function idempotency() {
         responseStatus: res.status,
         responseBody: body,
         responseHeaders: headers,
-        ttl: now + KEEP_SECONDS,
+        ttl: now + IDEMPOTENCY_KEEP_SECONDS,
       })
       .catch((e) => c.get('deps').log.error('idempotency record not saved', { error: e as Error, scope }));
   });

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { iso } from '../../clock.ts';
 import type { Deps } from '../../deps.ts';
 import { AppError } from '../../errors.ts';
+import { IDEMPOTENCY_KEEP_SECONDS } from '../../http/idempotency.ts';
 import { digestOf, newId } from '../../ids.ts';
 import {
   addToPayoutTx,
@@ -15,13 +16,14 @@ import {
   listPayeeMinPayouts,
   moveEntryTx,
   PayoutExistsError,
+  payoutStatusIsTx,
 } from '../../store/ledger.ts';
 import { StaleReadError } from './errors.ts';
 import type { createPayoutSchema, Payout } from './ledger.schema.ts';
 import { loadPayout } from './payout-view.ts';
 import { chunks, isEligible, payoutThreshold } from './rules.ts';
 
-/** Entries moved per transaction: 2 writes each plus the balance, the line and the header stay under 100. */
+/** Entries moved per transaction: 2 writes each plus the balance, the line and the payout's status check stay under 100. */
 const ENTRIES_PER_TX = 45;
 /** Payees settled at once (each payee's writes touch only that payee's items). */
 const PAYEE_CONCURRENCY = 8;
@@ -55,40 +57,48 @@ export interface PayoutView extends Payout {
 export async function createPayout(
   deps: Pick<Deps, 'store' | 'clock'>,
   input: z.output<typeof createPayoutSchema>,
-  opts: { requestKey?: string } = {},
+  opts: { request?: { caller: string; key: string } } = {},
 ): Promise<PayoutView> {
   const fresh: Payout = {
-    id: opts.requestKey ? `pay_${digestOf('payout', opts.requestKey)}` : newId('pay', deps.clock),
+    id: opts.request ? `pay_${digestOf('payout', opts.request.caller, opts.request.key)}` : newId('pay', deps.clock),
     asset: input.asset,
     status: 'creating',
     total: 0,
     minAmount: input.minAmount,
     createdAt: iso(deps.clock.now()),
   };
-  const payout = await claimPayout(deps, fresh);
-  if (payout !== fresh) {
-    // The same request, cut off before it answered (a crash, a timeout): it goes on with that payout.
-    if (payout.status === 'creating') await movePayees(deps, payout);
-    return viewOf(await loadPayout(deps, payout.id));
+  const existing = await claimPayout(deps, fresh);
+  if (!existing) return movePayees(deps, fresh);
+  if (existing.status !== 'creating' && isPastRetries(deps, existing)) {
+    // The key's last use is older than its idempotency record: a new request, with an id of its own.
+    const payout = { ...fresh, id: newId('pay', deps.clock) };
+    await insertPayout(deps.store, payout, finishBy(payout));
+    return movePayees(deps, payout);
   }
-  return movePayees(deps, payout);
+  if (existing.asset !== fresh.asset || existing.minAmount !== fresh.minAmount)
+    throw new AppError(422, 'idempotency_key_reused', 'This Idempotency-Key was used with a different body.');
+  // The same request, cut off before it answered (a crash, a timeout, a retry while it still
+  // runs): it goes on with that payout, and answers it whole.
+  if (existing.status === 'creating') await movePayees(deps, existing);
+  return viewOf(await loadPayout(deps, existing.id));
 }
 
-/**
- * Inserts the new payout, or answers the one a request with the same key already made (its id is
- * derived from the key), unless that one was asked for with another asset or minimum (422).
- */
-async function claimPayout(deps: Pick<Deps, 'store' | 'clock'>, payout: Payout): Promise<Payout> {
+const finishBy = (p: Payout) => iso(Date.parse(p.createdAt) + PAYOUT_FINISH_AFTER_MS);
+
+/** Inserts the new payout; when one with its id is there already (made under the same key), answers that one. */
+async function claimPayout(deps: Pick<Deps, 'store' | 'clock'>, payout: Payout): Promise<Payout | undefined> {
   try {
-    await insertPayout(deps.store, payout, iso(Date.parse(payout.createdAt) + PAYOUT_FINISH_AFTER_MS));
-    return payout;
+    await insertPayout(deps.store, payout, finishBy(payout));
+    return undefined;
   } catch (e) {
     if (!(e instanceof PayoutExistsError)) throw e;
-    const existing = e.existing ?? (await loadPayout(deps, payout.id));
-    if (existing.asset !== payout.asset || existing.minAmount !== payout.minAmount)
-      throw new AppError(422, 'idempotency_key_reused', 'This Idempotency-Key was used with a different body.');
-    return existing;
+    return e.existing ?? (await loadPayout(deps, payout.id));
   }
+}
+
+/** Whether a payout made under a key is older than the key's idempotency record, so a retry can no longer mean it. */
+function isPastRetries(deps: Pick<Deps, 'clock'>, payout: Payout): boolean {
+  return deps.clock.now() - Date.parse(payout.createdAt) > IDEMPOTENCY_KEEP_SECONDS * 1000;
 }
 
 const viewOf = (p: Awaited<ReturnType<typeof loadPayout>>): PayoutView => ({
@@ -144,6 +154,9 @@ async function payPayee(deps: Pick<Deps, 'store'>, payout: Payout, payeeId: stri
           part.map((m) => m.entryId),
           sum,
         ),
+        // Only into a payout still being created: a second mover (a retry with the same key while the
+        // first request still runs) finding it ended stops, so no line lands outside its total.
+        payoutStatusIsTx(payout.id, 'creating'),
       ]);
       moved = (moved ?? 0) + sum;
     } catch (e) {

@@ -259,9 +259,9 @@ describe('Finance API: payouts', () => {
       return write;
     };
     const input = { asset: 'cash' as const, minAmount: 100 };
-    await expect(createPayout({ ...h.deps, store: dying }, input, { requestKey: 'fin-1#K' })).rejects.toThrow(
-      'the creator stopped',
-    );
+    await expect(
+      createPayout({ ...h.deps, store: dying }, input, { request: { caller: 'fin-1', key: 'K' } }),
+    ).rejects.toThrow('the creator stopped');
     await Promise.allSettled(written);
     const cut = (await Promise.all(payees.map((k) => listAllPayeeEntries(h.deps.store, k))))
       .flat()
@@ -288,10 +288,67 @@ describe('Finance API: payouts', () => {
     });
     expect([again.status, again.body.id]).toEqual([201, retry.body.id]);
     await expect(
-      createPayout(h.deps, { asset: 'cash', minAmount: 500 }, { requestKey: 'fin-1#K' }),
+      createPayout(h.deps, { asset: 'cash', minAmount: 500 }, { request: { caller: 'fin-1', key: 'K' } }),
     ).rejects.toMatchObject({ code: 'idempotency_key_reused' });
     const recon = await h.call('GET', '/v1/finance/reconciliation', { token: fin });
     expect(recon.body.checks.filter((c: any) => !c.ok)).toEqual([]);
+  });
+
+  it('a request still moving payees when its retry (same key) has ended the payout moves nothing more into it', async () => {
+    const own = await createHarness({ clock: new ManualClock() });
+    await deliver(own.deps, orderAttributed(own.clock, { orderId: 'o-race-1', kolId: 'kol-race-1', commission: 300 }));
+    // The first request is held just before it lists the payable balances (a slow instance).
+    let open!: () => void;
+    const gate = new Promise<void>((r) => {
+      open = r;
+    });
+    let reached!: () => void;
+    const atGate = new Promise<void>((r) => {
+      reached = r;
+    });
+    const slow = Object.create(own.deps.store) as typeof own.deps.store;
+    let held = false;
+    slow.query = async (q) => {
+      if (!held && q.index === 'gsi1') {
+        held = true;
+        reached();
+        await gate;
+      }
+      return own.deps.store.query(q);
+    };
+    const input = { asset: 'cash' as const, minAmount: 100 };
+    const request = { caller: 'fin-1', key: 'slow' };
+    const first = createPayout({ ...own.deps, store: slow }, input, { request });
+    await atGate;
+    const retry = await createPayout(own.deps, input, { request });
+    expect(retry).toMatchObject({ status: 'pending', total: 300 });
+    // Meanwhile another payee's commission becomes available; then the first request goes on.
+    await deliver(own.deps, orderAttributed(own.clock, { orderId: 'o-race-2', kolId: 'kol-race-2', commission: 500 }));
+    open();
+    await first;
+    const payout = await findPayout(own.deps.store, retry.id);
+    expect(payout).toMatchObject({ status: 'pending', total: 300 });
+    expect((await listAllPayeeEntries(own.deps.store, 'kol-race-2'))[0]!.state).toBe('available');
+  });
+
+  it('a key used again after its idempotency record expired makes a new payout', async () => {
+    const weekClock = new ManualClock();
+    const own = await createHarness({ clock: weekClock });
+    const token = () => own.token('fin-1', ['finance']);
+    const pay = () =>
+      own.call('POST', '/v1/finance/payouts', {
+        token: token(),
+        headers: { 'idempotency-key': 'weekly' },
+        body: { asset: 'cash' },
+      });
+    await deliver(own.deps, orderAttributed(own.clock, { orderId: 'o-week-1', kolId: 'kol-week-1', commission: 300 }));
+    const first = await pay();
+    expect(first.body).toMatchObject({ status: 'pending', total: 300 });
+    weekClock.advance(26 * 3600);
+    await deliver(own.deps, orderAttributed(own.clock, { orderId: 'o-week-2', kolId: 'kol-week-2', commission: 500 }));
+    const second = await pay();
+    expect(second.headers.get('idempotent-replayed')).toBeNull();
+    expect([second.status, second.body.id === first.body.id, second.body.total]).toEqual([201, false, 500]);
   });
 
   it('a creation still moving payees 10 minutes on stops there and ends; the rest wait for the next payout', async () => {
