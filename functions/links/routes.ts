@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { getCookie, setCookie } from 'hono/cookie';
+import { setCookie } from 'hono/cookie';
 import type { Deps } from '#shared/deps';
 import { getKolStats } from '#shared/domain/kol/get-kol-stats';
 import { kolStatsQuerySchema } from '#shared/domain/kol/kol-stats.schema';
@@ -18,6 +18,7 @@ import { requireAuth } from '#shared/http/auth';
 import { idempotency } from '#shared/http/idempotency';
 import { verifyJwt } from '#shared/http/jwt';
 import { bearerSecurity, jsonBody, jsonResponse, pageOf, pageQuery, problems } from '#shared/http/openapi';
+import { visitorCookie } from '#shared/http/via';
 import { inBackground, onLambda, STATS_SETTLE_MS, settleClicksOf } from './background.ts';
 
 /** The visitor cookie lives 400 days, the most browsers keep one. */
@@ -95,7 +96,7 @@ linkRoutes.openapi(
   async (c) => {
     const deps = c.get('deps');
     const ownerDeviceHash = deviceHash(deps.config.attributionSecret, c.req.header('x-device-id'));
-    const ownerVisitorId = visitorFromCookie(getCookie(c, 'fission_vid'));
+    const ownerVisitorId = visitorFromCookie(visitorCookie(c));
     const link = await createLink(deps, {
       ...c.req.valid('json'),
       ownerId: c.get('principal').sub,
@@ -115,7 +116,7 @@ const followRoute = createRoute({
   tags: ['Links'],
   summary: 'Follow a short link',
   description:
-    'Answers 302 to the target with `fission_ref=<token>` set last in its query (one the target had is replaced; the rest of the query and the fragment are kept as written) and `Cache-Control: no-store`. The token is HMAC-signed over (code, visitor, issued-at) and is honoured for the link’s attribution window (its commission campaign’s, else 7 days). The visitor is the `fission_vid` cookie (1–128 printable ASCII characters but space, `"`, `,`, `;`, `\\` and `~`; any other value is ignored), else a keyed hash of IP + User-Agent (the IP is API Gateway’s source IP; on the local server, the first `X-Forwarded-For` address when there is one; raw IPs are never stored); the cookie is set (HttpOnly, SameSite=Lax, 400 days) when absent. A click is unique unless the same visitor’s last unique click on the same link was less than 30 minutes before (the 30 minutes run from that counted click, so a visitor clicking every 20 minutes counts every 40). Known bots (by User-Agent) and HEAD requests are redirected but not counted. An optional bearer token also records the click under that user for attribution. Unknown code → 404.',
+    'Answers 302 to the target with `fission_ref=<token>` set last in its query (one the target had is replaced; the rest of the query and the fragment are kept as written) and `Cache-Control: no-store`. The token is HMAC-signed over (code, visitor, issued-at) and is honoured for the link’s attribution window (its commission campaign’s, else 7 days). The visitor is the `fission_vid` cookie (1–128 printable ASCII characters but space, `"`, `,`, `;`, `\\`, `%` and `~`, taken as sent; any other value is ignored), else a keyed hash of IP + User-Agent (the IP is API Gateway’s source IP; on the local server, the first `X-Forwarded-For` address when there is one; raw IPs are never stored); the cookie is set (HttpOnly, SameSite=Lax, 400 days) when absent. A click is unique unless the same visitor’s last unique click on the same link was less than 30 minutes before (the 30 minutes run from that counted click, so a visitor clicking every 20 minutes counts every 40). Known bots (by User-Agent) and HEAD requests are redirected but not counted. An optional bearer token also records the click under that user for attribution. Unknown code → 404.',
   request: { params: z.object({ code: z.string() }) },
   responses: {
     302: {
@@ -150,7 +151,7 @@ linkRoutes.get('/s/:code', async (c) => {
 export function followInput(c: Context, deps: Pick<Deps, 'config' | 'clock'>): FollowInput {
   return {
     code: c.req.param('code') ?? '',
-    cookie: getCookie(c, 'fission_vid'),
+    cookie: visitorCookie(c),
     ip: visitorIp(c),
     userAgent: c.req.header('user-agent'),
     deviceId: c.req.header('x-device-id'),

@@ -1,5 +1,18 @@
 import type { Context } from 'hono';
-import { getCookie } from 'hono/cookie';
+
+/**
+ * The `fission_vid` cookie exactly as sent (not percent-decoded, as hono's getCookie would):
+ * the visitor id is compared byte for byte with the one a shop's webhook names.
+ */
+export function visitorCookie(c: Context): string | undefined {
+  const header = c.req.header('cookie');
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === 'fission_vid') return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
 
 /** How the caller reached an action: its visitor id and the attribution token of a share link. */
 export interface Via {
@@ -13,7 +26,7 @@ export interface Via {
  * `fission_ref` query). Both are hints, checked by the consumer that counts conversions.
  */
 export function requestVia(c: Context): Via | undefined {
-  const vid = getCookie(c, 'fission_vid') ?? c.req.header('x-fission-visitor');
+  const vid = visitorCookie(c) ?? c.req.header('x-fission-visitor');
   const ref = c.req.header('x-fission-ref') ?? c.req.query('fission_ref');
   const out: Via = {};
   if (vid && vid.length <= 128) out.visitorId = vid;

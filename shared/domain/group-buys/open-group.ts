@@ -96,8 +96,9 @@ export async function openGroupOnce(
   } catch (e) {
     const inUse = e instanceof OrderInUseError ? e.inUse : undefined;
     if (!inUse?.isLeader || inUse.userId !== input.userId || inUse.campaignId !== input.campaignId) throw e;
+    // Only a group that still stands: one that failed (expired, its leader refunded) is no answer to an open.
     const group = await findGroup(deps.store, inUse.groupId, true);
-    if (!group) throw e;
+    if (!group || (group.status !== 'open' && group.status !== 'formed')) throw e;
     return { group: viewOf(group, deps.clock.now(), deps.config.h5BaseUrl), created: false };
   }
 }

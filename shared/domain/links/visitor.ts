@@ -2,11 +2,12 @@ import { createHmac } from 'node:crypto';
 
 /**
  * What a `fission_vid` cookie (and the visitor of an attribution token) may look like: 1 to 128
- * printable ASCII characters but space, `"`, `,`, `;`, `\` (not cookie-safe) and `~` (the token's
- * separator). The server's own ids are 27–28 characters; a frontend's or test client's own
- * visitor ids (a UUID, `v-17`) are honoured as well, as the order webhook's `visitorId` is.
+ * printable ASCII characters but space, `"`, `,`, `;`, `\\` (not cookie-safe), `%` (a value is
+ * taken as sent, never percent-decoded) and `~` (the token's separator). The server's own ids are
+ * 27–28 characters; a frontend's or test client's own visitor ids (a UUID, `v-17`) are honoured
+ * as well, as the order webhook's `visitorId` is.
  */
-export const VISITOR_ID_PATTERN = /^[!#-+\--:<-[\]-}]{1,128}$/;
+export const VISITOR_ID_PATTERN = /^[!#$&-+\--:<-[\]-}]{1,128}$/;
 
 /** A visitor id from a cookie value, when it has the right shape. */
 export function visitorFromCookie(cookie: string | undefined): string | undefined {

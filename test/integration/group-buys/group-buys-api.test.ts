@@ -99,6 +99,16 @@ describe('Group buys API', () => {
       expect([(await open(leader.token, 'order-tap', other)).body.code]).toEqual(['conflict']);
     });
 
+    it('answers a leader opening again on the order of a group that has failed with 409 conflict, not that group', async () => {
+      const cid = await createGroupCampaign(h, { durationSeconds: 60 });
+      const leader = user();
+      expect((await open(leader.token, 'order-failed', cid)).status).toBe(201);
+      clock.advance(3600);
+      await h.sweep();
+      const again = await open(h.token(leader.sub, ['user']), 'order-failed', cid); // a token of the moved clock
+      expect([again.status, again.body.code]).toEqual([409, 'conflict']);
+    });
+
     it.each([
       ['unknown field', { campaignId: 'x', orderId: 'o', extra: 1 }],
       ['missing orderId', { campaignId: 'x' }],

@@ -162,6 +162,20 @@ describe('Links and the redirect', () => {
     expect(stats.body.days[0].clicks).toBeGreaterThanOrEqual(2000);
   }, 120_000);
 
+  it('takes the visitor cookie as sent, never percent-decoded: one with a % is no visitor id', async () => {
+    const { body: link } = await newLink();
+    const visitorOf = async (cookie: string) => {
+      const r = await click(link.code, { cookie: `fission_vid=${cookie}` });
+      const token = new URL(r.headers.get('location')!).searchParams.get('fission_ref')!;
+      const payload = Buffer.from(token.split('.')[0]!, 'base64url').toString('utf8');
+      return { visitor: payload.split('~')[1], newCookie: r.headers.get('set-cookie') !== null };
+    };
+    expect(await visitorOf('vA')).toEqual({ visitor: 'vA', newCookie: false });
+    const encoded = await visitorOf('v%41');
+    expect(encoded.visitor).not.toBe('vA');
+    expect(encoded.newCookie).toBe(true);
+  });
+
   it('knows a visitor without a cookie by a hash of their address (a proxy’s X-Forwarded-For locally) and User-Agent', async () => {
     const { body: link } = await newLink();
     const from = (ip: string, ua = UA) => click(link.code, { 'x-forwarded-for': `${ip}, 10.0.0.1`, 'user-agent': ua });
