@@ -67,10 +67,11 @@ export async function settleClicksOf(subjects: readonly string[], maxMs?: number
 }
 
 /**
- * How long a stats read waits at most for the clicks on the caller's links: after a burst far
- * beyond what the database writes in that time, the read answers with what is written so far.
+ * How long a stats read, or a help, join or accept, waits at most for pending clicks: after a
+ * burst far beyond what the database writes in that time (or for a visitor id many share), it
+ * goes on with what is written so far.
  */
-export const STATS_SETTLE_MS = 5000;
+export const SETTLE_LIMIT_MS = 5000;
 
 /** Waits until every click recorded in the background is written. */
 export async function settleClicks(): Promise<void> {
@@ -83,6 +84,6 @@ export async function settleClicks(): Promise<void> {
  */
 export async function settledVia(c: Context): Promise<Via | undefined> {
   const via = requestVia(c);
-  if (via?.visitorId) await settleClicksOf([`v:${via.visitorId}`]);
+  if (via?.visitorId) await settleClicksOf([`v:${via.visitorId}`], SETTLE_LIMIT_MS);
   return via;
 }

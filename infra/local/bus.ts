@@ -59,8 +59,8 @@ export class LocalBus {
    */
   private readonly taken = new Map<string, number>();
   private takenCount = 0;
-  /** Waiters for every event taken up to `through` to be delivered. */
-  private deliveryWaiters: { through: number; done: () => void }[] = [];
+  /** Waiters for every event taken up to `through` to be delivered (each leaves on its time limit too). */
+  private readonly deliveryWaiters = new Set<{ through: number; done: () => void }>();
   private active = 0;
   private idleWaiters: (() => void)[] = [];
   private roomWaiters: (() => void)[] = [];
@@ -196,20 +196,31 @@ export class LocalBus {
    * would a moment later on AWS.
    */
   async caughtUp(maxMs = CATCH_UP_MS): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((r) => {
-      timer = setTimeout(r, maxMs);
-    });
-    try {
-      for (let round = 0, through = this.takenCount; this.running && round < CATCH_UP_ROUNDS; round++) {
-        if (this.oldestTaken() <= through)
-          await Promise.race([timeout, new Promise<void>((done) => this.deliveryWaiters.push({ through, done }))]);
-        if (this.takenCount === through) return;
-        through = this.takenCount;
-      }
-    } finally {
-      clearTimeout(timer);
+    const deadline = Date.now() + maxMs;
+    for (let round = 0, through = this.takenCount; this.running && round < CATCH_UP_ROUNDS; round++) {
+      if (this.oldestTaken() <= through && !(await this.deliveredThrough(through, deadline - Date.now()))) return;
+      if (this.takenCount === through) return;
+      through = this.takenCount;
     }
+  }
+
+  /** True once every event taken up to `through` is delivered; false when `ms` pass first (the waiter leaves then). */
+  private deliveredThrough(through: number, ms: number): Promise<boolean> {
+    if (ms <= 0) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const waiter = {
+        through,
+        done: () => {
+          clearTimeout(timer);
+          resolve(true);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.deliveryWaiters.delete(waiter);
+        resolve(false);
+      }, ms);
+      this.deliveryWaiters.add(waiter);
+    });
   }
 
   /** The number the oldest event still queued or being delivered was taken under (Infinity: none). */
@@ -220,11 +231,13 @@ export class LocalBus {
   /** Wakes the waiters for room in the queue, for deliveries and for idleness, as they apply. */
   private settled(): void {
     if (this.queue.length < this.opts.concurrency) for (const go of this.roomWaiters.splice(0)) go();
-    if (this.deliveryWaiters.length > 0) {
+    if (this.deliveryWaiters.size > 0) {
       const oldest = this.oldestTaken();
-      const due = this.deliveryWaiters.filter((w) => w.through < oldest);
-      this.deliveryWaiters = this.deliveryWaiters.filter((w) => w.through >= oldest);
-      for (const w of due) w.done();
+      for (const w of this.deliveryWaiters)
+        if (w.through < oldest) {
+          this.deliveryWaiters.delete(w);
+          w.done();
+        }
     }
     if (this.isIdle()) for (const done of this.idleWaiters.splice(0)) done();
   }

@@ -49,24 +49,32 @@ export async function attributeOrder(
   const claims = verifyAttributionToken(deps.config.attributionSecret, order.attributionToken);
   if (claims)
     candidates.push({ code: claims.code, atMs: claims.issuedAtMs, source: 'token', visitorId: claims.visitorId });
-  // Candidates come from the histories of the user and visitor the order names. The token's
-  // visitor's history is read only for the token's own click (its device): without a cookie that
-  // visitor is a hash of IP + User-Agent, which people behind one carrier IP on the same app
-  // share, so their clicks must not outbid the token the buyer actually came with.
-  const named = new Set([`u:${order.userId}`, ...(order.visitorId ? [`v:${order.visitorId}`] : [])]);
-  const subjects = new Set([...named, ...(claims ? [`v:${claims.visitorId}`] : [])]);
+  // Candidates come from the histories of the user and visitor the order names. Without a cookie
+  // the token's visitor is a hash of IP + User-Agent, which people behind one carrier IP on the
+  // same app share, so that visitor's other clicks must not outbid the token the buyer came with.
+  const subjects = [`u:${order.userId}`, ...(order.visitorId ? [`v:${order.visitorId}`] : [])];
   const range = { fromMs: paidAtMs - MAX_WINDOW_MS, toMs: paidAtMs + TOKEN_SKEW_MS, validAtMs: paidAtMs };
-  const histories = await Promise.all(
-    [...subjects].map(async (s) => {
-      const read = { kind: 'kol' as const, maxItems: HISTORY_MAX_ITEMS };
-      const newest = await queryClickHistory(deps.store, s, range, { ...read, forward: false });
-      if (newest.complete) return newest.items;
-      const oldest = await queryClickHistory(deps.store, s, range, { ...read, forward: true });
-      return [...newest.items, ...oldest.items];
-    }),
-  );
-  const bySubject = [...subjects].map((s, i) => ({ s, items: histories[i]! }));
-  for (const c of bySubject.filter((h) => named.has(h.s)).flatMap((h) => h.items))
+  const [histories, tokenClicks] = await Promise.all([
+    Promise.all(
+      subjects.map(async (s) => {
+        const read = { kind: 'kol' as const, maxItems: HISTORY_MAX_ITEMS };
+        const newest = await queryClickHistory(deps.store, s, range, { ...read, forward: false });
+        if (newest.complete) return newest.items;
+        const oldest = await queryClickHistory(deps.store, s, range, { ...read, forward: true });
+        return [...newest.items, ...oldest.items];
+      }),
+    ),
+    // The token's own click, for its device (holds): within a second of its issue, in its visitor's history.
+    claims
+      ? queryClickHistory(
+          deps.store,
+          `v:${claims.visitorId}`,
+          { fromMs: claims.issuedAtMs - 1000, toMs: claims.issuedAtMs + 1000, validAtMs: 0 },
+          { kind: 'kol', maxItems: 100, forward: true },
+        ).then((r) => r.items)
+      : [],
+  ]);
+  for (const c of histories.flat())
     if (c.kind === 'kol' && c.campaignId)
       candidates.push({
         code: c.code,
@@ -78,15 +86,13 @@ export async function attributeOrder(
   const token = candidates.find((c) => c.source === 'token');
   const sameClick =
     token &&
-    histories
-      .flat()
-      .find(
-        (c) =>
-          c.code === token.code &&
-          c.visitorId === token.visitorId &&
-          c.deviceHash &&
-          Math.abs(c.clickedAtMs - token.atMs) < 1000,
-      );
+    [...tokenClicks, ...histories.flat()].find(
+      (c) =>
+        c.code === token.code &&
+        c.visitorId === token.visitorId &&
+        c.deviceHash &&
+        Math.abs(c.clickedAtMs - token.atMs) < 1000,
+    );
   if (token && sameClick?.deviceHash) token.deviceHash = sameClick.deviceHash;
   if (candidates.length === 0) return undefined;
 
