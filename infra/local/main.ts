@@ -22,6 +22,11 @@ process.env.PUBLIC_BASE_URL ??= `http://localhost:${port}`;
 
 for (const name of ['JWT_SECRET', 'WEBHOOK_SECRET'])
   if (process.env[name] === undefined) console.warn(`${name} is not set: using the development default "change-me".`);
+// Links need somewhere to point: locally, the example shop and this machine unless told otherwise.
+if (process.env.ALLOWED_REDIRECT_HOSTS === undefined) {
+  process.env.ALLOWED_REDIRECT_HOSTS = 'shop.example.com,localhost';
+  console.warn('ALLOWED_REDIRECT_HOSTS is not set: using the development default "shop.example.com,localhost".');
+}
 
 // Every other setting is checked here, before the modules that read them load: one clear line, no stack.
 try {

@@ -74,18 +74,20 @@ function spawnServer(
   port: number,
   dataDir: string,
   stderr: 'ignore' | 'pipe' = 'ignore',
-  env: Record<string, string> = {},
+  env: Record<string, string | undefined> = {},
 ): ChildProcess {
+  const all: Record<string, string | undefined> = {
+    ...process.env,
+    ...TEST_ENV,
+    PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}`,
+    PORT: String(port),
+    DATA_DIR: dataDir,
+    ...env,
+  };
   const child = spawn('sh', ['-c', START], {
     cwd: ROOT,
-    env: {
-      ...process.env,
-      ...TEST_ENV,
-      PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}`,
-      PORT: String(port),
-      DATA_DIR: dataDir,
-      ...env,
-    },
+    // A variable given as undefined is left out (not set at all).
+    env: Object.fromEntries(Object.entries(all).filter(([, v]) => v !== undefined)),
     detached: true,
     stdio: ['ignore', 'ignore', stderr],
   });
@@ -109,7 +111,6 @@ async function startServer(port: number, dataDir: string): Promise<ChildProcess>
   throw new Error('the server did not come up');
 }
 
-/** `npm start`'s entry point run until it ends by itself (or fails the test after 60 s): its exit code and stderr. */
 /** A fresh data directory (noted in `dirs`) with `npm start` serving on a free port, and one KOL link clicked `clicks` times by `visitors`. */
 async function serverWithClicks(dirs: string[], clicks: number, visitors: number) {
   const dataDir = mkdtempSync(join(tmpdir(), 'fission-runtime-'));
@@ -122,6 +123,7 @@ async function serverWithClicks(dirs: string[], clicks: number, visitors: number
   return { dataDir, port, rt, server, code };
 }
 
+/** `npm start`'s entry point run until it ends by itself (or fails the test after 60 s): its exit code and stderr. */
 async function runUntilExit(
   port: number,
   dataDir: string,
@@ -344,6 +346,37 @@ describe('The local runtime (npm start) across restarts', () => {
     }
     expect(javaOn(dataDir)).toEqual([]);
   }, 60_000);
+
+  it('npm start: without ALLOWED_REDIRECT_HOSTS, links may point at the example shop and localhost, with a warning', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'fission-runtime-'));
+    dirs.push(dataDir);
+    const port = await freePort();
+    const child = spawnServer(port, dataDir, 'pipe', { ALLOWED_REDIRECT_HOSTS: undefined });
+    let stderr = '';
+    child.stderr!.on('data', (d) => {
+      stderr += d;
+    });
+    for (
+      let i = 0;
+      i < 300 &&
+      !(await fetch(`http://localhost:${port}/health`).then(
+        (r) => r.ok,
+        () => false,
+      ));
+      i++
+    )
+      await new Promise((r) => setTimeout(r, 200));
+    const rt = { url: `http://localhost:${port}` };
+    await createLink(rt); // to https://shop.example.com/p/1
+    const off = await fetch(`${rt.url}/v1/links`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${kolToken()}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ targetUrl: 'https://evil.example.net/' }),
+    });
+    expect(off.status).toBe(400);
+    expect(stderr).toContain('ALLOWED_REDIRECT_HOSTS is not set');
+    await interrupt(child);
+  });
 
   it('npm start: a port already in use ends it with a message before DynamoDB Local starts', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'fission-runtime-'));
