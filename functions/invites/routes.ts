@@ -55,8 +55,8 @@ const myInviteSchema = z
       .boolean()
       .describe(
         'Qualified within maxRewardedInvitesPerInviter while the campaign was active (rewards may still be held); ' +
-          'a first order paid outside the campaign’s dates, or reported while it is paused or ended, qualifies ' +
-          'without reward (as commission attribution judges a campaign)',
+          'a first order paid while the campaign was not active (paused, ended, outside its dates: its status at ' +
+          '`paidAt`) qualifies without reward',
       ),
     held: z.boolean().describe('Its rewards wait for finance’s review instead of being paid'),
     heldFor: z

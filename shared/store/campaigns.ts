@@ -3,8 +3,18 @@ import { ConflictError, NotFoundError } from '../errors.ts';
 import { campaignByTypeIndex, campaignKey } from './keys.ts';
 import type { Store } from './store.ts';
 
-/** The stored campaign: `status` is what admins set; the effective status also depends on time. */
-export type StoredCampaign = Omit<Campaign, 'status'> & { status: 'active' | 'paused' | 'ended' };
+/** What an admin sets (PATCH): a campaign is created `active`. */
+export type ManualStatus = 'active' | 'paused' | 'ended';
+
+/**
+ * The stored campaign: `status` is what admins set; the effective status also depends on time.
+ * `statusChanges` records each PATCH with its time, so the status at a past moment (an order's
+ * `paidAt`) can be told; campaigns changed before it was kept have none.
+ */
+export type StoredCampaign = Omit<Campaign, 'status'> & {
+  status: ManualStatus;
+  statusChanges?: { status: ManualStatus; at: string }[];
+};
 
 /** Put a new campaign. */
 export async function insertCampaign(store: Store, c: StoredCampaign): Promise<void> {
@@ -29,12 +39,13 @@ export async function setCampaignStatus(
 ): Promise<StoredCampaign> {
   const item = await store.update<StoredCampaign & Record<string, unknown>>({
     key: campaignKey(id),
-    update: 'SET #status = :status, updatedAt = :now',
+    update:
+      'SET #status = :status, updatedAt = :now, statusChanges = list_append(if_not_exists(statusChanges, :none), :change)',
     // Ended (by PATCH or by its endsAt passing) is final: only `ended` may be set again.
     condition:
       'attribute_exists(pk) AND (:status = :ended OR (#status <> :ended AND (attribute_not_exists(endsAt) OR endsAt > :now)))',
     names: { '#status': 'status' },
-    values: { ':status': status, ':now': nowIso, ':ended': 'ended' },
+    values: { ':status': status, ':now': nowIso, ':ended': 'ended', ':none': [], ':change': [{ status, at: nowIso }] },
     onFail: (old) =>
       old
         ? new ConflictError('conflict', 'An ended campaign cannot be reopened or paused.')
@@ -44,7 +55,7 @@ export async function setCampaignStatus(
 }
 
 function toCampaign<T extends CampaignType>(item: StoredCampaign & Record<string, unknown>): StoredCampaign {
-  const { id, type, title, status, startsAt, endsAt, rules, createdAt, updatedAt } = item;
+  const { id, type, title, status, startsAt, endsAt, rules, createdAt, updatedAt, statusChanges } = item;
   return {
     id,
     type: type as T,
@@ -55,5 +66,6 @@ function toCampaign<T extends CampaignType>(item: StoredCampaign & Record<string
     rules,
     createdAt,
     updatedAt,
+    ...(statusChanges?.length ? { statusChanges } : {}),
   };
 }

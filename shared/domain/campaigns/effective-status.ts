@@ -1,18 +1,38 @@
 import { iso } from '../../clock.ts';
 import { CampaignInactiveError } from '../../errors.ts';
-import type { StoredCampaign } from '../../store/campaigns.ts';
+import type { ManualStatus, StoredCampaign } from '../../store/campaigns.ts';
 import type { Campaign, CampaignStatus } from './campaign.schema.ts';
 
-/** The status a campaign has now: ended after `endsAt` (paused or not), scheduled before `startsAt`, else as set. */
-export function effectiveStatus(c: StoredCampaign, nowMs: number): CampaignStatus {
-  if (c.status === 'ended' || (c.endsAt && Date.parse(c.endsAt) <= nowMs)) return 'ended';
-  if (c.status !== 'active') return c.status;
-  if (c.startsAt && Date.parse(c.startsAt) > nowMs) return 'scheduled';
+/**
+ * The status a campaign has at `atMs` (now, or an order's `paidAt`): ended after `endsAt` (paused
+ * or not), scheduled before `startsAt`, else as an admin had set it by then.
+ */
+export function effectiveStatus(c: StoredCampaign, atMs: number): CampaignStatus {
+  const manual = manualStatusAt(c, atMs);
+  if (manual === 'ended' || (c.endsAt && Date.parse(c.endsAt) <= atMs)) return 'ended';
+  if (manual !== 'active') return manual;
+  if (c.startsAt && Date.parse(c.startsAt) > atMs) return 'scheduled';
   return 'active';
 }
 
+/**
+ * What an admin had set at `atMs`: the last recorded change by then (a campaign is created
+ * active), or the status as it is when no change was recorded.
+ */
+function manualStatusAt(c: StoredCampaign, atMs: number): ManualStatus {
+  if (!c.statusChanges?.length) return c.status;
+  let status: ManualStatus = 'active';
+  for (const change of c.statusChanges) {
+    if (Date.parse(change.at) > atMs) break;
+    status = change.status;
+  }
+  return status;
+}
+
+/** The campaign as the API shows it, with its status at `nowMs` (its change log left out). */
 export function withEffectiveStatus(c: StoredCampaign, nowMs: number): Campaign {
-  return { ...c, status: effectiveStatus(c, nowMs) } as Campaign;
+  const { statusChanges: _, ...campaign } = c;
+  return { ...campaign, status: effectiveStatus(c, nowMs) } as Campaign;
 }
 
 /**

@@ -57,18 +57,14 @@ export function acceptOutcome(input: {
  * The outcome of a pending binding on the invitee's first paid order: an order paid before the
  * accept (a late webhook) means the invitee was not a new user; otherwise it qualifies. The
  * shop's clock may run up to SHOP_CLOCK_SKEW_MS behind this one, so only a `paidAt` earlier
- * than that before the accept counts as before it. An order while the campaign is not active
+ * than that before the accept counts as before it. An order paid while the campaign was not active
  * qualifies the invitee without reward, as a commission campaign then attributes nothing.
  */
 export function firstOrderOutcome(input: {
   paidAt: string;
   acceptedAt: string;
   capReached: boolean;
-  /**
-   * Whether the campaign counts as active for the order: its dates (`startsAt`, `endsAt`) judged at
-   * `paidAt`, its manual status (paused, ended) as it is when the order is handled, since pause and
-   * resume times are not recorded (as for commission attribution).
-   */
+  /** Whether the campaign was active when the order was paid (its dates and its recorded pauses, at `paidAt`). */
   campaignActive: boolean;
 }): SettledOutcome {
   if (Date.parse(input.paidAt) < Date.parse(input.acceptedAt) - SHOP_CLOCK_SKEW_MS)

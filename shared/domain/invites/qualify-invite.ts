@@ -13,7 +13,7 @@ import { firstOrderOutcome } from './invite-rules.ts';
  * exactly once: the move pending → qualified and its `InviteQualified` are one transaction
  * conditioned on the binding still being pending, so a redelivered `OrderPaid` changes nothing.
  * An order paid before the accept (a late webhook) makes the binding ineligible instead; one paid
- * after the campaign's endsAt, or handled while it is paused or ended, qualifies it without reward.
+ * while the campaign was not active (paused, ended, outside its dates) qualifies it without reward.
  * Returns how many bindings this call settled.
  */
 export async function qualifyInvites(

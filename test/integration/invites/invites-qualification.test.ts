@@ -163,6 +163,33 @@ describe('Invite qualification', () => {
       }
     });
 
+    it('judge the campaign as it was when the order was paid, not when OrderPaid is delivered', async () => {
+      const admin = h.token('admin', ['admin']);
+      const patch = (cmp: string, status: string) =>
+        h.call('PATCH', `/v1/admin/campaigns/${cmp}`, { token: admin, body: { status } });
+      const tick = () => new Promise((r) => setTimeout(r, 5));
+      // Paid while active, delivered after a pause (a backlog, a retry): rewarded.
+      const a = await inviteCampaign(h, { qualifyingAction: 'first_order' });
+      await accept(await codeOf(a, 'then-active-inviter'), 'then-active-invitee');
+      await h.drain();
+      await payFirstOrder('then-active-invitee');
+      await tick();
+      expect((await patch(a, 'paused')).status).toBe(200);
+      await h.drain();
+      expect(qualifiedFor('then-active-invitee')).toEqual([expect.objectContaining({ rewarded: true })]);
+      // Paid during a pause, delivered after it resumed: not rewarded.
+      const b = await inviteCampaign(h, { qualifyingAction: 'first_order' });
+      await accept(await codeOf(b, 'then-paused-inviter'), 'then-paused-invitee');
+      await h.drain();
+      expect((await patch(b, 'paused')).status).toBe(200);
+      await tick();
+      await payFirstOrder('then-paused-invitee');
+      await tick();
+      expect((await patch(b, 'active')).status).toBe(200);
+      await h.drain();
+      expect(qualifiedFor('then-paused-invitee')).toEqual([expect.objectContaining({ rewarded: false })]);
+    });
+
     it('emit one InviteQualified however often OrderPaid is delivered, even concurrently', async () => {
       const cmp = await inviteCampaign(h, { qualifyingAction: 'first_order' });
       await accept(await codeOf(cmp, 'rd-inviter'), 'rd-invitee');
