@@ -21,6 +21,24 @@ import {
 
 const problem = (r: { status: number; body: any }) => [r.status, r.body?.code];
 
+/**
+ * A store whose payout creator dies after `moves` transactions that name `payees` (a prefix of
+ * their ids): every later transaction throws. `written` holds the writes already under way.
+ */
+function dyingAfter(store: Store, moves: number, payees: string) {
+  let moved = 0;
+  const written: Promise<void>[] = [];
+  const dying = Object.create(store) as Store;
+  dying.transact = async (items) => {
+    if (moved >= moves) throw new Error('the creator stopped');
+    if (JSON.stringify(items).includes(payees)) moved++;
+    const write = store.transact(items);
+    written.push(write);
+    return write;
+  };
+  return { dying, written };
+}
+
 describe('Finance API: payouts', () => {
   let h: Harness;
   let clock: ManualClock;
@@ -187,16 +205,7 @@ describe('Finance API: payouts', () => {
     for (const [i, kol] of payees.entries())
       await deliver(h.deps, orderAttributed(clock, { orderId: `ocut-${i}`, kolId: kol, commission: 250 }));
     // The creator dies after three of these payees are moved: every later transaction fails.
-    let moved = 0;
-    const written: Promise<void>[] = [];
-    const dying = Object.create(h.deps.store) as typeof h.deps.store;
-    dying.transact = async (items) => {
-      if (moved >= 3) throw new Error('the creator stopped');
-      if (JSON.stringify(items).includes('kol-cut-')) moved++;
-      const write = h.deps.store.transact(items);
-      written.push(write);
-      return write;
-    };
+    const { dying, written } = dyingAfter(h.deps.store, 3, 'kol-cut-');
     await expect(createPayout({ ...h.deps, store: dying }, { asset: 'cash', minAmount: 100 })).rejects.toThrow(
       'the creator stopped',
     );
@@ -248,16 +257,7 @@ describe('Finance API: payouts', () => {
     for (const [i, kol] of payees.entries())
       await deliver(h.deps, orderAttributed(clock, { orderId: `oretry-${i}`, kolId: kol, commission: 300 }));
     // The request with key K dies after moving two payees (a crash: its key's lock lapses unanswered).
-    let moved = 0;
-    const written: Promise<void>[] = [];
-    const dying = Object.create(h.deps.store) as typeof h.deps.store;
-    dying.transact = async (items) => {
-      if (moved >= 2) throw new Error('the creator stopped');
-      if (JSON.stringify(items).includes('kol-retry-')) moved++;
-      const write = h.deps.store.transact(items);
-      written.push(write);
-      return write;
-    };
+    const { dying, written } = dyingAfter(h.deps.store, 2, 'kol-retry-');
     const input = { asset: 'cash' as const, minAmount: 100 };
     await expect(
       createPayout({ ...h.deps, store: dying }, input, { request: { caller: 'fin-1', key: 'K' } }),
