@@ -8,7 +8,7 @@ import { requireActiveCampaign } from '../campaigns/require-active-campaign.ts';
 import { maskName } from '../mask.ts';
 import { expireGroup } from './expire-group.ts';
 import type { GroupBuy, GroupView, OpenGroupInput } from './group-buy.schema.ts';
-import { memberPrice, OrderInUseError, TooManyOpenGroupsError, viewOf } from './group-rules.ts';
+import { effectiveStatus, memberPrice, OrderInUseError, TooManyOpenGroupsError, viewOf } from './group-rules.ts';
 
 /**
  * Opens a group with the caller as leader and first member. Its timer is the campaign's
@@ -98,7 +98,10 @@ export async function openGroupOnce(
     if (!inUse?.isLeader || inUse.userId !== input.userId || inUse.campaignId !== input.campaignId) throw e;
     // Only a group that still stands: one that failed (expired, its leader refunded) is no answer to an open.
     const group = await findGroup(deps.store, inUse.groupId, true);
-    if (!group || (group.status !== 'open' && group.status !== 'formed')) throw e;
-    return { group: viewOf(group, deps.clock.now(), deps.config.h5BaseUrl), created: false };
+    const now = deps.clock.now();
+    if (!group) throw e;
+    const status = effectiveStatus(group, now); // expired but not yet swept: failed
+    if (status !== 'open' && status !== 'formed') throw e;
+    return { group: viewOf(group, now, deps.config.h5BaseUrl), created: false };
   }
 }

@@ -64,12 +64,12 @@ export async function attributeOrder(
         return [...newest.items, ...oldest.items];
       }),
     ),
-    // The token's own click, for its device (holds): within a second of its issue, in its visitor's history.
+    // The token's own click, for its device (holds): the redirect stamps both with the same time.
     claims
       ? queryClickHistory(
           deps.store,
           `v:${claims.visitorId}`,
-          { fromMs: claims.issuedAtMs - 1000, toMs: claims.issuedAtMs + 1000, validAtMs: 0 },
+          { fromMs: claims.issuedAtMs, toMs: claims.issuedAtMs, validAtMs: 0 },
           { kind: 'kol', maxItems: 100, forward: true },
         ).then((r) => r.items)
       : [],
@@ -86,12 +86,8 @@ export async function attributeOrder(
   const token = candidates.find((c) => c.source === 'token');
   const sameClick =
     token &&
-    [...tokenClicks, ...histories.flat()].find(
-      (c) =>
-        c.code === token.code &&
-        c.visitorId === token.visitorId &&
-        c.deviceHash &&
-        Math.abs(c.clickedAtMs - token.atMs) < 1000,
+    tokenClicks.find(
+      (c) => c.code === token.code && c.visitorId === token.visitorId && c.deviceHash && c.clickedAtMs === token.atMs,
     );
   if (token && sameClick?.deviceHash) token.deviceHash = sameClick.deviceHash;
   if (candidates.length === 0) return undefined;

@@ -104,8 +104,11 @@ describe('Group buys API', () => {
       const leader = user();
       expect((await open(leader.token, 'order-failed', cid)).status).toBe(201);
       clock.advance(3600);
+      // Expired, not yet swept (stored open): still no answer to an open; nor once swept.
+      const unswept = await open(h.token(leader.sub, ['user']), 'order-failed', cid); // a token of the moved clock
+      expect([unswept.status, unswept.body.code]).toEqual([409, 'conflict']);
       await h.sweep();
-      const again = await open(h.token(leader.sub, ['user']), 'order-failed', cid); // a token of the moved clock
+      const again = await open(h.token(leader.sub, ['user']), 'order-failed', cid);
       expect([again.status, again.body.code]).toEqual([409, 'conflict']);
     });
 

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { settleClicks } from '#functions/links/background';
 import { iso } from '#shared/clock';
 import { createHarness, type Harness, ManualClock } from '../../support/harness.ts';
-import { clickAs, commissionCampaign, kolLink } from './support.ts';
+import { clickAs, commissionCampaign, kolLink, pendingEvents } from './support.ts';
 
 const HOUR = 3600;
 
@@ -291,5 +291,29 @@ describe('Order attribution', () => {
     expect((await pay('carrier-2', { attributionToken: tokenA, visitorId: shared })).body).toMatchObject({
       linkCode: links.lastB,
     });
+  });
+
+  it('takes the token’s own click for its device, not a click of its shared visitor half a second before', async () => {
+    const cmp = await commissionCampaign(h, { rateBps: 1000 });
+    const code = await kolLink(h, 'kol-own', cmp, { 'x-device-id': 'device-kol' });
+    clock.set(clock.now() + 24 * HOUR * 1000);
+    // Two people behind one carrier IP on the same app, no cookie: one derived visitor id.
+    const redirect = (device: string) =>
+      h.call('GET', `/s/${code}`, { headers: { 'user-agent': 'WeChat/8.0 own', 'x-device-id': device } });
+    await redirect('device-kol'); // the KOL checks their own link
+    clock.set(clock.now() + 500);
+    const buyer = await redirect('device-buyer'); // half a second later an unrelated buyer follows it
+    await settleClicks();
+    const token = new URL(buyer.headers.get('location')!).searchParams.get('fission_ref')!;
+    const r = await h.hook('/v1/orders/paid', {
+      orderId: 'o-own-1',
+      userId: 'buyer-own-1',
+      amount: 10000,
+      paidAt: iso(clock.now()),
+      attributionToken: token,
+    });
+    expect(r.body).toMatchObject({ attributed: true, linkCode: code });
+    const attributed = (await pendingEvents(h, 'OrderAttributed')).find((e) => e.detail.orderId === 'o-own-1');
+    expect(attributed?.detail.held).toBe(false); // the buyer's device is not the KOL's
   });
 });
