@@ -499,12 +499,21 @@ export class PayoutExistsError extends Error {
  * `pending` (confirmable). Answers the total, or undefined when it was no longer `creating`.
  */
 export async function finishPayout(store: Store, payoutId: string): Promise<number | undefined> {
-  const lines = await listPayoutItems(store, payoutId);
-  const total = lines.filter((l) => l.status !== 'failed').reduce((s, l) => s + l.amount, 0);
   try {
+    // First close it to movers (each move checks it is open: payoutOpenTx), so the lines read next are all it gets.
     await store.update({
       key: payoutKey(payoutId),
-      update: 'SET #total = :total, #status = :pending REMOVE gsi3pk, gsi3sk',
+      update: 'SET closing = :yes',
+      condition: '#status = :creating',
+      names: { '#status': 'status' },
+      values: { ':yes': true, ':creating': 'creating' },
+      onFail: () => new StaleReadError(`payout ${payoutId} is no longer being created`),
+    });
+    const lines = await listPayoutItems(store, payoutId);
+    const total = lines.filter((l) => l.status !== 'failed').reduce((s, l) => s + l.amount, 0);
+    await store.update({
+      key: payoutKey(payoutId),
+      update: 'SET #total = :total, #status = :pending REMOVE gsi3pk, gsi3sk, closing',
       condition: '#status = :creating',
       names: { '#total': 'total', '#status': 'status' },
       values: { ':total': total, ':pending': 'pending', ':creating': 'creating' },
@@ -555,6 +564,22 @@ export async function listPayoutItems(store: Store, payoutId: string): Promise<P
 export async function findPayoutItem(store: Store, payoutId: string, payeeId: string): Promise<PayoutItem | undefined> {
   const item = await store.get(payoutItemKey(payoutId, payeeId), true);
   return item ? toPayoutItem(item) : undefined;
+}
+
+/**
+ * The condition of every move into a payout: it is still being created and not yet closing (see
+ * finishPayout). A check, not a write, so payees moved in parallel do not contend on the header.
+ */
+export function payoutOpenTx(payoutId: string): TxItem {
+  return {
+    ConditionCheck: {
+      Key: payoutKey(payoutId),
+      ConditionExpression: '#status = :creating AND attribute_not_exists(closing)',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':creating': 'creating' },
+    },
+    onFail: () => new StaleReadError(`payout ${payoutId} is no longer open to new lines`),
+  };
 }
 
 /**

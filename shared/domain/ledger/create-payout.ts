@@ -16,7 +16,7 @@ import {
   listPayeeMinPayouts,
   moveEntryTx,
   PayoutExistsError,
-  payoutStatusIsTx,
+  payoutOpenTx,
 } from '../../store/ledger.ts';
 import { StaleReadError } from './errors.ts';
 import type { createPayoutSchema, Payout } from './ledger.schema.ts';
@@ -154,9 +154,10 @@ async function payPayee(deps: Pick<Deps, 'store'>, payout: Payout, payeeId: stri
           part.map((m) => m.entryId),
           sum,
         ),
-        // Only into a payout still being created: a second mover (a retry with the same key while the
-        // first request still runs) finding it ended stops, so no line lands outside its total.
-        payoutStatusIsTx(payout.id, 'creating'),
+        // Only into a payout still open: a second mover (a retry with the same key while the first
+        // request still runs, or the sweeper) finding it closing or ended stops, so no line lands
+        // outside its total.
+        payoutOpenTx(payout.id),
       ]);
       moved = (moved ?? 0) + sum;
     } catch (e) {

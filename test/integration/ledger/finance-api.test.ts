@@ -1,10 +1,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sweepTasks } from '#functions/sweeper/tasks';
 import { createPayout, PAYOUT_FINISH_AFTER_MS } from '#shared/domain/ledger/create-payout';
+import { StaleReadError } from '#shared/domain/ledger/errors';
 import { releaseHold } from '#shared/domain/ledger/release-hold';
 import { entryIdFor } from '#shared/domain/ledger/rules';
 import { ledgerBalanceKey } from '#shared/store/keys';
-import { findPayout, listAllPayeeEntries } from '#shared/store/ledger';
+import { findPayout, listAllPayeeEntries, listPayoutItems } from '#shared/store/ledger';
 import type { Store } from '#shared/store/store';
 import { sweepOnce } from '#shared/sweeper';
 import { createHarness, type Harness, ManualClock } from '../../support/harness.ts';
@@ -329,6 +330,53 @@ describe('Finance API: payouts', () => {
     const payout = await findPayout(own.deps.store, retry.id);
     expect(payout).toMatchObject({ status: 'pending', total: 300 });
     expect((await listAllPayeeEntries(own.deps.store, 'kol-race-2'))[0]!.state).toBe('available');
+  });
+
+  it('a second mover committing while the first ends the payout cannot add a line outside its total', async () => {
+    const own = await createHarness({ clock: new ManualClock() });
+    await deliver(own.deps, orderAttributed(own.clock, { orderId: 'fr-a', kolId: 'kol-fr-a', commission: 300 }));
+    await deliver(own.deps, orderAttributed(own.clock, { orderId: 'fr-b', kolId: 'kol-fr-b', commission: 500 }));
+    const request = { caller: 'fin-1', key: 'race' };
+    const input = { asset: 'cash' as const, minAmount: 100 };
+    const settingTotal = (u: { update: string }) => u.update.includes(':pending');
+    // B (the retry) is held just before it sets the total; A (the first request) skips payee b.
+    let bAtFinish!: () => void;
+    const bReachedFinish = new Promise<void>((r) => {
+      bAtFinish = r;
+    });
+    let releaseB!: () => void;
+    const bGate = new Promise<void>((r) => {
+      releaseB = r;
+    });
+    const storeB = Object.create(own.deps.store) as Store;
+    storeB.update = (async (u) => {
+      if (settingTotal(u)) {
+        bAtFinish();
+        await bGate;
+      }
+      return own.deps.store.update(u);
+    }) as Store['update'];
+    let b: Promise<unknown> | undefined;
+    const storeA = Object.create(own.deps.store) as Store;
+    storeA.transact = async (items) => {
+      if (JSON.stringify(items).includes('kol-fr-b')) throw new StaleReadError('slow on b');
+      return own.deps.store.transact(items);
+    };
+    storeA.update = (async (u) => {
+      // A has read the lines: now the retry runs and tries to move payee b.
+      if (settingTotal(u)) {
+        b = createPayout({ ...own.deps, store: storeB }, input, { request });
+        await bReachedFinish;
+      }
+      return own.deps.store.update(u);
+    }) as Store['update'];
+    const a = await createPayout({ ...own.deps, store: storeA }, input, { request });
+    releaseB();
+    await b;
+    const payout = await findPayout(own.deps.store, a.id);
+    const lines = await listPayoutItems(own.deps.store, a.id);
+    expect(payout!.total).toBe(lines.reduce((sum, l) => sum + l.amount, 0));
+    expect((await listAllPayeeEntries(own.deps.store, 'kol-fr-b'))[0]!.state).toBe('available');
   });
 
   it('a key used again after its idempotency record expired makes a new payout', async () => {
