@@ -30,28 +30,82 @@ export async function findCampaign(store: Store, id: string, consistent = false)
   return item ? toCampaign(item) : undefined;
 }
 
-/** Set a campaign's status; an ended campaign stays ended. */
+/** Status changes kept per campaign at most: past this the oldest half is dropped (they are years old by then). */
+const MAX_STATUS_CHANGES = 500;
+
+/** The status asked for is the one already set: nothing to write. */
+class UnchangedError extends Error {
+  constructor(readonly campaign: StoredCampaign) {
+    super('unchanged');
+  }
+}
+
+/**
+ * Set a campaign's status, recording the change with its time; an ended campaign stays ended.
+ * Setting the status it already has writes nothing (a repeat of `ended`, a double click).
+ */
 export async function setCampaignStatus(
   store: Store,
   id: string,
   status: StoredCampaign['status'],
   nowIso: string,
 ): Promise<StoredCampaign> {
-  const item = await store.update<StoredCampaign & Record<string, unknown>>({
-    key: campaignKey(id),
-    update:
-      'SET #status = :status, updatedAt = :now, statusChanges = list_append(if_not_exists(statusChanges, :none), :change)',
-    // Ended (by PATCH or by its endsAt passing) is final: only `ended` may be set again.
-    condition:
-      'attribute_exists(pk) AND (:status = :ended OR (#status <> :ended AND (attribute_not_exists(endsAt) OR endsAt > :now)))',
-    names: { '#status': 'status' },
-    values: { ':status': status, ':now': nowIso, ':ended': 'ended', ':none': [], ':change': [{ status, at: nowIso }] },
-    onFail: (old) =>
-      old
-        ? new ConflictError('conflict', 'An ended campaign cannot be reopened or paused.')
-        : new NotFoundError('campaign'),
-  });
-  return toCampaign(item);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const item = await store.update<StoredCampaign & Record<string, unknown>>({
+        key: campaignKey(id),
+        update:
+          'SET #status = :status, updatedAt = :now, statusChanges = list_append(if_not_exists(statusChanges, :none), :change)',
+        // Ended (by PATCH or by its endsAt passing) is final: only `ended` may be set again.
+        condition:
+          'attribute_exists(pk) AND #status <> :status AND (:status = :ended OR (#status <> :ended AND (attribute_not_exists(endsAt) OR endsAt > :now))) AND (attribute_not_exists(statusChanges) OR size(statusChanges) < :max)',
+        names: { '#status': 'status' },
+        values: {
+          ':status': status,
+          ':now': nowIso,
+          ':ended': 'ended',
+          ':none': [],
+          ':change': [{ status, at: nowIso }],
+          ':max': MAX_STATUS_CHANGES,
+        },
+        onFail: (old) => {
+          if (!old) return new NotFoundError('campaign');
+          const c = toCampaign(old as StoredCampaign & Record<string, unknown>);
+          const allowed = status === 'ended' || (c.status !== 'ended' && (!c.endsAt || c.endsAt > nowIso));
+          if (!allowed) return new ConflictError('conflict', 'An ended campaign cannot be reopened or paused.');
+          if (c.status === status) return new UnchangedError(c);
+          return new LogFullError(c);
+        },
+      });
+      return toCampaign(item);
+    } catch (e) {
+      if (e instanceof UnchangedError) return e.campaign;
+      if (!(e instanceof LogFullError)) throw e;
+      if (attempt > 0) throw new ConflictError('conflict', 'The campaign changed meanwhile: try again.');
+      // Drop the older half of a full change log, then try again.
+      await store
+        .update({
+          key: campaignKey(id),
+          update: 'SET statusChanges = :kept',
+          condition: 'updatedAt = :seen',
+          values: {
+            ':kept': (e.campaign.statusChanges ?? []).slice(-MAX_STATUS_CHANGES / 2),
+            ':seen': e.campaign.updatedAt,
+          },
+          onFail: () => new ConflictError('conflict', 'The campaign changed meanwhile: try again.'),
+        })
+        .catch((err) => {
+          if (!(err instanceof ConflictError)) throw err;
+        });
+    }
+  }
+}
+
+/** The change log is full: the older half is dropped before the change is recorded. */
+class LogFullError extends Error {
+  constructor(readonly campaign: StoredCampaign) {
+    super('status log full');
+  }
 }
 
 function toCampaign<T extends CampaignType>(item: StoredCampaign & Record<string, unknown>): StoredCampaign {
