@@ -7,7 +7,7 @@ import { createArea } from '#shared/http/app';
 import { idempotency } from '#shared/http/idempotency';
 import { jsonBody, jsonResponse, problems, webhookSecurity } from '#shared/http/openapi';
 import { requireWebhookSignature } from '#shared/http/webhook';
-import { settleClicksOf } from '../links/background.ts';
+import { SETTLE_LIMIT_MS, settleClicksOf } from '../links/background.ts';
 
 const paidAnswerSchema = z
   .object({
@@ -57,7 +57,7 @@ orderRoutes.openapi(
       order.attributionToken,
     )?.visitorId;
     const visitors = [...new Set([order.visitorId, tokenVisitor].filter((v) => v !== undefined))];
-    await settleClicksOf([`u:${order.userId}`, ...visitors.map((v) => `v:${v}`)]);
+    await settleClicksOf([`u:${order.userId}`, ...visitors.map((v) => `v:${v}`)], SETTLE_LIMIT_MS);
     const r = await recordPaidOrder(c.get('deps'), order);
     return r.status === 201 ? c.json(r.body, 201) : c.json(r.body, 200);
   },

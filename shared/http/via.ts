@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import { VISITOR_ID_PATTERN } from '../domain/links/visitor.ts';
 
 /**
  * The `fission_vid` cookie exactly as sent (not percent-decoded, as hono's getCookie would):
@@ -7,11 +8,16 @@ import type { Context } from 'hono';
 export function visitorCookie(c: Context): string | undefined {
   const header = c.req.header('cookie');
   if (!header) return undefined;
+  let first: string | undefined;
   for (const part of header.split(';')) {
     const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === 'fission_vid') return part.slice(eq + 1).trim();
+    if (eq <= 0 || part.slice(0, eq).trim() !== 'fission_vid') continue;
+    const raw = part.slice(eq + 1).trim();
+    const value = raw.length > 1 && raw.startsWith('"') && raw.endsWith('"') ? raw.slice(1, -1) : raw; // RFC 6265 quotes
+    if (VISITOR_ID_PATTERN.test(value)) return value; // of several, the first that is a visitor id
+    first ??= value || undefined;
   }
-  return undefined;
+  return first;
 }
 
 /** How the caller reached an action: its visitor id and the attribution token of a share link. */

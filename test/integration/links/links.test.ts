@@ -180,6 +180,9 @@ describe('Links and the redirect', () => {
     const encoded = await visitorOf('v%41');
     expect(encoded.visitor).not.toBe('vA');
     expect(encoded.newCookie).toBe(true);
+    // Quoted (RFC 6265), and of several the first that is a visitor id.
+    expect(await visitorOf('"vQuoted"')).toEqual({ visitor: 'vQuoted', newCookie: false });
+    expect(await visitorOf('bad%20; fission_vid=vSecond')).toEqual({ visitor: 'vSecond', newCookie: false });
   });
 
   it('knows a visitor without a cookie by a hash of their address (a proxy’s X-Forwarded-For locally) and User-Agent', async () => {
