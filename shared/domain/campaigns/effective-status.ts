@@ -21,12 +21,13 @@ export function effectiveStatus(c: StoredCampaign, atMs: number): CampaignStatus
  */
 function manualStatusAt(c: StoredCampaign, atMs: number): ManualStatus {
   if (!c.statusChanges?.length) return c.status;
-  let status: ManualStatus = 'active';
+  // The latest change by then, wherever it stands in the log (instances' clocks differ a little).
+  let latest: { status: ManualStatus; at: number } = { status: 'active', at: Number.NEGATIVE_INFINITY };
   for (const change of c.statusChanges) {
-    if (Date.parse(change.at) > atMs) break;
-    status = change.status;
+    const at = Date.parse(change.at);
+    if (at <= atMs && at >= latest.at) latest = { status: change.status, at };
   }
-  return status;
+  return latest.status;
 }
 
 /** The campaign as the API shows it, with its status at `nowMs` (its change log left out). */

@@ -25,6 +25,18 @@ describe('Function: effectiveStatus', () => {
     ).toEqual(['active', 'paused', 'paused', 'active', 'active', 'ended', 'ended']);
   });
 
+  it('takes the latest change by then even when the log is out of order (two instances, two clocks)', () => {
+    const shuffled = {
+      ...base,
+      statusChanges: [base.statusChanges![1]!, base.statusChanges![0]!, base.statusChanges![2]!],
+    };
+    expect(['01:30', '02:30', '03:30'].map((t) => effectiveStatus(shuffled, at(t)))).toEqual([
+      'paused',
+      'active',
+      'ended',
+    ]);
+  });
+
   it('keeps dates first: before startsAt scheduled, from endsAt ended, whatever was set', () => {
     const c = { ...base, startsAt: '2026-12-01T00:20:00.000Z', endsAt: '2026-12-01T02:30:00.000Z' };
     expect(['00:10', '00:30', '02:10', '02:40'].map((t) => effectiveStatus(c, at(t)))).toEqual([
