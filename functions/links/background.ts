@@ -73,6 +73,11 @@ export async function settleClicksOf(subjects: readonly string[], maxMs?: number
  */
 export const SETTLE_LIMIT_MS = 5000;
 
+/** Waits (at most SETTLE_LIMIT_MS) for the pending clicks on an owner's links: what their stats reads need. */
+export async function settleOwnerClicks(ownerId: string): Promise<void> {
+  await settleClicksOf([`o:${ownerId}`], SETTLE_LIMIT_MS);
+}
+
 /** Waits until every click recorded in the background is written. */
 export async function settleClicks(): Promise<void> {
   while (pending.size > 0) await Promise.allSettled([...pending]);

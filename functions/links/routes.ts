@@ -19,7 +19,7 @@ import { idempotency } from '#shared/http/idempotency';
 import { verifyJwt } from '#shared/http/jwt';
 import { bearerSecurity, jsonBody, jsonResponse, pageOf, pageQuery, problems } from '#shared/http/openapi';
 import { visitorCookie } from '#shared/http/via';
-import { inBackground, onLambda, SETTLE_LIMIT_MS, settleClicksOf } from './background.ts';
+import { inBackground, onLambda, settleOwnerClicks } from './background.ts';
 
 /** The visitor cookie lives 400 days, the most browsers keep one. */
 const VISITOR_COOKIE_SECONDS = 400 * 24 * 3600;
@@ -235,7 +235,7 @@ linkRoutes.openapi(
   }),
   async (c) => {
     const ownerId = c.get('principal').sub;
-    await settleClicksOf([`o:${ownerId}`], SETTLE_LIMIT_MS);
+    await settleOwnerClicks(ownerId);
     return c.json(await getShareStats(c.get('deps'), { ...c.req.valid('query'), ownerId }), 200);
   },
 );
@@ -257,7 +257,7 @@ linkRoutes.openapi(
   async (c) => {
     const q = c.req.valid('query');
     const ownerId = c.get('principal').sub;
-    await settleClicksOf([`o:${ownerId}`], SETTLE_LIMIT_MS);
+    await settleOwnerClicks(ownerId);
     return c.json(
       await listKolLinks(c.get('deps'), {
         ownerId,
@@ -285,7 +285,7 @@ linkRoutes.openapi(
   }),
   async (c) => {
     const kolId = c.get('principal').sub;
-    await settleClicksOf([`o:${kolId}`], SETTLE_LIMIT_MS);
+    await settleOwnerClicks(kolId);
     return c.json(await getKolStats(c.get('deps'), { ...c.req.valid('query'), kolId }), 200);
   },
 );
