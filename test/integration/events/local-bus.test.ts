@@ -9,6 +9,7 @@ import type { Rule } from '#shared/events/rules';
 import { financeActivityKey, INDEX_SHARDS, outboxKey, outboxPendingIndex, outboxShardPk } from '#shared/store/keys';
 import { findBalances, findEntries } from '#shared/store/ledger';
 import type { Store, TxItem } from '#shared/store/store';
+import { deferred } from '../../support/deferred.ts';
 import { createHarness } from '../../support/harness.ts';
 import { paid } from './support.ts';
 
@@ -168,10 +169,7 @@ describe('Class: LocalBus', () => {
   });
 
   it('lets a read catch up with the events committed before it, and with those their consumers commit', async () => {
-    let open!: () => void;
-    const gate = new Promise<void>((r) => {
-      open = r;
-    });
+    const { promise: gate, resolve: open } = deferred();
     const seen: string[] = [];
     const consumer = defineConsumer('test-counter', ['OrderPaid'], async (event, deps: Deps) => {
       await gate;
@@ -200,10 +198,7 @@ describe('Class: LocalBus', () => {
   });
 
   it('lets a read go after its time limit when a delivery takes longer', async () => {
-    let open!: () => void;
-    const gate = new Promise<void>((r) => {
-      open = r;
-    });
+    const { promise: gate, resolve: open } = deferred();
     const consumer = defineConsumer('test-counter', ['OrderPaid'], () => gate);
     const h = await createHarness({ consumers: [consumer], bus: { rules: [rule], pollMs: 3_600_000 } });
     h.bus.start();

@@ -8,6 +8,7 @@ import { ledgerBalanceKey } from '#shared/store/keys';
 import { findPayout, listAllPayeeEntries, listPayoutItems } from '#shared/store/ledger';
 import type { Store } from '#shared/store/store';
 import { sweepOnce } from '#shared/sweeper';
+import { deferred } from '../../support/deferred.ts';
 import { createHarness, type Harness, ManualClock } from '../../support/harness.ts';
 import {
   balanceOf,
@@ -299,14 +300,8 @@ describe('Finance API: payouts', () => {
     const own = await createHarness({ clock: new ManualClock() });
     await deliver(own.deps, orderAttributed(own.clock, { orderId: 'o-race-1', kolId: 'kol-race-1', commission: 300 }));
     // The first request is held just before it lists the payable balances (a slow instance).
-    let open!: () => void;
-    const gate = new Promise<void>((r) => {
-      open = r;
-    });
-    let reached!: () => void;
-    const atGate = new Promise<void>((r) => {
-      reached = r;
-    });
+    const { promise: gate, resolve: open } = deferred();
+    const { promise: atGate, resolve: reached } = deferred();
     const slow = Object.create(own.deps.store) as typeof own.deps.store;
     let held = false;
     slow.query = async (q) => {
@@ -340,14 +335,8 @@ describe('Finance API: payouts', () => {
     const input = { asset: 'cash' as const, minAmount: 100 };
     const settingTotal = (u: { update: string }) => u.update.includes(':pending');
     // B (the retry) is held just before it sets the total; A (the first request) skips payee b.
-    let bAtFinish!: () => void;
-    const bReachedFinish = new Promise<void>((r) => {
-      bAtFinish = r;
-    });
-    let releaseB!: () => void;
-    const bGate = new Promise<void>((r) => {
-      releaseB = r;
-    });
+    const { promise: bReachedFinish, resolve: bAtFinish } = deferred();
+    const { promise: bGate, resolve: releaseB } = deferred();
     const storeB = Object.create(own.deps.store) as Store;
     storeB.update = (async (u) => {
       if (settingTotal(u)) {
