@@ -20,7 +20,7 @@ import { releaseHold } from '#shared/domain/ledger/release-hold';
 import { csvHeaderLine, csvLine } from '#shared/domain/ledger/rules';
 import { createArea, noBody } from '#shared/http/app';
 import { requireAuth } from '#shared/http/auth';
-import { idempotency } from '#shared/http/idempotency';
+import { idempotency, idempotencyKeyOf } from '#shared/http/idempotency';
 import { bearerSecurity, jsonBody, jsonResponse, pageOf, pageQuery, problems } from '#shared/http/openapi';
 import { entrySchema } from './schemas.ts';
 
@@ -133,7 +133,7 @@ financeRoutes.openapi(
   async (c) => {
     // With an Idempotency-Key the payout's id comes from it, so a retry of a request cut off
     // mid-creation (a crash, a timeout) finishes that payout instead of starting a second one.
-    const key = c.req.header('idempotency-key');
+    const key = idempotencyKeyOf(c);
     const request = key === undefined ? undefined : { caller: c.get('principal').sub, key };
     return c.json(await createPayout(c.get('deps'), c.req.valid('json'), request ? { request } : {}), 201);
   },

@@ -1,7 +1,6 @@
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { type ServerType, serve } from '@hono/node-server';
 import { createFullApp } from '#functions/app';
 import { consumers } from '#functions/consumers/index';
 import { settleClicks } from '#functions/links/background';
@@ -9,7 +8,7 @@ import { sweepTasks } from '#functions/sweeper/tasks';
 import { createDeps, type Deps } from '#shared/deps';
 import { sweepOnce } from '#shared/sweeper';
 import { LocalBus, type LocalBusOptions } from './bus.ts';
-import { answerClientErrors } from './client-errors.ts';
+import { requestListener } from './client-errors.ts';
 import { claimDataDir, type DataDirClaim } from './data-dir.ts';
 import { type LocalDynamo, startDynamoLocal } from './dynamodb.ts';
 import { ensureTable } from './table.ts';
@@ -107,15 +106,17 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
       if (readsEventEffects(req)) await localBus.caughtUp();
       return app.fetch(req, env);
     };
-    const server: ServerType = await new Promise((ok, fail) => {
-      const s = serve({ fetch, port: wantedPort, hostname: '0.0.0.0' }, () => {
-        s.off('error', fail);
-        ok(s);
+    // Without Node's own Host check, so a request lacking one is answered with a problem document too.
+    const server = createHttpServer({ requireHostHeader: false });
+    server.on('request', requestListener(server, fetch, deps.log));
+    await new Promise<void>((ok, fail) => {
+      server.once('error', (e) => fail(listenError(wantedPort, e)));
+      server.listen(wantedPort, '0.0.0.0', () => {
+        server.removeAllListeners('error');
+        ok();
       });
-      s.once('error', (e) => fail(listenError(wantedPort, e)));
     });
-    answerClientErrors(server as Server);
-    const closeServer = gracefulStop(server as Server);
+    const closeServer = gracefulStop(server);
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : wantedPort;
 
@@ -124,7 +125,7 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
       url: `http://localhost:${port}`,
       deps,
       bus,
-      server: server as Server,
+      server,
       async stop() {
         if (stopped) return;
         stopped = true;

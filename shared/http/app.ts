@@ -106,7 +106,13 @@ export function createApp(deps: Deps, mount: (app: AreaApp) => void): AreaApp {
       }),
   });
   // GET and HEAD carry no body; asking for one would build a full Request on every redirect.
-  app.use('*', (c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limitBody(c, next)));
+  app.use('*', (c, next) =>
+    c.req.method === 'GET' || c.req.method === 'HEAD'
+      ? next()
+      : limitBody(c, async () => {
+          await strictUtf8(c, next);
+        }),
+  );
   app.onError((err, c) => errorToResponse(err, c));
   app.notFound(() => problemResponse(problemOf(404, 'not_found', 'No such route.')));
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
@@ -124,6 +130,26 @@ export function createApp(deps: Deps, mount: (app: AreaApp) => void): AreaApp {
   mount(app);
   return app;
 }
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Reads the body as strict UTF-8 (RFC 8259: JSON is UTF-8): one that is not is malformed (400
+ * `validation_failed`) wherever it is read, never taken with U+FFFD in place of its bytes.
+ */
+const strictUtf8 = createMiddleware<AppEnv>(async (c, next) => {
+  const text = c.req.arrayBuffer().then((bytes) => {
+    try {
+      return utf8.decode(bytes);
+    } catch {
+      throw new ValidationError('The body is not UTF-8.');
+    }
+  });
+  text.catch(() => {}); // a request refused before its body is read must not leave an unhandled rejection
+  // Hono keeps the body's readings as promises in bodyCache; json() parses this one.
+  (c.req.bodyCache as { text?: Promise<string> }).text = text;
+  await next();
+});
 
 /** For actions that take no body: an empty body or `{}` only. */
 export const noBody = createMiddleware<AppEnv>(async (c, next) => {

@@ -1,4 +1,6 @@
+import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
+import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { epochSeconds } from '../clock.ts';
 import { AppError, ValidationError } from '../errors.ts';
@@ -57,6 +59,19 @@ class InProgressError extends AppError {
 }
 
 /**
+ * The request's `Idempotency-Key` as its sender wrote it. Node reads header bytes as Latin-1, so
+ * a key sent in UTF-8 (`订单-1`) arrives as one character per byte: read it back as UTF-8, so it
+ * is the same key, of the same length, on the local server as behind API Gateway.
+ */
+export function idempotencyKeyOf(c: Context): string | undefined {
+  const raw = c.req.header('idempotency-key');
+  if (raw === undefined) return raw;
+  const bytes = Buffer.from(raw, 'latin1');
+  const asBytes = bytes.toString('latin1') === raw; // not so when it came decoded (API Gateway)
+  return asBytes && !bytes.every((b) => b < 0x80) && isUtf8(bytes) ? bytes.toString('utf8') : raw;
+}
+
+/**
  * `Idempotency-Key` (API.md, Conventions). Scope: caller + method and path + key. The first
  * request claims the key with a conditional write; a repeat with the same body replays the
  * stored answer byte for byte, a different body gets 422, and a repeat while the first is
@@ -64,9 +79,10 @@ class InProgressError extends AppError {
  */
 export function idempotency() {
   return createMiddleware<AppEnv>(async (c, next) => {
-    const key = c.req.header('idempotency-key');
+    const key = idempotencyKeyOf(c);
     if (key === undefined) return next();
-    if (key.length < 1 || key.length > MAX_KEY_LENGTH)
+    const length = [...key].length;
+    if (length < 1 || length > MAX_KEY_LENGTH)
       throw new ValidationError(`Idempotency-Key must be 1–${MAX_KEY_LENGTH} characters.`, [
         { path: 'Idempotency-Key', message: `length must be 1–${MAX_KEY_LENGTH}` },
       ]);

@@ -9,14 +9,15 @@ const TITLES: Record<number, string> = {
   403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
+  408: 'Request Timeout',
   409: 'Conflict',
   410: 'Gone',
-  408: 'Request Timeout',
   413: 'Payload Too Large',
-  431: 'Request Header Fields Too Large',
   415: 'Unsupported Media Type',
+  417: 'Expectation Failed',
   422: 'Unprocessable Content',
   429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
 };
 
@@ -66,6 +67,10 @@ export function errorToResponse(err: unknown, c: Context): Response {
     if (status === 413) return problemResponse(problemOf(413, 'validation_failed', 'Request body is too large.'));
     if (status < 500) return problemResponse(problemOf(400, 'validation_failed', err.message || 'Malformed request.'));
   }
+  // The client closed the connection mid-body (Node's `aborted`): nobody reads this answer, and
+  // nothing failed on our side, so it is neither a 500 nor an error in the logs.
+  if (err instanceof Error && err.message === 'aborted' && (err as NodeJS.ErrnoException).code === 'ECONNRESET')
+    return problemResponse(problemOf(400, 'validation_failed', 'The request ended before its body did.'));
   const log = c.get('deps')?.log;
   if (log) log.error('unhandled error', { error: err as Error, path: c.req.path, requestId: c.get('requestId') });
   else console.error(err);

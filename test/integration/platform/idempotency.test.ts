@@ -87,6 +87,30 @@ describe('Middleware: idempotency', () => {
     expect(await campaignsTitled(h, 'idem-long')).toBe(0);
   });
 
+  it('counts a key in characters: a UTF-8 key as Node reads it (one character per byte) is the key its sender wrote', async () => {
+    const asNodeReadsIt = (key: string) => Buffer.from(key, 'utf8').toString('latin1');
+    const body = { type: 'bargain', title: 'idem-utf8', rules };
+    const key = `${'订'.repeat(250)}-单号`; // 253 characters, 755 bytes
+    const first = await h.call('POST', '/v1/admin/campaigns', {
+      token: admin,
+      body,
+      headers: { 'idempotency-key': asNodeReadsIt(key) },
+    });
+    const again = await h.call('POST', '/v1/admin/campaigns', {
+      token: admin,
+      body,
+      headers: { 'idempotency-key': asNodeReadsIt(key) },
+    });
+    expect([first.status, again.status, again.text]).toEqual([201, 201, first.text]);
+    expect(await campaignsTitled(h, 'idem-utf8')).toBe(1);
+    const tooLong = await h.call('POST', '/v1/admin/campaigns', {
+      token: admin,
+      body: { ...body, title: 'idem-utf8-long' },
+      headers: { 'idempotency-key': asNodeReadsIt('订'.repeat(256)) },
+    });
+    expect([tooLong.status, tooLong.body.code]).toEqual([400, 'validation_failed']);
+  });
+
   it('has exactly one effect for 50 concurrent requests with one key', async () => {
     const body = { type: 'bargain', title: 'idem-50', rules };
     const rs = await Promise.all(

@@ -11,7 +11,7 @@ import {
   GetItemCommand,
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { signJwt } from '#shared/http/jwt';
 import { signWebhook } from '#shared/http/webhook';
 import { ROOT } from '../../../infra/lambdas.ts';
@@ -591,6 +591,74 @@ describe('The local server before the app', () => {
       expect(garbage).toMatch(/^HTTP\/1\.1 400 /);
       expect(JSON.parse(garbage.slice(garbage.indexOf('\r\n\r\n') + 4))).toMatchObject({ code: 'validation_failed' });
       expect((await fetch(`${rt.url}/health`)).status).toBe(200);
+    } finally {
+      await rt.stop();
+    }
+  });
+
+  it('answers what Node or the adapter would refuse bare (Host, backslash, Expect, CONNECT) with problem documents', async () => {
+    const env = { ...TEST_ENV, TABLE_NAME: `t-${randomUUID()}` };
+    const rt = await startLocalRuntime({ port: 0, env, dynamoEndpoint: dynamoEndpoint(), sweepIntervalMs: 60_000 });
+    try {
+      const port = Number(new URL(rt.url).port);
+      const cases: [string, number, string][] = [
+        ['GET /health HTTP/1.1\r\nConnection: close\r\n\r\n', 400, 'validation_failed'],
+        ['GET /health HTTP/1.1\r\nHost: a@b\r\nConnection: close\r\n\r\n', 400, 'validation_failed'],
+        ['GET /v1\\bargains HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', 400, 'validation_failed'],
+        [
+          'POST /v1/bargains HTTP/1.1\r\nHost: x\r\nExpect: nope\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}',
+          417,
+          'validation_failed',
+        ],
+        ['CONNECT localhost:443 HTTP/1.1\r\nHost: localhost:443\r\n\r\n', 404, 'not_found'],
+      ];
+      for (const [raw, status, code] of cases) {
+        const answer = await rawRequest(port, raw);
+        expect(answer, raw).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+        expect(answer.toLowerCase(), raw).toContain('content-type: application/problem+json');
+        expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)), raw).toMatchObject({ status, code });
+      }
+      // HTTP/1.0 may leave Host out.
+      expect(await rawRequest(port, 'GET /health HTTP/1.0\r\n\r\n')).toMatch(/^HTTP\/1\.1 200 /);
+    } finally {
+      await rt.stop();
+    }
+  });
+
+  it('refuses a JSON body that is not UTF-8 (400, nothing made), and logs no error for a body cut off by its client', async () => {
+    // DEBUG logs every request, so the test sees when the cut-off one has been answered.
+    const env = { ...TEST_ENV, TABLE_NAME: `t-${randomUUID()}`, LOG_LEVEL: 'DEBUG' };
+    const rt = await startLocalRuntime({ port: 0, env, dynamoEndpoint: dynamoEndpoint(), sweepIntervalMs: 60_000 });
+    const errors = vi.spyOn(rt.deps.log, 'error');
+    const infos = vi.spyOn(rt.deps.log, 'info').mockImplementation(() => {});
+    vi.spyOn(rt.deps.log, 'debug').mockImplementation(() => {});
+    try {
+      const post = (body: Uint8Array) =>
+        fetch(`${rt.url}/v1/links`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${kolToken()}`, 'content-type': 'application/json' },
+          body,
+        });
+      const latin1 = await post(Buffer.from('{"targetUrl":"https://shop.example.com/p/\xe9"}', 'latin1'));
+      expect([latin1.status, ((await latin1.json()) as { code: string }).code]).toEqual([400, 'validation_failed']);
+      const mine = await fetch(`${rt.url}/v1/kol/links`, { headers: { authorization: `Bearer ${kolToken()}` } });
+      expect(((await mine.json()) as { items: unknown[] }).items).toEqual([]);
+      const utf8 = await post(Buffer.from('{"targetUrl":"https://shop.example.com/p/é"}', 'utf8'));
+      expect(utf8.status).toBe(201);
+
+      const cutOff = connect(Number(new URL(rt.url).port), '127.0.0.1');
+      const body = '{"targetUrl":"https://shop.example.com/p/1"}';
+      cutOff.write(
+        `POST /v1/links HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${kolToken()}\r\n` +
+          `Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${body.length.toString(16)}\r\n${body}\r\n`,
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      cutOff.destroy();
+      const answered = () =>
+        infos.mock.calls.filter(([m, a]) => m === 'request' && (a as { path?: string }).path === '/v1/links');
+      await vi.waitFor(() => expect(answered()).toHaveLength(3), { timeout: 10_000 });
+      expect(answered().map(([, a]) => (a as { status: number }).status)).toEqual([400, 201, 400]);
+      expect(errors).not.toHaveBeenCalled();
     } finally {
       await rt.stop();
     }
