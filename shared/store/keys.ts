@@ -171,6 +171,14 @@ export const ledgerPendingReversalPk = (commissionEntryId: string) => `LEDPENDIN
 export const payoutKey = (id: string): Key => ({ pk: `PAYOUT#${id}`, sk: 'PAYOUT' });
 /** One payee's line of a payout. */
 export const payoutItemKey = (id: string, payeeId: string): Key => ({ pk: `PAYOUT#${id}`, sk: `ITEM#${payeeId}` });
+/**
+ * A page of a payout line's entry ids (one per move of up to 45 entries, named by its first entry),
+ * so a line of any size stays within DynamoDB's 400 KB item limit. `ITEM` begins both kinds of sk.
+ */
+export const payoutItemPageKey = (id: string, payeeId: string, firstEntryId: string): Key => ({
+  pk: `PAYOUT#${id}`,
+  sk: `ITEMPAGE#${payeeId}#${firstEntryId}`,
+});
 export const payoutPk = (id: string) => `PAYOUT#${id}`;
 /** gsi1: payouts in creation order. */
 export const payoutListIndex = (createdAt: string, id: string) => ({ gsi1pk: 'PAYOUTS', gsi1sk: `${createdAt}#${id}` });

@@ -34,6 +34,7 @@ import {
   ledgerPendingReversalPk,
   PAYOUTS_PK,
   payoutItemKey,
+  payoutItemPageKey,
   payoutKey,
   payoutListIndex,
   payoutPk,
@@ -456,15 +457,28 @@ function toPayout(item: Item): Payout {
   return out as unknown as Payout;
 }
 
-function toPayoutItem(item: Item): PayoutItem {
-  return {
-    payoutId: String(item.payoutId),
-    payeeId: String(item.payeeId),
-    amount: Number(item.amount ?? 0),
-    status: item.status as PayoutItem['status'],
-    entryIds: (item.entryIds as string[] | undefined) ?? [],
-    ...(item.reason ? { reason: String(item.reason) } : {}),
-  };
+/**
+ * Payout lines from the items of their payout: the line items (`ITEM#`) with the entry ids of
+ * their pages (`ITEMPAGE#`). Lines written before pages existed keep their ids on the line itself.
+ */
+function toPayoutItems(items: Item[]): PayoutItem[] {
+  const pages = new Map<string, string[]>();
+  for (const i of items)
+    if (i.entity === 'payout_item_page') {
+      const ids = pages.get(String(i.payeeId)) ?? [];
+      pages.set(String(i.payeeId), ids);
+      for (const id of i.entryIds as string[]) ids.push(id);
+    }
+  return items
+    .filter((i) => i.entity === 'payout_item')
+    .map((item) => ({
+      payoutId: String(item.payoutId),
+      payeeId: String(item.payeeId),
+      amount: Number(item.amount ?? 0),
+      status: item.status as PayoutItem['status'],
+      entryIds: [...((item.entryIds as string[] | undefined) ?? []), ...(pages.get(String(item.payeeId)) ?? [])],
+      ...(item.reason ? { reason: String(item.reason) } : {}),
+    }));
 }
 
 /**
@@ -554,16 +568,19 @@ export async function listPayoutsCreated(store: Store, from: string, to: string)
   return items.map(toPayout);
 }
 
-/** Every line of a payout. */
+/** Every line of a payout, with its entry ids. */
 export async function listPayoutItems(store: Store, payoutId: string): Promise<PayoutItem[]> {
-  const items = await store.queryAll({ pk: payoutPk(payoutId), sk: { beginsWith: 'ITEM#' }, consistent: true });
-  return items.map(toPayoutItem);
+  return toPayoutItems(await store.queryAll({ pk: payoutPk(payoutId), sk: { beginsWith: 'ITEM' }, consistent: true }));
 }
 
-/** One payee's line of a payout. */
+/** One payee's line of a payout, with its entry ids. */
 export async function findPayoutItem(store: Store, payoutId: string, payeeId: string): Promise<PayoutItem | undefined> {
-  const item = await store.get(payoutItemKey(payoutId, payeeId), true);
-  return item ? toPayoutItem(item) : undefined;
+  const [line, pages] = await Promise.all([
+    store.get(payoutItemKey(payoutId, payeeId), true),
+    store.queryAll({ pk: payoutPk(payoutId), sk: { beginsWith: `ITEMPAGE#${payeeId}#` }, consistent: true }),
+  ]);
+  // A page of payee `a#b` also begins `ITEMPAGE#a#`: pages are matched by their payeeId.
+  return line ? toPayoutItems([line, ...pages.filter((p) => p.payeeId === payeeId)])[0] : undefined;
 }
 
 /**
@@ -583,28 +600,41 @@ export function payoutOpenTx(payoutId: string): TxItem {
 }
 
 /**
- * Adds entries to a payee's payout line (creating it). The payout's total is set from the lines
- * when its creation ends (`finishPayout`), so payees settled in parallel do not contend on the header.
+ * Adds entries to a payee's payout line (creating it): their amount onto the line, their ids as a
+ * page of their own (a line of thousands of entries would outgrow one item). The payout's total is
+ * set from the lines when its creation ends (`finishPayout`), so payees settled in parallel do not
+ * contend on the header.
  */
-export function addToPayoutTx(payoutId: string, payeeId: string, entryIds: string[], amount: number): TxItem {
-  return {
-    Update: {
-      Key: payoutItemKey(payoutId, payeeId),
-      UpdateExpression:
-        'SET entity = :entity, payoutId = :payout, payeeId = :payee, #status = if_not_exists(#status, :inPayout), ' +
-        'entryIds = list_append(if_not_exists(entryIds, :empty), :ids) ADD amount :amount',
-      ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: {
-        ':entity': 'payout_item',
-        ':payout': payoutId,
-        ':payee': payeeId,
-        ':inPayout': 'in_payout',
-        ':empty': [],
-        ':ids': entryIds,
-        ':amount': amount,
+export function addToPayoutTx(payoutId: string, payeeId: string, entryIds: string[], amount: number): TxItem[] {
+  return [
+    {
+      Update: {
+        Key: payoutItemKey(payoutId, payeeId),
+        UpdateExpression:
+          'SET entity = :entity, payoutId = :payout, payeeId = :payee, #status = if_not_exists(#status, :inPayout) ' +
+          'ADD amount :amount',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':entity': 'payout_item',
+          ':payout': payoutId,
+          ':payee': payeeId,
+          ':inPayout': 'in_payout',
+          ':amount': amount,
+        },
       },
     },
-  };
+    {
+      Put: {
+        Item: {
+          ...payoutItemPageKey(payoutId, payeeId, entryIds[0]!),
+          entity: 'payout_item_page',
+          payoutId,
+          payeeId,
+          entryIds,
+        },
+      },
+    },
+  ];
 }
 
 /** Sets a payout line's status, conditional on the status it was read with. */

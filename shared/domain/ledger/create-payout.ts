@@ -23,7 +23,7 @@ import type { createPayoutSchema, Payout } from './ledger.schema.ts';
 import { loadPayout } from './payout-view.ts';
 import { chunks, isEligible, payoutThreshold } from './rules.ts';
 
-/** Entries moved per transaction: 2 writes each plus the balance, the line and the payout's status check stay under 100. */
+/** Entries moved per transaction: 2 writes each plus the balance, the line, its page and the payout's status check stay under 100. */
 const ENTRIES_PER_TX = 45;
 /** Payees settled at once (each payee's writes touch only that payee's items). */
 const PAYEE_CONCURRENCY = 8;
@@ -148,7 +148,7 @@ async function payPayee(deps: Pick<Deps, 'store'>, payout: Payout, payeeId: stri
           deleteAvailableTx({ id: m.entryId, payeeId, asset }),
         ]),
         balanceDeltaTx(payeeId, asset, { available: -sum, inPayout: sum }),
-        addToPayoutTx(
+        ...addToPayoutTx(
           payout.id,
           payeeId,
           part.map((m) => m.entryId),

@@ -297,7 +297,9 @@ export function findFailures(input: ReconcileInput): Finding[] {
       });
 
   const payoutById = new Map(payouts.map((p) => [p.id, p]));
-  const itemByKey = new Map(payoutItems.map((i) => [`${i.payoutId}/${i.payeeId}`, i]));
+  const itemByKey = new Map(
+    payoutItems.map((i) => [`${i.payoutId}/${i.payeeId}`, { ...i, listed: new Set(i.entryIds) }]),
+  );
   const paidCheck = (e: LedgerEntry, text: string): Finding => ({
     check: 'paid_entries_in_one_confirmed_payout',
     payeeId: e.payeeId,
@@ -309,15 +311,14 @@ export function findFailures(input: ReconcileInput): Finding[] {
     const item = e.payoutId ? itemByKey.get(`${e.payoutId}/${e.payeeId}`) : undefined;
     if (!p || !item)
       out.push(paidCheck(e, `${e.id} (${e.state}) names no payout line (payout ${e.payoutId ?? 'none'})`));
-    else if (!item.entryIds.includes(e.id)) out.push(paidCheck(e, `${e.id} is not listed on payout ${p.id}`));
+    else if (!item.listed.has(e.id)) out.push(paidCheck(e, `${e.id} is not listed on payout ${p.id}`));
     else if (e.state === 'paid' && p.status !== 'confirmed' && p.status !== 'confirming')
       out.push(paidCheck(e, `${e.id} is paid but payout ${p.id} is ${p.status}`));
     else if (e.state === 'in_payout' && p.status === 'confirmed')
       out.push(paidCheck(e, `${e.id} is in_payout but payout ${p.id} is ${p.status}`));
   }
   const listedIn = new Map<string, PayoutItem[]>();
-  for (const i of payoutItems)
-    if (i.status !== 'failed') for (const id of i.entryIds) listedIn.set(id, [...(listedIn.get(id) ?? []), i]);
+  for (const i of payoutItems) if (i.status !== 'failed') for (const id of i.entryIds) pushTo(listedIn, id, i);
   for (const [id, lines] of listedIn)
     if (lines.length > 1)
       out.push({
@@ -330,7 +331,7 @@ export function findFailures(input: ReconcileInput): Finding[] {
   const badIds: Finding[] = [];
   for (const e of entries) {
     const k = `${e.cause.type}:${e.cause.id}/${e.payeeId}/${e.kind}`;
-    byCause.set(k, [...(byCause.get(k) ?? []), e.id]);
+    pushTo(byCause, k, e.id);
     if (e.id !== entryIdFor(e.cause.type, e.cause.id, e.payeeId, e.kind))
       badIds.push({
         check: 'no_cause_settled_twice',
@@ -341,16 +342,17 @@ export function findFailures(input: ReconcileInput): Finding[] {
     if (ids.length > 1) out.push({ check: 'no_cause_settled_twice', text: `${k} settled by ${ids.join(', ')}` });
   out.push(...badIds);
 
-  const commissions = new Map(entries.filter((e) => e.kind === 'commission').map((e) => [e.id, e]));
+  const entryById = new Map([...balanceEntries, ...entries].map((e) => [e.id, e]));
   for (const [cid, total] of reversedPerCommission(entries, balanceEntries)) {
-    const c = commissions.get(cid) ?? balanceEntries.find((x) => x.id === cid);
+    const c = entryById.get(cid);
     if (c && total > c.amount)
       out.push({ check: 'reversals_within_commission', text: `${cid}: reversed ${total} of ${c.amount}` });
   }
 
-  const entryById = new Map([...balanceEntries, ...entries].map((e) => [e.id, e]));
+  const liveLines = new Map<string, PayoutItem[]>();
+  for (const i of payoutItems) if (i.status !== 'failed') pushTo(liveLines, i.payoutId, i);
   for (const p of payouts) {
-    const lines = payoutItems.filter((i) => i.payoutId === p.id && i.status !== 'failed');
+    const lines = liveLines.get(p.id) ?? [];
     const sum = lines.reduce((s, i) => s + i.amount, 0);
     // A payout still being created has no total yet: its lines are checked, its header is not.
     if (p.status !== 'creating' && sum !== p.total)
@@ -385,11 +387,15 @@ export function findFailures(input: ReconcileInput): Finding[] {
 
 function groupByBalance(entries: LedgerEntry[]): Map<string, LedgerEntry[]> {
   const out = new Map<string, LedgerEntry[]>();
-  for (const e of entries) {
-    const k = `${e.payeeId}/${e.asset}`;
-    out.set(k, [...(out.get(k) ?? []), e]);
-  }
+  for (const e of entries) pushTo(out, `${e.payeeId}/${e.asset}`, e);
   return out;
+}
+
+/** Appends `value` to the list at `key` (in place: reconciliation groups tens of thousands of entries). */
+function pushTo<T>(map: Map<string, T[]>, key: string, value: T): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
 }
 
 function reversedPerCommission(entries: LedgerEntry[], balanceEntries: LedgerEntry[]): Map<string, number> {
@@ -402,8 +408,8 @@ function reversedPerCommission(entries: LedgerEntry[], balanceEntries: LedgerEnt
 /**
  * The reconciliation answer: each check of `findFailures` with the items that fail it (by
  * default, every failing item of `input`; the caller may pass those that held on a re-read),
- * and totals from `input`. `unsettled` names what kept changing on every re-read, so was not
- * compared; it is listed in `totals.unsettled` and fails nothing. With `sources`, the answer
+ * and totals from `input`. `unsettled` names what kept changing on every re-read (its
+ * failures, if any, come unconfirmed); it is listed in `totals.unsettled`. With `sources`, the answer
  * has their cross-checks too (`attributed_orders_in_ledger`, `rewarded_invites_in_ledger`,
  * failing on their findings).
  */
@@ -439,7 +445,7 @@ export function reconcile(
         settling(sources.invites.settling, sources)
       : '',
   };
-  const note = unsettled.length > 0 ? `; not compared, changing on every re-read: ${describe(unsettled, '')}` : '';
+  const note = unsettled.length > 0 ? `; changing on every re-read: ${describe(unsettled, '')}` : '';
   const names = CHECKS.filter((name) => sources || !SOURCE_CHECKS.includes(name));
   const checks: ReconciliationCheck[] = names.map((name) => {
     const f = failing(name);

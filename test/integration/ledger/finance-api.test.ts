@@ -2,8 +2,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { sweepTasks } from '#functions/sweeper/tasks';
 import { createPayout, PAYOUT_FINISH_AFTER_MS } from '#shared/domain/ledger/create-payout';
 import { StaleReadError } from '#shared/domain/ledger/errors';
+import type { LedgerEntry } from '#shared/domain/ledger/ledger.schema';
 import { releaseHold } from '#shared/domain/ledger/release-hold';
 import { entryIdFor } from '#shared/domain/ledger/rules';
+import { newEntriesTx } from '#shared/domain/ledger/settlement';
+import { mapLimit } from '#shared/map-limit';
 import { ledgerBalanceKey } from '#shared/store/keys';
 import { findPayout, listAllPayeeEntries, listPayoutItems } from '#shared/store/ledger';
 import type { Store } from '#shared/store/store';
@@ -97,6 +100,42 @@ describe('Finance API: payouts', () => {
       problem(await h.call('POST', '/v1/finance/payouts/pay_nope/confirm', { token: fin, body: { reference: 'X' } })),
     ).toEqual([404, 'not_found']);
   });
+
+  it('pays out and confirms a payee with 12,000 available entries, a line beyond what one item holds', async () => {
+    // Prepare: 12,000 rewards of 1 fen for one payee, written as settlement writes them (45 per transaction).
+    const at = new Date(clock.now()).toISOString();
+    const entries: LedgerEntry[] = Array.from({ length: 12_000 }, (_, i) => ({
+      id: entryIdFor('invite', `inv-big-${i}`, 'kol-big', 'invite_inviter'),
+      payeeId: 'kol-big',
+      asset: 'cash',
+      amount: 1,
+      kind: 'invite_inviter',
+      cause: { type: 'invite', id: `inv-big-${i}` },
+      state: 'available',
+      createdAt: at,
+      unlockAt: at,
+      held: false,
+    }));
+    const parts = Array.from({ length: entries.length / 45 + 1 }, (_, i) => entries.slice(i * 45, i * 45 + 45));
+    await mapLimit(parts, (part) => h.deps.store.transact(newEntriesTx(part)), 4);
+
+    // Act: pay the payee out, then confirm.
+    const created = await h.call('POST', '/v1/finance/payouts', {
+      token: fin,
+      body: { asset: 'cash', minAmount: 12_000 },
+    });
+    const confirmed = await h.call('POST', `/v1/finance/payouts/${created.body.id}/confirm`, {
+      token: fin,
+      body: { reference: 'BANK-BIG' },
+    });
+
+    // Assess: one line of all 12,000 entries, each paid once.
+    expect([created.status, created.body.items]).toEqual([201, [{ payeeId: 'kol-big', amount: 12_000 }]]);
+    expect(confirmed.status).toBe(200);
+    const [line] = await listPayoutItems(h.deps.store, created.body.id);
+    expect([line!.status, new Set(line!.entryIds).size]).toEqual(['paid', 12_000]);
+    expect(await balanceOf(h.deps, 'kol-big')).toMatchObject({ available: 0, inPayout: 0, paid: 12_000 });
+  }, 300_000);
 
   it('leaves out payees below minAmount or below a commission campaign’s minPayout; nothing eligible → 201 empty', async () => {
     await deliver(h.deps, orderAttributed(clock, { orderId: 'o4', kolId: 'kol-min', commission: 150, minPayout: 200 }));

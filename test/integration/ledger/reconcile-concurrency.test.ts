@@ -7,7 +7,7 @@ import { reconcileLedger } from '#shared/domain/ledger/reconcile';
 import { ledgerBalanceKey, payoutKey } from '#shared/store/keys';
 import { sweepOnce } from '#shared/sweeper';
 import { createHarness, type Harness, ManualClock } from '../../support/harness.ts';
-import { deliver, orderAttributed } from './events.ts';
+import { deliver, inviteQualified, orderAttributed } from './events.ts';
 
 const KOLS = 16;
 const PER_KOL = 5;
@@ -135,5 +135,44 @@ describe('Reconciliation: reports only mismatches that hold on a stable read', (
         `payout_totals_match: payout ${paid.id}: total ${paid.total + 7} ≠ lines ${paid.total}`,
       ]);
     }
+  }, 180_000);
+
+  it('never reports clean a balance out of step with its entries whose payee keeps earning all through the run', async () => {
+    // Prepare: a payee with rewards, its balance then off by 1 (no version bump, as a lost write would leave it).
+    for (let i = 0; i < 5; i++)
+      await deliver(
+        h.deps,
+        inviteQualified(clock, { inviteId: `inv-busy-${i}`, inviterId: 'busy', inviteeId: `u-${i}` }),
+      );
+    await h.deps.store.update({
+      key: ledgerBalanceKey('busy', 'cash'),
+      update: 'ADD available :x',
+      values: { ':x': 1 },
+    });
+
+    // Act: reconcile while rewards keep landing for that payee, so no two re-reads of it agree.
+    let earning = true;
+    let n = 5;
+    const earner = (async () => {
+      while (earning)
+        await deliver(
+          h.deps,
+          inviteQualified(clock, { inviteId: `inv-busy-${n}`, inviterId: 'busy', inviteeId: `u-${n++}` }),
+        );
+    })();
+    const busy = await reconcileLedger(h.deps, {}).finally(() => {
+      earning = false;
+    });
+    await earner;
+
+    // Assess: the mismatch is reported (unconfirmed when the payee never held still), never ok.
+    expect(busy.ok).toBe(false);
+    expect(failing(busy)).toContainEqual(
+      expect.stringMatching(/balances_match_entries: .*busy cash available: balance \d+ ≠ entries \d+/),
+    );
+    const quiet = await reconcileLedger(h.deps, {});
+    expect(failing(quiet)).toContainEqual(
+      expect.stringMatching(/balances_match_entries: .*busy cash available: balance \d+ ≠ entries \d+/),
+    );
   }, 180_000);
 });
