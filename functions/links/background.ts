@@ -1,11 +1,13 @@
 import type { Context } from 'hono';
+import type { AppEnv } from '#shared/http/context';
 import { requestVia, type Via } from '#shared/http/via';
+import { writePendingHistory } from '#shared/store/links';
 
 /** Work started after answering (local server), so tests and benchmarks can wait for it. */
 const pending = new Set<Promise<unknown>>();
 /** Answers held while the backlog is full, released one per work that settles, in arrival order. */
 const waiting: (() => void)[] = [];
-/** Pending works by what they write: a click history (`v:<visitor>`, `u:<user>`) or a link owner's counts (`o:<owner>`). */
+/** Pending works by whose counts they write (`o:<link owner>`), for reads that wait for them. */
 const bySubject = new Map<string, Set<Promise<unknown>>>();
 
 /**
@@ -52,8 +54,8 @@ export async function inBackground(
 
 /**
  * Waits until the clicks of these subjects recorded in the background are written (or `maxMs`
- * has passed), so an order paid right after its redirect finds the click in the history, and a
- * KOL reading their stats right after a burst of clicks sees every one (nothing is pending on Lambda).
+ * has passed), so a KOL reading their stats right after a burst of clicks sees every one
+ * (nothing is pending on Lambda).
  */
 export async function settleClicksOf(subjects: readonly string[], maxMs?: number): Promise<void> {
   const works = Promise.allSettled(subjects.flatMap((s) => [...(bySubject.get(s) ?? [])]));
@@ -67,9 +69,8 @@ export async function settleClicksOf(subjects: readonly string[], maxMs?: number
 }
 
 /**
- * How long a stats read, or a help, join or accept, waits at most for pending clicks: after a
- * burst far beyond what the database writes in that time (or for a visitor id many share), it
- * goes on with what is written so far.
+ * How long a stats read waits at most for pending clicks: after a burst far beyond what the
+ * database writes in that time, it answers what is written so far.
  */
 export const SETTLE_LIMIT_MS = 5000;
 
@@ -84,11 +85,12 @@ export async function settleClicks(): Promise<void> {
 }
 
 /**
- * How the caller reached an action (requestVia), once the clicks of its visitor are written: a
- * help, join or accept sent right after the share link's redirect finds that click.
+ * How the caller reached an action (requestVia), once the click history of its visitor is written
+ * (writing now what is still queued): a help, join or accept sent right after the share link's
+ * redirect finds that click, however many other clicks are queued before it.
  */
-export async function settledVia(c: Context): Promise<Via | undefined> {
+export async function settledVia(c: Context<AppEnv>): Promise<Via | undefined> {
   const via = requestVia(c);
-  if (via?.visitorId) await settleClicksOf([`v:${via.visitorId}`], SETTLE_LIMIT_MS);
+  if (via?.visitorId) await writePendingHistory(c.get('deps').store, [`v:${via.visitorId}`]);
   return via;
 }

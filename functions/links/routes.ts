@@ -139,10 +139,9 @@ linkRoutes.get('/s/:code', async (c) => {
       deps.log.error('click not recorded', { error: error as Error }),
     );
     if (onLambda(c)) await work;
-    else {
-      const { visitorId, userId, link } = result.click;
-      await inBackground(work, undefined, [`v:${visitorId}`, `o:${link.ownerId}`, ...(userId ? [`u:${userId}`] : [])]);
-    }
+    // A stats read of the link's owner waits for it; an order or action of the visitor has its history
+    // written at once instead (writePendingHistory).
+    else await inBackground(work, undefined, [`o:${result.click.link.ownerId}`]);
   }
   return redirectTo(c, deps, result);
 });

@@ -7,7 +7,7 @@ import { createArea } from '#shared/http/app';
 import { idempotency } from '#shared/http/idempotency';
 import { jsonBody, jsonResponse, problems, webhookSecurity } from '#shared/http/openapi';
 import { requireWebhookSignature } from '#shared/http/webhook';
-import { SETTLE_LIMIT_MS, settleClicksOf } from '../links/background.ts';
+import { writePendingHistory } from '#shared/store/links';
 
 const paidAnswerSchema = z
   .object({
@@ -50,14 +50,15 @@ orderRoutes.openapi(
   }),
   async (c) => {
     const order = c.req.valid('json');
-    // The local server writes a click just after its redirect: an order right behind it waits for the
-    // clicks of its buyer, its visitor and the visitor its token vouches for (whose device decides a hold).
+    // The local server writes a click just after its redirect: an order right behind it has the click
+    // history of its buyer, its visitor and the visitor its token vouches for (whose device decides a
+    // hold) written first, however many other clicks are queued.
     const tokenVisitor = verifyAttributionToken(
       c.get('deps').config.attributionSecret,
       order.attributionToken,
     )?.visitorId;
     const visitors = [...new Set([order.visitorId, tokenVisitor].filter((v) => v !== undefined))];
-    await settleClicksOf([`u:${order.userId}`, ...visitors.map((v) => `v:${v}`)], SETTLE_LIMIT_MS);
+    await writePendingHistory(c.get('deps').store, [`u:${order.userId}`, ...visitors.map((v) => `v:${v}`)]);
     const r = await recordPaidOrder(c.get('deps'), order);
     return r.status === 201 ? c.json(r.body, 201) : c.json(r.body, 200);
   },

@@ -34,6 +34,17 @@ export class BatchWriteBuffer {
     return this.add({ DeleteRequest: { Key: { pk: key.pk, sk: key.sk } } });
   }
 
+  /**
+   * Puts `items` now, in requests of their own (25 items each), whatever is queued: for items
+   * already put through the buffer that a reader needs written before it reads (writing one
+   * again is harmless: these are unconditional puts of the same item).
+   */
+  async putNow(items: Item[]): Promise<void> {
+    const parts: Item[][] = [];
+    for (let i = 0; i < items.length; i += MAX_BATCH) parts.push(items.slice(i, i + MAX_BATCH));
+    await Promise.all(parts.map((part) => this.write(part.map((Item) => ({ PutRequest: { Item } })))));
+  }
+
   /** Sends the waiting puts and deletes now, when nothing else is coming soon to share their batch. */
   flush(): void {
     this.batcher.flush();

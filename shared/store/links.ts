@@ -177,17 +177,43 @@ export interface ClickRecord {
   shareId?: string;
 }
 
+/** History items put but not yet acknowledged by the database, by table and subject, then by sk. */
+const unwritten = new Map<string, Map<string, Item>>();
+
 /**
  * Adds a click to a subject's (`v:<visitor>` or `u:<user>`) history; it expires with its window.
- * Append-only, so puts from concurrent clicks go out together in BatchWriteItem requests.
+ * Append-only, so puts from concurrent clicks go out together in BatchWriteItem requests. Until
+ * the put is acknowledged, writePendingHistory can write it at once for a reader that needs it.
  */
 export async function putClickHistory(store: Store, subject: string, click: ClickRecord): Promise<void> {
-  await batchWriteBufferOf(store).put({
+  const item = {
     ...clickHistoryKey(subject, new Date(click.clickedAtMs).toISOString(), click.code),
     entity: 'click',
     ...click,
     ttl: Math.floor(click.validUntilMs / 1000) + 24 * 3600,
-  });
+  };
+  const key = `${store.tableName}\u0000${item.pk}`;
+  const mine = unwritten.get(key) ?? new Map<string, Item>();
+  unwritten.set(key, mine.set(item.sk, item));
+  try {
+    await batchWriteBufferOf(store).put(item);
+  } finally {
+    if (mine.get(item.sk) === item) mine.delete(item.sk);
+    if (mine.size === 0 && unwritten.get(key) === mine) unwritten.delete(key);
+  }
+}
+
+/**
+ * Writes now, in requests of their own, the history items of these subjects that were put but are
+ * not acknowledged yet (queued behind a burst of clicks, or in a batch the database has not
+ * answered), so a read right after finds every click answered before this call. An order or a
+ * share action needs its visitor's clicks written; it need not wait for everyone else's.
+ */
+export async function writePendingHistory(store: Store, subjects: readonly string[]): Promise<void> {
+  const items = subjects.flatMap((s) => [
+    ...(unwritten.get(`${store.tableName}\u0000${clickHistoryPk(s)}`)?.values() ?? []),
+  ]);
+  if (items.length > 0) await batchWriteBufferOf(store).putNow(items);
 }
 
 /** Items of a history read per page: DynamoDB counts them before the filter drops any. */

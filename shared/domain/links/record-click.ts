@@ -53,17 +53,16 @@ export interface ClickInput {
 }
 
 /**
- * Records a click: first the (link, visitor) claim says whether it is unique, then, in parallel,
- * this instance's shard of the link's counters and of the KOL's day (ADDs coalesced per shard), and,
- * the visitor's (and signed-in user's) click history for attribution, so that the newest click
- * of a visitor on any link is their last click. Every write is a
- * single-item write, so a hot link never meets transaction conflicts and no item takes more
- * than 1/16 of its writes.
+ * Records a click: the visitor's (and signed-in user's) click history for attribution, so that
+ * the newest click of a visitor on any link is their last click; and, once the (link, visitor)
+ * claim says whether it is unique, this instance's shard of the link's counters and of the KOL's
+ * day (ADDs coalesced per shard). The history needs no claim, so it is put first: from the moment
+ * the redirect is answered, an order or action of the visitor can have it written
+ * (writePendingHistory). Every write is a single-item write, so a hot link never meets
+ * transaction conflicts and no item takes more than 1/16 of its writes.
  */
 export async function recordClick(deps: Pick<Deps, 'store'>, click: ClickInput): Promise<{ unique: boolean }> {
   const { link, visitorId, atMs } = click;
-  const unique = await claimUnique(deps, link.code, visitorId, atMs);
-  const shard = counterShard(atMs);
   const record: ClickRecord = {
     code: link.code,
     kind: link.kind,
@@ -75,14 +74,20 @@ export async function recordClick(deps: Pick<Deps, 'store'>, click: ClickInput):
     validUntilMs: atMs + link.windowSeconds * 1000,
     ...(link.shareId ? { shareId: link.shareId, objectType: link.objectType, objectId: link.objectId } : {}),
   };
-  const writes: Promise<void>[] = [addLinkClicks(deps.store, link.code, shard, 1, unique ? 1 : 0)];
   // Every click goes into the history (batched writes), so the newest click is the last click.
-  writes.push(putClickHistory(deps.store, `v:${visitorId}`, record));
-  if (link.kind === 'kol')
-    writes.push(
-      addKolDay(deps.store, link.ownerId, shard, utcDay(atMs), { clicks: 1, uniqueVisitors: unique ? 1 : 0 }),
-    );
-  if (click.userId) writes.push(putClickHistory(deps.store, `u:${click.userId}`, record));
-  await Promise.all(writes);
+  const history = [putClickHistory(deps.store, `v:${visitorId}`, record)];
+  if (click.userId) history.push(putClickHistory(deps.store, `u:${click.userId}`, record));
+  const counted = (async () => {
+    const unique = await claimUnique(deps, link.code, visitorId, atMs);
+    const shard = counterShard(atMs);
+    const counts: Promise<void>[] = [addLinkClicks(deps.store, link.code, shard, 1, unique ? 1 : 0)];
+    if (link.kind === 'kol')
+      counts.push(
+        addKolDay(deps.store, link.ownerId, shard, utcDay(atMs), { clicks: 1, uniqueVisitors: unique ? 1 : 0 }),
+      );
+    await Promise.all(counts);
+    return unique;
+  })();
+  const [unique] = await Promise.all([counted, ...history]);
   return { unique };
 }

@@ -1,8 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { sharesConversionsConsumer } from '#functions/consumers/shares-conversions';
 import { settleClicks } from '#functions/links/background';
 import { buildEvent } from '#shared/events/outbox';
 import { createHarness, type Harness } from '../../support/harness.ts';
+import { holdBatchWrites } from '../../support/hold-batch-writes.ts';
 import { createBargainCampaign, startChain } from '../bargains/support.ts';
 import { createGroupCampaign } from '../group-buys/support.ts';
 import { inviteCampaign } from '../invites/support.ts';
@@ -178,6 +179,29 @@ describe('Shares', () => {
     expect(answers).toEqual(Array(5).fill([201, 201]));
     expect((await stats('group_buy', g.body.id, h.token('leader-now'))).body.conversions).toBe(5);
     expect((await stats('bargain', chain, h.token('starter-now'))).body.conversions).toBe(5);
+  });
+
+  it('counts a help whose visitor’s click the database has yet to acknowledge, behind a burst of others', async () => {
+    const chain = (await startChain(h, await createBargainCampaign(h, { helpersRequired: 10 }), 'starter-busy')).id;
+    const cs = await share({ objectType: 'bargain', objectId: chain, channel: 'c' }, h.token('starter-busy'));
+    const writes = holdBatchWrites(h.deps.store);
+    h.bus.start();
+    try {
+      for (let i = 0; i < 10; i++)
+        await h.call('GET', `/s/${cs.body.code}`, { headers: { 'user-agent': UA, cookie: `fission_vid=busy-${i}` } });
+      await vi.waitFor(() => expect(writes.held('VCLICKS#v:busy-')).toBe(10));
+      writes.stop();
+      const help = await h.call('POST', `/v1/bargains/${chain}/helps`, {
+        token: h.token('helper-busy'),
+        headers: { 'x-fission-visitor': 'busy-3' },
+      });
+      expect(help.status).toBe(201);
+    } finally {
+      writes.release();
+      await h.bus.stop();
+      await settleClicks();
+    }
+    expect((await stats('bargain', chain, h.token('starter-busy'))).body.conversions).toBe(1);
   });
 
   it('counts a user once for an object, whichever of its owner’s shares they came through', async () => {

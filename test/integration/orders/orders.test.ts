@@ -1,6 +1,8 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { settleClicks } from '#functions/links/background';
 import { iso } from '#shared/clock';
 import { createHarness, type Harness, ManualClock } from '../../support/harness.ts';
+import { holdBatchWrites } from '../../support/hold-batch-writes.ts';
 import { clickAs, commissionCampaign, kolLink, pendingEvents, UA } from './support.ts';
 
 describe('Order webhooks', () => {
@@ -112,6 +114,31 @@ describe('Order webhooks', () => {
       expect(r.status).toBe(302);
       const paid = await h.hook('/v1/orders/paid', order({ visitorId: visitor })); // no settling in between
       expect(paid.body).toMatchObject({ attributed: true, linkCode: quick });
+    }
+  });
+
+  it('finds its visitor’s click while the database has yet to acknowledge the click writes queued before it', async () => {
+    // Prepare: click-history batches that DynamoDB has not answered (a burst it is still working through).
+    const busy = await kolLink(h, 'kol-busy', campaignId);
+    const writes = holdBatchWrites(h.deps.store);
+    try {
+      for (let i = 0; i < 20; i++) {
+        const r = await h.call('GET', `/s/${busy}`, {
+          headers: { 'user-agent': UA, cookie: `fission_vid=queued-${i}` },
+        });
+        expect(r.status).toBe(302);
+      }
+      await vi.waitFor(() => expect(writes.held('VCLICKS#v:queued-')).toBe(20));
+      writes.stop();
+
+      // Act: an order of one of those visitors, while their click is still unwritten.
+      const paid = await h.hook('/v1/orders/paid', order({ visitorId: 'queued-7' }));
+
+      // Assess: attributed to that click, not given up on.
+      expect(paid.body).toMatchObject({ attributed: true, linkCode: busy });
+    } finally {
+      writes.release();
+      await settleClicks();
     }
   });
 
