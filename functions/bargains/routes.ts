@@ -63,7 +63,7 @@ const purchaseSchema = z
 const idParam = z.object({ id: z.string().min(1).max(64) });
 
 const STOCK_RULE =
-  'Stock: when the campaign has `stock`, each chain uses one unit exactly once — when its last help completes it, or when it is bought at the current price while still active (buying a completed chain uses nothing more). The unit is taken in the same transaction, so stock is never oversold. With the stock used up, starting a chain answers 409 `out_of_stock`, the help that would complete a chain answers 409 `out_of_stock` (the chain stays one help short), and buying an active chain answers 409 `bargain_not_purchasable`.';
+  'Stock: when the campaign has `stock`, each chain uses one unit exactly once — when its last help completes it, or when it is bought at the current price while still active (buying a completed chain uses nothing more). The unit is taken in the same transaction, so stock is never oversold. With the stock used up, starting a chain answers 409 `conflict` (detail: the stock is used up), the help that would complete a chain answers the same (the chain stays one help short), and buying an active chain answers 409 `bargain_not_purchasable`.';
 
 export const bargainRoutes = createArea();
 

@@ -185,8 +185,8 @@ groupBuyRoutes.openapi(
       'Joins at groupPrice. Under any concurrency memberCount never exceeds groupSize and equals the number of members; ' +
       'the join that fills the last slot makes the group formed in the same write and emits GroupBuyFormed with every ' +
       "member's orderId and price. 409 already_member: the caller is in the group. 409 group_full: the last slot went to " +
-      'a concurrent join while this one was in flight. 410 group_closed: the group was already formed, failed or past ' +
-      'expiresAt. 409 campaign_inactive: the campaign is paused or ended. 409 conflict: the order already belongs to a group.\n\n' +
+      'another join after this one arrived (it lost the race for the last slot). 410 group_closed: the group was formed ' +
+      'before this join arrived, has failed, or is past expiresAt. 409 campaign_inactive: the campaign is paused or ended. 409 conflict: the order already belongs to a group.\n\n' +
       VIA_DOC,
     security: bearerSecurity,
     middleware: [requireAuth('user'), idempotency()] as const,

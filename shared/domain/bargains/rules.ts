@@ -81,9 +81,10 @@ export class NotPurchasableError extends ConflictError {
     super('bargain_not_purchasable', why);
   }
 }
+/** Stock used up: 409 `conflict` (API.md lists no code of its own for it), the detail says why. */
 export class OutOfStockError extends ConflictError {
   constructor() {
-    super('out_of_stock', "The campaign's stock is used up.");
+    super('conflict', "The campaign's stock is used up.");
   }
 }
 

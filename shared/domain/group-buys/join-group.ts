@@ -74,7 +74,8 @@ const isHot = (g: GroupBuy, nowMs: number) => Boolean(g.contendedUntil && Date.p
  * neither race each other nor read it again.
  */
 export async function joinGroup(deps: Deps, input: JoinInput): Promise<JoinResult> {
-  return withTurn(deps.store, input.groupId, JOINS_IN_FLIGHT_PER_GROUP, () => tryJoin(deps, input));
+  const arrivedMs = deps.clock.now();
+  return withTurn(deps.store, input.groupId, JOINS_IN_FLIGHT_PER_GROUP, () => tryJoin(deps, input, arrivedMs));
 }
 
 type JoinInput = JoinGroupInput & {
@@ -85,7 +86,11 @@ type JoinInput = JoinGroupInput & {
 };
 type JoinResult = { groupId: string; memberCount: number; status: GroupStatus };
 
-async function tryJoin(deps: Deps, input: JoinInput): Promise<JoinResult> {
+/** The group formed after `arrivedMs`: a join that arrived before then lost the last slot to another (409 `group_full`). */
+const formedSince = (g: GroupBuy, arrivedMs: number) =>
+  g.status === 'formed' && g.formedAt !== undefined && Date.parse(g.formedAt) > arrivedMs;
+
+async function tryJoin(deps: Deps, input: JoinInput, arrivedMs: number): Promise<JoinResult> {
   const handedOver = takeOver(deps.store, input.groupId, deps.clock.now());
   // A member of an open group's copy may have left since: only a read, or a formed copy, refuses `already_member`.
   let g =
@@ -105,7 +110,10 @@ async function tryJoin(deps: Deps, input: JoinInput): Promise<JoinResult> {
     }
     const now = deps.clock.now();
     if (withMembers && g.roster[input.userId]) throw new AlreadyMemberError();
-    if (!isOpenNow(g, now)) throw attempt > 0 && g.status === 'formed' ? new GroupFullError() : new GroupClosedError();
+    if (!isOpenNow(g, now))
+      throw (attempt > 0 && g.status === 'formed') || formedSince(g, arrivedMs)
+        ? new GroupFullError()
+        : new GroupClosedError();
     if (g.memberCount >= g.groupSize) throw new GroupFullError();
     if (attempt === 0) {
       const campaign = await readCampaignCached(deps.store, g.campaignId);

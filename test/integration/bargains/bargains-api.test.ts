@@ -362,7 +362,11 @@ describe('Bargains API', () => {
       const chains = await Promise.all(['s-1', 's-2', 's-3', 's-4'].map((u) => startChain(h, c, u)));
       const helps = await Promise.all(chains.map((ch, i) => help(h, ch.id, `s-helper-${i}`)));
       expect(helps.filter((r) => r.status === 201)).toHaveLength(2);
-      expect(helps.filter((r) => r.status === 409).every((r) => r.body.code === 'out_of_stock')).toBe(true);
+      expect(
+        helps
+          .filter((r) => r.status === 409)
+          .every((r) => r.body.code === 'conflict' && /stock is used up/.test(r.body.detail)),
+      ).toBe(true);
       const idle = chains.filter((_, i) => helps[i]!.status !== 201);
       const buys = await Promise.all(
         idle.map((ch) =>
@@ -371,13 +375,21 @@ describe('Bargains API', () => {
       );
       expect(buys.map((b) => b.body.code)).toEqual(['bargain_not_purchasable', 'bargain_not_purchasable']);
       const more = await h.call('POST', '/v1/bargains', { token: h.token('s-5'), body: { campaignId: c } });
-      expect([more.status, more.body.code]).toEqual([409, 'out_of_stock']);
+      expect([more.status, more.body.code, more.body.detail]).toEqual([
+        409,
+        'conflict',
+        "The campaign's stock is used up.",
+      ]);
     });
 
     it('starts no chain on a stock of 0', async () => {
       const c = await createBargainCampaign(h, { helpersRequired: 1, stock: 0 });
       const start = await h.call('POST', '/v1/bargains', { token: h.token('z-1'), body: { campaignId: c } });
-      expect([start.status, start.body.code]).toEqual([409, 'out_of_stock']);
+      expect([start.status, start.body.code, start.body.detail]).toEqual([
+        409,
+        'conflict',
+        "The campaign's stock is used up.",
+      ]);
       expect(await h.deps.store.get(bargainLockKey(c, 'z-1'))).toBeUndefined();
     });
 
@@ -414,7 +426,7 @@ describe('Bargains API', () => {
     const text = JSON.stringify(r.body.paths['/v1/bargains/{id}/helps']);
     expect(text).toContain('H_n');
     expect(text).toContain('new');
-    expect(JSON.stringify(r.body.paths['/v1/bargains'])).toContain('out_of_stock');
+    expect(JSON.stringify(r.body.paths['/v1/bargains'])).toContain('stock is used up');
     expect(baseRules.helpersRequired).toBe(3);
   });
 });

@@ -131,3 +131,31 @@ describe('Group buys under concurrency (DynamoDB Local)', () => {
     }
   }, 120_000);
 });
+
+describe('Group buys: the race for the last slot', () => {
+  /** A clock that moves on 1 ms each time it is read, as time does between a join's arrival and its turn. */
+  const ticking = { ms: Date.parse('2026-11-24T10:00:00.000Z'), now: () => ticking.ms++ };
+  let h: Harness;
+  beforeAll(async () => {
+    h = await createHarness({ clock: ticking });
+  });
+
+  it('answers 409 group_full to the joins that lost the last slot, and 410 group_closed to one that came after', async () => {
+    const cid = await createGroupCampaign(h, { groupSize: 2 });
+    const g = (
+      await h.call('POST', '/v1/group-buys', {
+        token: h.token('leader-race'),
+        body: { campaignId: cid, orderId: 'ord-leader-race' },
+      })
+    ).body;
+    const joinAs = (who: string) =>
+      h.call('POST', `/v1/group-buys/${g.id}/members`, { token: h.token(who), body: { orderId: `ord-${who}` } });
+
+    const racing = await Promise.all(Array.from({ length: 20 }, (_, i) => joinAs(`racer-${i}`)));
+    const late = await joinAs('latecomer');
+
+    const outcomes = racing.map((r) => (r.status === 201 ? '201' : `${r.status} ${r.body.code}`)).sort();
+    expect(outcomes).toEqual(['201', ...Array(19).fill('409 group_full')]);
+    expect([late.status, late.body.code]).toEqual([410, 'group_closed']);
+  });
+});
