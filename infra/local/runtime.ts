@@ -6,11 +6,11 @@ import { consumers } from '#functions/consumers/index';
 import { settleClicks } from '#functions/links/background';
 import { sweepTasks } from '#functions/sweeper/tasks';
 import { createDeps, type Deps } from '#shared/deps';
-import { sweepOnce } from '#shared/sweeper';
 import { LocalBus, type LocalBusOptions } from './bus.ts';
 import { requestListener } from './client-errors.ts';
 import { claimDataDir, type DataDirClaim } from './data-dir.ts';
 import { type LocalDynamo, startDynamoLocal } from './dynamodb.ts';
+import { LocalSweeper } from './sweeper.ts';
 import { ensureTable } from './table.ts';
 
 export interface LocalRuntimeOptions {
@@ -50,10 +50,10 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
   let dynamo: LocalDynamo | undefined;
   let deps: Deps | undefined;
   let bus: LocalBus | undefined;
-  let sweeper: NodeJS.Timeout | undefined;
+  let sweeper: LocalSweeper | undefined;
   /** Stops the parts started so far; `stop` first closes the server and writes pending clicks. */
   const stopParts = async () => {
-    clearInterval(sweeper);
+    await sweeper?.stop();
     await bus?.stop();
     deps?.store.client.destroy();
     await dynamo?.stop();
@@ -86,24 +86,17 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
     bus = new LocalBus(deps, consumers, opts.bus);
     bus.start();
 
-    const sweepDeps = deps;
-    let sweeping = false;
-    sweeper = setInterval(async () => {
-      if (sweeping) return;
-      sweeping = true;
-      try {
-        await sweepOnce(sweepDeps, sweepTasks);
-      } catch (e) {
-        sweepDeps.log.error('sweep failed', { error: e as Error });
-      } finally {
-        sweeping = false;
-      }
-    }, opts.sweepIntervalMs ?? 1000);
+    sweeper = new LocalSweeper(deps, sweepTasks, opts.sweepIntervalMs ?? 1000);
+    sweeper.start();
 
     const app = createFullApp(deps);
     const localBus = bus;
+    const localSweeper = sweeper;
     const fetch: typeof app.fetch = async (req, env) => {
-      if (readsEventEffects(req)) await localBus.caughtUp();
+      if (readsEventEffects(req)) {
+        await localBus.caughtUp();
+        await localSweeper.caughtUp();
+      }
       return app.fetch(req, env);
     };
     // Without Node's own Host check, so a request lacking one is answered with a problem document too.
@@ -129,7 +122,7 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
       async stop() {
         if (stopped) return;
         stopped = true;
-        clearInterval(sweeper);
+        await sweeper?.stop();
         await closeServer();
         // Redirects answer before their clicks are written: write them before the client goes.
         await settleClicks();

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { digestOf } from '../ids.ts';
+import { noteDueItem } from './due-soon.ts';
 /**
  * Every key of the single table is built here, one function per item kind, so the whole
  * key design can be read in one place. Conventions: `pk`/`sk` are `KIND#id`; secondary
@@ -51,10 +52,10 @@ export const deadLetterMessageKey = (consumer: string, messageId: string): Key =
 });
 
 /** gsi3: an item the sweeper must visit at `dueAt` for `task`. Remove the attributes once handled. */
-export const dueIndex = (task: string, dueAtIso: string, id: string) => ({
-  gsi3pk: `DUE#${task}#${shardOf(id)}`,
-  gsi3sk: `${dueAtIso}#${id}`,
-});
+export const dueIndex = (task: string, dueAtIso: string, id: string) => {
+  noteDueItem(dueAtIso);
+  return { gsi3pk: `DUE#${task}#${shardOf(id)}`, gsi3sk: `${dueAtIso}#${id}` };
+};
 export const dueShardPk = (task: string, shard: number) => `DUE#${task}#${shard}`;
 
 /** Marks a consumer's handling of one event, so a redelivery has no second effect. */

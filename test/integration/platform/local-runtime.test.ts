@@ -469,7 +469,8 @@ describe('The local server, read right after an action', () => {
       },
     );
 
-  it('shows the stats and rewards the events of an order lead to at once', async () => {
+  /** A local runtime with a KOL's link in a commission campaign, and an order paid through that link. */
+  async function shopWith(rules: Record<string, unknown>) {
     const env = { ...TEST_ENV, TABLE_NAME: `t-${randomUUID()}` };
     const rt = await startLocalRuntime({ port: 0, env, dynamoEndpoint: dynamoEndpoint(), sweepIntervalMs: 60_000 });
     const api = async (method: string, path: string, token: string, body?: unknown) => {
@@ -480,42 +481,51 @@ describe('The local server, read right after an action', () => {
       });
       return { status: r.status, body: (await r.json()) as any };
     };
+    const kol = tokenOf(`kol-${randomUUID()}`, ['user', 'kol']);
+    const campaign = await api('POST', '/v1/admin/campaigns', tokenOf('admin', ['admin']), {
+      type: 'commission',
+      title: 'At once',
+      rules,
+    });
+    const link = await api('POST', '/v1/links', kol, {
+      targetUrl: 'https://shop.example.com/p/1',
+      campaignId: campaign.body.id,
+    });
+    /** A click on the link by `buyer`, then their order of ¥100 with its token: whether it was attributed. */
+    const buy = async (buyer: string): Promise<boolean> => {
+      const redirect = await fetch(`${rt.url}/s/${link.body.code}`, {
+        redirect: 'manual',
+        headers: { 'user-agent': 'Mozilla/5.0', cookie: `fission_vid=${buyer}` },
+      });
+      const ref = new URL(redirect.headers.get('location')!).searchParams.get('fission_ref');
+      const raw = JSON.stringify({
+        orderId: `order-${randomUUID()}`,
+        userId: buyer,
+        amount: 10000,
+        paidAt: new Date().toISOString(),
+        attributionToken: ref,
+      });
+      const ts = Math.floor(Date.now() / 1000);
+      const paid = await fetch(`${rt.url}/v1/orders/paid`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-fission-timestamp': String(ts),
+          'x-fission-signature': signWebhook(TEST_ENV.WEBHOOK_SECRET, ts, raw),
+        },
+        body: raw,
+      });
+      return ((await paid.json()) as { attributed: boolean }).attributed;
+    };
+    return { rt, api, kol, buy };
+  }
+
+  it('shows the stats and rewards the events of an order lead to at once', async () => {
+    const { rt, api, kol, buy } = await shopWith({ rateBps: 1000 });
     try {
-      const kol = tokenOf(`kol-${randomUUID()}`, ['user', 'kol']);
-      const campaign = await api('POST', '/v1/admin/campaigns', tokenOf('admin', ['admin']), {
-        type: 'commission',
-        title: 'At once',
-        rules: { rateBps: 1000 },
-      });
-      const link = await api('POST', '/v1/links', kol, {
-        targetUrl: 'https://shop.example.com/p/1',
-        campaignId: campaign.body.id,
-      });
       const today = new Date().toISOString().slice(0, 10);
       for (let i = 1; i <= 10; i++) {
-        const redirect = await fetch(`${rt.url}/s/${link.body.code}`, {
-          redirect: 'manual',
-          headers: { 'user-agent': 'Mozilla/5.0', cookie: `fission_vid=buyer-${i}` },
-        });
-        const ref = new URL(redirect.headers.get('location')!).searchParams.get('fission_ref');
-        const raw = JSON.stringify({
-          orderId: `order-${randomUUID()}`,
-          userId: `buyer-${i}`,
-          amount: 10000,
-          paidAt: new Date().toISOString(),
-          attributionToken: ref,
-        });
-        const ts = Math.floor(Date.now() / 1000);
-        const paid = await fetch(`${rt.url}/v1/orders/paid`, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            'x-fission-timestamp': String(ts),
-            'x-fission-signature': signWebhook(TEST_ENV.WEBHOOK_SECRET, ts, raw),
-          },
-          body: raw,
-        });
-        expect(((await paid.json()) as { attributed: boolean }).attributed).toBe(true);
+        expect(await buy(`buyer-${i}`)).toBe(true);
         const [stats, rewards] = await Promise.all([
           api('GET', `/v1/kol/stats?from=${today}&to=${today}`, kol),
           api('GET', '/v1/rewards/mine', kol),
@@ -523,6 +533,21 @@ describe('The local server, read right after an action', () => {
         expect(stats.body.totals).toMatchObject({ clicks: i, conversions: i, commission: 1000 * i });
         expect(rewards.body.balances.cash.locked).toBe(1000 * i);
       }
+    } finally {
+      await rt.stop();
+    }
+  });
+
+  it('unlocks a commission at its unlockAt, not at the next sweep round (a minute off here)', async () => {
+    const { rt, api, kol, buy } = await shopWith({ rateBps: 1000, lockSeconds: 1 });
+    try {
+      expect(await buy('buyer-lock')).toBe(true);
+      const [locked] = (await api('GET', '/v1/rewards/mine', kol)).body.entries.items;
+      expect(locked).toMatchObject({ state: 'locked', amount: 1000 });
+      await new Promise((r) => setTimeout(r, Date.parse(locked.unlockAt) - Date.now() + 1));
+      const rewards = (await api('GET', '/v1/rewards/mine', kol)).body;
+      expect(rewards.entries.items[0]).toMatchObject({ id: locked.id, state: 'available' });
+      expect(rewards.balances.cash).toMatchObject({ locked: 0, available: 1000 });
     } finally {
       await rt.stop();
     }
