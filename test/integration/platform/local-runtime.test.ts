@@ -274,6 +274,21 @@ describe('The local runtime (npm start) across restarts', () => {
     expect(javaOn(dataDir)).toEqual([]);
   }, 90_000);
 
+  it('npm start: SIGTERM to its own process alone (as docker, systemd or timeout send it) stops everything', async () => {
+    const { dataDir, server } = await serverWithClicks(dirs, 6, 2);
+    const groupAlive = () => {
+      try {
+        process.kill(-server.pid!, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    process.kill(server.pid!, 'SIGTERM');
+    await expect.poll(groupAlive, { timeout: 30_000 }).toBe(false);
+    expect(javaOn(dataDir)).toEqual([]);
+  }, 90_000);
+
   it('npm start: exits with an error when its DynamoDB Local goes away', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'fission-runtime-'));
     dirs.push(dataDir);
