@@ -38,8 +38,8 @@ export function mountSystemRoutes(app: AreaApp): void {
 
   let cached: ReturnType<AreaApp['getOpenAPI31Document']> | undefined;
   const document = () => {
-    cached ??= withIdempotencyKey(
-      app.getOpenAPI31Document({ openapi: '3.1.0', info: API_INFO, servers: [{ url: '/' }] }),
+    cached ??= withRateLimits(
+      withIdempotencyKey(app.getOpenAPI31Document({ openapi: '3.1.0', info: API_INFO, servers: [{ url: '/' }] })),
     );
     return cached;
   };
@@ -65,5 +65,22 @@ const IDEMPOTENCY_KEY = {
 function withIdempotencyKey<D extends { paths?: Record<string, { post?: { parameters?: unknown[] } }> }>(doc: D): D {
   for (const item of Object.values(doc.paths ?? {}))
     if (item.post) item.post.parameters = [...(item.post.parameters ?? []), IDEMPOTENCY_KEY];
+  return doc;
+}
+
+/** The answer of the per-IP and per-user limits, which stand before every `/v1` route (not a response of its own schema). */
+const RATE_LIMITED = {
+  description: 'rate_limited: over the per-IP or per-user limit (RATE_LIMIT_IP_PER_SEC, RATE_LIMIT_USER_PER_SEC)',
+  headers: { 'Retry-After': { description: 'Seconds to wait before trying again', schema: { type: 'integer' } } },
+  content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+};
+
+/** The spec with 429 declared on every `/v1` operation that does not declare it already. */
+function withRateLimits<D extends { paths?: object }>(doc: D): D {
+  type Operation = { responses?: Record<string, unknown> } | undefined;
+  for (const [path, item] of Object.entries((doc.paths ?? {}) as Record<string, Record<string, Operation>>))
+    if (path.startsWith('/v1/'))
+      for (const op of Object.values(item))
+        if (op?.responses && !op.responses['429']) op.responses['429'] = RATE_LIMITED;
   return doc;
 }

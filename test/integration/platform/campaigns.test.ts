@@ -173,6 +173,22 @@ describe('Campaigns admin API', () => {
     for (const p of posts) expect(p.names, p.path).toContain('Idempotency-Key');
   });
 
+  it('declares 429 rate_limited, with Retry-After, on every /v1 operation of the spec (each is rate limited)', async () => {
+    const doc = (await h.call('GET', '/openapi.json')).body;
+    const ops = Object.entries(doc.paths).flatMap(([path, item]: [string, any]) =>
+      path.startsWith('/v1/')
+        ? Object.entries(item).map(([method, op]: [string, any]) => ({ at: `${method} ${path}`, op }))
+        : [],
+    );
+    expect(ops.length).toBeGreaterThanOrEqual(30);
+    for (const { at, op } of ops) {
+      expect(op.responses['429'], at).toBeDefined();
+      expect(op.responses['429'].content['application/problem+json'].schema, at).toEqual({
+        $ref: '#/components/schemas/Problem',
+      });
+    }
+  });
+
   it('needs the admin role', async () => {
     const r = await h.call('POST', '/v1/admin/campaigns', {
       token: h.token('u1', ['user']),
