@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import type { Deps } from '#shared/deps';
 import type { AppEnv } from '#shared/http/context';
 import { requestVia, type Via } from '#shared/http/via';
 import { writePendingHistory } from '#shared/store/links';
@@ -91,6 +92,17 @@ export async function settleClicks(): Promise<void> {
  */
 export async function settledVia(c: Context<AppEnv>): Promise<Via | undefined> {
   const via = requestVia(c);
-  if (via?.visitorId) await writePendingHistory(c.get('deps').store, [`v:${via.visitorId}`]);
+  if (via?.visitorId) await writeClicksOf(c.get('deps'), [`v:${via.visitorId}`]);
   return via;
+}
+
+/**
+ * Has the queued click history of these subjects written now (writePendingHistory), for an order
+ * or action that reads it next. A failure is logged and the caller goes on with what is written:
+ * the clicks are still on their way through their own writes.
+ */
+export async function writeClicksOf(deps: Pick<Deps, 'store' | 'log'>, subjects: readonly string[]): Promise<void> {
+  await writePendingHistory(deps.store, subjects).catch((error: Error) =>
+    deps.log.warn('queued clicks not written ahead of a read', { error }),
+  );
 }

@@ -18,8 +18,10 @@ function answerTo(code: string | undefined): [number, string, string] {
   }
 }
 
-/** Writes a whole answer on a raw socket, then closes it. */
+/** Writes a whole answer on a raw socket, then closes it; a client gone meanwhile (a reset) only ends it sooner. */
 function endSocket(socket: Duplex, status: number, reason: string, problem: Problem): void {
+  // Node has taken its own error listener off a socket it hands over (CONNECT): without one, a reset would crash the process.
+  socket.on('error', () => socket.destroy());
   const body = JSON.stringify(problem);
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\n` +

@@ -26,6 +26,7 @@ export class LocalSweeper {
   /** The last round started (or asked for), and the one waiting to follow it. */
   private last: Promise<void> = Promise.resolve();
   private next: Promise<void> | undefined;
+  private stopped = false;
 
   constructor(
     private readonly deps: Deps,
@@ -38,8 +39,9 @@ export class LocalSweeper {
     this.stopListening = onDueItem((ms) => this.note(ms));
   }
 
-  /** Stops the rounds and wake-ups, and waits for the round under way. */
+  /** Stops the rounds and wake-ups (none starts after), and waits for the round under way. */
   async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.interval);
     clearTimeout(this.timer);
     this.stopListening?.();
@@ -51,11 +53,13 @@ export class LocalSweeper {
     for (let i = 0; i < CATCH_UP_ROUNDS && this.earliest <= this.deps.clock.now(); i++) await this.sweep();
   }
 
-  /** A round after the one under way; callers asking while it waits share it. */
+  /** A round after the one under way; callers asking while it waits share it. None once stopped. */
   private sweep(): Promise<void> {
+    if (this.stopped) return this.last;
     if (this.next) return this.next;
     const round = this.last.then(async () => {
       this.next = undefined;
+      if (this.stopped) return;
       const upTo = this.deps.clock.now();
       try {
         await sweepOnce(this.deps, this.tasks);
@@ -89,7 +93,8 @@ export class LocalSweeper {
 
   /** Sets the timer for the earliest due time, unless it is set for that or sooner. */
   private wake(): void {
-    if (this.earliest === Number.POSITIVE_INFINITY || this.timerAt <= this.earliest || !this.interval) return;
+    if (this.stopped || this.earliest === Number.POSITIVE_INFINITY || this.timerAt <= this.earliest || !this.interval)
+      return;
     clearTimeout(this.timer);
     this.timerAt = this.earliest;
     this.timer = setTimeout(

@@ -6,6 +6,7 @@ import type {
   LedgerEntry,
   Payout,
   PayoutItem,
+  PayoutItemPage,
   PayoutStatus,
 } from '../domain/ledger/ledger.schema.ts';
 import { BUCKETS } from '../domain/ledger/rules.ts';
@@ -462,23 +463,27 @@ function toPayout(item: Item): Payout {
  * their pages (`ITEMPAGE#`). Lines written before pages existed keep their ids on the line itself.
  */
 function toPayoutItems(items: Item[]): PayoutItem[] {
-  const pages = new Map<string, string[]>();
+  const pages = new Map<string, PayoutItemPage[]>();
   for (const i of items)
     if (i.entity === 'payout_item_page') {
-      const ids = pages.get(String(i.payeeId)) ?? [];
-      pages.set(String(i.payeeId), ids);
-      for (const id of i.entryIds as string[]) ids.push(id);
+      const mine = pages.get(String(i.payeeId)) ?? [];
+      pages.set(String(i.payeeId), mine);
+      mine.push({ entryIds: i.entryIds as string[], amount: Number(i.amount) });
     }
   return items
     .filter((i) => i.entity === 'payout_item')
-    .map((item) => ({
-      payoutId: String(item.payoutId),
-      payeeId: String(item.payeeId),
-      amount: Number(item.amount ?? 0),
-      status: item.status as PayoutItem['status'],
-      entryIds: [...((item.entryIds as string[] | undefined) ?? []), ...(pages.get(String(item.payeeId)) ?? [])],
-      ...(item.reason ? { reason: String(item.reason) } : {}),
-    }));
+    .map((item) => {
+      const mine = pages.get(String(item.payeeId)) ?? [];
+      return {
+        payoutId: String(item.payoutId),
+        payeeId: String(item.payeeId),
+        amount: Number(item.amount ?? 0),
+        status: item.status as PayoutItem['status'],
+        entryIds: [...((item.entryIds as string[] | undefined) ?? []), ...mine.flatMap((p) => p.entryIds)],
+        ...(mine.length ? { pages: mine } : {}),
+        ...(item.reason ? { reason: String(item.reason) } : {}),
+      };
+    });
 }
 
 /**
@@ -631,6 +636,7 @@ export function addToPayoutTx(payoutId: string, payeeId: string, entryIds: strin
           payoutId,
           payeeId,
           entryIds,
+          amount,
         },
       },
     },

@@ -85,8 +85,16 @@ export interface PayoutItem {
   payeeId: string;
   amount: number;
   status: 'in_payout' | 'paid' | 'failed';
+  /** Every entry on the line (from its pages, and from the line itself for lines made before pages). */
   entryIds: string[];
+  /** The moves that made the line, each written with the entries it moved: their ids and amount. */
+  pages?: PayoutItemPage[];
   reason?: string;
+}
+
+export interface PayoutItemPage {
+  entryIds: string[];
+  amount: number;
 }
 
 const amount = z.number().int().min(0).max(MAX_AMOUNT);

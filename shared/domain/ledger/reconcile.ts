@@ -125,9 +125,7 @@ async function readLedger(store: Store, period: Period | null): Promise<Reconcil
  * Re-checks the first pass's failures on snapshots: each payee named by a failure is re-read
  * (`readPayee`) and checked alone, each payout named by a total mismatch likewise
  * (`readPayout`); what persists there (`persisting`) is reported instead of what failed in the
- * first pass. A payee or payout that never gives two agreeing reads (one earning all the time) is
- * listed as unsettled and keeps its first-pass failures, marked unconfirmed: a ledger that could
- * not be checked is never reported clean.
+ * first pass. A payee or payout that never gives two agreeing reads is listed as unsettled and fails nothing.
  */
 async function recheck(
   store: Store,
@@ -154,10 +152,7 @@ async function recheck(
         }).filter((f) => f.payeeId === payeeId),
     );
     if (found) failures.push(...found);
-    else {
-      unsettled.push(payeeId);
-      failures.push(...first.filter((f) => f.payeeId === payeeId).map(unconfirmed));
-    }
+    else unsettled.push(payeeId);
   });
   await mapLimit(payouts, async (payoutId) => {
     const found = await persisting(
@@ -172,19 +167,10 @@ async function recheck(
         }).filter((f) => f.payoutId === payoutId && f.check === 'payout_totals_match'),
     );
     if (found) failures.push(...found);
-    else {
-      unsettled.push(`payout ${payoutId}`);
-      failures.push(...first.filter((f) => f.payoutId === payoutId).map(unconfirmed));
-    }
+    else unsettled.push(`payout ${payoutId}`);
   });
   return { failures, unsettled: unsettled.sort() };
 }
-
-/** A first-pass failure no stable re-read could confirm or clear. */
-const unconfirmed = (f: Finding): Finding => ({
-  ...f,
-  text: `${f.text} (as first read: it changed on every re-read, so run again when it is quiet)`,
-});
 
 type Read<T> = { stable: true; value: T } | { stable: false; also?: string[] };
 

@@ -665,6 +665,33 @@ describe('The local server before the app', () => {
     }
   });
 
+  it('survives a client that sends CONNECT and resets the connection (no uncaught socket error)', async () => {
+    const uncaught: Error[] = [];
+    const onUncaught = (e: Error) => uncaught.push(e);
+    process.on('uncaughtException', onUncaught);
+    const env = { ...TEST_ENV, TABLE_NAME: `t-${randomUUID()}` };
+    const rt = await startLocalRuntime({ port: 0, env, dynamoEndpoint: dynamoEndpoint(), sweepIntervalMs: 60_000 });
+    try {
+      const port = Number(new URL(rt.url).port);
+      for (let i = 0; i < 5; i++)
+        await new Promise<void>((done) => {
+          const s = connect(port, '127.0.0.1', () => {
+            s.write(`CONNECT localhost:443 HTTP/1.1\r\nHost: localhost:443\r\n\r\n${'x'.repeat(100_000)}`);
+            s.resetAndDestroy();
+            done();
+          });
+          s.on('error', () => {});
+        });
+      await new Promise((r) => setTimeout(r, 300));
+      // In npm start an uncaught exception stops the whole server.
+      expect(uncaught.map((e) => `${(e as NodeJS.ErrnoException).code} ${e.message}`)).toEqual([]);
+      expect((await fetch(`${rt.url}/health`)).status).toBe(200);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+      await rt.stop();
+    }
+  });
+
   it('refuses a JSON body that is not UTF-8 (400, nothing made), and logs no error for a body cut off by its client', async () => {
     // DEBUG logs every request, so the test sees when the cut-off one has been answered.
     const env = { ...TEST_ENV, TABLE_NAME: `t-${randomUUID()}`, LOG_LEVEL: 'DEBUG' };
