@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomFillSync } from 'node:crypto';
+import { createHash, createHmac, randomBytes, randomFillSync } from 'node:crypto';
 import { monotonicFactory } from 'ulid';
 import type { Clock } from './clock.ts';
 
@@ -37,6 +37,27 @@ export function newId(prefix: IdPrefix, clock?: Clock): string {
 }
 
 const CODE_ALPHABET = '23456789abcdefghjkmnpqrstuvwxyz'; // no 0/o, 1/l/i: easy to read aloud
+
+/**
+ * The code a request with an Idempotency-Key makes (`requestKey`, see the idempotency middleware):
+ * the same for every attempt of that request, and as unguessable as a random one (keyed with
+ * `secret`), so a retry after a crash finds what the first attempt made instead of making another.
+ */
+export function keyedCode(secret: string, requestKey: string, length = 8): string {
+  const bytes = createHmac('sha256', secret).update(`code:${requestKey}`).digest();
+  let out = '';
+  for (let i = 0; out.length < length; i++) out += CODE_ALPHABET[bytes[i % bytes.length]! % CODE_ALPHABET.length];
+  return out;
+}
+
+/** The id a request with an Idempotency-Key makes: the same for every attempt (ULID-shaped, not time-ordered). */
+export function keyedId(prefix: IdPrefix, requestKey: string): string {
+  const bytes = createHash('sha256').update(`id:${prefix}:${requestKey}`).digest();
+  const crockford = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+  let out = crockford[bytes[0]! % 8]!; // a ULID's first character is 0–7
+  for (let i = 1; i < 26; i++) out += crockford[bytes[i]! % 32];
+  return `${prefix}_${out}`;
+}
 
 /** A short random code from an unambiguous alphabet; 8 chars ≈ 40 bits, not guessable in sequence. */
 export function randomCode(length = 8): string {

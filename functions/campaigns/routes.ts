@@ -45,7 +45,7 @@ campaignRoutes.openapi(
     request: { body: jsonBody(createCampaignSchema) },
     responses: { 201: jsonResponse(campaignSchema, 'The campaign'), ...problems(400, 401, 403, 409, 422, 429) },
   }),
-  async (c) => c.json(await createCampaign(c.get('deps'), c.req.valid('json')), 201),
+  async (c) => c.json(await createCampaign(c.get('deps'), c.req.valid('json'), c.get('requestKey')), 201),
 );
 
 // GET /v1/admin/campaigns/:id — read a campaign

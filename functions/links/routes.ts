@@ -102,6 +102,7 @@ linkRoutes.openapi(
       ownerId: c.get('principal').sub,
       ...(ownerDeviceHash ? { ownerDeviceHash } : {}),
       ...(ownerVisitorId ? { ownerVisitorId } : {}),
+      ...(c.get('requestKey') ? { requestKey: c.get('requestKey') } : {}),
     });
     return c.json(link, 201);
   },
@@ -214,8 +215,11 @@ linkRoutes.openapi(
     request: { body: jsonBody(createShareSchema) },
     responses: { 201: jsonResponse(shareSchema, 'The share'), ...problems(400, 401, 403, 404, 422, 429) },
   }),
-  async (c) =>
-    c.json(await createShare(c.get('deps'), { ...c.req.valid('json'), ownerId: c.get('principal').sub }), 201),
+  async (c) => {
+    const requestKey = c.get('requestKey');
+    const input = { ...c.req.valid('json'), ownerId: c.get('principal').sub, ...(requestKey ? { requestKey } : {}) };
+    return c.json(await createShare(c.get('deps'), input), 201);
+  },
 );
 
 // GET /v1/shares/stats — the caller's shares of one object, summed

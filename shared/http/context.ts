@@ -12,6 +12,12 @@ export type AppEnv = {
     /** Caller scope for idempotency: the user id, `shop` for webhooks. */
     caller: string;
     userLimiter: RateLimiter;
+    /**
+     * Set when the request carries an Idempotency-Key: a digest of caller, route and key, the same
+     * for every attempt. Creates derive their ids from it, so a retry after a crash (the answer lost,
+     * the effect made) finds what the first attempt made.
+     */
+    requestKey?: string;
   };
 };
 

@@ -4,6 +4,7 @@ import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { epochSeconds } from '../clock.ts';
 import { AppError, ValidationError } from '../errors.ts';
+import { digestOf } from '../ids.ts';
 import { idempotencyKey } from '../store/keys.ts';
 import type { AppEnv } from './context.ts';
 
@@ -88,6 +89,7 @@ export function idempotency() {
       ]);
     const { store, clock } = c.get('deps');
     const scope = `${c.get('caller') ?? 'anonymous'}#${c.req.method} ${c.req.path}#${key}`;
+    c.set('requestKey', digestOf('request', scope));
     const hash = bodyHash(await c.req.text());
     const now = epochSeconds(clock.now());
     const pk = idempotencyKey(scope);

@@ -52,8 +52,8 @@ export function insertLinkTx(link: Link): TxItem {
 }
 
 /** Get a link by code. */
-export async function findLink(store: Store, code: string): Promise<Link | undefined> {
-  const item = await store.get<StoredLink>(linkKey(code));
+export async function findLink(store: Store, code: string, consistent = false): Promise<Link | undefined> {
+  const item = await store.get<StoredLink>(linkKey(code), consistent);
   return item ? toLink(item) : undefined;
 }
 

@@ -1,8 +1,9 @@
 import type { Deps } from '../../deps.ts';
 import { CampaignInactiveError, NotFoundError } from '../../errors.ts';
-import { randomCode } from '../../ids.ts';
+import { IDEMPOTENCY_KEEP_SECONDS } from '../../http/idempotency.ts';
+import { keyedCode, randomCode } from '../../ids.ts';
 import { findCampaign } from '../../store/campaigns.ts';
-import { insertLink, LinkCodeTakenError } from '../../store/links.ts';
+import { findLink, insertLink, LinkCodeTakenError } from '../../store/links.ts';
 import type { CommissionRules } from '../campaigns/campaign.schema.ts';
 import { effectiveStatus } from '../campaigns/effective-status.ts';
 import { type CreateLinkInput, DEFAULT_WINDOW_SECONDS, type Link } from './link.schema.ts';
@@ -37,13 +38,41 @@ export async function putWithFreshCode<T>(attempt: (code: string) => Promise<T>)
 }
 
 /**
+ * Puts a new link once per request: with an Idempotency-Key (`requestKey`) first under the code
+ * that key derives, so a retry whose first attempt made the link but lost its answer (a crash, a
+ * timeout) finds that link and answers it (`ours` says whether the link there is this request's,
+ * and answers it); without one, or when the code is another link's, under fresh random codes.
+ */
+export async function putLinkOnce<T>(
+  deps: Pick<Deps, 'store' | 'config' | 'clock'>,
+  requestKey: string | undefined,
+  attempt: (code: string) => Promise<T>,
+  ours: (existing: Link) => T | undefined,
+): Promise<T> {
+  if (requestKey) {
+    const code = keyedCode(deps.config.attributionSecret, requestKey, LINK_CODE_LENGTH);
+    try {
+      return await attempt(code);
+    } catch (e) {
+      if (!(e instanceof LinkCodeTakenError)) throw e;
+      const existing = await findLink(deps.store, code, true);
+      // Older than the key's idempotency record: the key used again for a new request, which gets a link of its own.
+      const retry = existing && deps.clock.now() - Date.parse(existing.createdAt) <= IDEMPOTENCY_KEEP_SECONDS * 1000;
+      const answer = retry ? ours(existing) : undefined;
+      if (answer !== undefined) return answer;
+    }
+  }
+  return putWithFreshCode(attempt);
+}
+
+/**
  * Creates a KOL's promotion link. The target must be allowed (400 `target_not_allowed`); a
  * campaign, when named, must exist (404) and be active (409 `campaign_inactive`); only a
  * commission campaign earns commission, and its attribution window is copied onto the link.
  */
 export async function createLink(
   deps: Deps,
-  input: CreateLinkInput & { ownerId: string; ownerDeviceHash?: string; ownerVisitorId?: string },
+  input: CreateLinkInput & { ownerId: string; ownerDeviceHash?: string; ownerVisitorId?: string; requestKey?: string },
 ): Promise<LinkView> {
   const targetUrl = checkTargetUrl(input.targetUrl, deps.config.ALLOWED_REDIRECT_HOSTS);
   let windowSeconds = DEFAULT_WINDOW_SECONDS;
@@ -58,23 +87,36 @@ export async function createLink(
     }
   }
   const createdAt = new Date(deps.clock.now()).toISOString();
-  const link = await putWithFreshCode(async (code) => {
-    const l: Link = {
-      code,
-      kind: 'kol',
-      ownerId: input.ownerId,
-      targetUrl,
-      ...(input.campaignId ? { campaignId: input.campaignId } : {}),
-      commission,
-      ...(input.channel ? { channel: input.channel } : {}),
-      windowSeconds,
-      createdAt,
-      ...(input.ownerDeviceHash ? { ownerDeviceHash: input.ownerDeviceHash } : {}),
-      ...(input.ownerVisitorId ? { ownerVisitorId: input.ownerVisitorId } : {}),
-    };
-    await insertLink(deps.store, l);
-    return l;
-  });
+  const sameRequest = (l: Link) =>
+    l.kind === 'kol' &&
+    l.ownerId === input.ownerId &&
+    l.targetUrl === targetUrl &&
+    l.campaignId === input.campaignId &&
+    l.channel === input.channel
+      ? l
+      : undefined;
+  const link = await putLinkOnce(
+    deps,
+    input.requestKey,
+    async (code) => {
+      const l: Link = {
+        code,
+        kind: 'kol',
+        ownerId: input.ownerId,
+        targetUrl,
+        ...(input.campaignId ? { campaignId: input.campaignId } : {}),
+        commission,
+        ...(input.channel ? { channel: input.channel } : {}),
+        windowSeconds,
+        createdAt,
+        ...(input.ownerDeviceHash ? { ownerDeviceHash: input.ownerDeviceHash } : {}),
+        ...(input.ownerVisitorId ? { ownerVisitorId: input.ownerVisitorId } : {}),
+      };
+      await insertLink(deps.store, l);
+      return l;
+    },
+    sameRequest,
+  );
   return {
     code: link.code,
     url: shortUrl(deps, link.code),

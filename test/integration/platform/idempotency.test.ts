@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '#shared/http/app';
 import { requireAuth } from '#shared/http/auth';
-import { idempotency } from '#shared/http/idempotency';
+import { IDEMPOTENCY_KEEP_SECONDS, idempotency } from '#shared/http/idempotency';
+import { idempotencyKey, linkKey } from '#shared/store/keys';
 import { createHarness, type Harness } from '../../support/harness.ts';
 
 const rules = { sku: 'sku-1', originalPrice: 2000, floorPrice: 500, helpersRequired: 3, durationSeconds: 600 };
@@ -109,6 +110,72 @@ describe('Middleware: idempotency', () => {
       headers: { 'idempotency-key': asNodeReadsIt('订'.repeat(256)) },
     });
     expect([tooLong.status, tooLong.body.code]).toEqual([400, 'validation_failed']);
+  });
+
+  describe('a create whose first attempt committed but never recorded its answer (a crash, a timeout)', () => {
+    /** Leaves the key's record as a crash would: claimed, never completed, its lock run out. */
+    const crashAfterCommit = (user: string, path: string, key: string) =>
+      h.deps.store.update({
+        key: idempotencyKey(`user:${user}#POST ${path}#${key}`),
+        update: 'SET #status = :running, lockExpiresAt = :past REMOVE responseBody, responseStatus',
+        condition: '#status = :completed',
+        names: { '#status': 'status' },
+        values: { ':running': 'in_progress', ':past': 0, ':completed': 'completed' },
+      });
+
+    it('answers a retried link with the link the first attempt made, and makes no second', async () => {
+      const kol = h.token('kol-crash', ['kol']);
+      const body = { targetUrl: 'https://shop.example.com/p/crash', channel: 'wechat' };
+      const headers = { 'idempotency-key': 'link-crash' };
+      const first = await h.call('POST', '/v1/links', { token: kol, body, headers });
+      await crashAfterCommit('kol-crash', '/v1/links', 'link-crash');
+      const retry = await h.call('POST', '/v1/links', { token: kol, body, headers });
+      expect([first.status, retry.status]).toEqual([201, 201]);
+      expect(retry.body).toEqual(first.body);
+      const mine = await h.call('GET', '/v1/kol/links', { token: kol });
+      expect(mine.body.items.map((l: { code: string }) => l.code)).toEqual([first.body.code]);
+    });
+
+    it('answers a retried share with the share the first attempt made, and makes no second', async () => {
+      const owner = h.token('sharer-crash');
+      const body = { objectType: 'product', objectId: 'sku-crash', channel: 'moments' };
+      const headers = { 'idempotency-key': 'share-crash' };
+      const first = await h.call('POST', '/v1/shares', { token: owner, body, headers });
+      await crashAfterCommit('sharer-crash', '/v1/shares', 'share-crash');
+      const retry = await h.call('POST', '/v1/shares', { token: owner, body, headers });
+      expect([first.status, retry.status]).toEqual([201, 201]);
+      expect(retry.body).toEqual(first.body);
+      const stats = await h.call('GET', '/v1/shares/stats?objectType=product&objectId=sku-crash', { token: owner });
+      expect(stats.body.shares).toBe(1);
+    });
+
+    it('answers a retried campaign with the campaign the first attempt made, and makes no second', async () => {
+      const body = { type: 'bargain', title: 'idem-crash', rules };
+      const headers = { 'idempotency-key': 'campaign-crash' };
+      const first = await h.call('POST', '/v1/admin/campaigns', { token: admin, body, headers });
+      await crashAfterCommit('admin-idem', '/v1/admin/campaigns', 'campaign-crash');
+      const retry = await h.call('POST', '/v1/admin/campaigns', { token: admin, body, headers });
+      expect([first.status, retry.status]).toEqual([201, 201]);
+      expect(retry.body).toEqual(first.body);
+      expect(await campaignsTitled(h, 'idem-crash')).toBe(1);
+    });
+
+    it('makes a new link when the key comes back after its record has expired', async () => {
+      const kol = h.token('kol-later', ['kol']);
+      const body = { targetUrl: 'https://shop.example.com/p/later' };
+      const headers = { 'idempotency-key': 'link-later' };
+      const first = await h.call('POST', '/v1/links', { token: kol, body, headers });
+      // As 25 h later: the record gone, the link older than any record of its key.
+      await h.deps.store.delete(idempotencyKey('user:kol-later#POST /v1/links#link-later'));
+      await h.deps.store.update({
+        key: linkKey(first.body.code),
+        update: 'SET createdAt = :old',
+        values: { ':old': new Date(Date.now() - (IDEMPOTENCY_KEEP_SECONDS + 60) * 1000).toISOString() },
+      });
+      const later = await h.call('POST', '/v1/links', { token: kol, body, headers });
+      expect([later.status, later.headers.get('idempotent-replayed')]).toEqual([201, null]);
+      expect(later.body.code).not.toBe(first.body.code);
+    });
   });
 
   it('has exactly one effect for 50 concurrent requests with one key', async () => {
