@@ -261,7 +261,13 @@ export function balanceDeltaTx(
   payeeId: string,
   asset: Asset,
   delta: Partial<Buckets>,
-  opts: { payable?: boolean; condition?: { expression: string; values: Record<string, unknown> } } = {},
+  opts: {
+    payable?: boolean;
+    condition?: { expression: string; values: Record<string, unknown> };
+    /** Other attributes of the balance item to set, or to remove, in the same write. */
+    set?: Record<string, unknown>;
+    remove?: string[];
+  } = {},
 ): TxItem {
   const values: Record<string, unknown> = {
     ':entity': 'ledger_balance',
@@ -284,11 +290,16 @@ export function balanceDeltaTx(
     values[':g1sk'] = idx.gsi1sk;
     set += ', gsi1pk = :g1pk, gsi1sk = :g1sk';
   }
+  for (const [i, [name, value]] of Object.entries(opts.set ?? {}).entries()) {
+    values[`:x${i}`] = value;
+    set += `, ${name} = :x${i}`;
+  }
   if (opts.condition) Object.assign(values, opts.condition.values);
+  const remove = opts.remove?.length ? ` REMOVE ${opts.remove.join(', ')}` : '';
   return {
     Update: {
       Key: ledgerBalanceKey(payeeId, asset),
-      UpdateExpression: `${set} ADD ${adds.join(', ')}`,
+      UpdateExpression: `${set} ADD ${adds.join(', ')}${remove}`,
       ConditionExpression: opts.condition?.expression,
       ExpressionAttributeValues: values,
     },
@@ -554,6 +565,21 @@ export async function finishPayout(store: Store, payoutId: string): Promise<numb
       });
     return undefined;
   }
+}
+
+/** Ends a payout's claim on a payee (see payPayee) that it will not finish. */
+export async function releasePayee(store: Store, payeeId: string, asset: Asset, payoutId: string): Promise<void> {
+  await store
+    .update({
+      key: ledgerBalanceKey(payeeId, asset),
+      update: 'REMOVE payingOut, payingOutUntil',
+      condition: 'payingOut = :payout',
+      values: { ':payout': payoutId },
+      onFail: () => new StaleReadError(`balance ${payeeId} ${asset} is not claimed by ${payoutId}`),
+    })
+    .catch((e) => {
+      if (!(e instanceof StaleReadError)) throw e;
+    });
 }
 
 /** Get a payout header. */

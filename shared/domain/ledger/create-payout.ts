@@ -17,6 +17,7 @@ import {
   moveEntryTx,
   PayoutExistsError,
   payoutOpenTx,
+  releasePayee,
 } from '../../store/ledger.ts';
 import { StaleReadError } from './errors.ts';
 import type { createPayoutSchema, Payout } from './ledger.schema.ts';
@@ -126,7 +127,11 @@ async function movePayees(deps: Pick<Deps, 'store' | 'clock'>, payout: Payout): 
 }
 
 /** Moves one payee's available entries into the payout; the amount moved, or undefined when not eligible. */
-async function payPayee(deps: Pick<Deps, 'store'>, payout: Payout, payeeId: string): Promise<number | undefined> {
+async function payPayee(
+  deps: Pick<Deps, 'store' | 'clock'>,
+  payout: Payout,
+  payeeId: string,
+): Promise<number | undefined> {
   const asset = payout.asset;
   const marks = await listAvailable(deps.store, payeeId, asset);
   const total = marks.reduce((s, m) => s + m.amount, 0);
@@ -135,9 +140,18 @@ async function payPayee(deps: Pick<Deps, 'store'>, payout: Payout, payeeId: stri
     if (total === 0) await dropFromPayableIfEmpty(deps.store, payeeId, asset);
     return undefined;
   }
+  // A payee of more than one move is claimed on its balance by the first (until its last, or until
+  // the payout is due to be ended), so a payout created meanwhile leaves it out instead of taking
+  // the rest: each payee is in one payout whole, its line checked against the thresholds.
+  const claim = {
+    expression: 'attribute_not_exists(payingOut) OR payingOut = :payout OR payingOutUntil < :now',
+    values: { ':payout': payout.id, ':now': iso(deps.clock.now()) },
+  };
+  const parts = chunks(marks, ENTRIES_PER_TX);
   let moved: number | undefined;
-  for (const part of chunks(marks, ENTRIES_PER_TX)) {
+  for (const [i, part] of parts.entries()) {
     const sum = part.reduce((s, m) => s + m.amount, 0);
+    const last = i === parts.length - 1;
     try {
       await deps.store.transact([
         ...part.flatMap((m) => [
@@ -147,7 +161,17 @@ async function payPayee(deps: Pick<Deps, 'store'>, payout: Payout, payeeId: stri
           ),
           deleteAvailableTx({ id: m.entryId, payeeId, asset }),
         ]),
-        balanceDeltaTx(payeeId, asset, { available: -sum, inPayout: sum }),
+        balanceDeltaTx(
+          payeeId,
+          asset,
+          { available: -sum, inPayout: sum },
+          {
+            condition: claim,
+            ...(last
+              ? { remove: ['payingOut', 'payingOutUntil'] }
+              : { set: { payingOut: payout.id, payingOutUntil: finishBy(payout) } }),
+          },
+        ),
         ...addToPayoutTx(
           payout.id,
           payeeId,
@@ -161,8 +185,10 @@ async function payPayee(deps: Pick<Deps, 'store'>, payout: Payout, payeeId: stri
       ]);
       moved = (moved ?? 0) + sum;
     } catch (e) {
-      if (e instanceof StaleReadError) break;
-      throw e;
+      if (!(e instanceof StaleReadError)) throw e;
+      // Cut short (its entries changed meanwhile): let the next payout have the payee.
+      if (moved !== undefined) await releasePayee(deps.store, payeeId, asset, payout.id);
+      break;
     }
   }
   await dropFromPayableIfEmpty(deps.store, payeeId, asset);

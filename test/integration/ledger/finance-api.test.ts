@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { sweepTasks } from '#functions/sweeper/tasks';
 import { createPayout, PAYOUT_FINISH_AFTER_MS } from '#shared/domain/ledger/create-payout';
 import { StaleReadError } from '#shared/domain/ledger/errors';
@@ -239,6 +239,51 @@ describe('Finance API: payouts', () => {
     }
     const rec = await h.call('GET', '/v1/finance/reconciliation', { token: fin });
     expect(rec.body.checks.filter((c: any) => !c.ok)).toEqual([]);
+  });
+
+  it('puts a payee of several moves in one payout whole, when another payout is created between its moves', async () => {
+    // Prepare: 90 available entries of one payee (two moves of 45), and a hold on the first payout's second move.
+    for (let j = 0; j < 90; j++)
+      await deliver(h.deps, orderAttributed(clock, { orderId: `osplit-${j}`, kolId: 'kol-split', commission: 100 }));
+    const store = h.deps.store;
+    const transact = store.transact.bind(store);
+    const secondMove = deferred();
+    const firstMoved = deferred();
+    let moves = 0;
+    const spy = vi.spyOn(store, 'transact').mockImplementation(async (items) => {
+      const mine = JSON.stringify(items).includes('ITEMPAGE#kol-split#');
+      if (mine && ++moves === 2) {
+        firstMoved.resolve();
+        await secondMove.promise;
+      }
+      return transact(items);
+    });
+    try {
+      // Act: a payout moves the payee's first 45 entries; another is created before its second move.
+      const first = h.call('POST', '/v1/finance/payouts', { token: fin, body: { asset: 'cash' } });
+      await firstMoved.promise;
+      const second = await h.call('POST', '/v1/finance/payouts', { token: fin, body: { asset: 'cash' } });
+      secondMove.resolve();
+      const a = await first;
+
+      // Assess: the payee whole in the first payout, not in the second.
+      expect(a.body.items.filter((i: any) => i.payeeId === 'kol-split')).toEqual([
+        { payeeId: 'kol-split', amount: 9000 },
+      ]);
+      expect(second.body.items.filter((i: any) => i.payeeId === 'kol-split')).toEqual([]);
+      expect(new Set((await listAllPayeeEntries(store, 'kol-split')).map((e) => e.payoutId))).toEqual(
+        new Set([a.body.id]),
+      );
+    } finally {
+      secondMove.resolve();
+      spy.mockRestore();
+    }
+    // The claim ends with the payee's last move: a later payout can take it again.
+    await deliver(h.deps, orderAttributed(clock, { orderId: 'osplit-late', kolId: 'kol-split', commission: 100 }));
+    const later = await h.call('POST', '/v1/finance/payouts', { token: fin, body: { asset: 'cash' } });
+    expect(later.body.items.filter((i: any) => i.payeeId === 'kol-split')).toEqual([
+      { payeeId: 'kol-split', amount: 100 },
+    ]);
   });
 
   it('a payout whose creation was cut off keeps the payees it holds, is ended by the sweeper, and the next payout takes the rest', async () => {
