@@ -97,11 +97,11 @@ export async function settledVia(c: Context<AppEnv>): Promise<Via | undefined> {
 }
 
 /**
- * Has the queued click history of these subjects written now (writePendingHistory), for an order
- * or action that reads it next. A failure is logged and the caller goes on with what is written:
- * the clicks are still on their way through their own writes.
+ * Has the queued click history of these subjects written now (writePendingHistory), for a share
+ * action that reads it next. A failure is logged and the action goes on (a share's conversion is
+ * a statistic, not money): the clicks are still on their way through their own writes.
  */
-export async function writeClicksOf(deps: Pick<Deps, 'store' | 'log'>, subjects: readonly string[]): Promise<void> {
+async function writeClicksOf(deps: Pick<Deps, 'store' | 'log'>, subjects: readonly string[]): Promise<void> {
   await writePendingHistory(deps.store, subjects).catch((error: Error) =>
     deps.log.warn('queued clicks not written ahead of a read', { error }),
   );

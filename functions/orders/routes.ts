@@ -7,7 +7,7 @@ import { createArea } from '#shared/http/app';
 import { idempotency } from '#shared/http/idempotency';
 import { jsonBody, jsonResponse, problems, webhookSecurity } from '#shared/http/openapi';
 import { requireWebhookSignature } from '#shared/http/webhook';
-import { writeClicksOf } from '../links/background.ts';
+import { writePendingHistory } from '#shared/store/links';
 
 const paidAnswerSchema = z
   .object({
@@ -58,7 +58,8 @@ orderRoutes.openapi(
       order.attributionToken,
     )?.visitorId;
     const visitors = [...new Set([order.visitorId, tokenVisitor].filter((v) => v !== undefined))];
-    await writeClicksOf(c.get('deps'), [`u:${order.userId}`, ...visitors.map((v) => `v:${v}`)]);
+    // Money: a failure here fails the webhook (the shop sends it again) rather than record it unattributed.
+    await writePendingHistory(c.get('deps').store, [`u:${order.userId}`, ...visitors.map((v) => `v:${v}`)]);
     const r = await recordPaidOrder(c.get('deps'), order);
     return r.status === 201 ? c.json(r.body, 201) : c.json(r.body, 200);
   },

@@ -479,7 +479,7 @@ function toPayoutItems(items: Item[]): PayoutItem[] {
     if (i.entity === 'payout_item_page') {
       const mine = pages.get(String(i.payeeId)) ?? [];
       pages.set(String(i.payeeId), mine);
-      mine.push({ entryIds: i.entryIds as string[], amount: Number(i.amount) });
+      mine.push({ entryIds: i.entryIds as string[], amount: i.amount === undefined ? Number.NaN : Number(i.amount) });
     }
   return items
     .filter((i) => i.entity === 'payout_item')
@@ -491,7 +491,8 @@ function toPayoutItems(items: Item[]): PayoutItem[] {
         amount: Number(item.amount ?? 0),
         status: item.status as PayoutItem['status'],
         entryIds: [...((item.entryIds as string[] | undefined) ?? []), ...mine.flatMap((p) => p.entryIds)],
-        ...(mine.length ? { pages: mine } : {}),
+        // Pages written before they carried amounts are checked as one line.
+        ...(mine.length && mine.every((p) => !Number.isNaN(p.amount)) ? { pages: mine } : {}),
         ...(item.reason ? { reason: String(item.reason) } : {}),
       };
     });
@@ -565,6 +566,12 @@ export async function finishPayout(store: Store, payoutId: string): Promise<numb
       });
     return undefined;
   }
+}
+
+/** The payout that claims the payee's balance (see payPayee), if any. */
+export async function findPayeeClaim(store: Store, payeeId: string, asset: Asset): Promise<string | undefined> {
+  const item = await store.get(ledgerBalanceKey(payeeId, asset), true);
+  return typeof item?.payingOut === 'string' ? item.payingOut : undefined;
 }
 
 /** Ends a payout's claim on a payee (see payPayee) that it will not finish. */

@@ -210,17 +210,21 @@ export async function putClickHistory(store: Store, subject: string, click: Clic
  * share action needs its visitor's clicks written; it need not wait for everyone else's.
  */
 export async function writePendingHistory(store: Store, subjects: readonly string[]): Promise<void> {
-  const items = subjects.flatMap((s) =>
-    // The newest of each subject (an id many share, as an IP + User-Agent hash, may have thousands queued).
-    [...(unwritten.get(`${store.tableName}\u0000${clickHistoryPk(s)}`)?.values() ?? [])]
-      .sort((a, b) => (String(a.sk) < String(b.sk) ? 1 : -1))
-      .slice(0, PENDING_WRITE_MAX),
-  );
+  const items = subjects.flatMap((s) => {
+    // The newest and the oldest of each subject (what last-click and first-click read): an id many
+    // share, as an IP + User-Agent hash, may have thousands queued.
+    const queued = [...(unwritten.get(`${store.tableName}\u0000${clickHistoryPk(s)}`)?.values() ?? [])].sort((a, b) =>
+      String(a.sk) < String(b.sk) ? -1 : 1,
+    );
+    return queued.length <= 2 * PENDING_WRITE_ENDS
+      ? queued
+      : [...queued.slice(0, PENDING_WRITE_ENDS), ...queued.slice(-PENDING_WRITE_ENDS)];
+  });
   if (items.length > 0) await batchWriteBufferOf(store).putNow(items);
 }
 
-/** Queued clicks of one subject writePendingHistory writes at most (its newest). */
-const PENDING_WRITE_MAX = 200;
+/** Queued clicks of one subject writePendingHistory writes at most from each end (its oldest, its newest). */
+const PENDING_WRITE_ENDS = 100;
 
 /** Items of a history read per page: DynamoDB counts them before the filter drops any. */
 const HISTORY_PAGE = 100;

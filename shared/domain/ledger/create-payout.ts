@@ -9,6 +9,8 @@ import {
   balanceDeltaTx,
   deleteAvailableTx,
   dropFromPayableIfEmpty,
+  findPayeeClaim,
+  findPayout,
   finishPayout,
   insertPayout,
   listAvailable,
@@ -19,6 +21,7 @@ import {
   payoutOpenTx,
   releasePayee,
 } from '../../store/ledger.ts';
+import type { Store } from '../../store/store.ts';
 import { StaleReadError } from './errors.ts';
 import type { createPayoutSchema, Payout } from './ledger.schema.ts';
 import { loadPayout } from './payout-view.ts';
@@ -140,9 +143,29 @@ async function payPayee(
     if (total === 0) await dropFromPayableIfEmpty(deps.store, payeeId, asset);
     return undefined;
   }
-  // A payee of more than one move is claimed on its balance by the first (until its last, or until
-  // the payout is due to be ended), so a payout created meanwhile leaves it out instead of taking
-  // the rest: each payee is in one payout whole, its line checked against the thresholds.
+  let moved = await moveEntries(deps, payout, payeeId, marks);
+  // Refused at once: perhaps by the claim of a payout that ended without its payee's last move (it
+  // stopped, or its retry found the rest below the threshold). Such a claim is let go, once.
+  if (moved === undefined && (await releaseEndedClaim(deps.store, payeeId, asset)))
+    moved = await moveEntries(deps, payout, payeeId, marks);
+  await dropFromPayableIfEmpty(deps.store, payeeId, asset);
+  return moved;
+}
+
+/**
+ * Moves the entries of `marks` into the payout, 45 to a transaction; the amount moved, or
+ * undefined when the first move was refused (entries taken meanwhile, or the payee claimed).
+ * A payee of more than one move is claimed on its balance by the first (until its last, or until
+ * the payout is due to be ended), so a payout created meanwhile leaves it out instead of taking
+ * the rest: each payee is in one payout whole, its line checked against the thresholds.
+ */
+async function moveEntries(
+  deps: Pick<Deps, 'store' | 'clock'>,
+  payout: Payout,
+  payeeId: string,
+  marks: Awaited<ReturnType<typeof listAvailable>>,
+): Promise<number | undefined> {
+  const asset = payout.asset;
   const claim = {
     expression: 'attribute_not_exists(payingOut) OR payingOut = :payout OR payingOutUntil < :now',
     values: { ':payout': payout.id, ':now': iso(deps.clock.now()) },
@@ -191,6 +214,15 @@ async function payPayee(
       break;
     }
   }
-  await dropFromPayableIfEmpty(deps.store, payeeId, asset);
   return moved;
+}
+
+/** Lets go of a claim on the payee held by a payout no longer being created; whether there was one. */
+async function releaseEndedClaim(store: Store, payeeId: string, asset: Payout['asset']): Promise<boolean> {
+  const holder = await findPayeeClaim(store, payeeId, asset);
+  if (!holder) return false;
+  const payout = await findPayout(store, holder);
+  if (payout?.status === 'creating') return false;
+  await releasePayee(store, payeeId, asset, holder);
+  return true;
 }

@@ -286,6 +286,30 @@ describe('Finance API: payouts', () => {
     ]);
   });
 
+  it('lets the next payout take a payee once the payout that claimed it has ended', async () => {
+    // Prepare: 46 entries of 100 (two moves); a request with key K dies after the first move.
+    for (let j = 0; j < 46; j++)
+      await deliver(h.deps, orderAttributed(clock, { orderId: `oclaim-${j}`, kolId: 'kol-claim', commission: 100 }));
+    const request = { caller: 'user:fin-1', key: 'K-claim' };
+    const input = { asset: 'cash' as const, minAmount: 4000 };
+    const { dying, written } = dyingAfter(h.deps.store, 1, 'kol-claim');
+    await expect(createPayout({ ...h.deps, store: dying }, input, { request })).rejects.toThrow('the creator stopped');
+    await Promise.allSettled(written);
+    // The retry of K finishes that payout (the 100 left is below its minAmount, so it stays available).
+    const a = await createPayout(h.deps, input, { request });
+    expect((await findPayout(h.deps.store, a.id))!.status).toBe('pending');
+    expect(a.items).toEqual([{ payeeId: 'kol-claim', amount: 4500 }]);
+    const left = (await listAllPayeeEntries(h.deps.store, 'kol-claim')).filter((e) => e.state === 'available');
+    expect(left.map((e) => e.amount)).toEqual([100]);
+
+    // Act: a new payout, minutes later, with the default minAmount.
+    clock.advance(60);
+    const b = await createPayout(h.deps, { asset: 'cash', minAmount: 100 });
+
+    // Assess: API.md — it covers every payee whose available balance is ≥ minAmount: kol-claim has 100 available.
+    expect(b.items.filter((i) => i.payeeId === 'kol-claim')).toEqual([{ payeeId: 'kol-claim', amount: 100 }]);
+  }, 60_000);
+
   it('a payout whose creation was cut off keeps the payees it holds, is ended by the sweeper, and the next payout takes the rest', async () => {
     const payees = Array.from({ length: 20 }, (_, i) => `kol-cut-${i}`);
     for (const [i, kol] of payees.entries())

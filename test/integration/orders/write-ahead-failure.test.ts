@@ -1,0 +1,61 @@
+import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { settleClicks } from '#functions/links/background';
+import { iso } from '#shared/clock';
+import { createHarness, type Harness, ManualClock } from '../../support/harness.ts';
+import { holdBatchWrites } from '../../support/hold-batch-writes.ts';
+import { commissionCampaign, kolLink, UA } from './support.ts';
+
+describe('Order webhooks: writing the buyer’s queued clicks ahead fails', () => {
+  let h: Harness;
+  let clock: ManualClock;
+  let campaignId: string;
+  beforeAll(async () => {
+    clock = new ManualClock();
+    h = await createHarness({ clock });
+    campaignId = await commissionCampaign(h, { rateBps: 1000, attributionWindowSeconds: 3600, lockSeconds: 60 });
+  });
+
+  it('does not record the order unattributed for good when its visitor’s click could not be written ahead', async () => {
+    // Prepare: the visitor's click, still unacknowledged by the database (a burst it is working through).
+    const code = await kolLink(h, 'kol-throttled', campaignId);
+    const writes = holdBatchWrites(h.deps.store);
+    const body = {
+      orderId: 'ord-throttled',
+      userId: 'buyer-throttled',
+      amount: 10000,
+      paidAt: iso(clock.now()),
+      visitorId: 'v-throttled',
+    };
+    try {
+      const r = await h.call('GET', `/s/${code}`, { headers: { 'user-agent': UA, cookie: 'fission_vid=v-throttled' } });
+      expect(r.status).toBe(302);
+      await vi.waitFor(() => expect(writes.held('VCLICKS#v:v-throttled')).toBe(1));
+      writes.stop();
+      // The write-ahead request is throttled (DynamoDB's answer to a burst), once.
+      const client = h.deps.store.client;
+      const send = client.send.bind(client) as (command: object) => Promise<unknown>;
+      let failed = 0;
+      client.send = (async (command: object) => {
+        if (command instanceof BatchWriteCommand && failed++ === 0)
+          throw Object.assign(new Error('Throughput exceeds the current capacity'), {
+            name: 'ProvisionedThroughputExceededException',
+          });
+        return send(command);
+      }) as never;
+
+      // Act: the order, then the shop's retry of it if it was refused.
+      const paid = await h.hook('/v1/orders/paid', body);
+      client.send = send as never;
+      writes.release();
+      await settleClicks();
+      const again = paid.status >= 500 ? await h.hook('/v1/orders/paid', body) : paid;
+
+      // Assess: the order ends up attributed to the click answered before it (a 5xx would let the retry find it).
+      expect([paid.status, again.body.attributed, again.body.linkCode]).toEqual([expect.any(Number), true, code]);
+    } finally {
+      writes.release();
+      await settleClicks();
+    }
+  }, 60_000);
+});
