@@ -5,6 +5,7 @@ import { ledgerOrderRefundedConsumer } from '#functions/consumers/ledger-order-r
 import type { Clock } from '#shared/clock';
 import type { Deps } from '#shared/deps';
 import { reversalIdFor } from '#shared/domain/ledger/apply-reversals';
+import type { LedgerEntry } from '#shared/domain/ledger/ledger.schema';
 import { entryIdFor } from '#shared/domain/ledger/rules';
 import type { Consumer } from '#shared/events/consumer';
 import { buildEvent } from '#shared/events/outbox';
@@ -125,3 +126,19 @@ export async function balanceOf(deps: Deps, payeeId: string, asset = 'cash') {
 }
 
 export { findEntry };
+
+/** `n` available cash entries of 1 fen for one payee, as invite rewards (`cause` ids `<prefix>-<i>`), created at `at`. */
+export function availableEntries(payeeId: string, n: number, prefix: string, at: string): LedgerEntry[] {
+  return Array.from({ length: n }, (_, i) => ({
+    id: entryIdFor('invite', `${prefix}-${i}`, payeeId, 'invite_inviter'),
+    payeeId,
+    asset: 'cash',
+    amount: 1,
+    kind: 'invite_inviter',
+    cause: { type: 'invite', id: `${prefix}-${i}` },
+    state: 'available',
+    createdAt: at,
+    unlockAt: at,
+    held: false,
+  }));
+}

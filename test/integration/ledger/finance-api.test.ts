@@ -2,7 +2,6 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { sweepTasks } from '#functions/sweeper/tasks';
 import { createPayout, PAYOUT_FINISH_AFTER_MS } from '#shared/domain/ledger/create-payout';
 import { StaleReadError } from '#shared/domain/ledger/errors';
-import type { LedgerEntry } from '#shared/domain/ledger/ledger.schema';
 import { releaseHold } from '#shared/domain/ledger/release-hold';
 import { entryIdFor } from '#shared/domain/ledger/rules';
 import { newEntriesTx } from '#shared/domain/ledger/settlement';
@@ -14,6 +13,7 @@ import { sweepOnce } from '#shared/sweeper';
 import { deferred } from '../../support/deferred.ts';
 import { createHarness, type Harness, ManualClock } from '../../support/harness.ts';
 import {
+  availableEntries,
   balanceOf,
   commissionId,
   deliver,
@@ -104,18 +104,7 @@ describe('Finance API: payouts', () => {
   it('pays out and confirms a payee with 12,000 available entries, a line beyond what one item holds', async () => {
     // Prepare: 12,000 rewards of 1 fen for one payee, written as settlement writes them (45 per transaction).
     const at = new Date(clock.now()).toISOString();
-    const entries: LedgerEntry[] = Array.from({ length: 12_000 }, (_, i) => ({
-      id: entryIdFor('invite', `inv-big-${i}`, 'kol-big', 'invite_inviter'),
-      payeeId: 'kol-big',
-      asset: 'cash',
-      amount: 1,
-      kind: 'invite_inviter',
-      cause: { type: 'invite', id: `inv-big-${i}` },
-      state: 'available',
-      createdAt: at,
-      unlockAt: at,
-      held: false,
-    }));
+    const entries = availableEntries('kol-big', 12_000, 'inv-big', at);
     const parts = Array.from({ length: entries.length / 45 + 1 }, (_, i) => entries.slice(i * 45, i * 45 + 45));
     await mapLimit(parts, (part) => h.deps.store.transact(newEntriesTx(part)), 4);
 

@@ -3,16 +3,14 @@ import { sweepTasks } from '#functions/sweeper/tasks';
 import { confirmPayout } from '#shared/domain/ledger/confirm-payout';
 import { createPayout } from '#shared/domain/ledger/create-payout';
 import { failPayoutItem } from '#shared/domain/ledger/fail-payout-item';
-import type { LedgerEntry } from '#shared/domain/ledger/ledger.schema';
 import { reconcileLedger } from '#shared/domain/ledger/reconcile';
-import { entryIdFor } from '#shared/domain/ledger/rules';
 import { newEntriesTx } from '#shared/domain/ledger/settlement';
 import { ledgerBalanceKey, payoutKey } from '#shared/store/keys';
 import type { Item, QueryInput, TxItem } from '#shared/store/store';
 import { sweepOnce } from '#shared/sweeper';
 import { deferred } from '../../support/deferred.ts';
 import { createHarness, type Harness, ManualClock } from '../../support/harness.ts';
-import { deliver, inviteQualified, orderAttributed } from './events.ts';
+import { availableEntries, deliver, inviteQualified, orderAttributed } from './events.ts';
 
 const KOLS = 16;
 const PER_KOL = 5;
@@ -195,18 +193,7 @@ describe('Reconciliation while a payout is being created', () => {
   it('reports no line mismatch when a move lands between reading a line and the pages of its entries', async () => {
     // Prepare: 90 available entries, so the payout moves them in two transactions (two pages).
     const at = new Date(clock.now()).toISOString();
-    const entries: LedgerEntry[] = Array.from({ length: 90 }, (_, i) => ({
-      id: entryIdFor('invite', `inv-torn-${i}`, 'kol-torn', 'invite_inviter'),
-      payeeId: 'kol-torn',
-      asset: 'cash',
-      amount: 1,
-      kind: 'invite_inviter',
-      cause: { type: 'invite', id: `inv-torn-${i}` },
-      state: 'available',
-      createdAt: at,
-      unlockAt: at,
-      held: false,
-    }));
+    const entries = availableEntries('kol-torn', 90, 'inv-torn', at);
     await h.deps.store.transact(newEntriesTx(entries.slice(0, 45)));
     await h.deps.store.transact(newEntriesTx(entries.slice(45)));
     // The second move waits until reconciliation has read the line's first item (one item per query page).

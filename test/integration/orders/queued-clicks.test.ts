@@ -6,19 +6,56 @@ import { createHarness, type Harness, ManualClock } from '../../support/harness.
 import { holdBatchWrites } from '../../support/hold-batch-writes.ts';
 import { commissionCampaign, kolLink, UA } from './support.ts';
 
-describe('Order webhooks: writing the buyer’s queued clicks ahead fails', () => {
+describe('Order webhooks: the buyer’s clicks still queued behind a burst', () => {
   let h: Harness;
   let clock: ManualClock;
-  let campaignId: string;
+  let firstClick: string;
+  let lastClick: string;
   beforeAll(async () => {
     clock = new ManualClock();
     h = await createHarness({ clock });
-    campaignId = await commissionCampaign(h, { rateBps: 1000, attributionWindowSeconds: 3600, lockSeconds: 60 });
+    const rules = { rateBps: 1000, attributionWindowSeconds: 3600, lockSeconds: 60 };
+    firstClick = await commissionCampaign(h, { ...rules, model: 'first_click' });
+    lastClick = await commissionCampaign(h, rules);
   });
+
+  it('attributes to the visitor’s first click while more than 200 of their later clicks are queued', async () => {
+    // Prepare: the visitor's first click on A, then 200 clicks on B, all still unacknowledged by the database.
+    const first = await kolLink(h, 'kol-first', firstClick);
+    const later = await kolLink(h, 'kol-later', firstClick);
+    const writes = holdBatchWrites(h.deps.store);
+    try {
+      const click = async (code: string) => {
+        const r = await h.call('GET', `/s/${code}`, { headers: { 'user-agent': UA, cookie: 'fission_vid=busy-v' } });
+        expect(r.status).toBe(302);
+        clock.advance(1);
+      };
+      await click(first);
+      for (let i = 0; i < 200; i++) await click(later);
+      // The first batches are with the database, unanswered; the rest wait behind them in the buffer.
+      await vi.waitFor(() => expect(writes.held('VCLICKS#v:busy-v')).toBeGreaterThan(0));
+      writes.stop();
+
+      // Act: the visitor's order.
+      const paid = await h.hook('/v1/orders/paid', {
+        orderId: 'ord-first-click',
+        userId: 'buyer-first-click',
+        amount: 10000,
+        paidAt: iso(clock.now()),
+        visitorId: 'busy-v',
+      });
+
+      // Assess: first-click (API.md): the oldest click in the window, the one on A.
+      expect(paid.body).toMatchObject({ attributed: true, linkCode: first });
+    } finally {
+      writes.release();
+      await settleClicks();
+    }
+  }, 120_000);
 
   it('does not record the order unattributed for good when its visitor’s click could not be written ahead', async () => {
     // Prepare: the visitor's click, still unacknowledged by the database (a burst it is working through).
-    const code = await kolLink(h, 'kol-throttled', campaignId);
+    const code = await kolLink(h, 'kol-throttled', lastClick);
     const writes = holdBatchWrites(h.deps.store);
     const body = {
       orderId: 'ord-throttled',
