@@ -102,7 +102,7 @@ export async function settledVia(c: Context<AppEnv>): Promise<Via | undefined> {
  * a statistic, not money): the clicks are still on their way through their own writes.
  */
 async function writeClicksOf(deps: Pick<Deps, 'store' | 'log'>, subjects: readonly string[]): Promise<void> {
-  await writePendingHistory(deps.store, subjects).catch((error: Error) =>
+  await writePendingHistory(deps.store, subjects, 'share').catch((error: Error) =>
     deps.log.warn('queued clicks not written ahead of a read', { error }),
   );
 }

@@ -59,7 +59,7 @@ orderRoutes.openapi(
     )?.visitorId;
     const visitors = [...new Set([order.visitorId, tokenVisitor].filter((v) => v !== undefined))];
     // Money: a failure here fails the webhook (the shop sends it again) rather than record it unattributed.
-    await writePendingHistory(c.get('deps').store, [`u:${order.userId}`, ...visitors.map((v) => `v:${v}`)]);
+    await writePendingHistory(c.get('deps').store, [`u:${order.userId}`, ...visitors.map((v) => `v:${v}`)], 'kol');
     const r = await recordPaidOrder(c.get('deps'), order);
     return r.status === 201 ? c.json(r.body, 201) : c.json(r.body, 200);
   },

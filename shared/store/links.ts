@@ -206,25 +206,21 @@ export async function putClickHistory(store: Store, subject: string, click: Clic
 /**
  * Writes now, in requests of their own, the history items of these subjects that were put but are
  * not acknowledged yet (queued behind a burst of clicks, or in a batch the database has not
- * answered), so a read right after finds every click answered before this call. An order or a
- * share action needs its visitor's clicks written; it need not wait for everyone else's.
+ * answered), so a read right after finds every click answered before this call. An order needs its
+ * buyer's `kol` clicks written, a share action its visitor's `share` clicks (`kind`), all of them:
+ * which one decides (newest, oldest, the one in the window) is for the reader. They need not wait
+ * for everyone else's. The backlog bounds how many there can be.
  */
-export async function writePendingHistory(store: Store, subjects: readonly string[]): Promise<void> {
-  const items = subjects.flatMap((s) => {
-    // The newest and the oldest of each subject (what last-click and first-click read): an id many
-    // share, as an IP + User-Agent hash, may have thousands queued.
-    const queued = [...(unwritten.get(`${store.tableName}\u0000${clickHistoryPk(s)}`)?.values() ?? [])].sort((a, b) =>
-      String(a.sk) < String(b.sk) ? -1 : 1,
-    );
-    return queued.length <= 2 * PENDING_WRITE_ENDS
-      ? queued
-      : [...queued.slice(0, PENDING_WRITE_ENDS), ...queued.slice(-PENDING_WRITE_ENDS)];
-  });
+export async function writePendingHistory(
+  store: Store,
+  subjects: readonly string[],
+  kind: Link['kind'],
+): Promise<void> {
+  const items = subjects.flatMap((s) =>
+    [...(unwritten.get(`${store.tableName}\u0000${clickHistoryPk(s)}`)?.values() ?? [])].filter((i) => i.kind === kind),
+  );
   if (items.length > 0) await batchWriteBufferOf(store).putNow(items);
 }
-
-/** Queued clicks of one subject writePendingHistory writes at most from each end (its oldest, its newest). */
-const PENDING_WRITE_ENDS = 100;
 
 /** Items of a history read per page: DynamoDB counts them before the filter drops any. */
 const HISTORY_PAGE = 100;

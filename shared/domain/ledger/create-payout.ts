@@ -209,8 +209,9 @@ async function moveEntries(
       moved = (moved ?? 0) + sum;
     } catch (e) {
       if (!(e instanceof StaleReadError)) throw e;
-      // Cut short (its entries changed meanwhile): let the next payout have the payee.
-      if (moved !== undefined) await releasePayee(deps.store, payeeId, asset, payout.id);
+      // Cut short (entries taken meanwhile, by another mover of this payout perhaps, or the payout
+      // closing). The claim stays while the payout is being created: another mover of it may still
+      // be moving the payee. Once the payout has ended, the next payout lets it go (releaseEndedClaim).
       break;
     }
   }

@@ -95,4 +95,41 @@ describe('Order webhooks: the buyer’s clicks still queued behind a burst', () 
       await settleClicks();
     }
   }, 60_000);
+
+  it('attributes (last-click) to the newest counting click, whatever else is queued', async () => {
+    // Prepare: 100 clicks on A, one on B (both in the campaign), then 100 on a link in no campaign,
+    // all still unacknowledged by the database.
+    const a = await kolLink(h, 'kol-mid-a', lastClick);
+    const b = await kolLink(h, 'kol-mid-b', lastClick);
+    const plain = await kolLink(h, 'kol-mid-plain');
+    const writes = holdBatchWrites(h.deps.store);
+    try {
+      const click = async (code: string) => {
+        const r = await h.call('GET', `/s/${code}`, { headers: { 'user-agent': UA, cookie: 'fission_vid=mid-v' } });
+        expect(r.status).toBe(302);
+        clock.advance(1);
+      };
+      for (let i = 0; i < 100; i++) await click(a);
+      await click(b);
+      for (let i = 0; i < 100; i++) await click(plain);
+      await vi.waitFor(() => expect(writes.held('VCLICKS#v:mid-v')).toBeGreaterThan(0));
+      writes.stop();
+
+      // Act: the visitor's order.
+      const paid = await h.hook('/v1/orders/paid', {
+        orderId: 'ord-mid',
+        userId: 'buyer-mid',
+        amount: 10000,
+        paidAt: iso(clock.now()),
+        visitorId: 'mid-v',
+      });
+
+      // Assess: API.md — last-click: the newest valid click by this visitor inside the window (B's; the
+      // later ones are on a link of no commission campaign and do not count).
+      expect(paid.body).toMatchObject({ attributed: true, linkCode: b });
+    } finally {
+      writes.release();
+      await settleClicks();
+    }
+  }, 120_000);
 });

@@ -1,0 +1,74 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createPayout } from '#shared/domain/ledger/create-payout';
+import { newEntriesTx } from '#shared/domain/ledger/settlement';
+import { listAllPayeeEntries } from '#shared/store/ledger';
+import type { Store } from '#shared/store/store';
+import { deferred } from '../../support/deferred.ts';
+import { createHarness, type Harness, ManualClock } from '../../support/harness.ts';
+import { availableEntries } from './events.ts';
+
+/** A store whose `n`th payout move of the payee waits for `gate` (after saying so on `reached`). */
+function pausing(store: Store, n: number) {
+  const gate = deferred();
+  const reached = deferred();
+  const closing = deferred();
+  const closeGate = deferred();
+  let moves = 0;
+  const s = Object.create(store) as Store;
+  s.transact = async (items) => {
+    if (JSON.stringify(items).includes('ITEMPAGE#kol-race#') && ++moves === n) {
+      reached.resolve();
+      await gate.promise;
+    }
+    return store.transact(items);
+  };
+  s.update = (async (input: any) => {
+    if (JSON.stringify(input).includes('closing')) {
+      closing.resolve();
+      await closeGate.promise;
+    }
+    return store.update(input);
+  }) as Store['update'];
+  return { s, gate, reached, closing, closeGate };
+}
+
+describe('Payouts: a claim let go by one mover of a payout while another still moves the payee', () => {
+  let h: Harness;
+  let clock: ManualClock;
+  beforeAll(async () => {
+    clock = new ManualClock();
+    h = await createHarness({ clock });
+  });
+
+  it('keeps a payee of three moves in one payout when its request is retried while the first still runs', async () => {
+    // Prepare: 91 available entries of 1 fen (moves of 45, 45 and 1).
+    const entries = availableEntries('kol-race', 91, 'inv-race', new Date(clock.now()).toISOString());
+    await h.deps.store.transact(newEntriesTx(entries.slice(0, 45)));
+    await h.deps.store.transact(newEntriesTx(entries.slice(45, 90)));
+    await h.deps.store.transact(newEntriesTx(entries.slice(90)));
+    const input = { asset: 'cash' as const, minAmount: 1 };
+    const request = { caller: 'user:fin-1', key: 'K-race' };
+
+    // Act: the request moves the first 45 and is slow before its second move; its retry (same key)
+    // moves the next 45 and is slow before the last; the first's second move finds its entries taken.
+    const m1 = pausing(h.deps.store, 2);
+    const first = createPayout({ ...h.deps, store: m1.s }, input, { request });
+    await m1.reached.promise;
+    const m2 = pausing(h.deps.store, 2);
+    const retry = createPayout({ ...h.deps, store: m2.s }, input, { request });
+    await m2.reached.promise;
+    m1.gate.resolve();
+    await m1.closing.promise;
+    // Meanwhile another payout is created (payout A is still being created, moving kol-race).
+    const other = await createPayout(h.deps, input);
+    m2.gate.resolve();
+    m1.closeGate.resolve();
+    m2.closeGate.resolve();
+    const a = await retry;
+    await first;
+
+    // Assess: the payee is in one payout whole (the claim's purpose, finance-api.test.ts), not split.
+    const payouts = new Set((await listAllPayeeEntries(h.deps.store, 'kol-race')).map((e) => e.payoutId));
+    expect({ other: other.items, payouts: [...payouts] }).toEqual({ other: [], payouts: [a.id] });
+  }, 60_000);
+});
