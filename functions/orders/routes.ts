@@ -50,17 +50,19 @@ orderRoutes.openapi(
   }),
   async (c) => {
     const order = c.req.valid('json');
-    // The local server writes a click just after its redirect: an order right behind it has the click
-    // history of its buyer, its visitor and the visitor its token vouches for (whose device decides a
-    // hold) written first, however many other clicks are queued.
+    // The local server writes a click just after its redirect: a new order right behind it has the
+    // KOL click history of its buyer, its visitor and the visitor its token vouches for (whose device
+    // decides a hold) written first, however many other clicks are queued. Money: a failure there
+    // fails the webhook (the shop sends it again) rather than record the order unattributed.
     const tokenVisitor = verifyAttributionToken(
       c.get('deps').config.attributionSecret,
       order.attributionToken,
     )?.visitorId;
     const visitors = [...new Set([order.visitorId, tokenVisitor].filter((v) => v !== undefined))];
-    // Money: a failure here fails the webhook (the shop sends it again) rather than record it unattributed.
-    await writePendingHistory(c.get('deps').store, [`u:${order.userId}`, ...visitors.map((v) => `v:${v}`)], 'kol');
-    const r = await recordPaidOrder(c.get('deps'), order);
+    const subjects = [`u:${order.userId}`, ...visitors.map((v) => `v:${v}`)];
+    const r = await recordPaidOrder(c.get('deps'), order, {
+      beforeAttribution: () => writePendingHistory(c.get('deps').store, subjects, 'kol'),
+    });
     return r.status === 201 ? c.json(r.body, 201) : c.json(r.body, 200);
   },
 );

@@ -1,4 +1,5 @@
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { mapLimit } from '../map-limit.ts';
 import { MicroBatcher } from './micro-batch.ts';
 import { perStore } from './per-store.ts';
 import { backoff, type Item, type Key, type Store } from './store.ts';
@@ -42,7 +43,8 @@ export class BatchWriteBuffer {
   async putNow(items: Item[]): Promise<void> {
     const parts: Item[][] = [];
     for (let i = 0; i < items.length; i += MAX_BATCH) parts.push(items.slice(i, i + MAX_BATCH));
-    await Promise.all(parts.map((part) => this.write(part.map((Item) => ({ PutRequest: { Item } })))));
+    // A few requests at a time: these items often share one partition (one visitor's history).
+    await mapLimit(parts, (part) => this.write(part.map((Item) => ({ PutRequest: { Item } }))), 4);
   }
 
   /** Sends the waiting puts and deletes now, when nothing else is coming soon to share their batch. */

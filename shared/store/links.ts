@@ -207,20 +207,29 @@ export async function putClickHistory(store: Store, subject: string, click: Clic
  * Writes now, in requests of their own, the history items of these subjects that were put but are
  * not acknowledged yet (queued behind a burst of clicks, or in a batch the database has not
  * answered), so a read right after finds every click answered before this call. An order needs its
- * buyer's `kol` clicks written, a share action its visitor's `share` clicks (`kind`), all of them:
- * which one decides (newest, oldest, the one in the window) is for the reader. They need not wait
- * for everyone else's. The backlog bounds how many there can be.
+ * buyer's `kol` clicks written, a share action its visitor's `share` clicks (`kind`): all that a
+ * reader takes (which one decides, newest, oldest or the one in the window, is for the reader).
+ * They need not wait for everyone else's.
  */
 export async function writePendingHistory(
   store: Store,
   subjects: readonly string[],
   kind: Link['kind'],
 ): Promise<void> {
-  const items = subjects.flatMap((s) =>
-    [...(unwritten.get(`${store.tableName}\u0000${clickHistoryPk(s)}`)?.values() ?? [])].filter((i) => i.kind === kind),
-  );
+  const items = subjects.flatMap((s) => {
+    const queued = [...(unwritten.get(`${store.tableName}\u0000${clickHistoryPk(s)}`)?.values() ?? [])]
+      .filter((i) => i.kind === kind)
+      .sort((a, b) => (String(a.sk) < String(b.sk) ? -1 : 1));
+    // Past what a reader takes of one subject (its newest and oldest HISTORY_READ_MAX), more is not read.
+    return queued.length <= 2 * HISTORY_READ_MAX
+      ? queued
+      : [...queued.slice(0, HISTORY_READ_MAX), ...queued.slice(-HISTORY_READ_MAX)];
+  });
   if (items.length > 0) await batchWriteBufferOf(store).putNow(items);
 }
+
+/** History items a reader takes of one subject at most, from each end (attribution: newest, then oldest). */
+export const HISTORY_READ_MAX = 1000;
 
 /** Items of a history read per page: DynamoDB counts them before the filter drops any. */
 const HISTORY_PAGE = 100;

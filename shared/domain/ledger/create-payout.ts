@@ -114,19 +114,14 @@ const viewOf = (p: Awaited<ReturnType<typeof loadPayout>>): PayoutView => ({
 async function movePayees(deps: Pick<Deps, 'store' | 'clock'>, payout: Payout): Promise<PayoutView> {
   const now = Date.parse(payout.createdAt);
   const candidates = await listPayableBalances(deps.store, payout.asset);
-  const items: { payeeId: string; amount: number }[] = [];
   for (const batch of chunks(candidates, PAYEE_CONCURRENCY)) {
     if (deps.clock.now() - now > PAYOUT_MOVE_UNTIL_MS) break;
-    const moved = await Promise.all(batch.map((b) => payPayee(deps, payout, b.payeeId)));
-    batch.forEach((b, i) => {
-      if (moved[i] !== undefined) items.push({ payeeId: b.payeeId, amount: moved[i]! });
-    });
+    await Promise.all(batch.map((b) => payPayee(deps, payout, b.payeeId)));
   }
-  items.sort((a, b) => (a.payeeId < b.payeeId ? -1 : 1));
-  const total = await finishPayout(deps.store, payout.id);
-  // Ended meanwhile (by the sweeper, or by a repeat of the request): answer the payout as it stands.
-  if (total === undefined) return viewOf(await loadPayout(deps, payout.id));
-  return { ...payout, status: 'pending', total, items };
+  await finishPayout(deps.store, payout.id);
+  // The payout as written, with what any other mover of it (a retry with the same key) moved: the
+  // same answer whichever request ends it, or ended it meanwhile (the sweeper, a repeat).
+  return viewOf(await loadPayout(deps, payout.id));
 }
 
 /** Moves one payee's available entries into the payout; the amount moved, or undefined when not eligible. */

@@ -1,6 +1,6 @@
 import type { Deps } from '../../deps.ts';
 import { findCampaign } from '../../store/campaigns.ts';
-import { findLinks, queryClickHistory } from '../../store/links.ts';
+import { findLinks, HISTORY_READ_MAX, queryClickHistory } from '../../store/links.ts';
 import type { CommissionRules } from '../campaigns/campaign.schema.ts';
 import { effectiveStatus } from '../campaigns/effective-status.ts';
 import { TOKEN_SKEW_MS, verifyAttributionToken } from '../links/attribution-token.ts';
@@ -29,11 +29,6 @@ export interface Attribution {
 
 /** Longest attribution window a campaign may have: how far back click history is read. */
 const MAX_WINDOW_MS = 366 * 86_400_000;
-/**
- * History items read per subject and direction: the newest, and the oldest too when there are
- * more (first-click). KOL clicks are picked out of every kind of click as it is read.
- */
-const HISTORY_MAX_ITEMS = 1000;
 
 /**
  * Finds the click an order is attributed to: the attribution token when it verifies, and the
@@ -57,7 +52,7 @@ export async function attributeOrder(
   const [histories, tokenClicks] = await Promise.all([
     Promise.all(
       subjects.map(async (s) => {
-        const read = { kind: 'kol' as const, maxItems: HISTORY_MAX_ITEMS };
+        const read = { kind: 'kol' as const, maxItems: HISTORY_READ_MAX };
         const newest = await queryClickHistory(deps.store, s, range, { ...read, forward: false });
         if (newest.complete) return newest.items;
         const oldest = await queryClickHistory(deps.store, s, range, { ...read, forward: true });

@@ -29,10 +29,15 @@ function repeatOf(existing: Order, input: PaidOrderInput): Answered<PaidOrderAns
  * `OrderAttributed` when a KOL link earns it) in the same transaction. A repeat, even
  * concurrent, answers 200 with the stored answer and writes nothing.
  */
-export async function recordPaidOrder(deps: Deps, input: PaidOrderInput): Promise<Answered<PaidOrderAnswer>> {
+export async function recordPaidOrder(
+  deps: Deps,
+  input: PaidOrderInput,
+  opts: { beforeAttribution?: () => Promise<void> } = {},
+): Promise<Answered<PaidOrderAnswer>> {
   notInFuture('paidAt', input.paidAt, deps.clock.now());
   const existing = await findOrder(deps.store, input.orderId);
   if (existing) return repeatOf(existing, input);
+  await opts.beforeAttribution?.();
   const attribution = await attributeOrder(deps, input);
   for (let attempt = 0; ; attempt++) {
     const firstOrder = !(await hasPaidOrder(deps.store, input.userId));

@@ -8,7 +8,7 @@ import { createHarness, type Harness, ManualClock } from '../../support/harness.
 import { availableEntries } from './events.ts';
 
 /** A store whose `n`th payout move of the payee waits for `gate` (after saying so on `reached`). */
-function pausing(store: Store, n: number) {
+function pausing(store: Store, n: number, payee: string) {
   const gate = deferred();
   const reached = deferred();
   const closing = deferred();
@@ -16,7 +16,7 @@ function pausing(store: Store, n: number) {
   let moves = 0;
   const s = Object.create(store) as Store;
   s.transact = async (items) => {
-    if (JSON.stringify(items).includes('ITEMPAGE#kol-race#') && ++moves === n) {
+    if (JSON.stringify(items).includes(`ITEMPAGE#${payee}#`) && ++moves === n) {
       reached.resolve();
       await gate.promise;
     }
@@ -51,10 +51,10 @@ describe('Payouts: a claim let go by one mover of a payout while another still m
 
     // Act: the request moves the first 45 and is slow before its second move; its retry (same key)
     // moves the next 45 and is slow before the last; the first's second move finds its entries taken.
-    const m1 = pausing(h.deps.store, 2);
+    const m1 = pausing(h.deps.store, 2, 'kol-race');
     const first = createPayout({ ...h.deps, store: m1.s }, input, { request });
     await m1.reached.promise;
-    const m2 = pausing(h.deps.store, 2);
+    const m2 = pausing(h.deps.store, 2, 'kol-race');
     const retry = createPayout({ ...h.deps, store: m2.s }, input, { request });
     await m2.reached.promise;
     m1.gate.resolve();
@@ -70,5 +70,39 @@ describe('Payouts: a claim let go by one mover of a payout while another still m
     // Assess: the payee is in one payout whole (the claim's purpose, finance-api.test.ts), not split.
     const payouts = new Set((await listAllPayeeEntries(h.deps.store, 'kol-race')).map((e) => e.payoutId));
     expect({ other: other.items, payouts: [...payouts] }).toEqual({ other: [], payouts: [a.id] });
+  }, 60_000);
+
+  it('answers items that add up to its total, the same as its retry answers', async () => {
+    // Prepare: 91 available entries of 1 fen (moves of 45, 45 and 1).
+    const entries = availableEntries('kol-ans', 91, 'inv-ans', new Date(clock.now()).toISOString());
+    await h.deps.store.transact(newEntriesTx(entries.slice(0, 45)));
+    await h.deps.store.transact(newEntriesTx(entries.slice(45, 90)));
+    await h.deps.store.transact(newEntriesTx(entries.slice(90)));
+    const input = { asset: 'cash' as const, minAmount: 1 };
+    const request = { caller: 'user:fin-1', key: 'K-ans' };
+
+    // Act: the request moves the first 45 and is slow before its second move; its retry (same key)
+    // moves the other 46; the first's second move finds its entries taken, and the first ends the payout.
+    const m1 = pausing(h.deps.store, 2, 'kol-ans');
+    const first = createPayout({ ...h.deps, store: m1.s }, input, { request });
+    await m1.reached.promise;
+    const m2 = pausing(h.deps.store, 99, 'kol-ans');
+    const retry = createPayout({ ...h.deps, store: m2.s }, input, { request });
+    await m2.closing.promise;
+    m1.gate.resolve();
+    await m1.closing.promise;
+    m1.closeGate.resolve();
+    const a = await first;
+    m2.closeGate.resolve();
+    const b = await retry;
+
+    // Assess: API.md — 201 { id, status, items: [{ payeeId, amount }], total }: one payout, one answer.
+    const sum = (p: typeof a) => p.items.reduce((s, i) => s + i.amount, 0);
+    expect({ id: a.id, items: a.items, total: a.total, sum: sum(a) }).toEqual({
+      id: b.id,
+      items: b.items,
+      total: b.total,
+      sum: b.total,
+    });
   }, 60_000);
 });

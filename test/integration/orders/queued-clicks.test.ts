@@ -2,6 +2,7 @@ import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { settleClicks } from '#functions/links/background';
 import { iso } from '#shared/clock';
+import { batchWriteBufferOf } from '#shared/store/batch-write';
 import { createHarness, type Harness, ManualClock } from '../../support/harness.ts';
 import { holdBatchWrites } from '../../support/hold-batch-writes.ts';
 import { commissionCampaign, kolLink, UA } from './support.ts';
@@ -132,4 +133,66 @@ describe('Order webhooks: the buyer’s clicks still queued behind a burst', () 
       await settleClicks();
     }
   }, 120_000);
+
+  it('answers a repeat of a recorded order from the order, whatever its buyer has queued', async () => {
+    const code = await kolLink(h, 'kol-repeat', lastClick);
+    const body = {
+      orderId: 'ord-repeat',
+      userId: 'buyer-repeat',
+      amount: 10000,
+      paidAt: iso(clock.now()),
+      visitorId: 'v-repeat',
+    };
+    await h.call('GET', `/s/${code}`, { headers: { 'user-agent': UA, cookie: 'fission_vid=v-repeat' } });
+    await settleClicks();
+    const first = await h.hook('/v1/orders/paid', body);
+    expect(first.body).toMatchObject({ attributed: true, linkCode: code });
+    // Then a burst of the same visitor's clicks the database cannot take: every write of them fails.
+    const writes = holdBatchWrites(h.deps.store);
+    const client = h.deps.store.client;
+    const send = client.send.bind(client) as (command: object) => Promise<unknown>;
+    try {
+      for (let i = 0; i < 30; i++)
+        await h.call('GET', `/s/${code}`, { headers: { 'user-agent': UA, cookie: 'fission_vid=v-repeat' } });
+      await vi.waitFor(() => expect(writes.held('VCLICKS#v:v-repeat')).toBeGreaterThan(0));
+      writes.stop();
+      client.send = (async (command: object) => {
+        if (command instanceof BatchWriteCommand) throw new Error('the database takes no more writes');
+        return send(command);
+      }) as never;
+      const repeat = await h.hook('/v1/orders/paid', body);
+      expect([repeat.status, repeat.text]).toEqual([200, first.text]);
+    } finally {
+      client.send = send as never;
+      writes.release();
+      await settleClicks();
+    }
+  });
+
+  it('writes a subject’s queued clicks ahead a few requests at a time', async () => {
+    const items = Array.from({ length: 300 }, (_, i) => ({
+      pk: 'VCLICKS#v:many',
+      sk: `t${String(i).padStart(4, '0')}`,
+    }));
+    const client = h.deps.store.client;
+    const send = client.send.bind(client) as (command: object) => Promise<unknown>;
+    let inFlight = 0;
+    let most = 0;
+    client.send = (async (command: object) => {
+      if (!(command instanceof BatchWriteCommand)) return send(command);
+      most = Math.max(most, ++inFlight);
+      try {
+        return await send(command);
+      } finally {
+        inFlight--;
+      }
+    }) as never;
+    try {
+      await batchWriteBufferOf(h.deps.store).putNow(items);
+    } finally {
+      client.send = send as never;
+    }
+    expect(most).toBeLessThanOrEqual(4);
+    expect(await h.deps.store.queryAll({ pk: 'VCLICKS#v:many' })).toHaveLength(300);
+  });
 });
