@@ -13,6 +13,15 @@ export const MAX_KEY_LENGTH = 255;
 
 /** Records are kept 25 h (API.md promises at least 24 h). */
 export const IDEMPOTENCY_KEEP_SECONDS = 25 * 3600;
+
+/**
+ * Whether something made at `createdAt` under an Idempotency-Key can be what a retry of that key
+ * now means: made within the key's record. One older was an earlier request's; the key used again
+ * now is a new request, which makes its own.
+ */
+export function madeWithinKeyRecord(createdAt: string, nowMs: number): boolean {
+  return nowMs - Date.parse(createdAt) <= IDEMPOTENCY_KEEP_SECONDS * 1000;
+}
 /** A request still "running" after this long is taken to have died; its key may be used again. */
 const LOCK_SECONDS = 60;
 /** Answers larger than this are not kept for replay (a DynamoDB item holds 400 KB). */

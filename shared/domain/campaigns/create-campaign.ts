@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { iso } from '../../clock.ts';
 import type { Deps } from '../../deps.ts';
-import { IDEMPOTENCY_KEEP_SECONDS } from '../../http/idempotency.ts';
+import { madeWithinKeyRecord } from '../../http/idempotency.ts';
 import { keyedId, newId } from '../../ids.ts';
 import { findCampaign, insertCampaign, type StoredCampaign } from '../../store/campaigns.ts';
 import type { Campaign, createCampaignSchema } from './campaign.schema.ts';
@@ -22,9 +22,9 @@ export async function createCampaign(
     const keyed = keyedId('cmp', requestKey);
     const made = await findCampaign(deps.store, keyed, true);
     if (!made) id = keyed;
-    // Made by this request's first attempt; one older than the key's idempotency record was an earlier request's.
+    // Made by this request's first attempt.
     else if (
-      deps.clock.now() - Date.parse(made.createdAt) <= IDEMPOTENCY_KEEP_SECONDS * 1000 &&
+      madeWithinKeyRecord(made.createdAt, deps.clock.now()) &&
       made.type === input.type &&
       made.title === input.title
     )

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { iso } from '../../clock.ts';
 import type { Deps } from '../../deps.ts';
 import { AppError } from '../../errors.ts';
-import { IDEMPOTENCY_KEEP_SECONDS } from '../../http/idempotency.ts';
+import { madeWithinKeyRecord } from '../../http/idempotency.ts';
 import { digestOf, newId } from '../../ids.ts';
 import {
   addToPayoutTx,
@@ -73,7 +73,7 @@ export async function createPayout(
   };
   const existing = await claimPayout(deps, fresh);
   if (!existing) return movePayees(deps, fresh);
-  if (existing.status !== 'creating' && isPastRetries(deps, existing)) {
+  if (existing.status !== 'creating' && !madeWithinKeyRecord(existing.createdAt, deps.clock.now())) {
     // The key's last use is older than its idempotency record: a new request, with an id of its own.
     const payout = { ...fresh, id: newId('pay', deps.clock) };
     await insertPayout(deps.store, payout, finishBy(payout));
@@ -100,11 +100,6 @@ async function claimPayout(deps: Pick<Deps, 'store' | 'clock'>, payout: Payout):
   }
 }
 
-/** Whether a payout made under a key is older than the key's idempotency record, so a retry can no longer mean it. */
-function isPastRetries(deps: Pick<Deps, 'clock'>, payout: Payout): boolean {
-  return deps.clock.now() - Date.parse(payout.createdAt) > IDEMPOTENCY_KEEP_SECONDS * 1000;
-}
-
 const viewOf = (p: Awaited<ReturnType<typeof loadPayout>>): PayoutView => ({
   ...p,
   items: p.items.map((i) => ({ payeeId: i.payeeId, amount: i.amount })),
@@ -124,32 +119,26 @@ async function movePayees(deps: Pick<Deps, 'store' | 'clock'>, payout: Payout): 
   return viewOf(await loadPayout(deps, payout.id));
 }
 
-/** Moves one payee's available entries into the payout; the amount moved, or undefined when not eligible. */
-async function payPayee(
-  deps: Pick<Deps, 'store' | 'clock'>,
-  payout: Payout,
-  payeeId: string,
-): Promise<number | undefined> {
+/** Moves one payee's available entries into the payout, when it is eligible. */
+async function payPayee(deps: Pick<Deps, 'store' | 'clock'>, payout: Payout, payeeId: string): Promise<void> {
   const asset = payout.asset;
   const marks = await listAvailable(deps.store, payeeId, asset);
   const total = marks.reduce((s, m) => s + m.amount, 0);
   const threshold = payoutThreshold(payout.minAmount, await listPayeeMinPayouts(deps.store, payeeId));
   if (!isEligible(total, threshold)) {
     if (total === 0) await dropFromPayableIfEmpty(deps.store, payeeId, asset);
-    return undefined;
+    return;
   }
-  let moved = await moveEntries(deps, payout, payeeId, marks);
   // Refused at once: perhaps by the claim of a payout that ended without its payee's last move (it
   // stopped, or its retry found the rest below the threshold). Such a claim is let go, once.
-  if (moved === undefined && (await releaseEndedClaim(deps.store, payeeId, asset)))
-    moved = await moveEntries(deps, payout, payeeId, marks);
+  if (!(await moveEntries(deps, payout, payeeId, marks)) && (await releaseEndedClaim(deps.store, payeeId, asset)))
+    await moveEntries(deps, payout, payeeId, marks);
   await dropFromPayableIfEmpty(deps.store, payeeId, asset);
-  return moved;
 }
 
 /**
- * Moves the entries of `marks` into the payout, 45 to a transaction; the amount moved, or
- * undefined when the first move was refused (entries taken meanwhile, or the payee claimed).
+ * Moves the entries of `marks` into the payout, 45 to a transaction; whether any move went
+ * through (not when the first was refused: entries taken meanwhile, or the payee claimed).
  * A payee of more than one move is claimed on its balance by the first (until its last, or until
  * the payout is due to be ended), so a payout created meanwhile leaves it out instead of taking
  * the rest: each payee is in one payout whole, its line checked against the thresholds.
@@ -159,14 +148,14 @@ async function moveEntries(
   payout: Payout,
   payeeId: string,
   marks: Awaited<ReturnType<typeof listAvailable>>,
-): Promise<number | undefined> {
+): Promise<boolean> {
   const asset = payout.asset;
   const claim = {
     expression: 'attribute_not_exists(payingOut) OR payingOut = :payout OR payingOutUntil < :now',
     values: { ':payout': payout.id, ':now': iso(deps.clock.now()) },
   };
   const parts = chunks(marks, ENTRIES_PER_TX);
-  let moved: number | undefined;
+  let moved = false;
   for (const [i, part] of parts.entries()) {
     const sum = part.reduce((s, m) => s + m.amount, 0);
     const last = i === parts.length - 1;
@@ -201,7 +190,7 @@ async function moveEntries(
         // outside its total.
         payoutOpenTx(payout.id),
       ]);
-      moved = (moved ?? 0) + sum;
+      moved = true;
     } catch (e) {
       if (!(e instanceof StaleReadError)) throw e;
       // Cut short (entries taken meanwhile, by another mover of this payout perhaps, or the payout

@@ -1,6 +1,6 @@
 import type { Deps } from '../../deps.ts';
 import { CampaignInactiveError, NotFoundError } from '../../errors.ts';
-import { IDEMPOTENCY_KEEP_SECONDS } from '../../http/idempotency.ts';
+import { madeWithinKeyRecord } from '../../http/idempotency.ts';
 import { keyedCode, randomCode } from '../../ids.ts';
 import { findCampaign } from '../../store/campaigns.ts';
 import { findLink, insertLink, LinkCodeTakenError } from '../../store/links.ts';
@@ -27,7 +27,7 @@ export const shortUrl = (deps: Pick<Deps, 'config'>, code: string) =>
   `${deps.config.PUBLIC_BASE_URL.replace(/\/$/, '')}/s/${code}`;
 
 /** Draws codes until one is free (a collision is rare: the put is conditional, never overwritten). */
-export async function putWithFreshCode<T>(attempt: (code: string) => Promise<T>): Promise<T> {
+async function putWithFreshCode<T>(attempt: (code: string) => Promise<T>): Promise<T> {
   for (let i = 0; ; i++) {
     try {
       return await attempt(randomCode(LINK_CODE_LENGTH));
@@ -56,9 +56,7 @@ export async function putLinkOnce<T>(
     } catch (e) {
       if (!(e instanceof LinkCodeTakenError)) throw e;
       const existing = await findLink(deps.store, code, true);
-      // Older than the key's idempotency record: the key used again for a new request, which gets a link of its own.
-      const retry = existing && deps.clock.now() - Date.parse(existing.createdAt) <= IDEMPOTENCY_KEEP_SECONDS * 1000;
-      const answer = retry ? ours(existing) : undefined;
+      const answer = existing && madeWithinKeyRecord(existing.createdAt, deps.clock.now()) ? ours(existing) : undefined;
       if (answer !== undefined) return answer;
     }
   }
