@@ -131,7 +131,7 @@ bargainRoutes.openapi(
       'Cuts the chain’s price by the next cut of its schedule. Every cut is ≥ 1, the cuts always sum to `originalPrice - price`, the price never goes below `floorPrice`, and it equals `floorPrice` exactly when `helperCount == helpersRequired`: the helper who completes the chain takes exactly the remainder.',
       'Cut schedule (fixed at start, seeded by the chain id): with n = `helpersRequired`, E = `originalPrice - floorPrice - n` and H_n = 1 + 1/2 + … + 1/n, the k-th cut is 1 plus a share of E with weight in [0.8/k, 1.2/k] (±20 % random around 1/k); the weights are sorted so the schedule never increases — the first helpers cut large, the last few small. Bounds: 1 + floor(E·(2/3)/(k·H_n)) ≤ cut_k ≤ 2 + E·1.5/(k·H_n).',
       `New users (campaign rule \`newUserBonus\`): a helper who has never started or helped any bargain chain before (on any campaign) is new. A new user's cut is up to ${NEW_USER_BONUS_FACTOR}× the scheduled cut, but never so large that a remaining helper would be left less than 1; later helpers' cuts shrink to fit, so the sum rule still holds.`,
-      '403 `self_help_forbidden` for the initiator; 409 `already_helped` for a second help by the same user; 409 `bargain_closed` once completed or purchased; 410 `bargain_expired` past `expiresAt`; 429 `daily_help_limit` over `maxHelpsPerUserPerDay` helps in the caller’s current UTC day across all chains (`Retry-After` = seconds to the next UTC midnight); 409 `campaign_inactive` when the campaign is paused or ended (a pause made through this process takes effect at once; one made through another Lambda container within a second).',
+      '403 `self_help_forbidden` for the initiator; 409 `already_helped` for a second help by the same user (a retry carrying the Idempotency-Key of the help that landed answers that help again, 201, even once the key’s record was lost in a crash); 409 `bargain_closed` once completed or purchased; 410 `bargain_expired` past `expiresAt`; 429 `daily_help_limit` over `maxHelpsPerUserPerDay` helps in the caller’s current UTC day across all chains (`Retry-After` = seconds to the next UTC midnight); 409 `campaign_inactive` when the campaign is paused or ended (a pause made through this process takes effect at once; one made through another Lambda container within a second).',
       STOCK_RULE,
       VIA_DOC,
     ].join('\n\n'),
@@ -152,6 +152,7 @@ bargainRoutes.openapi(
         helperId: principal.sub,
         ...(principal.name ? { helperName: principal.name } : {}),
         ...(via ? { via } : {}),
+        ...(c.get('requestKey') ? { requestKey: c.get('requestKey') } : {}),
       }),
       201,
     );

@@ -170,7 +170,8 @@ inviteRoutes.openapi(
     summary: 'Accept an invite (no body)',
     description:
       'Binds the caller to the inviter: one inviter per invitee and campaign, the first accept wins; any later ' +
-      'accept in that campaign → 409 `already_invited`. Own code → 403 `self_invite_forbidden`; unknown code → ' +
+      'accept in that campaign → 409 `already_invited` (a retry carrying the Idempotency-Key of the accept that ' +
+      'bound the caller answers that accept again, 201, even once the key’s record was lost in a crash). Own code → 403 `self_invite_forbidden`; unknown code → ' +
       '404; campaign not active → 409 `campaign_inactive`. `signup` campaigns qualify at once ' +
       '(InviteQualified); `first_order` campaigns qualify on the invitee’s first paid order. The binding is ' +
       'always recorded, but earns no reward when the inviter is past `maxRewardedInvitesPerInviter` or when the ' +
@@ -196,6 +197,7 @@ inviteRoutes.openapi(
         inviteeId: c.get('principal').sub,
         ...(deviceId ? { deviceId } : {}),
         ...(via ? { via } : {}),
+        ...(c.get('requestKey') ? { requestKey: c.get('requestKey') } : {}),
       }),
       201,
     );

@@ -88,7 +88,12 @@ export async function readForHelp(
   store: Store,
   chainId: string,
   helperId: string,
-): Promise<{ chain: BargainChain | undefined; schedule: number[]; helper: BargainUser | undefined; helped: boolean }> {
+): Promise<{
+  chain: BargainChain | undefined;
+  schedule: number[];
+  helper: BargainUser | undefined;
+  help: BargainHelp | undefined;
+}> {
   const items = await store.batchGet([
     bargainKey(chainId),
     bargainScheduleKey(chainId),
@@ -101,7 +106,7 @@ export async function readForHelp(
     chain: chainItem ? toChain(chainItem) : undefined,
     schedule: (scheduleItem?.schedule as number[] | undefined) ?? [],
     helper: items.find((i) => i.entity === 'bargain_user') as BargainUser | undefined,
-    helped: items.some((i) => i.entity === 'bargain_help'),
+    help: items.find((i) => i.entity === 'bargain_help') as BargainHelp | undefined,
   };
 }
 

@@ -39,6 +39,8 @@ export interface GroupMemberItem {
   /** Masked display name; the raw name is never stored. */
   displayName?: string;
   price: number;
+  /** The Idempotency-Key (`requestKey`) of the request that made this member, when it had one. */
+  requestKey?: string;
 }
 
 /** The order → group link. */
@@ -95,6 +97,7 @@ const memberOf = (g: GroupBuy, userId: string, e: RosterEntry): GroupMemberItem 
   seq: e.seq,
   ...(e.displayName ? { displayName: e.displayName } : {}),
   price: e.price,
+  ...(e.requestKey ? { requestKey: e.requestKey } : {}),
 });
 
 /** The group item as stored: its members live in their own items, not in it. */
@@ -184,6 +187,7 @@ export async function findGroup(store: Store, id: string, consistent = false): P
       seq: m.seq,
       isLeader: m.isLeader,
       price: m.price,
+      ...(m.requestKey ? { requestKey: m.requestKey } : {}),
     };
   return { ...toGroup(head)!, roster };
 }

@@ -1,4 +1,5 @@
 import {
+  AlreadyInvitedError,
   BindingNotPendingError,
   ExistingCustomerError,
   InviteCodeTakenError,
@@ -7,7 +8,6 @@ import {
   RewardCapReachedError,
 } from '../domain/invites/invite.errors.ts';
 import type { BindingStatus, InviteBinding, InviteCode } from '../domain/invites/invite.schema.ts';
-import { ConflictError } from '../errors.ts';
 import {
   firstOrderKey,
   inviteBindingKey,
@@ -140,7 +140,7 @@ export async function insertBinding(
         },
         ConditionExpression: 'attribute_not_exists(pk)',
       },
-      onFail: () => new ConflictError('already_invited', 'You already accepted an invite in this campaign.'),
+      onFail: (old) => new AlreadyInvitedError(old as InviteBinding | undefined),
     },
   ];
   if (opts.notMutual)

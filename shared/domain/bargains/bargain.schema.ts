@@ -49,6 +49,8 @@ export interface BargainHelp {
   position: number;
   newUser: boolean;
   helpedAt: string;
+  /** The help request's Idempotency-Key (`requestKey`), when it had one: its retry answers this help. */
+  requestKey?: string;
 }
 
 /** The chain as the API answers it. */

@@ -2,6 +2,7 @@ import { iso, utcDay } from '../../clock.ts';
 import type { Deps } from '../../deps.ts';
 import { ConflictError, NotFoundError } from '../../errors.ts';
 import { outboxPut } from '../../events/outbox.ts';
+import { madeWithinKeyRecord } from '../../http/idempotency.ts';
 import { type BargainUser, helpsOnDay, readForHelp, recordHelp } from '../../store/bargains.ts';
 import type { TxItem } from '../../store/store.ts';
 import { maskName } from '../mask.ts';
@@ -31,7 +32,21 @@ type HelpInput = {
   helperId: string;
   helperName?: string;
   via?: { visitorId?: string; ref?: string };
+  /** From the request's Idempotency-Key: a retry of a help that landed (its answer lost) answers it again. */
+  requestKey?: string;
 };
+
+/** The answer a help gave. */
+const resultOf = (help: BargainHelp, chain: BargainChain): HelpResult => ({
+  cut: help.cut,
+  price: help.price,
+  helperCount: help.position,
+  status: help.position === chain.helpersRequired ? 'completed' : 'active',
+});
+
+/** Whether `help` is the one a retry of this request made: the same key, within its record. */
+const madeByThisRequest = (help: BargainHelp, input: HelpInput, nowMs: number) =>
+  input.requestKey !== undefined && help.requestKey === input.requestKey && madeWithinKeyRecord(help.helpedAt, nowMs);
 
 /** Refuses a help the chain as read cannot take: expired (410) or completed/purchased (409). */
 function assertHelpable(chain: BargainChain, nowMs: number): void {
@@ -51,11 +66,15 @@ export async function helpBargain(deps: Deps, input: HelpInput): Promise<HelpRes
   let checkedCampaign = false;
   for (let attempt = 0; attempt < maxAttempts; attempt++) {
     const outcome = await withTurn(deps.store, input.chainId, HELPS_IN_FLIGHT_PER_CHAIN, async () => {
-      const { chain, schedule, helper, helped } = await readForHelp(deps.store, input.chainId, input.helperId);
+      const { chain, schedule, helper, help } = await readForHelp(deps.store, input.chainId, input.helperId);
       if (!chain) throw new NotFoundError('bargain chain');
       if (chain.initiatorId === input.helperId) throw new SelfHelpForbiddenError();
-      // Before the chain's state: a helper retrying a help whose answer was lost hears that it landed.
-      if (helped) throw new AlreadyHelpedError();
+      // Before the chain's state: a helper retrying a help whose answer was lost hears that it
+      // landed, with its own answer again when the retry carries the help's Idempotency-Key.
+      if (help) {
+        if (madeByThisRequest(help, input, deps.clock.now())) return resultOf(help, chain);
+        throw new AlreadyHelpedError();
+      }
       assertHelpable(chain, deps.clock.now());
       if (!checkedCampaign) {
         await assertCampaignActive(deps, chain.campaignId);
@@ -101,6 +120,7 @@ async function tryHelp(
     position: chain.helperCount + 1,
     newUser,
     helpedAt: iso(now),
+    ...(input.requestKey ? { requestKey: input.requestKey } : {}),
   };
   const completes = help.position === chain.helpersRequired;
   const events: TxItem[] = [
@@ -143,7 +163,7 @@ async function tryHelp(
       retryAfterSeconds: secondsUntilNextUtcDay(now),
       events,
     });
-    return { cut, price: help.price, helperCount: help.position, status: completes ? 'completed' : 'active' };
+    return resultOf(help, chain);
   } catch (e) {
     if (e instanceof ChainMovedError) {
       // The chain as it was when the condition failed: answer at once when it is closed or expired.

@@ -30,6 +30,8 @@ export interface RosterEntry {
   isLeader: boolean;
   /** What this member pays: `leaderPrice` for the leader where set, else `groupPrice`. */
   price: number;
+  /** The join request's Idempotency-Key (`requestKey`), when it had one: its retry answers this join. */
+  requestKey?: string;
 }
 
 /** A simulated member added by `autoFillOnExpiry`: no user, no order, never counted as a real user. */

@@ -2,6 +2,7 @@ import { iso } from '../../clock.ts';
 import type { Deps } from '../../deps.ts';
 import { CampaignInactiveError, ConflictError, NotFoundError } from '../../errors.ts';
 import { outboxPut } from '../../events/outbox.ts';
+import { madeWithinKeyRecord } from '../../http/idempotency.ts';
 import { findGroup, joinGroupWrite, refreshOpenSortKey } from '../../store/group-buys.ts';
 import { perStore } from '../../store/per-store.ts';
 import type { Store } from '../../store/store.ts';
@@ -20,6 +21,7 @@ import {
   MAX_GROUP_WRITE_ATTEMPTS,
   memberPrice,
   StaleGroupError,
+  viewOf,
 } from './group-rules.ts';
 import { isTransientCancel, pause } from './retry.ts';
 
@@ -83,8 +85,14 @@ type JoinInput = JoinGroupInput & {
   userId: string;
   name?: string;
   via?: { visitorId?: string; ref?: string };
+  /** From the request's Idempotency-Key: a retry of a join that landed (its answer lost) answers it again. */
+  requestKey?: string;
 };
 type JoinResult = { groupId: string; memberCount: number; status: GroupStatus };
+
+/** Whether `entry` is the member a retry of this request made: the same key, within its record. */
+const madeByThisRequest = (entry: RosterEntry, input: JoinInput, nowMs: number) =>
+  input.requestKey !== undefined && entry.requestKey === input.requestKey && madeWithinKeyRecord(entry.joinedAt, nowMs);
 
 /** The group formed after `arrivedMs`: a join that arrived before then lost the last slot to another (409 `group_full`). */
 const formedSince = (g: GroupBuy, arrivedMs: number) =>
@@ -109,7 +117,15 @@ async function tryJoin(deps: Deps, input: JoinInput, arrivedMs: number): Promise
       withMembers = true;
     }
     const now = deps.clock.now();
-    if (withMembers && g.roster[input.userId]) throw new AlreadyMemberError();
+    const mine = withMembers ? g.roster[input.userId] : undefined;
+    if (mine) {
+      // A retry of the join that made this member, its answer lost: the group as it now stands.
+      if (madeByThisRequest(mine, input, now)) {
+        const { memberCount, status } = viewOf(g, now, deps.config.h5BaseUrl);
+        return { groupId: g.id, memberCount, status };
+      }
+      throw new AlreadyMemberError();
+    }
     if (!isOpenNow(g, now))
       throw (attempt > 0 && g.status === 'formed') || formedSince(g, arrivedMs)
         ? new GroupFullError()
@@ -127,6 +143,7 @@ async function tryJoin(deps: Deps, input: JoinInput, arrivedMs: number): Promise
       seq: g.rev + 1,
       isLeader: false,
       price: memberPrice(g, false),
+      ...(input.requestKey ? { requestKey: input.requestKey } : {}),
     };
     const mode = attempt === 0 && !isHot(g, now) ? 'exact' : 'loose';
     const memberCount = g.memberCount + 1;

@@ -2,13 +2,35 @@ import { iso } from '../../clock.ts';
 import type { Deps } from '../../deps.ts';
 import { ForbiddenError, NotFoundError } from '../../errors.ts';
 import { outboxPut } from '../../events/outbox.ts';
+import { madeWithinKeyRecord } from '../../http/idempotency.ts';
 import { CODE_PATTERN, newId } from '../../ids.ts';
 import { findInviteCode, insertBinding } from '../../store/invites.ts';
 import type { TxItem } from '../../store/store.ts';
 import { requireActiveCampaign } from '../campaigns/require-active-campaign.ts';
-import { ExistingCustomerError, MutualInviteError, RewardCapReachedError } from './invite.errors.ts';
+import {
+  AlreadyInvitedError,
+  ExistingCustomerError,
+  MutualInviteError,
+  RewardCapReachedError,
+} from './invite.errors.ts';
 import type { AcceptedInvite, InviteBinding } from './invite.schema.ts';
 import { acceptOutcome, inviterDevice } from './invite-rules.ts';
+
+/** The answer an accept gave. */
+const acceptedView = (b: InviteBinding): AcceptedInvite => ({
+  inviteId: b.inviteId,
+  campaignId: b.campaignId,
+  inviterId: b.inviterId,
+  inviteeId: b.inviteeId,
+  status: 'accepted',
+  acceptedAt: b.acceptedAt,
+});
+
+/** Whether `binding` is the one a retry of this request made: the same key, within its record. */
+const madeByThisRequest = (binding: InviteBinding, input: { requestKey?: string }, nowMs: number) =>
+  input.requestKey !== undefined &&
+  binding.requestKey === input.requestKey &&
+  madeWithinKeyRecord(binding.acceptedAt, nowMs);
 
 /**
  * Binds the caller to the inviter of `code`, first binding per (campaign, invitee) wins.
@@ -23,7 +45,14 @@ import { acceptOutcome, inviterDevice } from './invite-rules.ts';
  */
 export async function acceptInvite(
   deps: Pick<Deps, 'store' | 'clock'>,
-  input: { code: string; inviteeId: string; deviceId?: string; via?: { visitorId?: string; ref?: string } },
+  input: {
+    code: string;
+    inviteeId: string;
+    deviceId?: string;
+    via?: { visitorId?: string; ref?: string };
+    /** From the request's Idempotency-Key: a retry of an accept that landed (its answer lost) answers it again. */
+    requestKey?: string;
+  },
 ): Promise<AcceptedInvite> {
   const invite = CODE_PATTERN.test(input.code) ? await findInviteCode(deps.store, input.code) : undefined;
   if (!invite) throw new NotFoundError('invite code');
@@ -64,6 +93,7 @@ export async function acceptInvite(
       inviteeReward: rules.inviteeReward,
       lockSeconds: rules.lockSeconds,
       ...(cap !== undefined ? { maxRewardedInvitesPerInviter: cap } : {}),
+      ...(input.requestKey ? { requestKey: input.requestKey } : {}),
     };
     const events: TxItem[] = [
       outboxPut(
@@ -104,15 +134,11 @@ export async function acceptInvite(
         ...(outcome.takesSlot && cap !== undefined ? { rewardCap: cap } : {}),
         events,
       });
-      return {
-        inviteId,
-        campaignId: invite.campaignId,
-        inviterId: invite.inviterId,
-        inviteeId: input.inviteeId,
-        status: 'accepted',
-        acceptedAt,
-      };
+      return acceptedView(binding);
     } catch (e) {
+      const mine =
+        e instanceof AlreadyInvitedError && e.binding && madeByThisRequest(e.binding, input, deps.clock.now());
+      if (mine) return acceptedView(e.binding);
       if (e instanceof ExistingCustomerError && !existingCustomer) existingCustomer = true;
       else if (e instanceof RewardCapReachedError && !capReached) capReached = true;
       else if (e instanceof MutualInviteError && !mutual) mutual = true;

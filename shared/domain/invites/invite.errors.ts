@@ -1,4 +1,5 @@
-import type { InviteCode } from './invite.schema.ts';
+import { ConflictError } from '../../errors.ts';
+import type { InviteBinding, InviteCode } from './invite.schema.ts';
 
 /** The user already has a code in this campaign (another request won the race): `existing` is it. */
 export class InviterHasCodeError extends Error {
@@ -21,3 +22,10 @@ export class RewardCapReachedError extends Error {}
 
 /** The binding is no longer pending: another delivery qualified it already. */
 export class BindingNotPendingError extends Error {}
+
+/** 409 `already_invited`: the invitee is bound in this campaign already; `binding` is that binding. */
+export class AlreadyInvitedError extends ConflictError {
+  constructor(readonly binding: InviteBinding | undefined) {
+    super('already_invited', 'You already accepted an invite in this campaign.');
+  }
+}

@@ -61,6 +61,8 @@ export interface InviteBinding {
   inviteeReward: Reward;
   lockSeconds: number;
   maxRewardedInvitesPerInviter?: number;
+  /** The accept request's Idempotency-Key (`requestKey`), when it had one: its retry answers this binding. */
+  requestKey?: string;
 }
 
 /** `POST /v1/invites` answer. */

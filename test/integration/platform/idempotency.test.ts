@@ -2,8 +2,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '#shared/http/app';
 import { requireAuth } from '#shared/http/auth';
 import { IDEMPOTENCY_KEEP_SECONDS, idempotency } from '#shared/http/idempotency';
-import { idempotencyKey, linkKey } from '#shared/store/keys';
+import { bargainHelpKey, idempotencyKey, linkKey } from '#shared/store/keys';
 import { createHarness, type Harness } from '../../support/harness.ts';
+import { createBargainCampaign, outboxEvents, startChain } from '../bargains/support.ts';
+import { createGroupCampaign } from '../group-buys/support.ts';
+import { inviteCampaign } from '../invites/support.ts';
 
 const rules = { sku: 'sku-1', originalPrice: 2000, floorPrice: 500, helpersRequired: 3, durationSeconds: 600 };
 
@@ -112,7 +115,7 @@ describe('Middleware: idempotency', () => {
     expect([tooLong.status, tooLong.body.code]).toEqual([400, 'validation_failed']);
   });
 
-  describe('a create whose first attempt committed but never recorded its answer (a crash, a timeout)', () => {
+  describe('a request whose first attempt committed but never recorded its answer (a crash, a timeout)', () => {
     /** Leaves the key's record as a crash would: claimed, never completed, its lock run out. */
     const crashAfterCommit = (user: string, path: string, key: string) =>
       h.deps.store.update({
@@ -158,6 +161,75 @@ describe('Middleware: idempotency', () => {
       expect([first.status, retry.status]).toEqual([201, 201]);
       expect(retry.body).toEqual(first.body);
       expect(await campaignsTitled(h, 'idem-crash')).toBe(1);
+    });
+
+    it('answers a retried help with the help that landed, and helps once', async () => {
+      const campaignId = await createBargainCampaign(h);
+      const chain = await startChain(h, campaignId, 'init-crash');
+      const helper = h.token('helper-crash');
+      const headers = { 'idempotency-key': 'help-crash' };
+      const path = `/v1/bargains/${chain.id}/helps`;
+      const first = await h.call('POST', path, { token: helper, headers });
+      await crashAfterCommit('helper-crash', path, 'help-crash');
+      const retry = await h.call('POST', path, { token: helper, headers });
+      expect([first.status, retry.status]).toEqual([201, 201]);
+      expect(retry.body).toEqual(first.body);
+      const other = await h.call('POST', path, { token: helper, headers: { 'idempotency-key': 'help-other' } });
+      expect([other.status, other.body.code]).toEqual([409, 'already_helped']);
+      const seen = await h.call('GET', `/v1/bargains/${chain.id}`, { token: helper });
+      expect([seen.body.helperCount, seen.body.helpers.length]).toEqual([1, 1]);
+      expect((await outboxEvents(h, chain.id)).filter((e) => e.type === 'BargainHelped')).toHaveLength(1);
+
+      // The key again after its record expired is a new request: the help is already there.
+      await h.deps.store.delete(idempotencyKey(`user:helper-crash#POST ${path}#help-crash`));
+      await h.deps.store.update({
+        key: bargainHelpKey(chain.id, 'helper-crash'),
+        update: 'SET helpedAt = :old',
+        values: { ':old': new Date(Date.now() - (IDEMPOTENCY_KEEP_SECONDS + 60) * 1000).toISOString() },
+      });
+      const later = await h.call('POST', path, { token: helper, headers });
+      expect([later.status, later.body.code]).toEqual([409, 'already_helped']);
+    });
+
+    it('answers a retried join with the group as it stands, and joins once', async () => {
+      const campaignId = await createGroupCampaign(h);
+      const opened = await h.call('POST', '/v1/group-buys', {
+        token: h.token('leader-crash'),
+        body: { campaignId, orderId: 'o-leader-crash' },
+      });
+      const path = `/v1/group-buys/${opened.body.id}/members`;
+      const member = h.token('member-crash');
+      const body = { orderId: 'o-member-crash' };
+      const headers = { 'idempotency-key': 'join-crash' };
+      const first = await h.call('POST', path, { token: member, body, headers });
+      await crashAfterCommit('member-crash', path, 'join-crash');
+      const retry = await h.call('POST', path, { token: member, body, headers });
+      expect([first.status, retry.status]).toEqual([201, 201]);
+      expect(retry.body).toEqual(first.body);
+      expect(first.body).toMatchObject({ memberCount: 2, status: 'open' });
+      const other = await h.call('POST', path, { token: member, body, headers: { 'idempotency-key': 'join-other' } });
+      expect([other.status, other.body.code]).toEqual([409, 'already_member']);
+      const group = await h.call('GET', `/v1/group-buys/${opened.body.id}`, { token: member });
+      expect([group.body.memberCount, group.body.members.length]).toEqual([2, 2]);
+    });
+
+    it('answers a retried accept with the binding it made, and binds once', async () => {
+      const campaignId = await inviteCampaign(h);
+      const code = await h.call('POST', '/v1/invites', { token: h.token('inviter-crash'), body: { campaignId } });
+      const path = `/v1/invites/${code.body.code}/accept`;
+      const invitee = h.token('invitee-crash');
+      const headers = { 'idempotency-key': 'accept-crash' };
+      const first = await h.call('POST', path, { token: invitee, headers });
+      await crashAfterCommit('invitee-crash', path, 'accept-crash');
+      const retry = await h.call('POST', path, { token: invitee, headers });
+      expect([first.status, retry.status]).toEqual([201, 201]);
+      expect(retry.body).toEqual(first.body);
+      const other = await h.call('POST', path, { token: invitee, headers: { 'idempotency-key': 'accept-other' } });
+      expect([other.status, other.body.code]).toEqual([409, 'already_invited']);
+      const mine = await h.call('GET', `/v1/invites/mine?campaignId=${campaignId}`, {
+        token: h.token('inviter-crash'),
+      });
+      expect(mine.body.items.map((i: { inviteeId: string }) => i.inviteeId)).toEqual(['invitee-crash']);
     });
 
     it('makes a new link when the key comes back after its record has expired', async () => {
