@@ -4,7 +4,7 @@ import { type Clock, systemClock } from './clock.ts';
 import { type Config, loadConfig } from './config.ts';
 import type { BusEvent } from './events/schemas.ts';
 import { createDocumentClient } from './store/client.ts';
-import { Store } from './store/store.ts';
+import { Store, type StoreOptions } from './store/store.ts';
 
 /** Delivers an event again to one consumer (dead-letter redrive). */
 export type Redeliver = (consumer: string, event: BusEvent) => Promise<void>;
@@ -19,11 +19,16 @@ export interface Deps {
 }
 
 /** Builds the dependencies from the environment: once per process (Lambda cold start, local server). */
-export function createDeps(overrides: Partial<Deps> & { env?: Record<string, string | undefined> } = {}): Deps {
+export function createDeps(
+  overrides: Partial<Deps> & { env?: Record<string, string | undefined>; storeOptions?: StoreOptions } = {},
+): Deps {
   const config = overrides.config ?? loadConfig(overrides.env);
   const store =
     overrides.store ??
-    new Store(createDocumentClient(config), config.TABLE_NAME, { counterRollUpMs: config.COUNTER_ROLLUP_MS });
+    new Store(createDocumentClient(config), config.TABLE_NAME, {
+      counterRollUpMs: config.COUNTER_ROLLUP_MS,
+      ...overrides.storeOptions,
+    });
   const log =
     overrides.log ??
     new Logger({

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -71,7 +72,13 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
     const endpoint = opts.dynamoEndpoint ?? dynamo!.endpoint;
     // Its redirects answer before the click is written, so counter ADDs can gather a quarter second.
     const env = { COUNTER_ROLLUP_MS: '250', ...process.env, ...opts.env, DYNAMODB_ENDPOINT: endpoint };
-    deps = createDeps({ env, ...opts.deps, redeliver: (c, e) => bus!.redeliver(c, e) });
+    deps = createDeps({
+      env,
+      // Its own DynamoDB Local (its data directory claimed) has no other writer: what an earlier run left running was cut off.
+      ...(dynamo ? { storeOptions: { soleWriter: randomUUID() } } : {}),
+      ...opts.deps,
+      redeliver: (c, e) => bus!.redeliver(c, e),
+    });
     const admin = new DynamoDBClient({
       endpoint,
       region: deps.config.AWS_REGION,

@@ -22,7 +22,10 @@ export const IDEMPOTENCY_KEEP_SECONDS = 25 * 3600;
 export function madeWithinKeyRecord(createdAt: string, nowMs: number): boolean {
   return nowMs - Date.parse(createdAt) <= IDEMPOTENCY_KEEP_SECONDS * 1000;
 }
-/** A request still "running" after this long is taken to have died; its key may be used again. */
+/**
+ * A request still "running" after this long is taken to have died; its key may be used again. On
+ * the local server (the table's sole writer) one marked running by an earlier run is taken at once.
+ */
 const LOCK_SECONDS = 60;
 /** Answers larger than this are not kept for replay (a DynamoDB item holds 400 KB). */
 const MAX_REPLAY_BYTES = 300 * 1024;
@@ -97,6 +100,7 @@ export function idempotency() {
         { path: 'Idempotency-Key', message: `length must be 1–${MAX_KEY_LENGTH}` },
       ]);
     const { store, clock } = c.get('deps');
+    const runner = store.options.soleWriter;
     const scope = `${c.get('caller') ?? 'anonymous'}#${c.req.method} ${c.req.path}#${key}`;
     c.set('requestKey', digestOf('request', scope));
     const hash = bodyHash(await c.req.text());
@@ -111,12 +115,14 @@ export function idempotency() {
           status: 'in_progress',
           bodyHash: hash,
           lockExpiresAt: now + LOCK_SECONDS,
+          ...(runner ? { runner } : {}),
           ttl: now + IDEMPOTENCY_KEEP_SECONDS,
         },
         {
-          condition: 'attribute_not_exists(pk) OR #ttl < :now OR (#status = :running AND lockExpiresAt < :now)',
+          // A sole writer knows a request marked running by an earlier run of it was cut off by a stop.
+          condition: `attribute_not_exists(pk) OR #ttl < :now OR (#status = :running AND (lockExpiresAt < :now${runner ? ' OR runner <> :runner' : ''}))`,
           names: { '#ttl': 'ttl', '#status': 'status' },
-          values: { ':now': now, ':running': 'in_progress' },
+          values: { ':now': now, ':running': 'in_progress', ...(runner ? { ':runner': runner } : {}) },
           onFail: (old) => {
             previous = old as IdempotencyRecord | undefined;
             return new IdempotencyHit();

@@ -102,6 +102,12 @@ export interface StoreOptions {
    * 2 ms. Long only where nothing waits for them (the local server records clicks after answering).
    */
   counterRollUpMs?: number;
+  /**
+   * Set where this process is the only one writing to the table (the local server, which runs its
+   * own DynamoDB Local): an id of the process, marked on the work it starts, so that work it finds
+   * marked running by another id is known to have been cut off by a stop, not still running.
+   */
+  soleWriter?: string;
 }
 
 /**

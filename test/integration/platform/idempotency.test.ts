@@ -3,6 +3,7 @@ import { createApp } from '#shared/http/app';
 import { requireAuth } from '#shared/http/auth';
 import { IDEMPOTENCY_KEEP_SECONDS, idempotency } from '#shared/http/idempotency';
 import { bargainHelpKey, idempotencyKey, linkKey } from '#shared/store/keys';
+import { Store } from '#shared/store/store';
 import { createHarness, type Harness } from '../../support/harness.ts';
 import { createBargainCampaign, outboxEvents, startChain } from '../bargains/support.ts';
 import { createGroupCampaign } from '../group-buys/support.ts';
@@ -300,6 +301,47 @@ describe('Middleware: idempotency', () => {
     expect(after.status).toBe(201);
     expect(await after.text()).toBe(await done.text());
     expect(effects).toBe(1);
+  });
+
+  it('on the local server (the sole writer) takes a key at once that an earlier run left running', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let effects = 0;
+    /** The app as one run of a process: `soleWriter` is that run's id, none for a Lambda instance. */
+    const run = (soleWriter?: string) =>
+      createApp({ ...h.deps, store: new Store(h.deps.store.client, h.deps.store.tableName, { soleWriter }) }, (a) => {
+        a.post('/v1/cut-off', requireAuth('user'), idempotency(), async (c) => {
+          const n = ++effects;
+          if (n === 1) await gate; // the first run never answers: it stands for a run that stopped here
+          return c.json({ n }, 201);
+        });
+      });
+    const init = {
+      method: 'POST',
+      body: '{}',
+      headers: {
+        authorization: `Bearer ${h.token('cut-off-user')}`,
+        'content-type': 'application/json',
+        'idempotency-key': 'k-cut-off',
+      },
+    };
+    const before = run('run-1');
+    const cutOff = before.request('/v1/cut-off', init);
+    await new Promise((r) => setTimeout(r, 100));
+    // The same run, or a Lambda instance (no sole writer), still sees it running.
+    for (const app of [before, run()]) {
+      const r = await app.request('/v1/cut-off', init);
+      expect([r.status, ((await r.json()) as { code: string }).code]).toEqual([409, 'idempotency_in_progress']);
+    }
+    const after = run('run-2');
+    const retry = await after.request('/v1/cut-off', init);
+    expect([retry.status, await retry.json()]).toEqual([201, { n: 2 }]);
+    const replay = await after.request('/v1/cut-off', init);
+    expect([replay.status, replay.headers.get('idempotent-replayed')]).toEqual([201, 'true']);
+    release();
+    await cutOff;
   });
 
   it('releases the key after a 5xx so the client can retry', async () => {
