@@ -42,7 +42,10 @@ class UnchangedError extends Error {
 
 /**
  * Set a campaign's status, recording the change with its time; an ended campaign stays ended.
- * Setting the status it already has writes nothing (a repeat of `ended`, a double click).
+ * Setting the status it already has writes nothing (a repeat of `ended`, a double click). Changes
+ * are stamped in the order they are written: one whose time is before the last change's (two
+ * PATCHes at once, written in the other order; clocks of instances a little apart) is stamped
+ * with the last change's time instead, so the newest change in the log is always the status set.
  */
 export async function setCampaignStatus(
   store: Store,
@@ -50,6 +53,7 @@ export async function setCampaignStatus(
   status: StoredCampaign['status'],
   nowIso: string,
 ): Promise<StoredCampaign> {
+  let stamp = nowIso;
   for (let attempt = 0; ; attempt++) {
     try {
       const item = await store.update<StoredCampaign & Record<string, unknown>>({
@@ -58,30 +62,35 @@ export async function setCampaignStatus(
           'SET #status = :status, updatedAt = :now, statusChanges = list_append(if_not_exists(statusChanges, :none), :change)',
         // Ended (by PATCH or by its endsAt passing) is final: only `ended` may be set again.
         condition:
-          'attribute_exists(pk) AND #status <> :status AND (:status = :ended OR (#status <> :ended AND (attribute_not_exists(endsAt) OR endsAt > :now))) AND (attribute_not_exists(statusChanges) OR size(statusChanges) < :max)',
+          'attribute_exists(pk) AND #status <> :status AND (:status = :ended OR (#status <> :ended AND (attribute_not_exists(endsAt) OR endsAt > :now))) AND updatedAt <= :now AND (attribute_not_exists(statusChanges) OR size(statusChanges) < :max)',
         names: { '#status': 'status' },
         values: {
           ':status': status,
-          ':now': nowIso,
+          ':now': stamp,
           ':ended': 'ended',
           ':none': [],
-          ':change': [{ status, at: nowIso }],
+          ':change': [{ status, at: stamp }],
           ':max': MAX_STATUS_CHANGES,
         },
         onFail: (old) => {
           if (!old) return new NotFoundError('campaign');
           const c = toCampaign(old as StoredCampaign & Record<string, unknown>);
-          const allowed = status === 'ended' || (c.status !== 'ended' && (!c.endsAt || c.endsAt > nowIso));
+          const allowed = status === 'ended' || (c.status !== 'ended' && (!c.endsAt || c.endsAt > stamp));
           if (!allowed) return new ConflictError('conflict', 'An ended campaign cannot be reopened or paused.');
           if (c.status === status) return new UnchangedError(c);
+          if (c.updatedAt > stamp) return new StampedLaterError(c.updatedAt);
           return new LogFullError(c);
         },
       });
       return toCampaign(item);
     } catch (e) {
       if (e instanceof UnchangedError) return e.campaign;
-      if (!(e instanceof LogFullError)) throw e;
-      if (attempt > 0) throw new ConflictError('conflict', 'The campaign changed meanwhile: try again.');
+      if (!(e instanceof StampedLaterError || e instanceof LogFullError)) throw e;
+      if (attempt >= 3) throw new ConflictError('conflict', 'The campaign changed meanwhile: try again.');
+      if (e instanceof StampedLaterError) {
+        stamp = e.at;
+        continue;
+      }
       // Drop the older half of a full change log, then try again.
       await store
         .update({
@@ -98,6 +107,13 @@ export async function setCampaignStatus(
           if (!(err instanceof ConflictError)) throw err;
         });
     }
+  }
+}
+
+/** The last change was stamped after this one's time: stamp it `at` instead, so the log keeps the order of writes. */
+class StampedLaterError extends Error {
+  constructor(readonly at: string) {
+    super('stamped later');
   }
 }
 
