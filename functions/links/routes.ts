@@ -9,7 +9,7 @@ import { type FollowInput, type FollowResult, followLink } from '#shared/domain/
 import { createLinkSchema } from '#shared/domain/links/link.schema';
 import { listKolLinks } from '#shared/domain/links/list-kol-links';
 import { recordClick } from '#shared/domain/links/record-click';
-import { deviceHash, visitorFromCookie } from '#shared/domain/links/visitor';
+import { deviceHash, deviceIdSchema, visitorFromCookie } from '#shared/domain/links/visitor';
 import { createShare } from '#shared/domain/shares/create-share';
 import { getShareStats } from '#shared/domain/shares/get-share-stats';
 import { createShareSchema, shareStatsQuerySchema } from '#shared/domain/shares/share.schema';
@@ -90,12 +90,19 @@ linkRoutes.openapi(
       'The code is random (10 characters, ~49 bits), never sequential. `targetUrl` must be https (http only for localhost) on a host listed in ALLOWED_REDIRECT_HOSTS (exact, case-insensitive), without credentials; otherwise 400 `target_not_allowed`. With a commission `campaignId` the link earns commission under that campaign’s model and window; other campaigns and no campaign track clicks only. A named campaign must exist (404) and be active (409 `campaign_inactive`). The KOL’s `X-Device-Id` and `fission_vid` are remembered (hashed) so orders from the same device are held.',
     security: bearerSecurity,
     middleware: [requireAuth('kol'), idempotency()] as const,
-    request: { body: jsonBody(createLinkSchema) },
+    request: {
+      body: jsonBody(createLinkSchema),
+      headers: z.object({
+        'x-device-id': deviceIdSchema
+          .optional()
+          .describe('The KOL’s device: orders from it are held as self-purchases (empty or blank: no device)'),
+      }),
+    },
     responses: { 201: jsonResponse(linkSchema, 'The link'), ...problems(400, 401, 403, 404, 409, 422, 429) },
   }),
   async (c) => {
     const deps = c.get('deps');
-    const ownerDeviceHash = deviceHash(deps.config.attributionSecret, c.req.header('x-device-id'));
+    const ownerDeviceHash = deviceHash(deps.config.attributionSecret, c.req.valid('header')['x-device-id']);
     const ownerVisitorId = visitorFromCookie(visitorCookie(c));
     const link = await createLink(deps, {
       ...c.req.valid('json'),
@@ -280,7 +287,7 @@ linkRoutes.openapi(
     tags: ['KOL'],
     summary: 'My daily stats',
     description:
-      'Every UTC day from `from` to `to` (YYYY-MM-DD, both included, `from` ≤ `to`, at most 366 days; else 400), zeros included, read from pre-aggregated day items. `clicks`/`uniqueVisitors` count the day’s clicks and unique clicks on the KOL’s links (bots excluded); `conversions`, `gmv` and `commission` count attributed orders on the day they were paid; refunds subtract their commission reversal on the day of the refund (`gmv` stays gross). Clicks answered before this request are all counted (the local server waits up to 5 s for them to be written); orders count once their `OrderAttributed` event is delivered.',
+      'Every UTC day from `from` to `to` (YYYY-MM-DD, or an ISO-8601 UTC time standing for its day; both included, `from` ≤ `to`, at most 366 days; else 400), zeros included, read from pre-aggregated day items. `clicks`/`uniqueVisitors` count the day’s clicks and unique clicks on the KOL’s links (bots excluded); `conversions`, `gmv` and `commission` count attributed orders on the day they were paid; refunds subtract their commission reversal on the day of the refund (`gmv` stays gross). Clicks answered before this request are all counted (the local server waits up to 5 s for them to be written); orders count once their `OrderAttributed` event is delivered.',
     security: bearerSecurity,
     middleware: [requireAuth('kol')] as const,
     request: { query: kolStatsQuerySchema },

@@ -58,13 +58,33 @@ const IDEMPOTENCY_KEY = {
   required: false,
   schema: { type: 'string' as const, minLength: 1, maxLength: MAX_KEY_LENGTH },
   description:
-    'Scope: caller + route + key, kept at least 24 h. The same key and body replay the first answer (status and body); another body → 422 `idempotency_key_reused`; while the first is running → 409 `idempotency_in_progress`. A request cut off after it took effect but before its answer was kept (a crash, a timeout) counts as running for up to 60 s; a retry after that finds what it made: links, shares, campaigns and payouts are not made twice (their ids come from the key), and an action already taken answers as a repeat of it does (409 `already_…`).',
+    'Scope: caller + route + key, kept at least 24 h. The same key and body replay the first answer (status and body); another body → 422 `idempotency_key_reused`; while the first is running → 409 `idempotency_in_progress`. A request cut off after it took effect but before its answer was kept (a crash, a timeout) counts as running for up to 60 s (on the local server, only until it restarts); a retry after that finds what it made: links, shares, campaigns and payouts are not made twice (their ids come from the key), and a help, join or accept that landed answers 201 again.',
 };
 
-/** The spec with `Idempotency-Key` declared on every POST. */
-function withIdempotencyKey<D extends { paths?: Record<string, { post?: { parameters?: unknown[] } }> }>(doc: D): D {
-  for (const item of Object.values(doc.paths ?? {}))
-    if (item.post) item.post.parameters = [...(item.post.parameters ?? []), IDEMPOTENCY_KEY];
+/** What a POST answers for its `Idempotency-Key`, beside its own answers. */
+const KEY_ANSWERS = {
+  409: {
+    description: 'idempotency_in_progress: a request with this key is still running (with Retry-After)',
+    headers: { 'Retry-After': { description: 'Seconds to wait before trying again', schema: { type: 'integer' } } },
+    content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+  },
+  422: {
+    description: 'idempotency_key_reused: this key was used with another body',
+    content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+  },
+};
+
+type Operation = { parameters?: unknown[]; responses?: Record<string, unknown> } | undefined;
+
+/** The spec with `Idempotency-Key` declared on every POST, and the 409 and 422 it may answer. */
+function withIdempotencyKey<D extends { paths?: object }>(doc: D): D {
+  for (const item of Object.values((doc.paths ?? {}) as Record<string, Record<string, Operation>>)) {
+    const post = item.post;
+    if (!post) continue;
+    post.parameters = [...(post.parameters ?? []), IDEMPOTENCY_KEY];
+    post.responses ??= {};
+    for (const [status, answer] of Object.entries(KEY_ANSWERS)) post.responses[status] ??= answer;
+  }
   return doc;
 }
 
@@ -75,12 +95,17 @@ const RATE_LIMITED = {
   content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
 };
 
-/** The spec with 429 declared on every `/v1` operation that does not declare it already. */
+/**
+ * The spec with 429 declared on every `/v1` operation that does not declare it already, and
+ * `Retry-After` on every 429 (the limits of a route's own, like `daily_help_limit`, send it too).
+ */
 function withRateLimits<D extends { paths?: object }>(doc: D): D {
-  type Operation = { responses?: Record<string, unknown> } | undefined;
   for (const [path, item] of Object.entries((doc.paths ?? {}) as Record<string, Record<string, Operation>>))
     if (path.startsWith('/v1/'))
-      for (const op of Object.values(item))
-        if (op?.responses && !op.responses['429']) op.responses['429'] = RATE_LIMITED;
+      for (const op of Object.values(item)) {
+        if (!op?.responses) continue;
+        const limited = (op.responses['429'] ??= RATE_LIMITED) as { headers?: Record<string, unknown> };
+        limited.headers = { ...RATE_LIMITED.headers, ...limited.headers };
+      }
   return doc;
 }

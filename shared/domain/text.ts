@@ -26,8 +26,9 @@ export function textSchema(max: number, opts: { multiline?: boolean } = {}) {
   const bad = opts.multiline ? UNPRINTABLE_MULTILINE : UNPRINTABLE;
   return z
     .string()
-    .trim()
     .min(1)
+    .regex(/\S/, 'must not be blank')
+    .trim()
     .max(max)
     .refine((s) => !bad.test(s), 'must not contain control characters or broken Unicode');
 }
@@ -39,5 +40,6 @@ export function textSchema(max: number, opts: { multiline?: boolean } = {}) {
  */
 export const userIdSchema = z
   .string()
+  .regex(/\S/, 'must not be blank')
   .max(128)
   .refine((v) => v.trim() !== '' && isPrintableText(v), 'not blank, no control characters');

@@ -7,13 +7,6 @@ export const createInviteSchema = z.strictObject({
 });
 export type CreateInviteInput = z.output<typeof createInviteSchema>;
 
-/** `X-Device-Id`, the optional device signal (API.md, Conventions). */
-export const deviceIdSchema = z
-  .string()
-  .trim()
-  .max(128)
-  .transform((v) => v || undefined); // an empty or blank header: no device
-
 /**
  * Where a binding stands: `pending` waits for the invitee's first paid order (`first_order`
  * campaigns), `qualified` has emitted `InviteQualified`, `ineligible` is recorded without reward

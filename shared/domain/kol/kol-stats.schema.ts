@@ -17,8 +17,8 @@ const day = z
 /** `GET /v1/kol/stats?from=&to=`: UTC days, `from` ≤ `to`, at most 366 days. */
 export const kolStatsQuerySchema = z
   .object({
-    from: day.describe('First UTC day (YYYY-MM-DD), included'),
-    to: day.describe('Last UTC day (YYYY-MM-DD), included'),
+    from: day.describe('First UTC day (YYYY-MM-DD; an ISO-8601 UTC time stands for its day), included'),
+    to: day.describe('Last UTC day (YYYY-MM-DD; an ISO-8601 UTC time stands for its day), included'),
   })
   .superRefine((q, ctx) => {
     const n = daysBetween(q.from, q.to);

@@ -1,4 +1,12 @@
 import { createHmac } from 'node:crypto';
+import { z } from 'zod';
+
+/** `X-Device-Id`, the optional device signal (API.md, Conventions). */
+export const deviceIdSchema = z
+  .string()
+  .trim()
+  .max(128)
+  .transform((v) => v || undefined); // an empty or blank header: no device
 
 /**
  * What a `fission_vid` cookie (and the visitor of an attribution token) may look like: 1 to 128

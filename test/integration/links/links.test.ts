@@ -81,6 +81,14 @@ describe('Links and the redirect', () => {
     });
     const inactive = await newLink({ campaignId: paused.body.id });
     expect([inactive.status, inactive.body.code]).toEqual([409, 'campaign_inactive']);
+    const longDevice = await h.call('POST', '/v1/links', {
+      token: h.token('kol-long-device', ['kol']),
+      body: { targetUrl: 'https://shop.example.com/' },
+      headers: { 'x-device-id': 'd'.repeat(129) },
+    });
+    expect([longDevice.status, longDevice.body.code]).toEqual([400, 'validation_failed']);
+    const mine = await h.call('GET', '/v1/kol/links', { token: h.token('kol-long-device', ['kol']) });
+    expect(mine.body.items).toEqual([]);
   });
 
   it('redirects with a token, no-store, and a visitor cookie when there is none', async () => {

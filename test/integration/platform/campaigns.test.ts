@@ -173,6 +173,21 @@ describe('Campaigns admin API', () => {
     for (const p of posts) expect(p.names, p.path).toContain('Idempotency-Key');
   });
 
+  it('declares the 409 and 422 that Idempotency-Key may answer on every POST of the spec', async () => {
+    const doc = (await h.call('GET', '/openapi.json')).body;
+    const posts = Object.entries(doc.paths).flatMap(([path, item]: [string, any]) =>
+      item.post ? [{ path, responses: item.post.responses }] : [],
+    );
+    for (const { path, responses } of posts) {
+      expect(Object.keys(responses), path).toEqual(expect.arrayContaining(['409', '422']));
+      for (const s of ['409', '422'])
+        expect(Object.keys(responses[s].content), `${path} ${s}`).toEqual(['application/problem+json']);
+    }
+    const shares = doc.paths['/v1/shares'].post.responses['409'];
+    expect(shares.description).toContain('idempotency_in_progress');
+    expect(shares.headers['Retry-After']).toBeDefined();
+  });
+
   it('declares 429 rate_limited, with Retry-After, on every /v1 operation of the spec (each is rate limited)', async () => {
     const doc = (await h.call('GET', '/openapi.json')).body;
     const ops = Object.entries(doc.paths).flatMap(([path, item]: [string, any]) =>
@@ -186,6 +201,7 @@ describe('Campaigns admin API', () => {
       expect(op.responses['429'].content['application/problem+json'].schema, at).toEqual({
         $ref: '#/components/schemas/Problem',
       });
+      expect(op.responses['429'].headers?.['Retry-After'], at).toBeDefined();
     }
   });
 

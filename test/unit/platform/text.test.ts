@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { maskName } from '#shared/domain/mask';
-import { isPrintableText, printableOnly, textSchema } from '#shared/domain/text';
+import { isPrintableText, printableOnly, textSchema, userIdSchema } from '#shared/domain/text';
 
 describe('Module: text', () => {
   it('takes what people type, CJK and emoji included', () => {
@@ -17,9 +18,18 @@ describe('Module: text', () => {
   it('trims and bounds a free-text field', () => {
     const title = textSchema(5);
     expect(title.parse('  标题  ')).toBe('标题');
-    expect(title.safeParse('   ').success).toBe(false);
+    const blank = title.safeParse('   ');
+    expect(blank.error?.issues.map((i) => i.message)).toEqual(['must not be blank']);
+    // The spec says so too: a pattern that a blank string does not match.
+    expect(z.toJSONSchema(title, { io: 'input' })).toMatchObject({ type: 'string', pattern: '\\S' });
     expect(title.safeParse('123456').success).toBe(false);
     expect(title.safeParse('a\u0000').success).toBe(false);
+  });
+
+  it('takes a user id in any language, never a blank one', () => {
+    expect(userIdSchema.parse('用户 42')).toBe('用户 42');
+    for (const s of ['', ' ', '\t']) expect([s, userIdSchema.safeParse(s).success]).toEqual([s, false]);
+    expect(z.toJSONSchema(userIdSchema, { io: 'input' })).toMatchObject({ pattern: '\\S', maxLength: 128 });
   });
 
   it('takes tabs and line breaks in a multi-line field, and nothing else unprintable', () => {
