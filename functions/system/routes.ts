@@ -104,7 +104,8 @@ function withRateLimits<D extends { paths?: object }>(doc: D): D {
     if (path.startsWith('/v1/'))
       for (const op of Object.values(item)) {
         if (!op?.responses) continue;
-        const limited = (op.responses['429'] ??= RATE_LIMITED) as { headers?: Record<string, unknown> };
+        op.responses['429'] ??= RATE_LIMITED;
+        const limited = op.responses['429'] as { headers?: Record<string, unknown> };
         limited.headers = { ...RATE_LIMITED.headers, ...limited.headers };
       }
   return doc;
