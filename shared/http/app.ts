@@ -56,6 +56,7 @@ export function createApp(deps: Deps, mount: (app: AreaApp) => void): AreaApp {
     createMiddleware<AppEnv>(async (c, next) => {
       c.set('deps', deps);
       if (isRedirect(c.req.path)) return next();
+      c.set('arrivedAt', deps.clock.now());
       const requestId = newId('req');
       c.set('requestId', requestId);
       c.set('userLimiter', userLimiter);

@@ -8,6 +8,8 @@ export type AppEnv = {
   Variables: {
     deps: Deps;
     requestId: string;
+    /** When the app took the request (the clock's milliseconds), before any middleware or turn. */
+    arrivedAt: number;
     principal: Principal;
     /** Caller scope for idempotency: the user id, `shop` for webhooks. */
     caller: string;

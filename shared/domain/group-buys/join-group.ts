@@ -76,7 +76,7 @@ const isHot = (g: GroupBuy, nowMs: number) => Boolean(g.contendedUntil && Date.p
  * neither race each other nor read it again.
  */
 export async function joinGroup(deps: Deps, input: JoinInput): Promise<JoinResult> {
-  const arrivedMs = deps.clock.now();
+  const arrivedMs = input.arrivedMs ?? deps.clock.now();
   return withTurn(deps.store, input.groupId, JOINS_IN_FLIGHT_PER_GROUP, () => tryJoin(deps, input, arrivedMs));
 }
 
@@ -87,6 +87,8 @@ type JoinInput = JoinGroupInput & {
   via?: { visitorId?: string; ref?: string };
   /** From the request's Idempotency-Key: a retry of a join that landed (its answer lost) answers it again. */
   requestKey?: string;
+  /** When the request arrived (default: now): a group formed after then took the last slot from this join. */
+  arrivedMs?: number;
 };
 type JoinResult = { groupId: string; memberCount: number; status: GroupStatus };
 
@@ -94,9 +96,26 @@ type JoinResult = { groupId: string; memberCount: number; status: GroupStatus };
 const madeByThisRequest = (entry: RosterEntry, input: JoinInput, nowMs: number) =>
   input.requestKey !== undefined && entry.requestKey === input.requestKey && madeWithinKeyRecord(entry.joinedAt, nowMs);
 
-/** The group formed after `arrivedMs`: a join that arrived before then lost the last slot to another (409 `group_full`). */
-const formedSince = (g: GroupBuy, arrivedMs: number) =>
-  g.status === 'formed' && g.formedAt !== undefined && Date.parse(g.formedAt) > arrivedMs;
+/**
+ * When this process saw the join that formed a group commit, by group: later than the `formedAt`
+ * that join stamped before writing, by the time the write took. Bounded like the handovers.
+ */
+const formedHereOf = perStore(() => new Map<string, number>());
+
+function noteFormedHere(store: Store, groupId: string, atMs: number): void {
+  const formed = formedHereOf(store);
+  if (formed.size >= HANDOVER_MAX) formed.delete(formed.keys().next().value as string);
+  formed.set(groupId, atMs);
+}
+
+/**
+ * The group formed after `arrivedMs`: a join that arrived before then lost the last slot to
+ * another (409 `group_full`), also when it arrived while the filling join's write was under way.
+ */
+const formedSince = (store: Store, g: GroupBuy, arrivedMs: number) =>
+  g.status === 'formed' &&
+  ((g.formedAt !== undefined && Date.parse(g.formedAt) > arrivedMs) ||
+    (formedHereOf(store).get(g.id) ?? Number.NEGATIVE_INFINITY) > arrivedMs);
 
 async function tryJoin(deps: Deps, input: JoinInput, arrivedMs: number): Promise<JoinResult> {
   const handedOver = takeOver(deps.store, input.groupId, deps.clock.now());
@@ -127,7 +146,7 @@ async function tryJoin(deps: Deps, input: JoinInput, arrivedMs: number): Promise
       throw new AlreadyMemberError();
     }
     if (!isOpenNow(g, now))
-      throw (attempt > 0 && g.status === 'formed') || formedSince(g, arrivedMs)
+      throw (attempt > 0 && g.status === 'formed') || formedSince(deps.store, g, arrivedMs)
         ? new GroupFullError()
         : new GroupClosedError();
     if (g.memberCount >= g.groupSize) throw new GroupFullError();
@@ -188,6 +207,7 @@ async function tryJoin(deps: Deps, input: JoinInput, arrivedMs: number): Promise
         events,
         onGroupFail: (old) => joinRefusal(old, input.userId, now),
       });
+      if (fills) noteFormedHere(deps.store, g.id, deps.clock.now());
       if (mode === 'exact' || fills) {
         // Written on `rev` (a filling join always is): the group as it now stands.
         const status: GroupStatus = fills ? 'formed' : 'open';

@@ -1,7 +1,8 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '#shared/clock';
 import { expireGroup } from '#shared/domain/group-buys/expire-group';
 import { findGroup, listMemberItems } from '#shared/store/group-buys';
+import { deferred } from '../../support/deferred.ts';
 import { createHarness, type Harness } from '../../support/harness.ts';
 import { createGroupCampaign, pendingEvents } from './support.ts';
 
@@ -156,6 +157,44 @@ describe('Group buys: the race for the last slot', () => {
 
     const outcomes = racing.map((r) => (r.status === 201 ? '201' : `${r.status} ${r.body.code}`)).sort();
     expect(outcomes).toEqual(['201', ...Array(19).fill('409 group_full')]);
+    expect([late.status, late.body.code]).toEqual([410, 'group_closed']);
+  });
+
+  it('answers 409 group_full to joins that arrived while the filling join was being written', async () => {
+    const cid = await createGroupCampaign(h, { groupSize: 2 });
+    const g = (
+      await h.call('POST', '/v1/group-buys', {
+        token: h.token('leader-slow'),
+        body: { campaignId: cid, orderId: 'ord-leader-slow' },
+      })
+    ).body;
+    const joinAs = (who: string) =>
+      h.call('POST', `/v1/group-buys/${g.id}/members`, { token: h.token(who), body: { orderId: `ord-${who}` } });
+    // The write that forms the group takes a while (a busy database): the other joins arrive meanwhile.
+    const writing = deferred();
+    const wrote = deferred();
+    const transact = h.deps.store.transact.bind(h.deps.store);
+    const spy = vi.spyOn(h.deps.store, 'transact').mockImplementation(async (items, ...rest) => {
+      const forms = items.some((i) => 'Update' in i && String(i.Update.UpdateExpression).includes(':formed'));
+      if (forms) {
+        writing.resolve();
+        await wrote.promise;
+      }
+      return transact(items, ...rest);
+    });
+    try {
+      const winner = joinAs('filler');
+      await writing.promise;
+      const racing = Array.from({ length: 10 }, (_, i) => joinAs(`meanwhile-${i}`));
+      await new Promise((r) => setTimeout(r, 200)); // each is in, waiting its turn behind the write
+      wrote.resolve();
+      expect((await winner).status).toBe(201);
+      const outcomes = (await Promise.all(racing)).map((r) => `${r.status} ${r.body.code}`);
+      expect(outcomes).toEqual(Array(10).fill('409 group_full'));
+    } finally {
+      spy.mockRestore();
+    }
+    const late = await joinAs('after-the-answer');
     expect([late.status, late.body.code]).toEqual([410, 'group_closed']);
   });
 });
