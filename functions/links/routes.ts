@@ -132,6 +132,12 @@ const followRoute = createRoute({
       headers: z.object({
         Location: z.string().describe('targetUrl with fission_ref added'),
         'Cache-Control': z.literal('no-store'),
+        'Set-Cookie': z
+          .string()
+          .optional()
+          .describe(
+            'The `fission_vid` visitor cookie (HttpOnly, SameSite=Lax, Path=/, 400 days; Secure when PUBLIC_BASE_URL is https), when the request had none',
+          ),
       }),
     },
     ...problems(404),

@@ -28,6 +28,15 @@ const refundAnswerSchema = z
   })
   .openapi('RefundAnswer');
 
+/** The timestamp the signature covers (the signature itself is the `webhookSignature` scheme). */
+const signedHeaders = z.object({
+  'x-fission-timestamp': z
+    .string()
+    .describe(
+      'Unix seconds when the shop signed the request; more than 300 s from the server’s clock → 401 `bad_signature`',
+    ),
+});
+
 export const orderRoutes = createArea();
 
 // POST /v1/orders/paid — the shop reports a paid order (signed webhook)
@@ -41,7 +50,7 @@ orderRoutes.openapi(
       'Signed with X-Fission-Timestamp / X-Fission-Signature (401 `bad_signature`). Idempotent per `orderId`: a repeat answers 200 with the first answer and has no second effect (the same `orderId` with another user, amount or currency → 409 `conflict`). Attribution: candidates are the attribution token (when its signature verifies) and the KOL clicks in the click history of `userId` and `visitorId` (read newest first, and oldest first too when the history holds more than 1,000 clicks); a candidate counts when its link belongs to an active commission campaign and it lies within that campaign’s window before `paidAt` (or up to 5 minutes after it: the shop’s clock may run behind). The newest counting click’s campaign decides the model: `last_click` takes the newest, `first_click` the oldest of that campaign; a token wins a tie. Commission = floor(amount × rateBps / 10000). An order whose buyer is the KOL, or whose click came from the KOL’s own device or visitor id, is attributed with `held: true` in OrderAttributed. Emits OrderPaid (with `firstOrder`) and, when attributed, OrderAttributed, in the same transaction as the order. A `paidAt` more than 5 minutes ahead of the server’s clock → 400 `validation_failed`.',
     security: webhookSecurity,
     middleware: [requireWebhookSignature(), idempotency()] as const,
-    request: { body: jsonBody(paidOrderSchema) },
+    request: { body: jsonBody(paidOrderSchema), headers: signedHeaders },
     responses: {
       201: jsonResponse(paidAnswerSchema, 'Recorded'),
       200: jsonResponse(paidAnswerSchema, 'Already recorded: the first answer'),
@@ -78,7 +87,7 @@ orderRoutes.openapi(
       'Idempotent per (`orderId`, `refundId`): a repeat answers 200 with the first answer (another amount → 409 `conflict`). Unknown order → 404; refunds adding up past the order amount → 409 `refund_exceeds_order`. For an attributed order this refund reverses floor(commission × refundedTotal / amount) minus what earlier refunds reversed, so the reversals never exceed the commission and a full refund reverses it all. Emits OrderRefunded in the same transaction. A refund that completes the refund of an order leading a group buy still open fails that group in the same transaction (`leader_refunded`, GroupBuyFailed); joins or refunds of the same order that keep landing first end in 409 `conflict` after about 20 s (retry). A `refundedAt` more than 5 minutes ahead of the server’s clock, or more than 5 minutes before the order’s `paidAt`, → 400 `validation_failed`.',
     security: webhookSecurity,
     middleware: [requireWebhookSignature(), idempotency()] as const,
-    request: { body: jsonBody(refundSchema) },
+    request: { body: jsonBody(refundSchema), headers: signedHeaders },
     responses: {
       201: jsonResponse(refundAnswerSchema, 'Recorded'),
       200: jsonResponse(refundAnswerSchema, 'Already recorded: the first answer'),

@@ -122,7 +122,8 @@ export const RULES_SCHEMA_NAMES = {
 
 /** How the spec documents `rules`: one of the four types' schemas, which one `type` says. */
 const rulesDoc = {
-  description: 'Rules for the campaign type: the schema named after `type` (see API.md, Campaigns)',
+  description:
+    'Rules for the campaign type: the schema named after `type` (see API.md, Campaigns); rules of another type → 400. Checked across fields too (400): bargain `floorPrice` < `originalPrice` and `originalPrice - floorPrice` ≥ `helpersRequired`; group buy `groupPrice` ≤ `originalPrice` and `leaderPrice` ≤ `groupPrice`.',
   oneOf: Object.values(RULES_SCHEMA_NAMES).map((name) => ({ $ref: `#/components/schemas/${name}` })),
 };
 
@@ -143,7 +144,7 @@ export const createCampaignSchema = z
     type: z.enum(CAMPAIGN_TYPES),
     title: textSchema(200),
     startsAt: utcTimeSchema.optional(),
-    endsAt: utcTimeSchema.optional(),
+    endsAt: utcTimeSchema.optional().describe('After `startsAt` when both are given (else 400)'),
     rules: z
       .preprocess(
         // A record drops a `__proto__` key while copying; the type's strict schema would refuse it.
