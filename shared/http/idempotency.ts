@@ -22,6 +22,20 @@ export const IDEMPOTENCY_KEEP_SECONDS = 25 * 3600;
 export function madeWithinKeyRecord(createdAt: string, nowMs: number): boolean {
   return nowMs - Date.parse(createdAt) <= IDEMPOTENCY_KEEP_SECONDS * 1000;
 }
+
+/**
+ * Whether what was made at `madeAt` under `madeKey` (an action's record: a help, a binding, a
+ * member) is what the request with `requestKey` made: a retry of it, within the key's record.
+ */
+export function madeByRequest(
+  madeKey: string | undefined,
+  madeAt: string,
+  requestKey: string | undefined,
+  nowMs: number,
+): boolean {
+  return requestKey !== undefined && madeKey === requestKey && madeWithinKeyRecord(madeAt, nowMs);
+}
+
 /**
  * A request still "running" after this long is taken to have died; its key may be used again. On
  * the local server (the table's sole writer) one marked running by an earlier run is taken at once.

@@ -2,7 +2,7 @@ import { iso, utcDay } from '../../clock.ts';
 import type { Deps } from '../../deps.ts';
 import { ConflictError, NotFoundError } from '../../errors.ts';
 import { outboxPut } from '../../events/outbox.ts';
-import { madeWithinKeyRecord } from '../../http/idempotency.ts';
+import { madeByRequest } from '../../http/idempotency.ts';
 import { type BargainUser, helpsOnDay, readForHelp, recordHelp } from '../../store/bargains.ts';
 import type { TxItem } from '../../store/store.ts';
 import { maskName } from '../mask.ts';
@@ -44,10 +44,6 @@ const resultOf = (help: BargainHelp, chain: BargainChain): HelpResult => ({
   status: help.position === chain.helpersRequired ? 'completed' : 'active',
 });
 
-/** Whether `help` is the one a retry of this request made: the same key, within its record. */
-const madeByThisRequest = (help: BargainHelp, input: HelpInput, nowMs: number) =>
-  input.requestKey !== undefined && help.requestKey === input.requestKey && madeWithinKeyRecord(help.helpedAt, nowMs);
-
 /** Refuses a help the chain as read cannot take: expired (410) or completed/purchased (409). */
 function assertHelpable(chain: BargainChain, nowMs: number): void {
   const status = effectiveStatus(chain, nowMs);
@@ -72,7 +68,8 @@ export async function helpBargain(deps: Deps, input: HelpInput): Promise<HelpRes
       // Before the chain's state: a helper retrying a help whose answer was lost hears that it
       // landed, with its own answer again when the retry carries the help's Idempotency-Key.
       if (help) {
-        if (madeByThisRequest(help, input, deps.clock.now())) return resultOf(help, chain);
+        if (madeByRequest(help.requestKey, help.helpedAt, input.requestKey, deps.clock.now()))
+          return resultOf(help, chain);
         throw new AlreadyHelpedError();
       }
       assertHelpable(chain, deps.clock.now());

@@ -2,7 +2,7 @@ import { iso } from '../../clock.ts';
 import type { Deps } from '../../deps.ts';
 import { CampaignInactiveError, ConflictError, NotFoundError } from '../../errors.ts';
 import { outboxPut } from '../../events/outbox.ts';
-import { madeWithinKeyRecord } from '../../http/idempotency.ts';
+import { madeByRequest } from '../../http/idempotency.ts';
 import { findGroup, joinGroupWrite, refreshOpenSortKey } from '../../store/group-buys.ts';
 import { perStore } from '../../store/per-store.ts';
 import type { Store } from '../../store/store.ts';
@@ -92,10 +92,6 @@ type JoinInput = JoinGroupInput & {
 };
 type JoinResult = { groupId: string; memberCount: number; status: GroupStatus };
 
-/** Whether `entry` is the member a retry of this request made: the same key, within its record. */
-const madeByThisRequest = (entry: RosterEntry, input: JoinInput, nowMs: number) =>
-  input.requestKey !== undefined && entry.requestKey === input.requestKey && madeWithinKeyRecord(entry.joinedAt, nowMs);
-
 /**
  * When this process saw the join that formed a group commit, by group: later than the `formedAt`
  * that join stamped before writing, by the time the write took. Bounded like the handovers.
@@ -139,7 +135,7 @@ async function tryJoin(deps: Deps, input: JoinInput, arrivedMs: number): Promise
     const mine = withMembers ? g.roster[input.userId] : undefined;
     if (mine) {
       // A retry of the join that made this member, its answer lost: the group as it now stands.
-      if (madeByThisRequest(mine, input, now)) {
+      if (madeByRequest(mine.requestKey, mine.joinedAt, input.requestKey, now)) {
         const { memberCount, status } = viewOf(g, now, deps.config.h5BaseUrl);
         return { groupId: g.id, memberCount, status };
       }

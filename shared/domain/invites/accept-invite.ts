@@ -2,7 +2,7 @@ import { iso } from '../../clock.ts';
 import type { Deps } from '../../deps.ts';
 import { ForbiddenError, NotFoundError } from '../../errors.ts';
 import { outboxPut } from '../../events/outbox.ts';
-import { madeWithinKeyRecord } from '../../http/idempotency.ts';
+import { madeByRequest } from '../../http/idempotency.ts';
 import { CODE_PATTERN, newId } from '../../ids.ts';
 import { findInviteCode, insertBinding } from '../../store/invites.ts';
 import type { TxItem } from '../../store/store.ts';
@@ -25,12 +25,6 @@ const acceptedView = (b: InviteBinding): AcceptedInvite => ({
   status: 'accepted',
   acceptedAt: b.acceptedAt,
 });
-
-/** Whether `binding` is the one a retry of this request made: the same key, within its record. */
-const madeByThisRequest = (binding: InviteBinding, input: { requestKey?: string }, nowMs: number) =>
-  input.requestKey !== undefined &&
-  binding.requestKey === input.requestKey &&
-  madeWithinKeyRecord(binding.acceptedAt, nowMs);
 
 /**
  * Binds the caller to the inviter of `code`, first binding per (campaign, invitee) wins.
@@ -136,9 +130,9 @@ export async function acceptInvite(
       });
       return acceptedView(binding);
     } catch (e) {
-      const mine =
-        e instanceof AlreadyInvitedError && e.binding && madeByThisRequest(e.binding, input, deps.clock.now());
-      if (mine) return acceptedView(e.binding);
+      const b = e instanceof AlreadyInvitedError ? e.binding : undefined;
+      // A retry of the accept that made this binding, its answer lost: that accept's answer.
+      if (b && madeByRequest(b.requestKey, b.acceptedAt, input.requestKey, deps.clock.now())) return acceptedView(b);
       if (e instanceof ExistingCustomerError && !existingCustomer) existingCustomer = true;
       else if (e instanceof RewardCapReachedError && !capReached) capReached = true;
       else if (e instanceof MutualInviteError && !mutual) mutual = true;
