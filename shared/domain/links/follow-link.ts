@@ -7,7 +7,7 @@ import { isBot } from './bots.ts';
 import type { Link } from './link.schema.ts';
 import type { ClickInput } from './record-click.ts';
 import { withRef } from './target-url.ts';
-import { derivedVisitorId, deviceHash, visitorFromCookie } from './visitor.ts';
+import { derivedVisitorId, deviceHash, newVisitorId, visitorFromCookie } from './visitor.ts';
 
 /** Links never change once created, so a warm instance keeps them a minute: the hot path skips the read. */
 const CACHE_MS = 60_000;
@@ -49,7 +49,8 @@ export interface FollowInput {
 
 /**
  * Resolves `GET /s/{code}`: 404 for an unknown code; otherwise the target with a fresh signed
- * `fission_ref` token. The visitor is the cookie's id, else a keyed hash of IP + User-Agent.
+ * `fission_ref` token. The visitor is the cookie's id, else a new one (the answer sets the cookie),
+ * whose click is unique once per keyed hash of IP + User-Agent.
  * Bots get the redirect but no click.
  */
 export async function followLink(
@@ -62,7 +63,11 @@ export async function followLink(
   if (!link) throw new NotFoundError('link');
   const secret = deps.config.attributionSecret;
   const fromCookie = visitorFromCookie(input.cookie);
-  const visitorId = fromCookie ?? derivedVisitorId(secret, input.ip, input.userAgent ?? '');
+  // A first visit gets an id of its own (its cookie from now on): two phones behind one carrier
+  // address with the same browser are two visitors. Its click still counts once per IP + User-Agent
+  // hash, so a browser that keeps no cookies is not a new unique visitor on every click.
+  const visitorId = fromCookie ?? newVisitorId();
+  const uniqueAs = fromCookie ? undefined : derivedVisitorId(secret, input.ip, input.userAgent ?? '');
   const token = signAttributionToken(secret, { code: link.code, visitorId, issuedAtMs: now });
   const dev = deviceHash(secret, input.deviceId);
   return {
@@ -75,6 +80,7 @@ export async function followLink(
           click: {
             link,
             visitorId,
+            ...(uniqueAs ? { uniqueAs } : {}),
             atMs: now,
             ...(input.userId ? { userId: input.userId } : {}),
             ...(dev ? { deviceHash: dev } : {}),

@@ -46,6 +46,8 @@ function counterShard(nowMs: number): number {
 export interface ClickInput {
   link: Link;
   visitorId: string;
+  /** Who the click is unique for, when not `visitorId`: a first visit (no cookie yet) counts once per IP + User-Agent hash. */
+  uniqueAs?: string;
   /** The signed-in user, when the redirect carried a valid bearer token. */
   userId?: string;
   deviceHash?: string;
@@ -78,7 +80,11 @@ export async function recordClick(deps: Pick<Deps, 'store'>, click: ClickInput):
   const history = [putClickHistory(deps.store, `v:${visitorId}`, record)];
   if (click.userId) history.push(putClickHistory(deps.store, `u:${click.userId}`, record));
   const counted = (async () => {
-    const unique = await claimUnique(deps, link.code, visitorId, atMs);
+    const [unique] = await Promise.all([
+      claimUnique(deps, link.code, click.uniqueAs ?? visitorId, atMs),
+      // The new cookie's own window starts with this click, so its next clicks are repeats of it.
+      ...(click.uniqueAs ? [claimUnique(deps, link.code, visitorId, atMs)] : []),
+    ]);
     const shard = counterShard(atMs);
     const counts: Promise<void>[] = [addLinkClicks(deps.store, link.code, shard, 1, unique ? 1 : 0)];
     if (link.kind === 'kol')

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 
 /** `X-Device-Id`, the optional device signal (API.md, Conventions). */
@@ -23,11 +23,20 @@ export function visitorFromCookie(cookie: string | undefined): string | undefine
 }
 
 /**
- * The visitor id of a client without a cookie: a keyed hash of IP + User-Agent, so the raw IP
- * is never stored and cannot be recovered by hashing every address.
+ * Who a client without a cookie is, for counting its clicks: a keyed hash of IP + User-Agent, so
+ * the raw IP is never stored and cannot be recovered by hashing every address. Many people share
+ * one (carrier NAT, the same phone model), so it names no one for attribution: see newVisitorId.
  */
 export function derivedVisitorId(secret: string, ip: string, userAgent: string): string {
   return `h${createHmac('sha256', secret).update(`visitor|${ip}|${userAgent}`).digest('base64url').slice(0, 27)}`;
+}
+
+/**
+ * The id the `fission_vid` cookie gives a first visit (27 random base64url characters): a visitor
+ * of its own, never shared with another person behind the same address.
+ */
+export function newVisitorId(): string {
+  return `v${randomBytes(20).toString('base64url')}`;
 }
 
 /** A keyed hash of an `X-Device-Id`, stored instead of the id itself. */

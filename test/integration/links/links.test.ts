@@ -101,7 +101,7 @@ describe('Links and the redirect', () => {
     expect(location.searchParams.get('x')).toBe('1');
     expect(location.searchParams.get('fission_ref')).toMatch(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/);
     const cookie = r.headers.get('set-cookie')!;
-    expect(cookie).toMatch(/^fission_vid=h[A-Za-z0-9_-]{27};/);
+    expect(cookie).toMatch(/^fission_vid=v[A-Za-z0-9_-]{27};/);
     expect(cookie).toContain('HttpOnly');
     expect(cookie).toContain('SameSite=Lax');
     expect(cookie).toMatch(/Max-Age=\d{8}/);
@@ -193,18 +193,25 @@ describe('Links and the redirect', () => {
     expect(await visitorOf('bad%20; fission_vid=vSecond')).toEqual({ visitor: 'vSecond', newCookie: false });
   });
 
-  it('knows a visitor without a cookie by a hash of their address (a proxy’s X-Forwarded-For locally) and User-Agent', async () => {
+  it('counts a visitor without a cookie once per hash of their address (a proxy’s X-Forwarded-For locally) and User-Agent, and gives each a cookie of their own', async () => {
     const { body: link } = await newLink();
     const from = (ip: string, ua = UA) => click(link.code, { 'x-forwarded-for': `${ip}, 10.0.0.1`, 'user-agent': ua });
     const answers = [await from('203.0.113.1'), await from('203.0.113.1'), await from('203.0.113.2')];
     answers.push(await from('203.0.113.2', 'Mozilla/5.0 (Android)'));
     const cookies = answers.map((r) => /fission_vid=([^;]+)/.exec(r.headers.get('set-cookie') ?? '')?.[1]);
-    expect(cookies[0]).toBe(cookies[1]);
-    expect(new Set(cookies).size).toBe(3);
-    for (const c of cookies) expect(c).not.toContain('203');
+    // Two people behind one address with the same browser are two visitors: a cookie each, never the address.
+    expect(new Set(cookies).size).toBe(4);
+    for (const c of cookies) expect(c).toMatch(/^v[A-Za-z0-9_-]{27}$/);
+    const tokenVisitor = (r: { headers: Headers }) =>
+      Buffer.from(new URL(r.headers.get('location')!).searchParams.get('fission_ref')!.split('.')[0]!, 'base64url')
+        .toString('utf8')
+        .split('~')[1];
+    expect(answers.map(tokenVisitor)).toEqual(cookies);
+    // The first visitor comes back with the cookie it was given: a repeat within its 30 minutes.
+    await click(link.code, { cookie: `fission_vid=${cookies[0]}`, 'user-agent': UA });
     const list = await h.call('GET', '/v1/kol/links?limit=100', { token: kol });
     expect(list.body.items.find((l: { code: string }) => l.code === link.code)).toMatchObject({
-      clicks: 4,
+      clicks: 5,
       uniqueClicks: 3,
     });
   });
