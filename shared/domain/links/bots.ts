@@ -1,11 +1,13 @@
 /**
  * User-Agents of crawlers, link unfurlers and uptime monitors that name themselves: they are
- * redirected like anyone else but their clicks are not counted. HTTP client libraries (curl,
+ * redirected like anyone else but their clicks are not counted. Names, not apps: Baidu's and
+ * Telegram's in-app browsers are people (their crawlers say `Baiduspider`, `TelegramBot`), and so
+ * is a CUBOT phone. HTTP client libraries (curl,
  * python-requests, Go, Node), and headless browsers are counted: people, apps and test suites
  * follow links with them, and a scraper hiding behind one looks like any visitor anyway.
  */
 const BOT_PATTERN =
-  /bot\b|bot\/|crawl|spider|slurp|facebookexternalhit|facebot|embedly|preview|whatsapp|telegram|discord|slack|skypeuripreview|yandex|baidu|bytespider|petalbot|semrush|ahrefs|mj12|lighthouse|pingdom|uptime|scrapy|feedfetcher|mediapartners/i;
+  /(?<!cu)bot\b|bot\/|crawl|spider|slurp|facebookexternalhit|embedly|iframely|preview|whatsapp|slack|yandex(?:images|metrika|favicons)|bytespider|semrush|ahrefs|mj12|lighthouse|pingdom|uptime|scrapy|feedfetcher|mediapartners|googleother|google-inspectiontool|ia_archiver/i;
 
 /** True for a User-Agent of a known bot. */
 export function isBot(userAgent: string | undefined): boolean {
