@@ -176,8 +176,9 @@ inviteRoutes.openapi(
       '404; campaign not active → 409 `campaign_inactive`. `signup` campaigns qualify at once ' +
       '(InviteQualified); `first_order` campaigns qualify on the invitee’s first paid order. The binding is ' +
       'always recorded, but earns no reward when the inviter is past `maxRewardedInvitesPerInviter` or when the ' +
-      'invitee had already paid an order before accepting (not a new user: a `paidAt` more than 5 minutes before ' +
-      'the accept, the shop’s clock skew allowed for); the same `X-Device-Id` on both ' +
+      'invitee had already paid an order before accepting (not a new user: its paid webhook arrived before the accept, ' +
+      'whatever its `paidAt`; or it arrives later with a `paidAt` more than 5 minutes before the accept, the shop’s ' +
+      'clock skew allowed for, as an order paid just after the accept may carry a slightly earlier time); the same `X-Device-Id` on both ' +
       'sides, or a mutual invite (the caller accepts the code of someone who accepted theirs), records it ' +
       'with the rewards held for review (`heldFor` on the binding says why).\n\n' +
       VIA_DOC,
