@@ -10,6 +10,12 @@ const list = z
       .filter(Boolean),
   );
 const int = (def: number) => z.coerce.number().int().nonnegative().default(def);
+/** A web address pages and links may use: http or https only. */
+const webUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+/** Host names as a URL's hostname reads them (`shop.example.com`, `[::1]`): no scheme, path or port. */
+const HOST_NAME = /^(?:[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?|\[[0-9a-f:.]+\])$/;
+/** A browser origin (`https://shop.example.com`, `http://localhost:5173`), or `*`. */
+const ORIGIN = /^(?:\*|https?:\/\/(?:[a-z0-9_-]+(?:\.[a-z0-9_-]+)*|\[[0-9a-f:.]+\])(?::\d{1,5})?)$/;
 
 const envSchema = z.object({
   TABLE_NAME: z.string().min(3).default('fission'),
@@ -22,12 +28,16 @@ const envSchema = z.object({
   WEBHOOK_SECRET: z.string().min(1).default('change-me'),
   /** Signs attribution tokens (`fission_ref`); defaults to a key derived from JWT_SECRET. */
   ATTRIBUTION_SECRET: z.string().min(1).optional(),
-  PUBLIC_BASE_URL: z.string().url().default('http://localhost:3000'),
+  PUBLIC_BASE_URL: webUrl.default('http://localhost:3000'),
   /** H5 pages of shared objects (bargain, group buy, invite, product) live under this URL. */
-  H5_BASE_URL: z.string().url().optional(),
-  ALLOWED_REDIRECT_HOSTS: list,
+  H5_BASE_URL: webUrl.optional(),
+  ALLOWED_REDIRECT_HOSTS: list.refine((hosts) => hosts.every((h) => HOST_NAME.test(h)), {
+    message: 'must be host names (shop.example.com), not URLs',
+  }),
   /** Origins allowed to call the API from a browser (comma-separated); empty = any. */
-  CORS_ORIGINS: list,
+  CORS_ORIGINS: list.refine((origins) => origins.every((o) => ORIGIN.test(o)), {
+    message: 'must be origins (https://shop.example.com, with a port where there is one) or *',
+  }),
   RATE_LIMIT_USER_PER_SEC: int(50),
   RATE_LIMIT_IP_PER_SEC: int(500),
   /** How long click counter ADDs of one item gather before they are written (the local server: 250). */
