@@ -12,8 +12,9 @@ const CATCH_UP_ROUNDS = 3;
  * process put in the due index falls due, so a commission locked for 2 seconds unlocks at its
  * `unlockAt`, not up to a round later. Rounds never overlap; one asked for while another runs
  * follows it. `caughtUp()` waits until every item noted due by now has been visited: reads of
- * what the sweeper changes (the ledger) call it first. Items written before a restart are found
- * by the rounds.
+ * what the sweeper changes (the ledger) call it first. Items this process did not write, or due
+ * beyond the horizon when written, are noted by the rounds, which read what falls due next; the
+ * first round after a start is one to wait for, as items written before it may be due.
  */
 export class LocalSweeper {
   /** Due times noted and not yet visited by a round, and the earliest of them. */
@@ -37,6 +38,8 @@ export class LocalSweeper {
   start(): void {
     this.interval = setInterval(() => void this.sweep(), this.intervalMs);
     this.stopListening = onDueItem((ms) => this.note(ms));
+    // What an earlier run left may be due already: the first round is one a read waits for.
+    this.note(this.deps.clock.now());
   }
 
   /** Stops the rounds and wake-ups (none starts after), and waits for the round under way. */
@@ -62,7 +65,9 @@ export class LocalSweeper {
       if (this.stopped) return;
       const upTo = this.deps.clock.now();
       try {
-        await sweepOnce(this.deps, this.tasks);
+        // Each round also notes what falls due next (written before this run, or due further off than
+        // the horizon when written), so its round comes at its due time too.
+        await sweepOnce(this.deps, this.tasks, { lookAheadMs: WAKE_HORIZON_MS, onUpcoming: (ms) => this.note(ms) });
       } catch (e) {
         this.deps.log.error('sweep failed', { error: e as Error });
       }

@@ -72,11 +72,13 @@ export async function helpBargain(deps: Deps, input: HelpInput): Promise<HelpRes
           return resultOf(help, chain);
         throw new AlreadyHelpedError();
       }
-      assertHelpable(chain, deps.clock.now());
+      // The campaign before the chain: one that ended (by PATCH or at its `endsAt`, which also
+      // ends its chains) or is paused answers 409 `campaign_inactive`, however its chain stands.
       if (!checkedCampaign) {
         await assertCampaignActive(deps, chain.campaignId);
         checkedCampaign = true;
       }
+      assertHelpable(chain, deps.clock.now());
       const now = deps.clock.now();
       if (Number(helper?.[helpsOnDay(utcDay(now))] ?? 0) >= chain.maxHelpsPerUserPerDay)
         throw new DailyHelpLimitError(secondsUntilNextUtcDay(now));

@@ -141,15 +141,17 @@ async function tryJoin(deps: Deps, input: JoinInput, arrivedMs: number): Promise
       }
       throw new AlreadyMemberError();
     }
+    // The campaign before the group: one that ended (by PATCH or at its `endsAt`, which also ends
+    // its groups) or is paused answers 409 `campaign_inactive`, however its group stands.
+    if (attempt === 0) {
+      const campaign = await readCampaignCached(deps.store, g.campaignId);
+      if (!campaign || campaignStatus(campaign, now) !== 'active') throw new CampaignInactiveError();
+    }
     if (!isOpenNow(g, now))
       throw (attempt > 0 && g.status === 'formed') || formedSince(deps.store, g, arrivedMs)
         ? new GroupFullError()
         : new GroupClosedError();
     if (g.memberCount >= g.groupSize) throw new GroupFullError();
-    if (attempt === 0) {
-      const campaign = await readCampaignCached(deps.store, g.campaignId);
-      if (!campaign || campaignStatus(campaign, now) !== 'active') throw new CampaignInactiveError();
-    }
     const nowIso = iso(now);
     const entry: RosterEntry = {
       orderId: input.orderId,

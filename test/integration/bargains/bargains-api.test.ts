@@ -281,6 +281,24 @@ describe('Bargains API', () => {
       }
     });
 
+    it('answers 409 campaign_inactive to a help once the campaign’s endsAt has passed, which ended its chain too', async () => {
+      const endsAt = new Date(clock.now() + 120_000).toISOString();
+      const c = await h.call('POST', '/v1/admin/campaigns', {
+        token: h.token('admin-1', ['admin']),
+        body: { type: 'bargain', title: 'Ends soon', endsAt, rules: baseRules },
+      });
+      const chain = await startChain(h, c.body.id, 'init-ends');
+      expect(chain.expiresAt).toBe(endsAt);
+      const saved = clock.now();
+      clock.set(Date.parse(endsAt) + 1000);
+      try {
+        const late = await help(h, chain.id, 'after-the-end');
+        expect([late.status, late.body.code]).toEqual([409, 'campaign_inactive']);
+      } finally {
+        clock.set(saved);
+      }
+    });
+
     it('lets the initiator start a new chain once the old one is past expiresAt, before any sweep', async () => {
       const c = await createBargainCampaign(h, { durationSeconds: 30 });
       const old = await startChain(h, c, 'init-f');

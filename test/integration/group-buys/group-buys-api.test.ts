@@ -64,6 +64,18 @@ describe('Group buys API', () => {
       expect(c.status).toBe(201);
       const g = await open(user().token, undefined, c.body.id);
       expect([g.status, g.body.expiresAt]).toEqual([201, endsAt]);
+      // Past endsAt the group has failed with its campaign: a join hears of the campaign, as after a PATCH to ended.
+      const saved = clock.now();
+      clock.set(Date.parse(endsAt) + 1000);
+      try {
+        const late = await h.call('POST', `/v1/group-buys/${g.body.id}/members`, {
+          token: user().token,
+          body: { orderId: 'o-after-the-end' },
+        });
+        expect([late.status, late.body.code]).toEqual([409, 'campaign_inactive']);
+      } finally {
+        clock.set(saved);
+      }
     });
 
     it('refuses a leader over maxOpenGroupsPerUser with 409 too_many_open_groups, until the open group expires', async () => {

@@ -52,7 +52,7 @@ async function reconcileWhile(
 
 /** Sweeps a few entries per shard at a time until nothing is due, so unlocks land all through the reads. */
 async function unlockAll(h: Harness): Promise<void> {
-  while ((await sweepOnce(h.deps, sweepTasks, 3)) > 0);
+  while ((await sweepOnce(h.deps, sweepTasks, { batch: 3 })) > 0);
 }
 
 describe('Reconciliation: reports only mismatches that hold on a stable read', () => {
