@@ -11,7 +11,7 @@ export type PutOutcome = { ok: true } | { ok: false; old: Item | undefined };
 interface Pending {
   item: Item;
   condition: string;
-  values: Record<string, unknown>;
+  values: Record<string, unknown> | undefined;
   done: (o: PutOutcome) => void;
   fail: (e: unknown) => void;
 }
@@ -33,7 +33,7 @@ export class ConditionalPutBatcher {
     this.batcher = new MicroBatcher(MAX_ITEMS, delayMs, (batch) => this.send(batch));
   }
 
-  put(item: Item, condition: string, values: Record<string, unknown>): Promise<PutOutcome> {
+  put(item: Item, condition: string, values?: Record<string, unknown>): Promise<PutOutcome> {
     return new Promise<PutOutcome>((done, fail) => this.batcher.add({ item, condition, values, done, fail }));
   }
 
@@ -47,7 +47,7 @@ export class ConditionalPutBatcher {
         await this.store
           .put(p.item, {
             condition: p.condition,
-            values: p.values,
+            ...(p.values ? { values: p.values } : {}),
             onFail: (o) => {
               old = o;
               refused = true;
@@ -69,7 +69,7 @@ export class ConditionalPutBatcher {
                 TableName: this.store.tableName,
                 Item: p.item,
                 ConditionExpression: p.condition,
-                ExpressionAttributeValues: p.values,
+                ...(p.values ? { ExpressionAttributeValues: p.values } : {}),
                 ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
               },
             })),

@@ -252,6 +252,11 @@ export const linkVisitorKey = (code: string, visitorId: string): Key => ({
   pk: `LINKVISIT#${code}#${visitorId}`,
   sk: 'VISIT',
 });
+/** A visitor seen in a scope (a KOL's UTC day, an owner's shared object): counts each visitor once there. */
+export const visitorSeenKey = (scope: string, visitorId: string): Key => ({
+  pk: `SEEN#${scope}#${visitorId}`,
+  sk: 'SEEN',
+});
 /** A visitor's (`v:<id>`) or user's (`u:<id>`) click history, queried by time for attribution. */
 export const clickHistoryPk = (subject: string) => `VCLICKS#${subject}`;
 export const clickHistoryKey = (subject: string, clickedAt: string, code: string): Key => ({

@@ -12,6 +12,7 @@ import {
   linksByOwnerIndex,
   linksByOwnerPk,
   linkVisitorKey,
+  visitorSeenKey,
 } from './keys.ts';
 import { perStore } from './per-store.ts';
 import type { Item, Page, Store, TxItem } from './store.ts';
@@ -127,29 +128,55 @@ const claimCoalescerOf = perStore(
 );
 
 /**
+ * Whether this is the visitor's first click in `scope` (a KOL's UTC day, an owner's shared
+ * object): a conditional put per (scope, visitor), so the database decides under any
+ * concurrency; clicks of the same pair arriving together share one write, the earliest counting.
+ * The item expires at `untilMs` (never without).
+ */
+export async function claimFirstVisit(
+  store: Store,
+  scope: string,
+  visitorId: string,
+  untilMs?: number,
+): Promise<boolean> {
+  return visitCoalescerOf(store).submit(`${scope}#${visitorId}`, { scope, visitorId, untilMs });
+}
+
+type Visit = { scope: string; visitorId: string; untilMs: number | undefined };
+const visitCoalescerOf = perStore(
+  (store) =>
+    new Coalescer<Visit, boolean>(async (_key, visits) => {
+      const { scope, visitorId, untilMs } = visits[0]!;
+      const outcome = await conditionalPutBatcherOf(store).put(
+        {
+          ...visitorSeenKey(scope, visitorId),
+          entity: 'visitor_seen',
+          ...(untilMs !== undefined ? { ttl: Math.floor(untilMs / 1000) } : {}),
+        },
+        'attribute_not_exists(pk)',
+      );
+      return visits.map((_, i) => outcome.ok && i === 0);
+    }),
+);
+
+/**
  * Adds to one shard of a link's counters: an atomic ADD (no transaction, so no conflicts on a hot
  * link), coalesced with other clicks on the same shard in the same few milliseconds.
  */
-export async function addLinkClicks(
-  store: Store,
-  code: string,
-  shard: number,
-  clicks: number,
-  uniqueClicks: number,
-): Promise<void> {
-  await addBufferOf(store).add(linkCounterKey(code, shard), 'link_counter', { clicks, uniqueClicks });
+export async function addLinkClicks(store: Store, code: string, shard: number, counts: LinkCounts): Promise<void> {
+  await addBufferOf(store).add(linkCounterKey(code, shard), 'link_counter', { ...counts });
 }
 
 /** Every link's totals, summed over its counter shards (16 keys per link, read in parallel batches). */
 export async function readLinkCounts(store: Store, codes: string[]): Promise<Map<string, LinkCounts>> {
-  const out = new Map<string, LinkCounts>(codes.map((c) => [c, { clicks: 0, uniqueClicks: 0 }]));
+  const out = new Map<string, LinkCounts>(codes.map((c) => [c, { clicks: 0, uniqueClicks: 0, newVisitors: 0 }]));
   const keys = [...out.keys()].flatMap((code) =>
     Array.from({ length: CLICK_SHARDS }, (_, s) => linkCounterKey(code, s)),
   );
   const chunks: (typeof keys)[] = [];
   for (let i = 0; i < keys.length; i += 100) chunks.push(keys.slice(i, i + 100));
   const results = await Promise.all(
-    chunks.map((k) => store.batchGet<{ pk: string; clicks?: number; uniqueClicks?: number }>(k)),
+    chunks.map((k) => store.batchGet<{ pk: string; clicks?: number; uniqueClicks?: number; newVisitors?: number }>(k)),
   );
   for (const item of results.flat()) {
     const code = item.pk.slice('LINKCOUNT#'.length, item.pk.lastIndexOf('#'));
@@ -157,6 +184,7 @@ export async function readLinkCounts(store: Store, codes: string[]): Promise<Map
     if (!c) continue;
     c.clicks += item.clicks ?? 0;
     c.uniqueClicks += item.uniqueClicks ?? 0;
+    c.newVisitors += item.newVisitors ?? 0;
   }
   return out;
 }

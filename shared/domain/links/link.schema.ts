@@ -50,4 +50,6 @@ export interface Link {
 export interface LinkCounts {
   clicks: number;
   uniqueClicks: number;
+  /** Visitors whose first click on the owner's shares of the object was on this link (share links only). */
+  newVisitors: number;
 }

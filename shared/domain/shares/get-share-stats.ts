@@ -12,8 +12,8 @@ export interface ShareStats {
 }
 
 /**
- * The caller's shares of an object, summed: clicks and unique visitors (30-minute unique clicks)
- * of every share link, and conversions. An object the caller never shared → 404.
+ * The caller's shares of an object, summed: clicks and distinct visitors (each counted on the share
+ * link of their first click) of every share link, and conversions. An object the caller never shared → 404.
  */
 export async function getShareStats(
   deps: Pick<Deps, 'store'>,
@@ -29,7 +29,7 @@ export async function getShareStats(
   let uniqueVisitors = 0;
   for (const c of counts.values()) {
     clicks += c.clicks;
-    uniqueVisitors += c.uniqueClicks;
+    uniqueVisitors += c.newVisitors;
   }
   return { shares: stats?.shares ?? shares.length, clicks, uniqueVisitors, conversions: stats?.conversions ?? 0 };
 }

@@ -96,6 +96,7 @@ describe('Shares', () => {
     const v1 = await clickAs(a.body.code, 'visitor-s-2');
     await clickAs(a.body.code, 'visitor-s-2');
     await clickAs(b.body.code, 'visitor-s-3');
+    await clickAs(b.body.code, 'visitor-s-2'); // the same visitor through the other share: not a new one
     await helped(chain2, 'helper-1', { ref: v1.ref });
     await helped(chain2, 'helper-1', { ref: v1.ref });
     await helped(chain2, 'helper-2', { visitorId: 'visitor-s-3' });
@@ -105,7 +106,7 @@ describe('Shares', () => {
     await helped(chain2, 'helper-5', { ref: `${v1.ref.slice(0, -1)}${v1.ref.endsWith('A') ? 'B' : 'A'}` });
     const r = await stats('bargain', chain2);
     expect(r.status).toBe(200);
-    expect(r.body).toEqual({ shares: 2, clicks: 3, uniqueVisitors: 2, conversions: 2 });
+    expect(r.body).toEqual({ shares: 2, clicks: 4, uniqueVisitors: 2, conversions: 2 });
     const other = await stats('bargain', chain2, h.token('bob'));
     expect([other.status, other.body.code]).toEqual([404, 'not_found']);
     expect((await stats('bargain', 'brg_never')).status).toBe(404);
