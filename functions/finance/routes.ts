@@ -59,7 +59,7 @@ financeRoutes.openapi(
     tags: ['Finance'],
     summary: 'Export ledger entries (JSON pages or CSV)',
     description:
-      'Entries ordered by `createdAt`, then `id` (stable). Filters: `from`/`to` (ISO times, inclusive) and ' +
+      'Entries ordered by `createdAt`, then `id` (stable). Filters: `from`/`to` (ISO-8601 UTC times, or UTC days `YYYY-MM-DD` standing for the whole day; inclusive) and ' +
       '`payeeId`. Without `payeeId` the period defaults to the 31 days before `to` (default now, or `from` when that is still ahead: nothing yet) and may span at ' +
       'most 366 days; with `payeeId` and no period, all of that payee’s entries. `format=json` (default) answers ' +
       'one page (`limit`, `cursor`); `format=csv` answers every matching entry as `text/csv`, streamed page by page: ' +
@@ -261,7 +261,7 @@ financeRoutes.openapi(
       'is an event that never settled, lost or in the dead letters; younger ones count as settling in ' +
       '`totals.sources`, unless their event is already in a ledger consumer’s dead letters: those fail at once, ' +
       'naming the letter to redrive. A failing check names each failing item. Without ' +
-      '`from`/`to`: all time. With a period (≤ 366 days): the period’s entries, and all entries of the payees seen ' +
+      '`from`/`to`: all time. With a period (ISO-8601 UTC times, or UTC days standing for the whole day; ≤ 366 days): the period’s entries, and all entries of the payees seen ' +
       'in it for the balance check (a balance covers all time), and `totals.activity` counts the group-buy and ' +
       'bargain outcomes recorded for finance in the period, by event type (the ledger pays nothing for them). ' +
       'A failure is reported only when it holds on a stable re-read: each payee or payout failing the first pass is ' +

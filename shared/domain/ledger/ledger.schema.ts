@@ -118,12 +118,27 @@ export const failPayoutItemSchema = z.strictObject({
   reason: textSchema(500, { multiline: true }).describe('Why the transfer to this payee failed'),
 });
 
+/**
+ * One end of a period: an ISO-8601 UTC time, or a UTC day (`YYYY-MM-DD`) standing for its first
+ * millisecond (`from`) or its last (`to`), so `from=2026-12-01&to=2026-12-31` is all of December.
+ */
+const periodEdge = (edge: 'from' | 'to') =>
+  z.union([
+    utcTimeSchema,
+    z
+      .string()
+      .regex(/^\d{4}-\d{2}-\d{2}$/)
+      .refine((d) => new Date(Date.parse(`${d}T00:00:00.000Z`) || 0).toISOString().startsWith(d), 'not a calendar date')
+      .transform((d) => (edge === 'from' ? `${d}T00:00:00.000Z` : `${d}T23:59:59.999Z`))
+      .describe(`A UTC day: its ${edge === 'from' ? 'first' : 'last'} millisecond`),
+  ]);
+
 /** `GET /v1/finance/ledger` filters. */
 export const ledgerQuerySchema = z.object({
-  from: utcTimeSchema.optional(),
-  to: utcTimeSchema.optional(),
+  from: periodEdge('from').optional(),
+  to: periodEdge('to').optional(),
   payeeId: z.string().min(1).max(128).optional(),
 });
 
 /** `GET /v1/finance/reconciliation` period. */
-export const periodSchema = z.object({ from: utcTimeSchema.optional(), to: utcTimeSchema.optional() });
+export const periodSchema = z.object({ from: periodEdge('from').optional(), to: periodEdge('to').optional() });

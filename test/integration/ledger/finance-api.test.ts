@@ -679,6 +679,12 @@ describe('Finance API: exports, reconciliation, validation and roles', () => {
     expect(seen).toHaveLength(26);
     const keys = seen.map((e) => `${e.createdAt}#${e.id}`);
     expect(keys).toEqual([...keys].sort());
+    // UTC days stand for their first and last millisecond: the same two days, written as days.
+    const byDay = await h.call('GET', '/v1/finance/ledger?from=2026-11-24&to=2026-11-25&limit=100', { token: fin });
+    expect(byDay.body.items.map((e: any) => `${e.createdAt}#${e.id}`)).toEqual(keys);
+    const firstDay = await h.call('GET', '/v1/finance/ledger?from=2026-11-24&to=2026-11-24&limit=100', { token: fin });
+    expect(firstDay.body.items.every((e: any) => e.createdAt.startsWith('2026-11-24'))).toBe(true);
+    expect(firstDay.body.items.length).toBeGreaterThan(0);
     const odd = await h.call('GET', '/v1/finance/ledger?payeeId=kol-odd&limit=100', { token: fin });
     expect(odd.body.items).toHaveLength(13);
     expect(odd.body.items.every((e: any) => e.payeeId === 'kol-odd')).toBe(true);
@@ -758,7 +764,8 @@ describe('Finance API: exports, reconciliation, validation and roles', () => {
     ['GET', '/v1/finance/ledger?from=2020-01-01T00:00:00.000Z&to=2026-11-24T00:00:00.000Z', undefined],
     ['GET', '/v1/finance/ledger?cursor=garbage', undefined],
     ['GET', '/v1/finance/ledger?limit=101', undefined],
-    ['GET', '/v1/finance/reconciliation?to=2026-11-24', undefined],
+    ['GET', '/v1/finance/reconciliation?to=2026-11-31', undefined],
+    ['GET', '/v1/finance/ledger?from=2026-11-24T00:00:00.000%2B08:00', undefined],
   ])('%s %s refuses bad input with 400 validation_failed', async (method, path, body) => {
     const before = await h.call('GET', '/v1/finance/reconciliation', { token: fin });
     const r = await h.call(method, path, { token: fin, body });
