@@ -133,10 +133,11 @@ export function idempotency() {
           ttl: now + IDEMPOTENCY_KEEP_SECONDS,
         },
         {
-          // A sole writer knows a request marked running by an earlier run of it was cut off by a stop.
-          condition: `attribute_not_exists(pk) OR #ttl < :now OR (#status = :running AND (lockExpiresAt < :now${runner ? ' OR runner <> :runner' : ''}))`,
+          // A request cut off (its lock run out; for a sole writer, marked by an earlier run of it)
+          // is taken over by its retry: the same body only, another body is a reused key (422).
+          condition: `attribute_not_exists(pk) OR #ttl < :now OR (#status = :running AND bodyHash = :hash AND (lockExpiresAt < :now${runner ? ' OR runner <> :runner' : ''}))`,
           names: { '#ttl': 'ttl', '#status': 'status' },
-          values: { ':now': now, ':running': 'in_progress', ...(runner ? { ':runner': runner } : {}) },
+          values: { ':now': now, ':running': 'in_progress', ':hash': hash, ...(runner ? { ':runner': runner } : {}) },
           onFail: (old) => {
             previous = old as IdempotencyRecord | undefined;
             return new IdempotencyHit();

@@ -344,6 +344,36 @@ describe('Middleware: idempotency', () => {
     await cutOff;
   });
 
+  it('lets only a retry with the same body take over a key whose request was cut off; another body gets 422', async () => {
+    let effects = 0;
+    const app = createApp(h.deps, (a) => {
+      a.post('/v1/taken-over', requireAuth('user'), idempotency(), async (c) => c.json({ n: ++effects }, 201));
+    });
+    const send = (body: string) =>
+      app.request('/v1/taken-over', {
+        method: 'POST',
+        body,
+        headers: {
+          authorization: `Bearer ${h.token('taken-over-user')}`,
+          'content-type': 'application/json',
+          'idempotency-key': 'k-taken-over',
+        },
+      });
+    expect((await send('{"orderId":"A"}')).status).toBe(201);
+    // As a crash leaves it: claimed with body A, never completed, its lock run out.
+    await h.deps.store.update({
+      key: idempotencyKey('user:taken-over-user#POST /v1/taken-over#k-taken-over'),
+      update: 'SET #status = :running, lockExpiresAt = :past REMOVE responseBody, responseStatus',
+      names: { '#status': 'status' },
+      values: { ':running': 'in_progress', ':past': 0 },
+    });
+    const other = await send('{"orderId":"B"}');
+    expect([other.status, ((await other.json()) as { code: string }).code]).toEqual([422, 'idempotency_key_reused']);
+    expect(effects).toBe(1);
+    expect((await send('{"orderId":"A"}')).status).toBe(201);
+    expect(effects).toBe(2);
+  });
+
   it('releases the key after a 5xx so the client can retry', async () => {
     let calls = 0;
     const app = createApp(h.deps, (a) => {
