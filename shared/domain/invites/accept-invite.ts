@@ -1,10 +1,10 @@
 import { iso } from '../../clock.ts';
 import type { Deps } from '../../deps.ts';
-import { ForbiddenError, NotFoundError } from '../../errors.ts';
+import { CampaignInactiveError, ForbiddenError, NotFoundError } from '../../errors.ts';
 import { outboxPut } from '../../events/outbox.ts';
 import { madeByRequest } from '../../http/idempotency.ts';
 import { CODE_PATTERN, newId } from '../../ids.ts';
-import { findInviteCode, insertBinding } from '../../store/invites.ts';
+import { findBinding, findInviteCode, insertBinding } from '../../store/invites.ts';
 import type { TxItem } from '../../store/store.ts';
 import { requireActiveCampaign } from '../campaigns/require-active-campaign.ts';
 import {
@@ -50,7 +50,19 @@ export async function acceptInvite(
 ): Promise<AcceptedInvite> {
   const invite = CODE_PATTERN.test(input.code) ? await findInviteCode(deps.store, input.code) : undefined;
   if (!invite) throw new NotFoundError('invite code');
-  const campaign = await requireActiveCampaign(deps, invite.campaignId, 'invite');
+  let campaign: Awaited<ReturnType<typeof requireActiveCampaign<'invite'>>>;
+  try {
+    campaign = await requireActiveCampaign(deps, invite.campaignId, 'invite');
+  } catch (e) {
+    // A retry of an accept that landed, the campaign paused or ended since: that accept's answer.
+    const earlier =
+      e instanceof CampaignInactiveError && input.requestKey
+        ? await findBinding(deps.store, invite.campaignId, input.inviteeId)
+        : undefined;
+    if (earlier && madeByRequest(earlier.requestKey, earlier.acceptedAt, input.requestKey, deps.clock.now()))
+      return acceptedView(earlier);
+    throw e;
+  }
   if (invite.inviterId === input.inviteeId)
     throw new ForbiddenError('You cannot accept your own invite.', 'self_invite_forbidden');
 

@@ -227,6 +227,11 @@ describe('Middleware: idempotency', () => {
       expect(retry.body).toEqual(first.body);
       const other = await h.call('POST', path, { token: invitee, headers: { 'idempotency-key': 'accept-other' } });
       expect([other.status, other.body.code]).toEqual([409, 'already_invited']);
+      // The campaign paused since: the retry still answers the accept that landed.
+      await h.call('PATCH', `/v1/admin/campaigns/${campaignId}`, { token: admin, body: { status: 'paused' } });
+      await crashAfterCommit('invitee-crash', path, 'accept-crash');
+      const afterPause = await h.call('POST', path, { token: invitee, headers });
+      expect([afterPause.status, afterPause.body]).toEqual([201, first.body]);
       const mine = await h.call('GET', `/v1/invites/mine?campaignId=${campaignId}`, {
         token: h.token('inviter-crash'),
       });
