@@ -12,6 +12,7 @@ interface Pending {
   item: Item;
   condition: string;
   values: Record<string, unknown> | undefined;
+  names: Record<string, string> | undefined;
   done: (o: PutOutcome) => void;
   fail: (e: unknown) => void;
 }
@@ -33,8 +34,13 @@ export class ConditionalPutBatcher {
     this.batcher = new MicroBatcher(MAX_ITEMS, delayMs, (batch) => this.send(batch));
   }
 
-  put(item: Item, condition: string, values?: Record<string, unknown>): Promise<PutOutcome> {
-    return new Promise<PutOutcome>((done, fail) => this.batcher.add({ item, condition, values, done, fail }));
+  put(
+    item: Item,
+    condition: string,
+    values?: Record<string, unknown>,
+    names?: Record<string, string>,
+  ): Promise<PutOutcome> {
+    return new Promise<PutOutcome>((done, fail) => this.batcher.add({ item, condition, values, names, done, fail }));
   }
 
   private async send(batch: Pending[]): Promise<void> {
@@ -48,6 +54,7 @@ export class ConditionalPutBatcher {
           .put(p.item, {
             condition: p.condition,
             ...(p.values ? { values: p.values } : {}),
+            ...(p.names ? { names: p.names } : {}),
             onFail: (o) => {
               old = o;
               refused = true;
@@ -70,6 +77,7 @@ export class ConditionalPutBatcher {
                 Item: p.item,
                 ConditionExpression: p.condition,
                 ...(p.values ? { ExpressionAttributeValues: p.values } : {}),
+                ...(p.names ? { ExpressionAttributeNames: p.names } : {}),
                 ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
               },
             })),

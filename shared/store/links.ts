@@ -106,17 +106,18 @@ export async function claimUniqueClick(
 }
 
 type Claim = { code: string; visitorId: string; nowMs: number; windowMs: number };
+const linkVisitorItem = (code: string, visitorId: string, countedAt: number, windowMs: number): Item => ({
+  ...linkVisitorKey(code, visitorId),
+  entity: 'link_visitor',
+  countedAt,
+  ttl: Math.floor((countedAt + windowMs) / 1000) + 3600,
+});
 const claimCoalescerOf = perStore(
   (store) =>
     new Coalescer<Claim, UniqueClaim>(async (_key, claims) => {
       const first = claims.reduce((a, b) => (b.nowMs < a.nowMs ? b : a));
       const outcome = await conditionalPutBatcherOf(store).put(
-        {
-          ...linkVisitorKey(first.code, first.visitorId),
-          entity: 'link_visitor',
-          countedAt: first.nowMs,
-          ttl: Math.floor((first.nowMs + first.windowMs) / 1000) + 3600,
-        },
+        linkVisitorItem(first.code, first.visitorId, first.nowMs, first.windowMs),
         'attribute_not_exists(pk) OR countedAt <= :cutoff',
         { ':cutoff': first.nowMs - first.windowMs },
       );
@@ -131,29 +132,41 @@ const claimCoalescerOf = perStore(
  * Whether this is the visitor's first click in `scope` (a KOL's UTC day, an owner's shared
  * object): a conditional put per (scope, visitor), so the database decides under any
  * concurrency; clicks of the same pair arriving together share one write, the earliest counting.
- * The item expires at `untilMs` (never without).
+ * The item expires at `untilMs` (an expired one not yet deleted counts as gone).
  */
 export async function claimFirstVisit(
   store: Store,
   scope: string,
   visitorId: string,
-  untilMs?: number,
+  at: { nowMs: number; untilMs: number },
 ): Promise<boolean> {
-  return visitCoalescerOf(store).submit(`${scope}#${visitorId}`, { scope, visitorId, untilMs });
+  return visitCoalescerOf(store).submit(`${scope}#${visitorId}`, { scope, visitorId, ...at });
 }
 
-type Visit = { scope: string; visitorId: string; untilMs: number | undefined };
+/** A visitor seen in `scope` until `untilMs`, put without a condition: for an id that cannot have been seen (a new cookie's). */
+export async function putFirstVisit(store: Store, scope: string, visitorId: string, untilMs: number): Promise<void> {
+  await batchWriteBufferOf(store).put(seenItem({ scope, visitorId, untilMs }));
+}
+
+/** A (link, visitor) unique-click claim counted at `atMs`, put without a condition: for a new cookie's id. */
+export async function putUniqueClick(store: Store, code: string, visitorId: string, atMs: number, windowMs: number) {
+  await batchWriteBufferOf(store).put(linkVisitorItem(code, visitorId, atMs, windowMs));
+}
+
+type Visit = { scope: string; visitorId: string; nowMs: number; untilMs: number };
+const seenItem = (v: Pick<Visit, 'scope' | 'visitorId' | 'untilMs'>): Item => ({
+  ...visitorSeenKey(v.scope, v.visitorId),
+  entity: 'visitor_seen',
+  ttl: Math.floor(v.untilMs / 1000),
+});
 const visitCoalescerOf = perStore(
   (store) =>
     new Coalescer<Visit, boolean>(async (_key, visits) => {
-      const { scope, visitorId, untilMs } = visits[0]!;
       const outcome = await conditionalPutBatcherOf(store).put(
-        {
-          ...visitorSeenKey(scope, visitorId),
-          entity: 'visitor_seen',
-          ...(untilMs !== undefined ? { ttl: Math.floor(untilMs / 1000) } : {}),
-        },
-        'attribute_not_exists(pk)',
+        seenItem(visits[0]!),
+        'attribute_not_exists(pk) OR #ttl < :now',
+        { ':now': Math.floor(visits[0]!.nowMs / 1000) },
+        { '#ttl': 'ttl' },
       );
       return visits.map((_, i) => outcome.ok && i === 0);
     }),

@@ -9,6 +9,8 @@ import {
   claimFirstVisit,
   claimUniqueClick,
   putClickHistory,
+  putFirstVisit,
+  putUniqueClick,
 } from '../../store/links.ts';
 import type { Link } from './link.schema.ts';
 import { isUniqueClick, UNIQUE_WINDOW_MS } from './visitor.ts';
@@ -24,42 +26,64 @@ const recent = new Map<string, number>();
  */
 async function claimUnique(deps: Pick<Deps, 'store'>, code: string, visitorId: string, atMs: number): Promise<boolean> {
   const key = `${deps.store.tableName}#${code}#${visitorId}`;
-  const seen = recent.get(key);
-  if (seen !== undefined && seen <= atMs && !isUniqueClick(seen, atMs)) return false;
+  const countedAt = recent.get(key);
+  if (countedAt !== undefined && countedAt <= atMs && !isUniqueClick(countedAt, atMs)) return false;
   const claim = await claimUniqueClick(deps.store, code, visitorId, atMs, UNIQUE_WINDOW_MS);
-  if (recent.size >= RECENT_MAX) recent.delete(recent.keys().next().value as string);
-  recent.set(key, claim.countedAt);
+  noteCounted(key, claim.countedAt);
   return claim.unique;
 }
 
-/**
- * Claims a visit for the click's visitor: who a first visit (no cookie yet) is by its IP +
- * User-Agent hash counts, and its new cookie is claimed beside it, so that cookie's next clicks
- * are repeats of this one, not new visitors.
- */
-async function claimVisit(click: ClickInput, claim: (who: string) => Promise<boolean>): Promise<boolean> {
-  const [counts] = await Promise.all([
-    claim(click.uniqueAs ?? click.visitorId),
-    ...(click.uniqueAs ? [claim(click.visitorId)] : []),
-  ]);
-  return counts;
+function noteCounted(key: string, countedAt: number): void {
+  if (recent.size >= RECENT_MAX) recent.delete(recent.keys().next().value as string);
+  recent.set(key, countedAt);
 }
 
 /** Visitors this instance saw in a scope already: their next clicks there need no database check. */
 const seen = new Set<string>();
 
-/** Whether this is the visitor's first click in `scope` (claimFirstVisit), answered from memory for a repeat. */
-async function firstVisit(deps: Pick<Deps, 'store'>, scope: string, visitorId: string, untilMs?: number) {
-  const key = `${deps.store.tableName}#${scope}#${visitorId}`;
-  if (seen.has(key)) return false;
-  const first = await claimFirstVisit(deps.store, scope, visitorId, untilMs);
+function remember(key: string): void {
   if (seen.size >= RECENT_MAX) seen.delete(seen.values().next().value as string);
   seen.add(key);
+}
+
+/** Whether this is the visitor's first click in `scope` (claimFirstVisit), answered from memory for a repeat. */
+async function firstVisit(
+  deps: Pick<Deps, 'store'>,
+  scope: string,
+  visitorId: string,
+  at: { nowMs: number; untilMs: number },
+) {
+  const key = `${deps.store.tableName}#${scope}#${visitorId}`;
+  if (seen.has(key)) return false;
+  const first = await claimFirstVisit(deps.store, scope, visitorId, at);
+  remember(key);
   return first;
 }
 
-/** The end of the UTC day after the one of `ms`: a day's visitor claims are kept until then. */
-const endOfNextUtcDay = (ms: number) => Date.parse(`${utcDay(ms)}T00:00:00.000Z`) + 2 * 86_400_000;
+/**
+ * A first visit's new cookie, as seen by its first click: its claims cannot exist yet, so they
+ * are put without a condition (batched), and remembered, so the cookie's next clicks are repeats
+ * of this one (the click itself counts by its IP + User-Agent hash).
+ */
+async function startVisitor(deps: Pick<Deps, 'store'>, link: Link, scope: string, visitorId: string, atMs: number) {
+  noteCounted(`${deps.store.tableName}#${link.code}#${visitorId}`, atMs);
+  remember(`${deps.store.tableName}#${scope}#${visitorId}`);
+  await Promise.all([
+    putUniqueClick(deps.store, link.code, visitorId, atMs, UNIQUE_WINDOW_MS),
+    putFirstVisit(deps.store, scope, visitorId, visitUntil(link, atMs, true)),
+  ]);
+}
+
+/** Where a visitor counts once: a KOL's UTC day, or an owner's shares of one object. */
+const visitScope = (link: Link, atMs: number) =>
+  link.kind === 'kol'
+    ? `kol#${link.ownerId}#${utcDay(atMs)}`
+    : `share#${link.ownerId}#${link.objectType}#${link.objectId}`;
+
+const DAY_MS = 86_400_000;
+/** How long a visitor's claim in a scope is kept: past its KOL day; a cookie's life (400 days), an address hash's day. */
+const visitUntil = (link: Link, atMs: number, byCookie: boolean) =>
+  link.kind === 'kol' ? Date.parse(`${utcDay(atMs)}T00:00:00.000Z`) + 2 * DAY_MS : atMs + (byCookie ? 400 : 1) * DAY_MS;
 
 /** How long an instance keeps writing the same counter shard. */
 const SHARD_TURN_MS = 1000;
@@ -116,27 +140,26 @@ export async function recordClick(deps: Pick<Deps, 'store'>, click: ClickInput):
   const history = [putClickHistory(deps.store, `v:${visitorId}`, record)];
   if (click.userId) history.push(putClickHistory(deps.store, `u:${click.userId}`, record));
   const counted = (async () => {
-    const day = utcDay(atMs);
-    const [unique, newVisitor] = await Promise.all([
-      claimVisit(click, (who) => claimUnique(deps, link.code, who, atMs)),
-      // Distinct visitors: of a KOL on the day, of an owner's shares of an object ever.
-      link.kind === 'kol'
-        ? claimVisit(click, (who) => firstVisit(deps, `kol#${link.ownerId}#${day}`, who, endOfNextUtcDay(atMs)))
-        : claimVisit(click, (who) =>
-            firstVisit(deps, `share#${link.ownerId}#${link.objectType}#${link.objectId}`, who),
-          ),
-    ]);
+    const who = click.uniqueAs ?? visitorId;
+    const scope = visitScope(link, atMs);
+    const started = click.uniqueAs ? startVisitor(deps, link, scope, visitorId, atMs) : undefined;
+    const unique = await claimUnique(deps, link.code, who, atMs);
+    // Unique visitors among the unique clicks: the visitor's first in the scope (a repeat within
+    // 30 minutes was counted with the click before it).
+    const newVisitor =
+      unique && (await firstVisit(deps, scope, who, { nowMs: atMs, untilMs: visitUntil(link, atMs, !click.uniqueAs) }));
     const shard = counterShard(atMs);
-    const counts: Promise<void>[] = [
+    await Promise.all([
+      started,
       addLinkClicks(deps.store, link.code, shard, {
         clicks: 1,
         uniqueClicks: unique ? 1 : 0,
         newVisitors: link.kind === 'share' && newVisitor ? 1 : 0,
       }),
-    ];
-    if (link.kind === 'kol')
-      counts.push(addKolDay(deps.store, link.ownerId, shard, day, { clicks: 1, uniqueVisitors: newVisitor ? 1 : 0 }));
-    await Promise.all(counts);
+      ...(link.kind === 'kol'
+        ? [addKolDay(deps.store, link.ownerId, shard, utcDay(atMs), { clicks: 1, uniqueVisitors: newVisitor ? 1 : 0 })]
+        : []),
+    ]);
     return unique;
   })();
   const [unique] = await Promise.all([counted, ...history]);
