@@ -83,7 +83,19 @@ function withIdempotencyKey<D extends { paths?: object }>(doc: D): D {
     if (!post) continue;
     post.parameters = [...(post.parameters ?? []), IDEMPOTENCY_KEY];
     post.responses ??= {};
-    for (const [status, answer] of Object.entries(KEY_ANSWERS)) post.responses[status] ??= answer;
+    for (const [status, answer] of Object.entries(KEY_ANSWERS)) {
+      const own = post.responses[status] as { description?: string; headers?: Record<string, unknown> } | undefined;
+      // A route's own answer naming the key's code already stays; one for other conflicts gains it.
+      const code = answer.description.split(':')[0]!;
+      if (own?.description?.includes(code)) continue;
+      post.responses[status] = own
+        ? {
+            ...own,
+            description: `${own.description}; or ${answer.description}`,
+            headers: { ...own.headers, ...('headers' in answer ? answer.headers : {}) },
+          }
+        : answer;
+    }
   }
   return doc;
 }

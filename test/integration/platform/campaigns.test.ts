@@ -182,10 +182,12 @@ describe('Campaigns admin API', () => {
       expect(Object.keys(responses), path).toEqual(expect.arrayContaining(['409', '422']));
       for (const s of ['409', '422'])
         expect(Object.keys(responses[s].content), `${path} ${s}`).toEqual(['application/problem+json']);
+      expect(responses['409'].description, path).toContain('idempotency_in_progress');
+      expect(responses['409'].headers?.['Retry-After'], path).toBeDefined();
+      expect(responses['422'].description, path).toContain('idempotency_key_reused');
     }
-    const shares = doc.paths['/v1/shares'].post.responses['409'];
-    expect(shares.description).toContain('idempotency_in_progress');
-    expect(shares.headers['Retry-After']).toBeDefined();
+    // A route's own conflicts stay listed beside the key's.
+    expect(doc.paths['/v1/bargains/{id}/helps'].post.responses['409'].description).toContain('conflict');
   });
 
   it('declares 429 rate_limited, with Retry-After, on every /v1 operation of the spec (each is rate limited)', async () => {
