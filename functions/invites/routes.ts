@@ -4,12 +4,11 @@ import { describeInvite } from '#shared/domain/invites/describe-invite';
 import { getInviteCode } from '#shared/domain/invites/get-invite-code';
 import { BINDING_STATUSES, createInviteSchema } from '#shared/domain/invites/invite.schema';
 import { listMyInvites } from '#shared/domain/invites/list-my-invites';
-import { deviceIdSchema } from '#shared/domain/links/visitor';
 import { createArea, noBody } from '#shared/http/app';
 import { requireAuth } from '#shared/http/auth';
 import { idempotency } from '#shared/http/idempotency';
 import { bearerSecurity, jsonBody, jsonResponse, pageOf, pageQuery, problems } from '#shared/http/openapi';
-import { VIA_DOC } from '#shared/http/via';
+import { deviceIdSchema, VIA_DOC } from '#shared/http/via';
 import { settledVia } from '../links/background.ts';
 
 const inviteCodeSchema = z

@@ -9,7 +9,7 @@ import { type FollowInput, type FollowResult, followLink } from '#shared/domain/
 import { createLinkSchema } from '#shared/domain/links/link.schema';
 import { listKolLinks } from '#shared/domain/links/list-kol-links';
 import { recordClick } from '#shared/domain/links/record-click';
-import { deviceHash, deviceIdSchema, visitorFromCookie } from '#shared/domain/links/visitor';
+import { deviceHash, visitorFromCookie } from '#shared/domain/links/visitor';
 import { createShare } from '#shared/domain/shares/create-share';
 import { getShareStats } from '#shared/domain/shares/get-share-stats';
 import { createShareSchema, shareStatsQuerySchema } from '#shared/domain/shares/share.schema';
@@ -18,7 +18,7 @@ import { requireAuth } from '#shared/http/auth';
 import { idempotency } from '#shared/http/idempotency';
 import { verifyJwt } from '#shared/http/jwt';
 import { bearerSecurity, jsonBody, jsonResponse, pageOf, pageQuery, problems } from '#shared/http/openapi';
-import { visitorCookie } from '#shared/http/via';
+import { deviceIdSchema, visitorCookie } from '#shared/http/via';
 import { inBackground, onLambda, settleOwnerClicks } from './background.ts';
 
 /** The visitor cookie lives 400 days, the most browsers keep one. */

@@ -75,7 +75,7 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
     deps = createDeps({
       env,
       // Its own DynamoDB Local (its data directory claimed) has no other writer: what an earlier run left running was cut off.
-      ...(dynamo ? { storeOptions: { soleWriter: randomUUID() } } : {}),
+      ...(dynamo ? { storeOptions: { soleWriterRun: randomUUID() } } : {}),
       ...opts.deps,
       redeliver: (c, e) => bus!.redeliver(c, e),
     });

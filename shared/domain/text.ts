@@ -42,4 +42,4 @@ export const userIdSchema = z
   .string()
   .regex(/\S/, 'must not be blank')
   .max(128)
-  .refine((v) => v.trim() !== '' && isPrintableText(v), 'not blank, no control characters');
+  .refine(isPrintableText, 'must not contain control characters or broken Unicode');

@@ -114,7 +114,7 @@ export function idempotency() {
         { path: 'Idempotency-Key', message: `length must be 1–${MAX_KEY_LENGTH}` },
       ]);
     const { store, clock } = c.get('deps');
-    const runner = store.options.soleWriter;
+    const runner = store.options.soleWriterRun;
     const scope = `${c.get('caller') ?? 'anonymous'}#${c.req.method} ${c.req.path}#${key}`;
     c.set('requestKey', digestOf('request', scope));
     const hash = bodyHash(await c.req.text());

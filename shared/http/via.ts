@@ -1,5 +1,13 @@
 import type { Context } from 'hono';
-import { VISITOR_ID_PATTERN } from '../domain/links/visitor.ts';
+import { z } from 'zod';
+import { MAX_DEVICE_ID_LENGTH, VISITOR_ID_PATTERN } from '../domain/links/visitor.ts';
+
+/** `X-Device-Id`, the optional device signal (API.md, Conventions). */
+export const deviceIdSchema = z
+  .string()
+  .trim()
+  .max(MAX_DEVICE_ID_LENGTH)
+  .transform((v) => v || undefined); // an empty or blank header: no device
 
 /**
  * The `fission_vid` cookie exactly as sent (not percent-decoded, as hono's getCookie would):

@@ -1,4 +1,4 @@
-import type { Order, RefundAnswer } from '../domain/orders/order.schema.ts';
+import { MAX_REFUNDS_PER_ORDER, type Order, type RefundAnswer } from '../domain/orders/order.schema.ts';
 import {
   commissionOrderDayIndex,
   commissionOrderDayPk,
@@ -109,7 +109,7 @@ export async function findRefund(store: Store, orderId: string, refundId: string
  * Records a refund in one transaction: the refund item (attribute_not_exists: once per refund
  * id; in the day index of refunds that reverse commission when it reverses some), the order's
  * refunded total moved from exactly `before` to `refund.refundedTotal` (so the over-refund check
- * made against `before` holds), the outbox item, and the writes that must commit with it
+ * made against `before` holds) and its refund count under MAX_REFUNDS_PER_ORDER, the outbox item, and the writes that must commit with it
  * (`alongside`: failing the group a fully refunded leader's order opened).
  */
 export async function insertRefund(
@@ -137,9 +137,14 @@ export async function insertRefund(
     {
       Update: {
         Key: orderKey(refund.orderId),
-        UpdateExpression: 'SET refundedTotal = :after',
-        ConditionExpression: 'refundedTotal = :before',
-        ExpressionAttributeValues: { ':after': refund.refundedTotal, ':before': before },
+        UpdateExpression: 'SET refundedTotal = :after ADD refundCount :one',
+        ConditionExpression: 'refundedTotal = :before AND (attribute_not_exists(refundCount) OR refundCount < :max)',
+        ExpressionAttributeValues: {
+          ':after': refund.refundedTotal,
+          ':before': before,
+          ':one': 1,
+          ':max': MAX_REFUNDS_PER_ORDER,
+        },
       },
       onFail: () => new OrderChangedError(),
     },

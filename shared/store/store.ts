@@ -103,11 +103,11 @@ export interface StoreOptions {
    */
   counterRollUpMs?: number;
   /**
-   * Set where this process is the only one writing to the table (the local server, which runs its
-   * own DynamoDB Local): an id of the process, marked on the work it starts, so that work it finds
-   * marked running by another id is known to have been cut off by a stop, not still running.
+   * The id of this run, set where it is the only one writing to the table (the local server,
+   * which runs its own DynamoDB Local): marked on the work it starts, so that work it finds marked
+   * running by another run is known to have been cut off by a stop, not still running.
    */
-  soleWriter?: string;
+  soleWriterRun?: string;
 }
 
 /**

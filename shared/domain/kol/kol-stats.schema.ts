@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { utcTimeSchema } from '../time.ts';
+import { isCalendarDay, utcTimeSchema } from '../time.ts';
 
 /** Longest range `GET /v1/kol/stats` answers, in days (both ends included). */
 export const MAX_STATS_DAYS = 366;
@@ -10,9 +10,7 @@ const day = z
     message: 'expected YYYY-MM-DD (or an ISO-8601 UTC time, whose day is used)',
   })
   .transform((s) => s.slice(0, 10))
-  .refine((s) => s >= '1970-01-01' && new Date(Date.parse(`${s}T00:00:00.000Z`) || 0).toISOString().startsWith(s), {
-    message: 'not a calendar date from 1970 on',
-  });
+  .refine(isCalendarDay, { message: 'not a calendar date from 1970 on' });
 
 /** `GET /v1/kol/stats?from=&to=`: UTC days, `from` ≤ `to`, at most 366 days. */
 export const kolStatsQuerySchema = z

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { MAX_AMOUNT } from '../money.ts';
 import { textSchema } from '../text.ts';
-import { utcTimeSchema } from '../time.ts';
+import { isCalendarDay, utcTimeSchema } from '../time.ts';
 
 /** What a reward is paid in. */
 export const ASSETS = ['cash', 'points'] as const;
@@ -128,7 +128,7 @@ const periodEdge = (edge: 'from' | 'to') =>
     z
       .string()
       .regex(/^\d{4}-\d{2}-\d{2}$/)
-      .refine((d) => new Date(Date.parse(`${d}T00:00:00.000Z`) || 0).toISOString().startsWith(d), 'not a calendar date')
+      .refine(isCalendarDay, 'not a calendar date from 1970 on')
       .transform((d) => (edge === 'from' ? `${d}T00:00:00.000Z` : `${d}T23:59:59.999Z`))
       .describe(`A UTC day: its ${edge === 'from' ? 'first' : 'last'} millisecond`),
   ]);

@@ -1,12 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { z } from 'zod';
 
-/** `X-Device-Id`, the optional device signal (API.md, Conventions). */
-export const deviceIdSchema = z
-  .string()
-  .trim()
-  .max(128)
-  .transform((v) => v || undefined); // an empty or blank header: no device
+/** The longest `X-Device-Id` taken (a longer one is refused where it is an input, ignored on the redirect). */
+export const MAX_DEVICE_ID_LENGTH = 128;
 
 /**
  * What a `fission_vid` cookie (and the visitor of an attribution token) may look like: 1 to 128
@@ -41,7 +36,7 @@ export function newVisitorId(): string {
 
 /** A keyed hash of an `X-Device-Id`, stored instead of the id itself. */
 export function deviceHash(secret: string, deviceId: string | undefined): string | undefined {
-  if (!deviceId || deviceId.length > 256) return undefined;
+  if (!deviceId || deviceId.length > MAX_DEVICE_ID_LENGTH) return undefined;
   return createHmac('sha256', secret).update(`device|${deviceId}`).digest('base64url').slice(0, 27);
 }
 

@@ -68,6 +68,12 @@ export interface RefundAnswer {
 }
 
 /** An order as stored. */
+/**
+ * Refunds one order takes at most: each reversal of its commission is listed on the commission's
+ * ledger entry, which must stay well inside DynamoDB's 400 KB item (1,000 ids ≈ 40 KB).
+ */
+export const MAX_REFUNDS_PER_ORDER = 1000;
+
 export interface Order {
   orderId: string;
   userId: string;
@@ -75,6 +81,8 @@ export interface Order {
   currency: string;
   paidAt: string;
   refundedTotal: number;
+  /** Refunds recorded (absent: none), at most MAX_REFUNDS_PER_ORDER. */
+  refundCount?: number;
   firstOrder: boolean;
   attributed: boolean;
   linkCode?: string;

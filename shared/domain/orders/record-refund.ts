@@ -14,7 +14,13 @@ import { leaderRefundClose } from '../group-buys/fail-group-on-leader-refund.ts'
 import { StaleGroupError } from '../group-buys/group-rules.ts';
 import { isTransientCancel } from '../group-buys/retry.ts';
 import { withTurn } from '../turns.ts';
-import { notInFuture, type RefundAnswer, type RefundInput, SHOP_CLOCK_SKEW_MS } from './order.schema.ts';
+import {
+  MAX_REFUNDS_PER_ORDER,
+  notInFuture,
+  type RefundAnswer,
+  type RefundInput,
+  SHOP_CLOCK_SKEW_MS,
+} from './order.schema.ts';
 import type { Answered } from './record-paid-order.ts';
 import { reversalFor } from './reversal.ts';
 
@@ -71,6 +77,8 @@ async function recordRefundOnce(deps: Deps, input: RefundInput): Promise<Answere
     const before = order.refundedTotal;
     const after = before + input.amount;
     if (after > order.amount) throw new RefundExceedsOrderError();
+    if ((order.refundCount ?? 0) >= MAX_REFUNDS_PER_ORDER)
+      throw new ConflictError('conflict', `An order takes at most ${MAX_REFUNDS_PER_ORDER} refunds.`);
     const attributed = order.attributed && order.commission !== undefined && order.kolId && order.campaignId;
     const reversal = attributed ? reversalFor(order.commission!, order.amount, before, after) : undefined;
     const refund: Refund = {

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { iso } from '#shared/clock';
+import { orderKey } from '#shared/store/keys';
 import { createHarness, type Harness, ManualClock } from '../../support/harness.ts';
 import { commissionCampaign, kolLink, paidThroughLink, pendingEvents, refundOf } from './support.ts';
 
@@ -88,6 +89,23 @@ describe('Refund webhooks', () => {
     );
     expect(answers.reduce((s, a) => s + a.body.reversal, 0)).toBe(Math.floor((commission * 60_000) / 100_000));
   }, 180_000);
+
+  it('takes at most 1,000 refunds of one order (each reversal is listed on the commission): the next answers 409, writing nothing', async () => {
+    const { orderId } = await paidOrder(100_000);
+    // As if 998 refunds had been recorded before these.
+    await h.deps.store.update({ key: orderKey(orderId), update: 'SET refundCount = :n', values: { ':n': 998 } });
+    expect((await refund(orderId, 'last-1', 100)).status).toBe(201);
+    expect((await refund(orderId, 'last-2', 100)).status).toBe(201);
+    const over = await refund(orderId, 'one-too-many', 100);
+    expect([over.status, over.body.code]).toEqual([409, 'conflict']);
+    expect(over.body.detail).toContain('1000 refunds');
+    const order = await h.deps.store.get(orderKey(orderId), true);
+    expect([order?.refundedTotal, order?.refundCount]).toEqual([200, 1000]);
+    const events = (await pendingEvents(h, 'OrderRefunded')).filter((e) => e.detail.orderId === orderId);
+    expect(events).toHaveLength(2);
+    // A repeat of a recorded refund still answers as before.
+    expect((await refund(orderId, 'last-2', 100)).status).toBe(200);
+  });
 
   it('reversal sums never exceed the commission for any split (property, through the API)', async () => {
     await fc.assert(

@@ -314,15 +314,18 @@ describe('Middleware: idempotency', () => {
       release = r;
     });
     let effects = 0;
-    /** The app as one run of a process: `soleWriter` is that run's id, none for a Lambda instance. */
-    const run = (soleWriter?: string) =>
-      createApp({ ...h.deps, store: new Store(h.deps.store.client, h.deps.store.tableName, { soleWriter }) }, (a) => {
-        a.post('/v1/cut-off', requireAuth('user'), idempotency(), async (c) => {
-          const n = ++effects;
-          if (n === 1) await gate; // the first run never answers: it stands for a run that stopped here
-          return c.json({ n }, 201);
-        });
-      });
+    /** The app as one run of a process: `soleWriterRun` is that run's id, none for a Lambda instance. */
+    const run = (soleWriterRun?: string) =>
+      createApp(
+        { ...h.deps, store: new Store(h.deps.store.client, h.deps.store.tableName, { soleWriterRun }) },
+        (a) => {
+          a.post('/v1/cut-off', requireAuth('user'), idempotency(), async (c) => {
+            const n = ++effects;
+            if (n === 1) await gate; // the first run never answers: it stands for a run that stopped here
+            return c.json({ n }, 201);
+          });
+        },
+      );
     const init = {
       method: 'POST',
       body: '{}',
