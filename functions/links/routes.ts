@@ -124,7 +124,7 @@ const followRoute = createRoute({
   tags: ['Links'],
   summary: 'Follow a short link',
   description:
-    'Answers 302 to the target with `fission_ref=<token>` set last in its query (one the target had is replaced; the rest of the query and the fragment are kept as written) and `Cache-Control: no-store`. The token is HMAC-signed over (code, visitor, issued-at) and is honoured for the link’s attribution window (its commission campaign’s, else 7 days). The visitor is the `fission_vid` cookie (1–128 printable ASCII characters but space, `"`, `,`, `;`, `\\`, `%` and `~`, taken as sent; any other value is ignored); without one, a new random visitor id, set as the cookie (HttpOnly, SameSite=Lax, 400 days), so two people behind one address are two visitors. A click is unique unless the same visitor’s last unique click on the same link was less than 30 minutes before (the 30 minutes run from that counted click, so a visitor clicking every 20 minutes counts every 40); a click without a cookie is counted by a keyed hash of IP + User-Agent instead (the IP is API Gateway’s source IP; on the local server, the first `X-Forwarded-For` address when there is one; raw IPs are never stored), so a browser that keeps no cookies is not a new unique visitor on every click. Known bots (by User-Agent) and HEAD requests are redirected but not counted. An optional bearer token also records the click under that user for attribution. Unknown code → 404.',
+    'Answers 302 to the target with `fission_ref=<token>` set last in its query (one the target had is replaced; the rest of the query and the fragment are kept as written) and `Cache-Control: no-store`. The token is HMAC-signed over (code, visitor, issued-at) and is honoured for the link’s attribution window (its commission campaign’s, else 7 days). The visitor is the `fission_vid` cookie (1–128 printable ASCII characters but space, `"`, `,`, `;`, `\\`, `%` and `~`, taken as sent; any other value is ignored); without one, a new random visitor id, set as the cookie (HttpOnly, SameSite=Lax, 400 days), so two people behind one address are two visitors. A click is unique unless the same visitor’s last unique click on the same link was less than 30 minutes before (the 30 minutes run from that counted click, so a visitor clicking every 20 minutes counts every 40); a click without a cookie is counted by a keyed hash of IP + User-Agent instead (the IP is API Gateway’s source IP; on the local server, the first `X-Forwarded-For` address when there is one; raw IPs are never stored), so a browser that keeps no cookies is not a new unique visitor on every click. Known bots (by User-Agent) and HEAD requests are redirected to the target as it is (no `fission_ref`, no cookie) and not counted, so nothing can credit a visit that was never counted. An optional bearer token also records the click under that user for attribution. Unknown code → 404.',
   request: { params: z.object({ code: z.string() }) },
   responses: {
     302: {
@@ -147,8 +147,7 @@ linkRoutes.openAPIRegistry.registerPath(followRoute);
 linkRoutes.get('/s/:code', async (c) => {
   const deps = c.get('deps');
   const result = await followLink(deps, followInput(c, deps));
-  // A HEAD (link checkers, chat apps unfurling a preview) gets the same answer but is no visit.
-  if (result.click && c.req.method === 'GET') {
+  if (result.click) {
     const work = recordClick(deps, result.click).catch((error) =>
       deps.log.error('click not recorded', { error: error as Error }),
     );
@@ -169,13 +168,14 @@ export function followInput(c: Context, deps: Pick<Deps, 'config' | 'clock'>): F
     userAgent: c.req.header('user-agent'),
     deviceId: c.req.header('x-device-id'),
     userId: optionalUser(c.req.header('authorization'), deps),
+    head: c.req.method === 'HEAD',
   };
 }
 
 /** The redirect's answer: the 302 with `Cache-Control: no-store`, and the visitor cookie when there was none. */
 export function redirectTo(c: Context, deps: Pick<Deps, 'config'>, result: FollowResult): Response {
-  if (result.setCookie)
-    setCookie(c, 'fission_vid', result.visitorId, {
+  if (result.newCookie)
+    setCookie(c, 'fission_vid', result.newCookie, {
       httpOnly: true,
       sameSite: 'Lax',
       path: '/',

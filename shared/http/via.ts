@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import { z } from 'zod';
-import { MAX_DEVICE_ID_LENGTH, VISITOR_ID_PATTERN } from '../domain/links/visitor.ts';
+import { MAX_DEVICE_ID_LENGTH, VISITOR_ID_PATTERN, visitorFromCookie } from '../domain/links/visitor.ts';
 
 /** `X-Device-Id`, the optional device signal (API.md, Conventions). */
 export const deviceIdSchema = z
@@ -40,7 +40,9 @@ export interface Via {
  * `fission_ref` query). Both are hints, checked by the consumer that counts conversions.
  */
 export function requestVia(c: Context): Via | undefined {
-  const vid = visitorCookie(c) ?? c.req.header('x-fission-visitor');
+  // A cookie that is no visitor id (the redirect ignored it too) gives way to the header.
+  const cookie = visitorCookie(c);
+  const vid = visitorFromCookie(cookie) ?? c.req.header('x-fission-visitor') ?? cookie;
   const ref = c.req.header('x-fission-ref') ?? c.req.query('fission_ref');
   const out: Via = {};
   if (vid && vid.length <= 128) out.visitorId = vid;

@@ -27,12 +27,11 @@ async function cachedLink(deps: Pick<Deps, 'store'>, code: string, nowMs: number
   return link;
 }
 
-/** Where a redirect sends the visitor, and the click to record (none for bots). */
+/** Where a redirect sends the visitor, and the click to record (none for bots and HEADs). */
 export interface FollowResult {
   location: string;
-  visitorId: string;
-  /** True when the visitor had no valid `fission_vid` cookie: the answer sets one. */
-  setCookie: boolean;
+  /** The visitor id the answer sets as the `fission_vid` cookie, when the visitor had no valid one. */
+  newCookie?: string;
   click?: ClickInput;
 }
 
@@ -45,13 +44,15 @@ export interface FollowInput {
   deviceId?: string;
   /** The signed-in user, when the request carried a valid bearer token. */
   userId?: string;
+  /** A HEAD (a link checker, an app fetching a preview): answered, but no visit. */
+  head?: boolean;
 }
 
 /**
  * Resolves `GET /s/{code}`: 404 for an unknown code; otherwise the target with a fresh signed
  * `fission_ref` token. The visitor is the cookie's id, else a new one (the answer sets the cookie),
  * whose click is unique once per keyed hash of IP + User-Agent.
- * Bots get the redirect but no click.
+ * Bots and HEADs get the redirect to the target as it is, and no click.
  */
 export async function followLink(
   deps: Pick<Deps, 'store' | 'clock' | 'config'>,
@@ -61,6 +62,9 @@ export async function followLink(
   const now = deps.clock.now();
   const link = await cachedLink(deps, input.code, now);
   if (!link) throw new NotFoundError('link');
+  // Known bots and HEADs are sent on as to any link, but as no visitor: no click, no cookie, and
+  // no token that could credit a conversion or an order to a visit that was never counted.
+  if (input.head || isBot(input.userAgent)) return { location: link.targetUrl };
   const secret = deps.config.attributionSecret;
   const fromCookie = visitorFromCookie(input.cookie);
   // A first visit gets an id of its own (its cookie from now on): two phones behind one carrier
@@ -72,19 +76,14 @@ export async function followLink(
   const dev = deviceHash(secret, input.deviceId);
   return {
     location: withRef(link.targetUrl, token),
-    visitorId,
-    setCookie: !fromCookie,
-    ...(isBot(input.userAgent)
-      ? {}
-      : {
-          click: {
-            link,
-            visitorId,
-            ...(uniqueAs ? { uniqueAs } : {}),
-            atMs: now,
-            ...(input.userId ? { userId: input.userId } : {}),
-            ...(dev ? { deviceHash: dev } : {}),
-          },
-        }),
+    ...(fromCookie ? {} : { newCookie: visitorId }),
+    click: {
+      link,
+      visitorId,
+      ...(uniqueAs ? { uniqueAs } : {}),
+      atMs: now,
+      ...(input.userId ? { userId: input.userId } : {}),
+      ...(dev ? { deviceHash: dev } : {}),
+    },
   };
 }

@@ -110,13 +110,20 @@ describe('Links and the redirect', () => {
     expect(again.headers.get('set-cookie')).toBeNull();
   });
 
-  it('answers a HEAD like a GET but counts no click', async () => {
+  it('sends a HEAD and a known bot on to the target as it is: no token, no cookie, no click', async () => {
     const { body: link } = await newLink();
     const head = await h.call('HEAD', `/s/${link.code}`, {
       headers: { 'user-agent': UA, cookie: 'fission_vid=head-check-1' },
     });
-    expect(head.status).toBe(302);
-    expect(head.headers.get('location')).toContain('fission_ref=');
+    const bot = await click(link.code, { 'user-agent': 'facebookexternalhit/1.1' });
+    for (const r of [head, bot]) {
+      expect([r.status, r.headers.get('location'), r.headers.get('cache-control')]).toEqual([
+        302,
+        'https://shop.example.com/p/1?x=1',
+        'no-store',
+      ]);
+      expect(r.headers.get('set-cookie')).toBeNull();
+    }
     await click(link.code, { cookie: 'fission_vid=head-check-2' });
     await settleClicks();
     const counts = (await h.call('GET', '/v1/kol/links', { token: kol, headers: {} })).body.items.find(
