@@ -130,13 +130,15 @@ const followRoute = createRoute({
     302: {
       description: 'Redirect to the target',
       headers: z.object({
-        Location: z.string().describe('targetUrl with fission_ref added'),
+        Location: z
+          .string()
+          .describe('targetUrl with fission_ref added (for bots and HEADs, targetUrl without any fission_ref)'),
         'Cache-Control': z.literal('no-store'),
         'Set-Cookie': z
           .string()
           .optional()
           .describe(
-            'The `fission_vid` visitor cookie (HttpOnly, SameSite=Lax, Path=/, 400 days; Secure when PUBLIC_BASE_URL is https), when the request had none',
+            'The `fission_vid` visitor cookie (HttpOnly, SameSite=Lax, Path=/, 400 days; Secure when PUBLIC_BASE_URL is https), when the request had none (never for bots and HEADs)',
           ),
       }),
     },
@@ -243,7 +245,7 @@ linkRoutes.openapi(
     tags: ['Shares'],
     summary: 'Stats of my shares of an object',
     description:
-      'Owner only: an object the caller never shared answers 404. `uniqueVisitors` counts distinct visitors over all the caller’s shares of the object (a visitor without a cookie by IP + User-Agent hash). Clicks answered before this request are all counted (the local server waits up to 5 s for them to be written).',
+      'Owner only: an object the caller never shared answers 404. `uniqueVisitors` counts distinct visitors over all the caller’s shares of the object (a visitor by their `fission_vid`, kept 400 days; one without a cookie by IP + User-Agent hash, for a day). Clicks answered before this request are all counted (the local server waits up to 5 s for them to be written).',
     security: bearerSecurity,
     middleware: [requireAuth('user')] as const,
     request: { query: shareStatsQuerySchema },

@@ -42,7 +42,7 @@ export interface Via {
 export function requestVia(c: Context): Via | undefined {
   // A cookie that is no visitor id (the redirect ignored it too) gives way to the header.
   const cookie = visitorCookie(c);
-  const vid = visitorFromCookie(cookie) ?? c.req.header('x-fission-visitor') ?? cookie;
+  const vid = visitorFromCookie(cookie) ?? c.req.header('x-fission-visitor');
   const ref = c.req.header('x-fission-ref') ?? c.req.query('fission_ref');
   const out: Via = {};
   if (vid && vid.length <= 128) out.visitorId = vid;

@@ -1,6 +1,6 @@
 /**
  * User-Agents of crawlers, link unfurlers and uptime monitors that name themselves: they are
- * redirected like anyone else but their clicks are not counted. Names, not apps: Baidu's and
+ * redirected to the target as it is (no token, no cookie) and their clicks are not counted. Names, not apps: Baidu's and
  * Telegram's in-app browsers are people (their crawlers say `Baiduspider`, `TelegramBot`), and so
  * is a CUBOT phone. HTTP client libraries (curl,
  * python-requests, Go, Node), and headless browsers are counted: people, apps and test suites

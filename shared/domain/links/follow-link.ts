@@ -6,7 +6,7 @@ import { signAttributionToken } from './attribution-token.ts';
 import { isBot } from './bots.ts';
 import type { Link } from './link.schema.ts';
 import type { ClickInput } from './record-click.ts';
-import { withRef } from './target-url.ts';
+import { withoutRef, withRef } from './target-url.ts';
 import { derivedVisitorId, deviceHash, newVisitorId, visitorFromCookie } from './visitor.ts';
 
 /** Links never change once created, so a warm instance keeps them a minute: the hot path skips the read. */
@@ -64,7 +64,7 @@ export async function followLink(
   if (!link) throw new NotFoundError('link');
   // Known bots and HEADs are sent on as to any link, but as no visitor: no click, no cookie, and
   // no token that could credit a conversion or an order to a visit that was never counted.
-  if (input.head || isBot(input.userAgent)) return { location: link.targetUrl };
+  if (input.head || isBot(input.userAgent)) return { location: withoutRef(link.targetUrl) };
   const secret = deps.config.attributionSecret;
   const fromCookie = visitorFromCookie(input.cookie);
   // A first visit gets an id of its own (its cookie from now on): two phones behind one carrier

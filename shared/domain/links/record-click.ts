@@ -38,12 +38,12 @@ function noteCounted(key: string, countedAt: number): void {
   recent.set(key, countedAt);
 }
 
-/** Visitors this instance saw in a scope already: their next clicks there need no database check. */
-const seen = new Set<string>();
+/** Visitors this instance saw in a scope, until their claim there ends: their next clicks need no database check. */
+const seen = new Map<string, number>();
 
-function remember(key: string): void {
-  if (seen.size >= RECENT_MAX) seen.delete(seen.values().next().value as string);
-  seen.add(key);
+function remember(key: string, untilMs: number): void {
+  if (seen.size >= RECENT_MAX) seen.delete(seen.keys().next().value as string);
+  seen.set(key, untilMs);
 }
 
 /** Whether this is the visitor's first click in `scope` (claimFirstVisit), answered from memory for a repeat. */
@@ -54,9 +54,9 @@ async function firstVisit(
   at: { nowMs: number; untilMs: number },
 ) {
   const key = `${deps.store.tableName}#${scope}#${visitorId}`;
-  if (seen.has(key)) return false;
+  if ((seen.get(key) ?? Number.NEGATIVE_INFINITY) > at.nowMs) return false;
   const first = await claimFirstVisit(deps.store, scope, visitorId, at);
-  remember(key);
+  remember(key, at.untilMs);
   return first;
 }
 
@@ -68,7 +68,7 @@ async function firstVisit(
 async function startVisitor(deps: Pick<Deps, 'store'>, link: Link, visitorId: string, atMs: number) {
   noteCounted(`${deps.store.tableName}#${link.code}#${visitorId}`, atMs);
   const scope = shareScope(link);
-  if (scope) remember(`${deps.store.tableName}#${scope}#${visitorId}`);
+  if (scope) remember(`${deps.store.tableName}#${scope}#${visitorId}`, atMs + COOKIE_LIFE_MS);
   await Promise.all([
     putUniqueClick(deps.store, link.code, visitorId, atMs, UNIQUE_WINDOW_MS),
     ...(scope ? [putFirstVisit(deps.store, scope, visitorId, atMs + COOKIE_LIFE_MS)] : []),
@@ -141,6 +141,7 @@ export async function recordClick(deps: Pick<Deps, 'store'>, click: ClickInput):
   const counted = (async () => {
     const who = click.uniqueAs ?? visitorId;
     const started = click.uniqueAs ? startVisitor(deps, link, visitorId, atMs) : undefined;
+    started?.catch(() => {}); // joined below; a claim failing first must not leave its failure unhandled
     const unique = await claimUnique(deps, link.code, who, atMs);
     // A share's distinct visitors, among its unique clicks: the visitor's first on the owner's shares
     // of the object (a repeat within 30 minutes was counted with the click before it).

@@ -53,6 +53,18 @@ function isRefParam(part: string): boolean {
  * token is base64url: nothing to escape.
  */
 export function withRef(targetUrl: string, token: string): string {
+  const [head, fragment] = templateOf(targetUrl);
+  return `${head}fission_ref=${token}${fragment}`;
+}
+
+/** The target with any `fission_ref` of its own taken out: where a visit that gets no token goes. */
+export function withoutRef(targetUrl: string): string {
+  const [head, fragment] = templateOf(targetUrl);
+  return head.slice(0, -1) + fragment; // without the `?` or `&` a token would follow
+}
+
+/** The target split around where its token goes: up to `?` or `&` before it, and the fragment. */
+function templateOf(targetUrl: string): [string, string] {
   let t = templates.get(targetUrl);
   if (!t) {
     // In a normalized URL the first `#` starts the fragment, and the first `?` before it the query.
@@ -67,9 +79,9 @@ export function withRef(targetUrl: string, token: string): string {
             .slice(queryAt + 1)
             .split('&')
             .filter((p) => p !== '' && !isRefParam(p));
-    t = [`${path}?${kept.map((p) => `${p}&`).join('')}fission_ref=`, hashAt < 0 ? '' : targetUrl.slice(hashAt)];
+    t = [`${path}?${kept.map((p) => `${p}&`).join('')}`, hashAt < 0 ? '' : targetUrl.slice(hashAt)];
     if (templates.size >= TEMPLATES_MAX) templates.clear();
     templates.set(targetUrl, t);
   }
-  return t[0] + token + t[1];
+  return t;
 }

@@ -187,7 +187,9 @@ describe('Campaigns admin API', () => {
       expect(responses['422'].description, path).toContain('idempotency_key_reused');
     }
     // A route's own conflicts stay listed beside the key's.
-    expect(doc.paths['/v1/bargains/{id}/helps'].post.responses['409'].description).toContain('conflict');
+    expect(doc.paths['/v1/bargains/{id}/helps'].post.responses['409'].description).toMatch(
+      /^conflict, with a specific code; or idempotency_in_progress/,
+    );
   });
 
   it('declares 429 rate_limited, with Retry-After, on every /v1 operation of the spec (each is rate limited)', async () => {
