@@ -184,7 +184,7 @@ groupBuyRoutes.openapi(
     description:
       'Joins at groupPrice. Under any concurrency memberCount never exceeds groupSize and equals the number of members; ' +
       'the join that fills the last slot makes the group formed in the same write and emits GroupBuyFormed with every ' +
-      "member's orderId and price. 409 already_member: the caller is in the group (a retry carrying the Idempotency-Key of the join that made the caller a member answers 201 with the group as it now stands, even once the key’s record was lost in a crash). 409 group_full: the last slot went to " +
+      "member's orderId and price. 409 already_member: the caller is in the group (a retry carrying the Idempotency-Key of the join that made the caller a member answers 201 with that join's answer again (the member count it wrote), even once the key’s record was lost in a crash). 409 group_full: the last slot went to " +
       'another join after this one arrived (it lost the race for the last slot, also to a filling join whose write was still under way). 410 group_closed: the group was formed ' +
       'before this join arrived, has failed, or is past expiresAt. 409 campaign_inactive: the campaign is paused or ended, checked before the group’s own state (a group that failed at its campaign’s endsAt answers this, not 410). 409 conflict: the order already belongs to a group.\n\n' +
       VIA_DOC,

@@ -41,6 +41,8 @@ export interface GroupMemberItem {
   price: number;
   /** The Idempotency-Key (`requestKey`) of the request that made this member, when it had one. */
   requestKey?: string;
+  /** With `requestKey`: the member count the join wrote. */
+  countAtJoin?: number;
 }
 
 /** The order → group link. */
@@ -98,6 +100,7 @@ const memberOf = (g: GroupBuy, userId: string, e: RosterEntry): GroupMemberItem 
   ...(e.displayName ? { displayName: e.displayName } : {}),
   price: e.price,
   ...(e.requestKey ? { requestKey: e.requestKey } : {}),
+  ...(e.countAtJoin !== undefined ? { countAtJoin: e.countAtJoin } : {}),
 });
 
 /** The group item as stored: its members live in their own items, not in it. */
@@ -188,6 +191,7 @@ export async function findGroup(store: Store, id: string, consistent = false): P
       isLeader: m.isLeader,
       price: m.price,
       ...(m.requestKey ? { requestKey: m.requestKey } : {}),
+      ...(m.countAtJoin !== undefined ? { countAtJoin: m.countAtJoin } : {}),
     };
   return { ...toGroup(head)!, roster };
 }

@@ -32,6 +32,11 @@ export interface RosterEntry {
   price: number;
   /** The join request's Idempotency-Key (`requestKey`), when it had one: its retry answers this join. */
   requestKey?: string;
+  /**
+   * With `requestKey`: the member count this join wrote, which a retry of it answers again (what
+   * the join answered, but for a loose join in a crowd, which answered the count read after it).
+   */
+  countAtJoin?: number;
 }
 
 /** A simulated member added by `autoFillOnExpiry`: no user, no order, never counted as a real user. */

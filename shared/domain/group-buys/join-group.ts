@@ -134,10 +134,10 @@ async function tryJoin(deps: Deps, input: JoinInput, arrivedMs: number): Promise
     const now = deps.clock.now();
     const mine = withMembers ? g.roster[input.userId] : undefined;
     if (mine) {
-      // A retry of the join that made this member, its answer lost: the group as it now stands.
+      // A retry of the join that made this member, its answer lost: that join's answer again.
       if (madeByRequest(mine.requestKey, mine.joinedAt, input.requestKey, now)) {
-        const { memberCount, status } = viewOf(g, now, deps.config.h5BaseUrl);
-        return { groupId: g.id, memberCount, status };
+        const memberCount = mine.countAtJoin ?? viewOf(g, now, deps.config.h5BaseUrl).memberCount;
+        return { groupId: g.id, memberCount, status: memberCount >= g.groupSize ? 'formed' : 'open' };
       }
       throw new AlreadyMemberError();
     }
@@ -153,6 +153,7 @@ async function tryJoin(deps: Deps, input: JoinInput, arrivedMs: number): Promise
         : new GroupClosedError();
     if (g.memberCount >= g.groupSize) throw new GroupFullError();
     const nowIso = iso(now);
+    const memberCount = g.memberCount + 1;
     const entry: RosterEntry = {
       orderId: input.orderId,
       ...(displayName ? { displayName } : {}),
@@ -160,10 +161,9 @@ async function tryJoin(deps: Deps, input: JoinInput, arrivedMs: number): Promise
       seq: g.rev + 1,
       isLeader: false,
       price: memberPrice(g, false),
-      ...(input.requestKey ? { requestKey: input.requestKey } : {}),
+      ...(input.requestKey ? { requestKey: input.requestKey, countAtJoin: memberCount } : {}),
     };
     const mode = attempt === 0 && !isHot(g, now) ? 'exact' : 'loose';
-    const memberCount = g.memberCount + 1;
     const fills = memberCount >= g.groupSize;
     const after: GroupBuy = { ...g, memberCount, roster: { ...g.roster, [input.userId]: entry } };
     const events = [

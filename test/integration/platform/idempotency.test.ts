@@ -192,7 +192,7 @@ describe('Middleware: idempotency', () => {
       expect([later.status, later.body.code]).toEqual([409, 'already_helped']);
     });
 
-    it('answers a retried join with the group as it stands, and joins once', async () => {
+    it('answers a retried join with the answer it gave, and joins once', async () => {
       const campaignId = await createGroupCampaign(h);
       const opened = await h.call('POST', '/v1/group-buys', {
         token: h.token('leader-crash'),
@@ -204,6 +204,12 @@ describe('Middleware: idempotency', () => {
       const headers = { 'idempotency-key': 'join-crash' };
       const first = await h.call('POST', path, { token: member, body, headers });
       await crashAfterCommit('member-crash', path, 'join-crash');
+      // Another member fills the group before the retry: the retry still answers its own join.
+      const filler = await h.call('POST', path, {
+        token: h.token('filler-crash'),
+        body: { orderId: 'o-filler-crash' },
+      });
+      expect(filler.body).toMatchObject({ memberCount: 3, status: 'formed' });
       const retry = await h.call('POST', path, { token: member, body, headers });
       expect([first.status, retry.status]).toEqual([201, 201]);
       expect(retry.body).toEqual(first.body);
@@ -211,7 +217,7 @@ describe('Middleware: idempotency', () => {
       const other = await h.call('POST', path, { token: member, body, headers: { 'idempotency-key': 'join-other' } });
       expect([other.status, other.body.code]).toEqual([409, 'already_member']);
       const group = await h.call('GET', `/v1/group-buys/${opened.body.id}`, { token: member });
-      expect([group.body.memberCount, group.body.members.length]).toEqual([2, 2]);
+      expect([group.body.memberCount, group.body.members.length]).toEqual([3, 3]);
     });
 
     it('answers a retried accept with the binding it made, and binds once', async () => {
