@@ -1,3 +1,4 @@
+import { setBounded } from '../../bounded-map.ts';
 import { iso } from '../../clock.ts';
 import type { Deps } from '../../deps.ts';
 import { CampaignInactiveError, ConflictError, NotFoundError } from '../../errors.ts';
@@ -43,9 +44,7 @@ const handoversOf = perStore(() => new Map<string, { g: GroupBuy; atMs: number }
  * ages out.
  */
 function handOver(store: Store, g: GroupBuy, atMs: number): void {
-  const byId = handoversOf(store);
-  if (byId.size >= HANDOVER_MAX) byId.delete(byId.keys().next().value as string);
-  byId.set(g.id, { g, atMs });
+  setBounded(handoversOf(store), g.id, { g, atMs }, HANDOVER_MAX);
 }
 
 /** The group handed over by an earlier join of this process, if recent: an open one is taken once. */
@@ -97,12 +96,6 @@ type JoinResult = { groupId: string; memberCount: number; status: GroupStatus };
  * that join stamped before writing, by the time the write took. Bounded like the handovers.
  */
 const formedHereOf = perStore(() => new Map<string, number>());
-
-function noteFormedHere(store: Store, groupId: string, atMs: number): void {
-  const formed = formedHereOf(store);
-  if (formed.size >= HANDOVER_MAX) formed.delete(formed.keys().next().value as string);
-  formed.set(groupId, atMs);
-}
 
 /**
  * The group formed after `arrivedMs`: a join that arrived before then lost the last slot to
@@ -205,7 +198,7 @@ async function tryJoin(deps: Deps, input: JoinInput, arrivedMs: number): Promise
         events,
         onGroupFail: (old) => joinRefusal(old, input.userId, now),
       });
-      if (fills) noteFormedHere(deps.store, g.id, deps.clock.now());
+      if (fills) setBounded(formedHereOf(deps.store), g.id, deps.clock.now(), HANDOVER_MAX);
       if (mode === 'exact' || fills) {
         // Written on `rev` (a filling join always is): the group as it now stands.
         const status: GroupStatus = fills ? 'formed' : 'open';

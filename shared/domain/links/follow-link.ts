@@ -1,3 +1,4 @@
+import { setBounded } from '../../bounded-map.ts';
 import type { Deps } from '../../deps.ts';
 import { NotFoundError } from '../../errors.ts';
 import { CODE_PATTERN } from '../../ids.ts';
@@ -20,8 +21,7 @@ async function cachedLink(deps: Pick<Deps, 'store'>, code: string, nowMs: number
   const hit = cache.get(key);
   if (hit && hit.until > nowMs) return hit.link;
   const link = findLink(deps.store, code);
-  if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value as string);
-  cache.set(key, { link, until: nowMs + CACHE_MS });
+  setBounded(cache, key, { link, until: nowMs + CACHE_MS }, CACHE_MAX);
   const found = await link.catch(() => undefined);
   if (!found) cache.delete(key);
   return link;

@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import { setBounded } from '../../bounded-map.ts';
 import { utcDay } from '../../clock.ts';
 import type { Deps } from '../../deps.ts';
 import { CLICK_SHARDS } from '../../store/keys.ts';
@@ -29,22 +30,12 @@ async function claimUnique(deps: Pick<Deps, 'store'>, code: string, visitorId: s
   const countedAt = recent.get(key);
   if (countedAt !== undefined && countedAt <= atMs && !isUniqueClick(countedAt, atMs)) return false;
   const claim = await claimUniqueClick(deps.store, code, visitorId, atMs, UNIQUE_WINDOW_MS);
-  noteCounted(key, claim.countedAt);
+  setBounded(recent, key, claim.countedAt, RECENT_MAX);
   return claim.unique;
-}
-
-function noteCounted(key: string, countedAt: number): void {
-  if (recent.size >= RECENT_MAX) recent.delete(recent.keys().next().value as string);
-  recent.set(key, countedAt);
 }
 
 /** Visitors this instance saw in a scope, until their claim there ends: their next clicks need no database check. */
 const seen = new Map<string, number>();
-
-function remember(key: string, untilMs: number): void {
-  if (seen.size >= RECENT_MAX) seen.delete(seen.keys().next().value as string);
-  seen.set(key, untilMs);
-}
 
 /** Whether this is the visitor's first click in `scope` (claimFirstVisit), answered from memory for a repeat. */
 async function firstVisit(
@@ -56,7 +47,7 @@ async function firstVisit(
   const key = `${deps.store.tableName}#${scope}#${visitorId}`;
   if ((seen.get(key) ?? Number.NEGATIVE_INFINITY) > at.nowMs) return false;
   const first = await claimFirstVisit(deps.store, scope, visitorId, at);
-  remember(key, at.untilMs);
+  setBounded(seen, key, at.untilMs, RECENT_MAX);
   return first;
 }
 
@@ -65,10 +56,15 @@ async function firstVisit(
  * are put without a condition (batched), and remembered, so the cookie's next clicks are repeats
  * of this one (the click itself counts by its IP + User-Agent hash).
  */
-async function startVisitor(deps: Pick<Deps, 'store'>, link: Link, visitorId: string, atMs: number) {
-  noteCounted(`${deps.store.tableName}#${link.code}#${visitorId}`, atMs);
-  const scope = shareScope(link);
-  if (scope) remember(`${deps.store.tableName}#${scope}#${visitorId}`, atMs + COOKIE_LIFE_MS);
+async function startVisitor(
+  deps: Pick<Deps, 'store'>,
+  link: Link,
+  scope: string | undefined,
+  visitorId: string,
+  atMs: number,
+) {
+  setBounded(recent, `${deps.store.tableName}#${link.code}#${visitorId}`, atMs, RECENT_MAX);
+  if (scope) setBounded(seen, `${deps.store.tableName}#${scope}#${visitorId}`, atMs + COOKIE_LIFE_MS, RECENT_MAX);
   await Promise.all([
     putUniqueClick(deps.store, link.code, visitorId, atMs, UNIQUE_WINDOW_MS),
     ...(scope ? [putFirstVisit(deps.store, scope, visitorId, atMs + COOKIE_LIFE_MS)] : []),
@@ -117,10 +113,11 @@ export interface ClickInput {
  * claim says whether it is unique (30 minutes), and for a share link the (owner and shared object,
  * visitor) claim whether it is a new visitor there, this instance's shard of the link's counters
  * and of the KOL's day (ADDs coalesced per shard). A KOL's unique visitors of a day are its
- * links' unique clicks that day: one more claim per click would halve a hot link's rate. The history needs no claim, so it is put first: from the moment
- * the redirect is answered, an order or action of the visitor can have it written
- * (writePendingHistory). Every write is a single-item write, so a hot link never meets
- * transaction conflicts and no item takes more than 1/16 of its writes.
+ * links' unique clicks that day: one more claim per click would halve a hot link's rate. The
+ * history needs no claim, so it is put first: from the moment the redirect is answered, an
+ * order or action of the visitor can have it written (writePendingHistory). Every write is a
+ * single-item write, so a hot link never meets transaction conflicts and no item takes more than
+ * 1/16 of its writes.
  */
 export async function recordClick(deps: Pick<Deps, 'store'>, click: ClickInput): Promise<{ unique: boolean }> {
   const { link, visitorId, atMs } = click;
@@ -140,12 +137,12 @@ export async function recordClick(deps: Pick<Deps, 'store'>, click: ClickInput):
   if (click.userId) history.push(putClickHistory(deps.store, `u:${click.userId}`, record));
   const counted = (async () => {
     const who = click.uniqueAs ?? visitorId;
-    const started = click.uniqueAs ? startVisitor(deps, link, visitorId, atMs) : undefined;
+    const scope = shareScope(link);
+    const started = click.uniqueAs ? startVisitor(deps, link, scope, visitorId, atMs) : undefined;
     started?.catch(() => {}); // joined below; a claim failing first must not leave its failure unhandled
     const unique = await claimUnique(deps, link.code, who, atMs);
     // A share's distinct visitors, among its unique clicks: the visitor's first on the owner's shares
     // of the object (a repeat within 30 minutes was counted with the click before it).
-    const scope = shareScope(link);
     const newVisitor =
       scope !== undefined &&
       unique &&
