@@ -61,17 +61,21 @@ const IDEMPOTENCY_KEY = {
     'Scope: caller + route + key, kept at least 24 h. The same key and body replay the first answer (status and body); another body → 422 `idempotency_key_reused`; while the first is running → 409 `idempotency_in_progress`. A request cut off after it took effect but before its answer was kept (a crash, a timeout) counts as running for up to 60 s (on the local server, only until it restarts); a retry after that finds what it made: links, shares, campaigns and payouts are not made twice (their ids come from the key), and a help, join or accept that landed answers 201 again.',
 };
 
+/** A problem document, as every error answers. */
+const PROBLEM = { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } };
+/** `Retry-After`, on answers that say when to try again. */
+const RETRY_AFTER = {
+  'Retry-After': { description: 'Seconds to wait before trying again', schema: { type: 'integer' } },
+};
+
 /** What a POST answers for its `Idempotency-Key`, beside its own answers. */
 const KEY_ANSWERS = {
   409: {
     description: 'idempotency_in_progress: a request with this key is still running (with Retry-After)',
-    headers: { 'Retry-After': { description: 'Seconds to wait before trying again', schema: { type: 'integer' } } },
-    content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+    headers: RETRY_AFTER,
+    content: PROBLEM,
   },
-  422: {
-    description: 'idempotency_key_reused: this key was used with another body',
-    content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
-  },
+  422: { description: 'idempotency_key_reused: this key was used with another body', content: PROBLEM },
 };
 
 type Operation = { parameters?: unknown[]; responses?: Record<string, unknown> } | undefined;
@@ -103,8 +107,8 @@ function withIdempotencyKey<D extends { paths?: object }>(doc: D): D {
 /** The answer of the per-IP and per-user limits, which stand before every `/v1` route (not a response of its own schema). */
 const RATE_LIMITED = {
   description: 'rate_limited: over the per-IP or per-user limit (RATE_LIMIT_IP_PER_SEC, RATE_LIMIT_USER_PER_SEC)',
-  headers: { 'Retry-After': { description: 'Seconds to wait before trying again', schema: { type: 'integer' } } },
-  content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+  headers: RETRY_AFTER,
+  content: PROBLEM,
 };
 
 /**
@@ -116,9 +120,8 @@ function withRateLimits<D extends { paths?: object }>(doc: D): D {
     if (path.startsWith('/v1/'))
       for (const op of Object.values(item)) {
         if (!op?.responses) continue;
-        op.responses['429'] ??= RATE_LIMITED;
-        const limited = op.responses['429'] as { headers?: Record<string, unknown> };
-        limited.headers = { ...RATE_LIMITED.headers, ...limited.headers };
+        const own = op.responses['429'] as { headers?: Record<string, unknown> } | undefined;
+        op.responses['429'] = own ? { ...own, headers: { ...RETRY_AFTER, ...own.headers } } : RATE_LIMITED;
       }
   return doc;
 }

@@ -50,17 +50,19 @@ export async function acceptInvite(
 ): Promise<AcceptedInvite> {
   const invite = CODE_PATTERN.test(input.code) ? await findInviteCode(deps.store, input.code) : undefined;
   if (!invite) throw new NotFoundError('invite code');
+  /** A retry of the accept that made `b`, its answer lost: that accept's answer. */
+  const madeByThisRequest = (b: InviteBinding | undefined): b is InviteBinding =>
+    b !== undefined && madeByRequest(b.requestKey, b.acceptedAt, input.requestKey, deps.clock.now());
   let campaign: Awaited<ReturnType<typeof requireActiveCampaign<'invite'>>>;
   try {
     campaign = await requireActiveCampaign(deps, invite.campaignId, 'invite');
   } catch (e) {
-    // A retry of an accept that landed, the campaign paused or ended since: that accept's answer.
+    // The campaign paused or ended since the accept that landed.
     const earlier =
       e instanceof CampaignInactiveError && input.requestKey
         ? await findBinding(deps.store, invite.campaignId, input.inviteeId)
         : undefined;
-    if (earlier && madeByRequest(earlier.requestKey, earlier.acceptedAt, input.requestKey, deps.clock.now()))
-      return acceptedView(earlier);
+    if (madeByThisRequest(earlier)) return acceptedView(earlier);
     throw e;
   }
   if (invite.inviterId === input.inviteeId)
@@ -142,9 +144,8 @@ export async function acceptInvite(
       });
       return acceptedView(binding);
     } catch (e) {
-      const b = e instanceof AlreadyInvitedError ? e.binding : undefined;
-      // A retry of the accept that made this binding, its answer lost: that accept's answer.
-      if (b && madeByRequest(b.requestKey, b.acceptedAt, input.requestKey, deps.clock.now())) return acceptedView(b);
+      const bound = e instanceof AlreadyInvitedError ? e.binding : undefined;
+      if (madeByThisRequest(bound)) return acceptedView(bound);
       if (e instanceof ExistingCustomerError && !existingCustomer) existingCustomer = true;
       else if (e instanceof RewardCapReachedError && !capReached) capReached = true;
       else if (e instanceof MutualInviteError && !mutual) mutual = true;
