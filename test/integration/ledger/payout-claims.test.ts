@@ -61,7 +61,10 @@ describe('Payouts: a claim let go by one mover of a payout while another still m
     await m1.closing.promise;
     // Meanwhile another payout is created (payout A is still being created, moving kol-race).
     const other = await createPayout(h.deps, input);
+    // The retry's last move lands before the first closes the payout (closed first, the move would
+    // be refused and its entry left to the next payout: a payee split, its money still paid once).
     m2.gate.resolve();
+    await m2.closing.promise;
     m1.closeGate.resolve();
     m2.closeGate.resolve();
     const a = await retry;
