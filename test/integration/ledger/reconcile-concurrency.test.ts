@@ -202,14 +202,18 @@ describe('Reconciliation while a payout is being created', () => {
     const query = store.query.bind(store);
     const secondMove = deferred();
     const secondMoveWaiting = deferred();
+    const secondMoveLanded = deferred();
     let moves = 0;
     vi.spyOn(store, 'transact').mockImplementation(async (items: TxItem[]) => {
       const isMove = items.some((i) => (i as { Put?: { Item?: Item } }).Put?.Item?.entity === 'payout_item_page');
-      if (isMove && ++moves === 2) {
-        secondMoveWaiting.resolve();
-        await secondMove.promise;
+      if (!isMove || ++moves !== 2) return transact(items);
+      secondMoveWaiting.resolve();
+      await secondMove.promise;
+      try {
+        return await transact(items);
+      } finally {
+        secondMoveLanded.resolve();
       }
-      return transact(items);
     });
     let moveLanded: Promise<unknown> | undefined;
     vi.spyOn(store, 'query').mockImplementation((async (q: QueryInput) => {
@@ -218,7 +222,7 @@ describe('Reconciliation while a payout is being created', () => {
       const page = await query({ ...q, limit: 1 });
       if (!q.cursor && !moveLanded) {
         secondMove.resolve();
-        moveLanded = new Promise((r) => setTimeout(r, 300));
+        moveLanded = secondMoveLanded.promise;
         await moveLanded;
       }
       return page;

@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { createApp } from '#shared/http/app';
 import { requireAuth } from '#shared/http/auth';
 import { IDEMPOTENCY_KEEP_SECONDS, idempotency } from '#shared/http/idempotency';
@@ -301,7 +301,7 @@ describe('Middleware: idempotency', () => {
       },
     });
     const first = app.request('/v1/slow', init('k-slow'));
-    await new Promise((r) => setTimeout(r, 100));
+    await vi.waitFor(() => expect(effects).toBe(1)); // the key is taken: its handler runs
     const during = await app.request('/v1/slow', init('k-slow'));
     expect(during.status).toBe(409);
     expect(((await during.json()) as { code: string }).code).toBe('idempotency_in_progress');
@@ -343,7 +343,7 @@ describe('Middleware: idempotency', () => {
     };
     const before = run('run-1');
     const cutOff = before.request('/v1/cut-off', init);
-    await new Promise((r) => setTimeout(r, 100));
+    await vi.waitFor(() => expect(effects).toBe(1)); // the key is taken: its handler runs
     // The same run, or a Lambda instance (no sole writer), still sees it running.
     for (const app of [before, run()]) {
       const r = await app.request('/v1/cut-off', init);
