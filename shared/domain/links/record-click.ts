@@ -56,28 +56,30 @@ async function firstVisit(
  * are put without a condition (batched), and remembered, so the cookie's next clicks are repeats
  * of this one (the click itself counts by its IP + User-Agent hash).
  */
-async function startVisitor(
-  deps: Pick<Deps, 'store'>,
-  link: Link,
-  scope: string | undefined,
-  visitorId: string,
-  atMs: number,
-) {
+async function startVisitor(deps: Pick<Deps, 'store'>, link: Link, scope: string, visitorId: string, atMs: number) {
+  const untilMs = visitUntil(link, atMs, true);
   setBounded(recent, `${deps.store.tableName}#${link.code}#${visitorId}`, atMs, RECENT_MAX);
-  if (scope) setBounded(seen, `${deps.store.tableName}#${scope}#${visitorId}`, atMs + COOKIE_LIFE_MS, RECENT_MAX);
+  setBounded(seen, `${deps.store.tableName}#${scope}#${visitorId}`, untilMs, RECENT_MAX);
   await Promise.all([
     putUniqueClick(deps.store, link.code, visitorId, atMs, UNIQUE_WINDOW_MS),
-    ...(scope ? [putFirstVisit(deps.store, scope, visitorId, atMs + COOKIE_LIFE_MS)] : []),
+    putFirstVisit(deps.store, scope, visitorId, untilMs),
   ]);
 }
 
-/** Where a share link's visitor counts once: its owner's shares of its object (none for KOL links). */
-const shareScope = (link: Link) =>
-  link.kind === 'share' ? `share#${link.ownerId}#${link.objectType}#${link.objectId}` : undefined;
+/** Where a visitor counts once: a KOL's UTC day (over all its links), or an owner's shares of one object. */
+const visitScope = (link: Link, atMs: number) =>
+  link.kind === 'kol'
+    ? `kol#${link.ownerId}#${utcDay(atMs)}`
+    : `share#${link.ownerId}#${link.objectType}#${link.objectId}`;
 
 const DAY_MS = 86_400_000;
-/** A visitor id's life: the `fission_vid` cookie's 400 days. An address hash stands for a visitor one day. */
-const COOKIE_LIFE_MS = 400 * DAY_MS;
+/**
+ * How long a visitor's claim in its scope lasts: past the end of its KOL day; for a shared object,
+ * the `fission_vid` cookie's 400 days, or one day for an address hash (which stands for a visitor
+ * only that long).
+ */
+const visitUntil = (link: Link, atMs: number, byCookie: boolean) =>
+  link.kind === 'kol' ? Date.parse(`${utcDay(atMs)}T00:00:00.000Z`) + 2 * DAY_MS : atMs + (byCookie ? 400 : 1) * DAY_MS;
 
 /** How long an instance keeps writing the same counter shard. */
 const SHARD_TURN_MS = 1000;
@@ -110,11 +112,9 @@ export interface ClickInput {
 /**
  * Records a click: the visitor's (and signed-in user's) click history for attribution, so that
  * the newest click of a visitor on any link is their last click; and, once the (link, visitor)
- * claim says whether it is unique (30 minutes), and for a share link the (owner and shared object,
- * visitor) claim whether it is a new visitor there, this instance's shard of the link's counters
- * and of the KOL's day (ADDs coalesced per shard). A KOL's unique visitors of a day are its
- * links' unique clicks that day: one more claim per click would halve a hot link's rate. The
- * history needs no claim, so it is put first: from the moment the redirect is answered, an
+ * claim says whether it is unique (30 minutes), and for a unique click the (KOL and day, or owner
+ * and shared object, visitor) claim whether it is a new visitor there, this instance's shard of
+ * the link's counters and of the KOL's day (ADDs coalesced per shard). The history needs no claim, so it is put first: from the moment the redirect is answered, an
  * order or action of the visitor can have it written (writePendingHistory). Every write is a
  * single-item write, so a hot link never meets transaction conflicts and no item takes more than
  * 1/16 of its writes.
@@ -137,26 +137,24 @@ export async function recordClick(deps: Pick<Deps, 'store'>, click: ClickInput):
   if (click.userId) history.push(putClickHistory(deps.store, `u:${click.userId}`, record));
   const counted = (async () => {
     const who = click.uniqueAs ?? visitorId;
-    const scope = shareScope(link);
+    const scope = visitScope(link, atMs);
     const started = click.uniqueAs ? startVisitor(deps, link, scope, visitorId, atMs) : undefined;
     started?.catch(() => {}); // joined below; a claim failing first must not leave its failure unhandled
     const unique = await claimUnique(deps, link.code, who, atMs);
-    // A share's distinct visitors, among its unique clicks: the visitor's first on the owner's shares
-    // of the object (a repeat within 30 minutes was counted with the click before it).
+    // Distinct visitors, among the unique clicks: the visitor's first in the KOL's day or on the
+    // owner's shares of the object (a repeat within 30 minutes was counted with the click before it).
     const newVisitor =
-      scope !== undefined &&
-      unique &&
-      (await firstVisit(deps, scope, who, { nowMs: atMs, untilMs: atMs + (click.uniqueAs ? DAY_MS : COOKIE_LIFE_MS) }));
+      unique && (await firstVisit(deps, scope, who, { nowMs: atMs, untilMs: visitUntil(link, atMs, !click.uniqueAs) }));
     const shard = counterShard(atMs);
     await Promise.all([
       started,
       addLinkClicks(deps.store, link.code, shard, {
         clicks: 1,
         uniqueClicks: unique ? 1 : 0,
-        newVisitors: newVisitor ? 1 : 0,
+        newVisitors: link.kind === 'share' && newVisitor ? 1 : 0,
       }),
       ...(link.kind === 'kol'
-        ? [addKolDay(deps.store, link.ownerId, shard, utcDay(atMs), { clicks: 1, uniqueVisitors: unique ? 1 : 0 })]
+        ? [addKolDay(deps.store, link.ownerId, shard, utcDay(atMs), { clicks: 1, uniqueVisitors: newVisitor ? 1 : 0 })]
         : []),
     ]);
     return unique;

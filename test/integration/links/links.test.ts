@@ -185,7 +185,7 @@ describe('Links and the redirect', () => {
     expect([after.clicks - before.clicks, after.uniqueVisitors - before.uniqueVisitors]).toEqual([2000, 300]);
   }, 120_000);
 
-  it('counts a KOL’s unique visitors of a day as the unique clicks of its links, a first visit’s cookie included', async () => {
+  it('counts a KOL’s unique visitors per day over all their links: one visitor on two links, twice, is one', async () => {
     const kolB = h.token('kol-distinct', ['kol']);
     const made = await Promise.all(
       [1, 2].map(() =>
@@ -194,18 +194,39 @@ describe('Links and the redirect', () => {
     );
     const [one, two] = made.map((r) => r.body.code as string);
     for (const code of [one!, two!, one!]) await click(code, { cookie: 'fission_vid=visitor-distinct' });
-    // A first visit without a cookie, then the same person with the cookie it was given: one unique click.
+    // A first visit without a cookie, then the same person with the cookie it was given: one visitor.
     const first = await click(one!, { 'x-forwarded-for': '198.51.100.7' });
     const given = /fission_vid=([^;]+)/.exec(first.headers.get('set-cookie')!)![1];
-    await click(one!, { cookie: `fission_vid=${given}` });
+    await click(two!, { cookie: `fission_vid=${given}` });
     const today = new Date().toISOString().slice(0, 10);
     const stats = await h.call('GET', `/v1/kol/stats?from=${today}&to=${today}`, { token: kolB });
-    expect(stats.body.days).toEqual([expect.objectContaining({ date: today, clicks: 5, uniqueVisitors: 3 })]);
+    expect(stats.body.days).toEqual([expect.objectContaining({ date: today, clicks: 5, uniqueVisitors: 2 })]);
     const links = await h.call('GET', '/v1/kol/links', { token: kolB });
     const unique = Object.fromEntries(
       links.body.items.map((l: { code: string; uniqueClicks: number }) => [l.code, l.uniqueClicks]),
     );
-    expect(unique).toEqual({ [one!]: 2, [two!]: 1 });
+    expect(unique).toEqual({ [one!]: 2, [two!]: 2 }); // per link: each visitor once within 30 minutes
+  });
+
+  it('counts each of 40 visitors once in a KOL’s day when they click three of its links at once, five times each', async () => {
+    const kolC = h.token('kol-crowd', ['kol']);
+    const codes = (
+      await Promise.all(
+        [1, 2, 3].map(() =>
+          h.call('POST', '/v1/links', { token: kolC, body: { targetUrl: 'https://shop.example.com/p/3' } }),
+        ),
+      )
+    ).map((r) => r.body.code as string);
+    const clicks = codes.flatMap((code) =>
+      Array.from({ length: 40 * 5 }, (_, i) => () => click(code, { cookie: `fission_vid=crowd-${i % 40}` })),
+    );
+    const answers = await Promise.all(clicks.map((go) => go()));
+    expect(answers.every((r) => r.status === 302)).toBe(true);
+    const today = new Date().toISOString().slice(0, 10);
+    const stats = await h.call('GET', `/v1/kol/stats?from=${today}&to=${today}`, { token: kolC });
+    expect(stats.body.totals).toMatchObject({ clicks: 600, uniqueVisitors: 40 });
+    const links = await h.call('GET', '/v1/kol/links', { token: kolC });
+    expect(links.body.items.map((l: { uniqueClicks: number }) => l.uniqueClicks)).toEqual([40, 40, 40]);
   });
 
   it('takes the visitor cookie as sent, never percent-decoded: one with a % is no visitor id', async () => {
