@@ -112,8 +112,8 @@ export interface ClickInput {
 /**
  * Records a click: the visitor's (and signed-in user's) click history for attribution, so that
  * the newest click of a visitor on any link is their last click; and, once the (link, visitor)
- * claim says whether it is unique (30 minutes), and for a unique click the (KOL and day, or owner
- * and shared object, visitor) claim whether it is a new visitor there, this instance's shard of
+ * claim says whether it is unique (30 minutes), and the (KOL and day, or owner and shared object,
+ * visitor) claim whether it is a new visitor there (both at once), this instance's shard of
  * the link's counters and of the KOL's day (ADDs coalesced per shard). The history needs no claim, so it is put first: from the moment the redirect is answered, an
  * order or action of the visitor can have it written (writePendingHistory). Every write is a
  * single-item write, so a hot link never meets transaction conflicts and no item takes more than
@@ -140,11 +140,13 @@ export async function recordClick(deps: Pick<Deps, 'store'>, click: ClickInput):
     const scope = visitScope(link, atMs);
     const started = click.uniqueAs ? startVisitor(deps, link, scope, visitorId, atMs) : undefined;
     started?.catch(() => {}); // joined below; a claim failing first must not leave its failure unhandled
-    const unique = await claimUnique(deps, link.code, who, atMs);
-    // Distinct visitors, among the unique clicks: the visitor's first in the KOL's day or on the
-    // owner's shares of the object (a repeat within 30 minutes was counted with the click before it).
-    const newVisitor =
-      unique && (await firstVisit(deps, scope, who, { nowMs: atMs, untilMs: visitUntil(link, atMs, !click.uniqueAs) }));
+    // Both claims at once (they go out together in one transaction of claims): whether the click is
+    // unique on the link, and whether the visitor is new in the KOL's day or on the owner's shares
+    // of the object. A repeat click can be a new visitor: its unique click was the day before.
+    const [unique, newVisitor] = await Promise.all([
+      claimUnique(deps, link.code, who, atMs),
+      firstVisit(deps, scope, who, { nowMs: atMs, untilMs: visitUntil(link, atMs, !click.uniqueAs) }),
+    ]);
     const shard = counterShard(atMs);
     await Promise.all([
       started,

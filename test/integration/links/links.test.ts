@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { settleClicks } from '#functions/links/background';
+import { ManualClock } from '#shared/clock';
 import { randomCode } from '#shared/ids';
 import { findLinks } from '#shared/store/links';
 import { createHarness, type Harness } from '../../support/harness.ts';
@@ -315,5 +316,31 @@ describe('Links and the redirect', () => {
     expect(year.status).toBe(200);
     expect(year.body.days).toHaveLength(366);
     expect(year.body.totals).toEqual({ clicks: 0, uniqueVisitors: 0, conversions: 0, gmv: 0, commission: 0 });
+  });
+});
+
+describe('A KOL’s unique visitors across midnight (UTC)', () => {
+  it('counts a visitor on each day they click, also when the second click repeats the first within 30 minutes', async () => {
+    const clock = new ManualClock(Date.parse('2026-03-01T23:50:00.000Z'));
+    const h = await createHarness({ clock, env: { LOG_LEVEL: 'ERROR' } });
+    const kol = h.token('kol-midnight', ['kol']);
+    const { body: link } = await h.call('POST', '/v1/links', {
+      token: kol,
+      body: { targetUrl: 'https://shop.example.com/p/4' },
+    });
+    const click = () =>
+      h.call('GET', `/s/${link.code}`, { headers: { 'user-agent': UA, cookie: 'fission_vid=night-owl' } });
+    expect((await click()).status).toBe(302);
+    clock.advance(20 * 60); // 00:10 the next day: within the 30 minutes of the counted click
+    expect((await click()).status).toBe(302);
+    const stats = await h.call('GET', '/v1/kol/stats?from=2026-03-01&to=2026-03-02', {
+      token: h.token('kol-midnight', ['kol']),
+    });
+    expect(stats.body.days).toEqual([
+      expect.objectContaining({ date: '2026-03-01', clicks: 1, uniqueVisitors: 1 }),
+      expect.objectContaining({ date: '2026-03-02', clicks: 1, uniqueVisitors: 1 }),
+    ]);
+    const links = await h.call('GET', '/v1/kol/links', { token: kol });
+    expect(links.body.items).toEqual([expect.objectContaining({ clicks: 2, uniqueClicks: 1 })]);
   });
 });
