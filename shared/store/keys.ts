@@ -252,7 +252,7 @@ export const linkVisitorKey = (code: string, visitorId: string): Key => ({
   pk: `LINKVISIT#${code}#${visitorId}`,
   sk: 'VISIT',
 });
-/** A visitor seen in a scope (an owner's shares of one object): counts each visitor once there. */
+/** A visitor seen in a scope (a KOL's UTC day, or an owner's shares of one object): counts each visitor once there. */
 export const visitorSeenKey = (scope: string, visitorId: string): Key => ({
   pk: `SEEN#${scope}#${visitorId}`,
   sk: 'SEEN',

@@ -129,7 +129,7 @@ const claimCoalescerOf = perStore(
 );
 
 /**
- * Whether this is the visitor's first click in `scope` (an owner's shares of one object): a
+ * Whether this is the visitor's first click in `scope` (a KOL's UTC day, or an owner's shares of one object): a
  * conditional put per (scope, visitor), so the database decides under any concurrency; clicks of the same pair arriving together share one write, the earliest counting.
  * The item expires at `untilMs` (an expired one not yet deleted counts as gone).
  */

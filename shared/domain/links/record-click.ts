@@ -116,8 +116,9 @@ export interface ClickInput {
  * visitor) claim whether it is a new visitor there (both at once), this instance's shard of
  * the link's counters and of the KOL's day (ADDs coalesced per shard). The history needs no
  * claim, so it is put first: from the moment the redirect is answered, an order or action of the
- * visitor can have it written (writePendingHistory). Every write is a single-item write, so a hot
- * link never meets transaction conflicts and no item takes more than 1/16 of its writes.
+ * visitor can have it written (writePendingHistory). Counters are plain ADDs and each claim is an
+ * item of its own (a transaction of claims holds distinct items), so a hot link never
+ * meets transaction conflicts and no item takes more than 1/16 of its writes.
  */
 export async function recordClick(deps: Pick<Deps, 'store'>, click: ClickInput): Promise<{ unique: boolean }> {
   const { link, visitorId, atMs } = click;
