@@ -18,7 +18,11 @@ export async function purchaseBargain(
 ): Promise<{ result: PurchaseResult; created: boolean }> {
   const { store, clock } = deps;
   let chain = await findChain(store, input.chainId, true);
-  for (let attempt = 0; attempt < 10; attempt++) {
+  // A try fails only when the chain moved since it was read (a help landed, or it completed), and
+  // a chain moves at most `helpersRequired` times plus its status changes: on a busy chain the
+  // purchase keeps up with the helps until it lands or the chain is no longer purchasable.
+  const maxAttempts = (chain?.helpersRequired ?? 0) + 3;
+  for (let attempt = 0; attempt < maxAttempts; attempt++) {
     if (!chain || chain.initiatorId !== input.userId) throw new NotFoundError('bargain chain');
     const c: BargainChain = chain;
     const result = { entitlementId: c.entitlementId, price: c.price, chainId: c.id };
