@@ -8,7 +8,7 @@ import { createArea, noBody } from '#shared/http/app';
 import { requireAuth } from '#shared/http/auth';
 import { idempotency } from '#shared/http/idempotency';
 import { bearerSecurity, jsonBody, jsonResponse, pageOf, pageQuery, problems } from '#shared/http/openapi';
-import { deviceIdSchema, VIA_DOC } from '#shared/http/via';
+import { callerDevice, deviceIdSchema, VIA_DOC } from '#shared/http/via';
 import { settledVia } from '../links/background.ts';
 
 const inviteCodeSchema = z
@@ -71,7 +71,7 @@ const deviceHeader = z.object({
   'x-device-id': deviceIdSchema
     .optional()
     .describe(
-      'Device signal: the same device on both sides of an invite holds the reward for review (empty or blank: no device)',
+      'Device signal: the same device on both sides of an invite (this request’s, or one either user sent before) holds the reward for review (empty or blank: no device)',
     ),
 });
 
@@ -87,8 +87,8 @@ inviteRoutes.openapi(
     description:
       'One stable code per user and campaign: 201 when created, 200 with the same code on every later call ' +
       '(concurrent first calls all get the one code that was stored). The JWT `name` (shown masked on the ' +
-      'public page) is recorded when the code is created; every `X-Device-Id` the caller sends on any call (up to ' +
-      '17 devices) is kept for the same-device check on accept. 404 for no such invite ' +
+      'public page) is recorded when the code is created; every `X-Device-Id` and `fission_vid` cookie the caller sends ' +
+      '(up to 50 of each per user, over all campaigns) is kept for the same-device checks of accepts and orders. 404 for no such invite ' +
       'campaign, 409 `campaign_inactive` when it is not active.',
     security: bearerSecurity,
     middleware: [requireAuth('user'), idempotency()] as const,
@@ -101,11 +101,14 @@ inviteRoutes.openapi(
   }),
   async (c) => {
     const principal = c.get('principal');
-    const { invite, created } = await getInviteCode(c.get('deps'), {
+    const deps = c.get('deps');
+    const deviceId = c.req.valid('header')['x-device-id'];
+    const { invite, created } = await getInviteCode(deps, {
       campaignId: c.req.valid('json').campaignId,
       inviterId: principal.sub,
       ...(principal.name ? { inviterName: principal.name } : {}),
-      ...(c.req.valid('header')['x-device-id'] ? { deviceId: c.req.valid('header')['x-device-id'] } : {}),
+      ...(deviceId ? { deviceId } : {}),
+      device: callerDevice(c, deviceId, deps.config.attributionSecret),
     });
     return created ? c.json(invite, 201) : c.json(invite, 200);
   },
@@ -177,8 +180,8 @@ inviteRoutes.openapi(
       'always recorded, but earns no reward when the inviter is past `maxRewardedInvitesPerInviter` or when the ' +
       'invitee had already paid an order before accepting (not a new user: its paid webhook arrived before the accept, ' +
       'whatever its `paidAt`; or it arrives later with a `paidAt` more than 5 minutes before the accept, the shop’s ' +
-      'clock skew allowed for, as an order paid just after the accept may carry a slightly earlier time); the same `X-Device-Id` on both ' +
-      'sides, or a mutual invite (the caller accepts the code of someone who accepted theirs), records it ' +
+      'clock skew allowed for, as an order paid just after the accept may carry a slightly earlier time); the same device on both ' +
+      'sides (an `X-Device-Id` or `fission_vid` cookie of this accept, or one either side sent on an earlier invite code, accept or link, in any campaign), or a mutual invite (the caller accepts the code of someone who accepted theirs), records it ' +
       'with the rewards held for review (`heldFor` on the binding says why).\n\n' +
       VIA_DOC,
     security: bearerSecurity,
@@ -190,13 +193,15 @@ inviteRoutes.openapi(
     },
   }),
   async (c) => {
+    const deps = c.get('deps');
     const deviceId = c.req.valid('header')['x-device-id'];
     const via = await settledVia(c);
     return c.json(
-      await acceptInvite(c.get('deps'), {
+      await acceptInvite(deps, {
         code: c.req.valid('param').code,
         inviteeId: c.get('principal').sub,
         ...(deviceId ? { deviceId } : {}),
+        device: callerDevice(c, deviceId, deps.config.attributionSecret),
         ...(via ? { via } : {}),
         ...(c.get('requestKey') ? { requestKey: c.get('requestKey') } : {}),
       }),

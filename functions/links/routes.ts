@@ -87,7 +87,7 @@ linkRoutes.openapi(
     tags: ['Links'],
     summary: 'Create a KOL promotion link',
     description:
-      'The code is random (10 characters, ~49 bits), never sequential. `targetUrl` must be https (http only for localhost) on a host listed in ALLOWED_REDIRECT_HOSTS (exact, case-insensitive), without credentials; otherwise 400 `target_not_allowed`. With a commission `campaignId` the link earns commission under that campaign’s model and window; other campaigns and no campaign track clicks only. A named campaign must exist (404) and be active (409 `campaign_inactive`). The KOL’s `X-Device-Id` and `fission_vid` are remembered (hashed) so orders from the same device are held.',
+      'The code is random (10 characters, ~49 bits), never sequential. `targetUrl` must be https (http only for localhost) on a host listed in ALLOWED_REDIRECT_HOSTS (exact, case-insensitive), without credentials; otherwise 400 `target_not_allowed`. With a commission `campaignId` the link earns commission under that campaign’s model and window; other campaigns and no campaign track clicks only. A named campaign must exist (404) and be active (409 `campaign_inactive`). The KOL’s `X-Device-Id` (hashed) and `fission_vid` are remembered, for the KOL over all their links: orders clicked from that device or browser, or by a buyer who sent it on an earlier request, are held.',
     security: bearerSecurity,
     middleware: [requireAuth('kol'), idempotency()] as const,
     request: {
@@ -95,7 +95,9 @@ linkRoutes.openapi(
       headers: z.object({
         'x-device-id': deviceIdSchema
           .optional()
-          .describe('The KOL’s device: orders from it are held as self-purchases (empty or blank: no device)'),
+          .describe(
+            'The KOL’s device: orders from it, on any of the KOL’s links, are held as self-purchases (empty or blank: no device)',
+          ),
       }),
     },
     responses: { 201: jsonResponse(linkSchema, 'The link'), ...problems(400, 401, 403, 404, 409, 422, 429) },

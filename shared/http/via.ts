@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import { z } from 'zod';
-import { MAX_DEVICE_ID_LENGTH, VISITOR_ID_PATTERN, visitorFromCookie } from '../domain/links/visitor.ts';
+import { deviceHash, MAX_DEVICE_ID_LENGTH, VISITOR_ID_PATTERN, visitorFromCookie } from '../domain/links/visitor.ts';
+import type { DeviceMarks } from '../store/user-devices.ts';
 
 /** `X-Device-Id`, the optional device signal (API.md, Conventions). */
 export const deviceIdSchema = z
@@ -26,6 +27,11 @@ export function visitorCookie(c: Context): string | undefined {
     first ??= value || undefined;
   }
   return first;
+}
+
+/** The caller's device: its `X-Device-Id` (hashed) and `fission_vid` cookie, for same-device holds. */
+export function callerDevice(c: Context, deviceId: string | undefined, secret: string): DeviceMarks {
+  return { devices: [deviceHash(secret, deviceId)], visitors: [visitorFromCookie(visitorCookie(c))] };
 }
 
 /** How the caller reached an action: its visitor id and the attribution token of a share link. */

@@ -109,6 +109,8 @@ export const rewardedInviteDayIndex = (qualifiedAt: string, inviteId: string) =>
 export const rewardedInviteDayPk = (day: string, shard: number) => `INVITEDAY#${day}#${shard}`;
 /** Marks that a user's first order was paid (written by the order webhook). */
 export const firstOrderKey = (userId: string): Key => ({ pk: `USER#${userId}`, sk: 'FIRST_ORDER' });
+/** The devices (hashed `X-Device-Id`s) and `fission_vid` visitors a user has sent, for same-device holds. */
+export const userDevicesKey = (userId: string): Key => ({ pk: `USER#${userId}`, sk: 'DEVICES' });
 
 // ── ledger ──────────────────────────────────────────────────────────────────
 

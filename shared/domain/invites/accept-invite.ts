@@ -6,6 +6,7 @@ import { madeByRequest } from '../../http/idempotency.ts';
 import { CODE_PATTERN, newId } from '../../ids.ts';
 import { findBinding, findInviteCode, insertBinding } from '../../store/invites.ts';
 import type { TxItem } from '../../store/store.ts';
+import { type DeviceMarks, NO_DEVICE, rememberUserDevices, shareDevice } from '../../store/user-devices.ts';
 import { requireActiveCampaign } from '../campaigns/require-active-campaign.ts';
 import {
   AlreadyInvitedError,
@@ -43,6 +44,8 @@ export async function acceptInvite(
     code: string;
     inviteeId: string;
     deviceId?: string;
+    /** The caller's device and visitor cookie (callerDevice), remembered for later checks. */
+    device?: DeviceMarks;
     via?: { visitorId?: string; ref?: string };
     /** From the request's Idempotency-Key: a retry of an accept that landed (its answer lost) answers it again. */
     requestKey?: string;
@@ -75,10 +78,16 @@ export async function acceptInvite(
   let existingCustomer = false;
   let capReached = cap === 0;
   let mutual = false;
+  // A device or visitor the invitee and inviter have each sent, here or in any other request
+  // remembered for them (links, invite codes, accepts), is a shared device too.
+  if (input.device) await rememberUserDevices(deps.store, input.inviteeId, input.device);
+  const sameDevice =
+    inviterDevice(invite, input.deviceId) ||
+    (await shareDevice(deps.store, invite.inviterId, input.inviteeId, input.device ?? NO_DEVICE));
 
   for (;;) {
     const heldFor = [
-      ...(inviterDevice(invite, input.deviceId) ? (['same_device'] as const) : []),
+      ...(sameDevice ? (['same_device'] as const) : []),
       ...(mutual ? (['mutual_invite'] as const) : []),
     ];
     const held = heldFor.length > 0;

@@ -2,6 +2,7 @@ import { iso } from '../../clock.ts';
 import type { Deps } from '../../deps.ts';
 import { randomCode } from '../../ids.ts';
 import { addInviterDevice, findInviterCode, insertInviteCode } from '../../store/invites.ts';
+import { type DeviceMarks, rememberUserDevices } from '../../store/user-devices.ts';
 import { requireActiveCampaign } from '../campaigns/require-active-campaign.ts';
 import { InviteCodeTakenError, InviterHasCodeError } from './invite.errors.ts';
 import type { InviteCode, InviteCodeView } from './invite.schema.ts';
@@ -26,9 +27,11 @@ const view = (c: InviteCode, h5BaseUrl: string): InviteCodeView => ({
  */
 export async function getInviteCode(
   deps: Pick<Deps, 'store' | 'clock' | 'config'>,
-  input: { campaignId: string; inviterId: string; inviterName?: string; deviceId?: string },
+  input: { campaignId: string; inviterId: string; inviterName?: string; deviceId?: string; device?: DeviceMarks },
 ): Promise<{ invite: InviteCodeView; created: boolean }> {
   await requireActiveCampaign(deps, input.campaignId, 'invite');
+  // The inviter's device holds accepts from it in every invite campaign, not only this one.
+  if (input.device) await rememberUserDevices(deps.store, input.inviterId, input.device);
   const base = deps.config.h5BaseUrl;
   const existing = await findInviterCode(deps.store, input.campaignId, input.inviterId);
   if (existing) {

@@ -4,6 +4,7 @@ import { madeWithinKeyRecord } from '../../http/idempotency.ts';
 import { keyedCode, randomCode } from '../../ids.ts';
 import { findCampaign } from '../../store/campaigns.ts';
 import { findLink, insertLink, LinkCodeTakenError } from '../../store/links.ts';
+import { rememberUserDevices } from '../../store/user-devices.ts';
 import type { CommissionRules } from '../campaigns/campaign.schema.ts';
 import { effectiveStatus } from '../campaigns/effective-status.ts';
 import { type CreateLinkInput, DEFAULT_WINDOW_SECONDS, type Link } from './link.schema.ts';
@@ -84,6 +85,11 @@ export async function createLink(
       windowSeconds = (campaign.rules as CommissionRules).attributionWindowSeconds;
     }
   }
+  // The KOL's device and visitor hold orders from them on any of the KOL's links, this one or another.
+  await rememberUserDevices(deps.store, input.ownerId, {
+    devices: [input.ownerDeviceHash],
+    visitors: [input.ownerVisitorId],
+  });
   const createdAt = new Date(deps.clock.now()).toISOString();
   const sameRequest = (l: Link) =>
     l.kind === 'kol' &&

@@ -1,6 +1,7 @@
 import type { Deps } from '../../deps.ts';
 import { findCampaign } from '../../store/campaigns.ts';
 import { findLinks, HISTORY_READ_MAX, queryClickHistory } from '../../store/links.ts';
+import { shareDevice } from '../../store/user-devices.ts';
 import type { CommissionRules } from '../campaigns/campaign.schema.ts';
 import { effectiveStatus } from '../campaigns/effective-status.ts';
 import { TOKEN_SKEW_MS, verifyAttributionToken } from '../links/attribution-token.ts';
@@ -116,6 +117,13 @@ export async function attributeOrder(
   );
   if (!choice) return undefined;
   const rules = rulesOf.get(choice.program.id)!;
+  // Held too when the click's device or visitor, or one the buyer has sent, is one the KOL has sent.
+  const held =
+    isSelfReferral(choice, order) ||
+    (await shareDevice(deps.store, choice.link.ownerId, order.userId, {
+      devices: [choice.candidate.deviceHash],
+      visitors: [choice.candidate.visitorId, order.visitorId],
+    }));
   return {
     linkCode: choice.link.code,
     kolId: choice.link.ownerId,
@@ -124,6 +132,6 @@ export async function attributeOrder(
     commission: applyBps(order.amount, rules.rateBps),
     lockSeconds: rules.lockSeconds,
     minPayout: rules.minPayout,
-    held: isSelfReferral(choice, order),
+    held,
   };
 }

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { invitesOrderPaidConsumer } from '#functions/consumers/invites-order-paid';
 import { iso } from '#shared/clock';
+import { newVisitorId } from '#shared/domain/links/visitor';
 import { buildEvent, outboxPut } from '#shared/events/outbox';
 import { firstOrderKey, inviteBindingKey, inviteRewardCountKey } from '#shared/store/keys';
 import type { Harness } from '../../support/harness.ts';
@@ -75,6 +76,31 @@ describe('Invite qualification', () => {
       await h.drain();
       expect(qualifiedFor('dev2-invitee')).toEqual([expect.objectContaining({ held: true })]);
       expect(qualifiedFor('dev2-other')).toEqual([expect.objectContaining({ held: false })]);
+    });
+
+    it('hold the reward when the two share a device or visitor sent on other requests: another campaign’s code, the invitee’s own code, one browser', async () => {
+      const [first, second] = [await inviteCampaign(h), await inviteCampaign(h)];
+      // The inviter's device is known from their code in another campaign.
+      await codeOf(first, 'x-inviter', { 'x-device-id': 'shared-1' });
+      const code = await codeOf(second, 'x-inviter');
+      expect((await accept(code, 'x-invitee', { 'x-device-id': 'shared-1' })).status).toBe(201);
+      // The invitee's device is known from their own code; this accept sends none.
+      await codeOf(first, 'y-invitee', { 'x-device-id': 'shared-2' });
+      const code2 = await codeOf(second, 'y-inviter', { 'x-device-id': 'shared-2' });
+      expect((await accept(code2, 'y-invitee')).status).toBe(201);
+      // One browser: the same fission_vid cookie on both sides, no device id at all.
+      const browser = { cookie: `fission_vid=${newVisitorId()}` };
+      const code3 = await codeOf(second, 'z-inviter', browser);
+      expect((await accept(code3, 'z-invitee', browser)).status).toBe(201);
+      // Devices of their own on both sides: not held.
+      await codeOf(first, 'w-invitee', { 'x-device-id': 'own-w' });
+      expect((await accept(code, 'w-invitee', { 'x-device-id': 'own-w2' })).status).toBe(201);
+      await h.drain();
+      for (const invitee of ['x-invitee', 'y-invitee', 'z-invitee'])
+        expect(qualifiedFor(invitee)).toEqual([expect.objectContaining({ held: true })]);
+      expect(qualifiedFor('w-invitee')).toEqual([expect.objectContaining({ held: false })]);
+      const b = await h.deps.store.get(inviteBindingKey(second, 'y-invitee'), true);
+      expect(b).toMatchObject({ held: true, heldFor: ['same_device'] });
     });
 
     it('record an invitee whose first order was already paid, with no reward and no InviteQualified', async () => {

@@ -3,6 +3,7 @@ import { settleClicks } from '#functions/links/background';
 import { iso } from '#shared/clock';
 import { createHarness, type Harness, ManualClock } from '../../support/harness.ts';
 import { holdBatchWrites } from '../../support/hold-batch-writes.ts';
+import { inviteCampaign } from '../invites/support.ts';
 import { clickAs, commissionCampaign, kolLink, pendingEvents, UA } from './support.ts';
 
 describe('Order webhooks', () => {
@@ -182,5 +183,29 @@ describe('Order webhooks', () => {
     await h.hook('/v1/orders/paid', order({ attributionToken: quick }));
     const events = (await pendingEvents(h, 'OrderAttributed')).filter((e) => e.detail.kolId === 'kol-dev');
     expect(events.map((e) => e.detail.held).sort()).toEqual([false, true, true, true]);
+  });
+
+  it('holds commission when the click’s device or visitor, or a device the buyer sent, is one the KOL sent on another link', async () => {
+    await kolLink(h, 'kol-x', campaignId, { 'x-device-id': 'device-x', cookie: 'fission_vid=kol-x-browser' });
+    const link = await kolLink(h, 'kol-x', campaignId); // no device, no cookie
+    /** A click on `link` and the visitor's order; answers whether its commission is held. */
+    const heldAfter = async (visitorId: string, headers: Record<string, string> = {}, userId?: string) => {
+      const token = await clickAs(h, link, visitorId, { headers });
+      const body = order({ attributionToken: token, visitorId, ...(userId ? { userId } : {}) });
+      expect((await h.hook('/v1/orders/paid', body)).body).toMatchObject({ attributed: true, kolId: 'kol-x' });
+      const [event] = (await pendingEvents(h, 'OrderAttributed')).filter((e) => e.detail.orderId === body.orderId);
+      return event?.detail.held;
+    };
+    expect(await heldAfter('visitor-x1', { 'x-device-id': 'device-x' })).toBe(true); // the KOL's device
+    expect(await heldAfter('kol-x-browser')).toBe(true); // the KOL's browser
+    // A buyer who once sent the KOL's device (asking for an invite code), now clicking from elsewhere.
+    const asked = await h.call('POST', '/v1/invites', {
+      token: h.token('buyer-x3'),
+      body: { campaignId: await inviteCampaign(h) },
+      headers: { 'x-device-id': 'device-x' },
+    });
+    expect(asked.status).toBe(201);
+    expect(await heldAfter('visitor-x3', {}, 'buyer-x3')).toBe(true);
+    expect(await heldAfter('visitor-x4', { 'x-device-id': 'device-x4' })).toBe(false); // a device of its own
   });
 });
