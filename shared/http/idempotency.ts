@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { epochSeconds } from '../clock.ts';
@@ -41,7 +42,9 @@ export function madeByRequest(
  * the local server (the table's sole writer) one marked running by an earlier run is taken at once.
  */
 const LOCK_SECONDS = 60;
-/** Answers larger than this are not kept for replay (a DynamoDB item holds 400 KB). */
+/** Answers larger than this are kept gzipped (a large payout's lines compress about tenfold). */
+const GZIP_FROM_BYTES = 16 * 1024;
+/** Answers that take more than this as stored are not kept for replay (a DynamoDB item holds 400 KB). */
 const MAX_REPLAY_BYTES = 300 * 1024;
 /** Response headers worth replaying. */
 const REPLAYED_HEADERS = ['content-type', 'location', 'retry-after', 'cache-control'];
@@ -52,6 +55,8 @@ interface IdempotencyRecord {
   lockExpiresAt: number;
   responseStatus?: number;
   responseBody?: string;
+  /** The answer's body gzipped, instead of `responseBody`, for a large answer. */
+  responseBodyGz?: Uint8Array;
   responseHeaders?: Record<string, string>;
 }
 
@@ -151,7 +156,10 @@ export function idempotency() {
       if (previous.bodyHash !== hash)
         throw new AppError(422, 'idempotency_key_reused', 'This Idempotency-Key was used with a different body.');
       if (previous.status !== 'completed') throw new InProgressError();
-      return new Response(previous.responseBody ?? null, {
+      const replayed = previous.responseBodyGz
+        ? gunzipSync(previous.responseBodyGz).toString('utf8')
+        : (previous.responseBody ?? null);
+      return new Response(replayed, {
         status: previous.responseStatus ?? 200,
         headers: { ...previous.responseHeaders, 'idempotent-replayed': 'true' },
       });
@@ -170,7 +178,9 @@ export function idempotency() {
       if (v !== null) headers[h] = v;
     }
     const body = await res.clone().text();
-    if (body.length > MAX_REPLAY_BYTES) {
+    const stored =
+      Buffer.byteLength(body) > GZIP_FROM_BYTES ? { responseBodyGz: gzipSync(body) } : { responseBody: body };
+    if ((stored.responseBodyGz?.length ?? Buffer.byteLength(body)) > MAX_REPLAY_BYTES) {
       // Too big to keep for a replay: release the key rather than fail an answer that committed.
       await store.delete(pk).catch(() => undefined);
       return;
@@ -183,7 +193,7 @@ export function idempotency() {
         bodyHash: hash,
         lockExpiresAt: now,
         responseStatus: res.status,
-        responseBody: body,
+        ...stored,
         responseHeaders: headers,
         ttl: now + IDEMPOTENCY_KEEP_SECONDS,
       })

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { createApp } from '#shared/http/app';
 import { requireAuth } from '#shared/http/auth';
@@ -386,6 +387,48 @@ describe('Middleware: idempotency', () => {
     expect(effects).toBe(1);
     expect((await send('{"orderId":"A"}')).status).toBe(201);
     expect(effects).toBe(2);
+  });
+
+  it('replays a large answer (a payout of 20,000 payees) byte for byte; one too large even gzipped releases its key', async () => {
+    let calls = 0;
+    const app = createApp(h.deps, (a) => {
+      a.post('/v1/large', requireAuth('finance'), idempotency(), async (c) => {
+        calls++;
+        const items = Array.from({ length: 20_000 }, (_, i) => ({ payeeId: `payee-${i}-${calls}`, amount: 100 + i }));
+        return c.json({ id: 'pay-large', status: calls === 1 ? 'pending' : 'confirmed', items }, 201);
+      });
+      // Random bytes do not compress: past the limit however they are stored.
+      a.post('/v1/noise', requireAuth('finance'), idempotency(), async (c) => {
+        calls++;
+        return c.json({ noise: randomBytes(400 * 1024).toString('base64') }, 201);
+      });
+    });
+    const send = (path: string, key: string) =>
+      app.request(path, {
+        method: 'POST',
+        body: '{}',
+        headers: {
+          authorization: `Bearer ${h.token('finance-large', ['finance'])}`,
+          'content-type': 'application/json',
+          'idempotency-key': key,
+        },
+      });
+    const first = await send('/v1/large', 'k-large');
+    const body = await first.text();
+    expect(body.length).toBeGreaterThan(500 * 1024);
+    const replay = await send('/v1/large', 'k-large');
+    expect([replay.status, replay.headers.get('idempotent-replayed'), replay.headers.get('content-type')]).toEqual([
+      201,
+      'true',
+      first.headers.get('content-type'),
+    ]);
+    expect(await replay.text()).toBe(body);
+    expect(calls).toBe(1);
+
+    expect((await send('/v1/noise', 'k-noise')).status).toBe(201);
+    const again = await send('/v1/noise', 'k-noise');
+    expect([again.status, again.headers.get('idempotent-replayed')]).toEqual([201, null]);
+    expect(calls).toBe(3);
   });
 
   it('releases the key after a 5xx so the client can retry', async () => {
