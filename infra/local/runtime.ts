@@ -129,8 +129,8 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
       async stop() {
         if (stopped) return;
         stopped = true;
-        await sweeper?.stop();
-        await closeServer();
+        // New connections are refused at once; the sweeper's round and the requests under way end meanwhile.
+        await Promise.all([sweeper?.stop(), closeServer()]);
         // Redirects answer before their clicks are written: write them before the client goes.
         await settleClicks();
         await stopParts();

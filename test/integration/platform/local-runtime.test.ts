@@ -230,6 +230,15 @@ describe('The local runtime (npm start) across restarts', () => {
     }
   });
 
+  it('takes no new connection from the moment it starts stopping, before its sweeper has finished its round', async () => {
+    const env = { ...TEST_ENV, TABLE_NAME: `t-${randomUUID()}` };
+    const rt = await startLocalRuntime({ port: 0, env, dynamoEndpoint: dynamoEndpoint(), sweepIntervalMs: 60_000 });
+    const stopping = rt.stop();
+    expect(rt.server.listening).toBe(false);
+    await expect(fetch(`${rt.url}/health`)).rejects.toThrow();
+    await stopping;
+  });
+
   it('answers every request it received before it stops, and keeps what they wrote', async () => {
     const env = { ...TEST_ENV, TABLE_NAME: `t-${randomUUID()}` };
     const opts = { port: 0, env, dynamoEndpoint: dynamoEndpoint(), sweepIntervalMs: 60_000 };
