@@ -7,7 +7,7 @@
  * follow links with them, and a scraper hiding behind one looks like any visitor anyway.
  */
 const BOT_PATTERN =
-  /(?<!cu)bot\b|bot\/|crawl|spider|slurp|facebookexternalhit|embedly|iframely|preview|whatsapp|slack|yandex(?:images|metrika|favicons)|bytespider|semrush|ahrefs|mj12|lighthouse|pingdom|uptime|scrapy|feedfetcher|mediapartners|googleother|google-(?:inspectiontool|pagerenderer|read-aloud|safety)|googleimageproxy|apis-google|meta-external|facebookcatalog|vkshare|cardyb|mastodon\/|pleroma|akkoma|misskey\/|feedly|qwantify|statuscake|site24x7|checkly|datadog|newrelicpinger|ia_archiver/i;
+  /(?<!cu)bot\b|bot\/|crawl|spider|slurp|facebookexternalhit|embedly|iframely|preview|whatsapp|slack|yandex(?:images|metrika|favicons)|bytespider|semrush|ahrefs|mj12|lighthouse|pingdom|uptime|scrapy|feedfetcher|mediapartners|googleother|google-(?:inspectiontool|pagerenderer|read-aloud|safety)|googleimageproxy|apis-google|meta-external|facebookcatalog|vkshare|cardyb|mastodon\/|pleroma|akkoma|misskey\/|feedly|qwantify|statuscake|site24x7|checkly|datadog|newrelicpinger|kakaotalk-scrap|\byeti\/|\bdaum\/|daumoa|pinterest\/0\.|xenu|w3c-checklink|w3c_validator|page ?speed|ia_archiver/i;
 
 /** True for a User-Agent of a known bot. */
 export function isBot(userAgent: string | undefined): boolean {
