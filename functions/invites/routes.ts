@@ -66,7 +66,13 @@ const myInviteSchema = z
   })
   .openapi('MyInvite');
 
-const codeParam = z.object({ code: z.string().min(1).max(64) });
+const codeParam = z.object({
+  code: z
+    .string()
+    .min(1)
+    .max(64)
+    .describe('The invite code, in any letter case (codes are lowercase; a user may type one in capitals)'),
+});
 const deviceHeader = z.object({
   'x-device-id': deviceIdSchema
     .optional()

@@ -15,7 +15,7 @@ import {
   RewardCapReachedError,
 } from './invite.errors.ts';
 import type { AcceptedInvite, InviteBinding } from './invite.schema.ts';
-import { acceptOutcome, inviterDevice } from './invite-rules.ts';
+import { acceptOutcome, inviterDevice, normalCode } from './invite-rules.ts';
 
 /** The answer an accept gave. */
 const acceptedView = (b: InviteBinding): AcceptedInvite => ({
@@ -51,7 +51,8 @@ export async function acceptInvite(
     requestKey?: string;
   },
 ): Promise<AcceptedInvite> {
-  const invite = CODE_PATTERN.test(input.code) ? await findInviteCode(deps.store, input.code) : undefined;
+  const code = normalCode(input.code);
+  const invite = CODE_PATTERN.test(code) ? await findInviteCode(deps.store, code) : undefined;
   if (!invite) throw new NotFoundError('invite code');
   /** A retry of the accept that made `b`, its answer lost: that accept's answer. */
   const madeByThisRequest = (b: InviteBinding | undefined): b is InviteBinding =>

@@ -79,3 +79,6 @@ function qualifiedOutcome(capReached: boolean): SettledOutcome {
     ? { status: 'qualified', rewarded: false, takesSlot: false, reason: 'reward_cap_reached' }
     : { status: 'qualified', rewarded: true, takesSlot: true };
 }
+
+/** The code a user typed or a link carried: codes are lowercase, so `AB3DEF9G` is `ab3def9g`. */
+export const normalCode = (code: string): string => code.toLowerCase();

@@ -142,6 +142,16 @@ describe('Invites API', () => {
       expect(r.body).toEqual({ code: mine.body.code, campaignId, inviter: {} });
     });
 
+    it('takes a code typed in capitals as the code, here and on accept', async () => {
+      const mine = await h.call('POST', '/v1/invites', { token: h.token('shouty'), body: { campaignId } });
+      const typed = mine.body.code.toUpperCase();
+      expect(typed).not.toBe(mine.body.code);
+      const r = await h.call('GET', `/v1/invites/${typed}`);
+      expect([r.status, r.body.code]).toEqual([200, mine.body.code]);
+      const accepted = await h.call('POST', `/v1/invites/${typed}/accept`, { token: h.token('shouty-friend') });
+      expect([accepted.status, accepted.body.inviterId]).toEqual([201, 'shouty']);
+    });
+
     it('answers 404 for an unknown, malformed or absurdly long code', async () => {
       for (const code of ['zzzzzzzz', 'NOT-A-CODE', 'mine0', 'a'.repeat(65)]) {
         const r = await h.call('GET', `/v1/invites/${code}`);
