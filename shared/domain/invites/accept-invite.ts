@@ -81,7 +81,6 @@ export async function acceptInvite(
   let mutual = false;
   // A device or visitor the invitee and inviter have each sent, here or in any other request
   // remembered for them (links, invite codes, accepts), is a shared device too.
-  if (input.device) await rememberUserDevices(deps.store, input.inviteeId, input.device);
   const sameDevice =
     inviterDevice(invite, input.deviceId) ||
     (await shareDevice(deps.store, invite.inviterId, input.inviteeId, input.device ?? NO_DEVICE));
@@ -152,6 +151,8 @@ export async function acceptInvite(
         ...(outcome.takesSlot && cap !== undefined ? { rewardCap: cap } : {}),
         events,
       });
+      // Remembered once the accept is made (a refused one changes nothing), for later checks.
+      if (input.device) await rememberUserDevices(deps.store, input.inviteeId, input.device);
       return acceptedView(binding);
     } catch (e) {
       const bound = e instanceof AlreadyInvitedError ? e.binding : undefined;
