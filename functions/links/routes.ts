@@ -9,7 +9,7 @@ import { type FollowInput, type FollowResult, followLink } from '#shared/domain/
 import { createLinkSchema } from '#shared/domain/links/link.schema';
 import { listKolLinks } from '#shared/domain/links/list-kol-links';
 import { recordClick } from '#shared/domain/links/record-click';
-import { deviceHash, visitorFromCookie } from '#shared/domain/links/visitor';
+import { deviceHash, isAddressVisitor, visitorFromCookie } from '#shared/domain/links/visitor';
 import { createShare } from '#shared/domain/shares/create-share';
 import { getShareStats } from '#shared/domain/shares/get-share-stats';
 import { createShareSchema, shareStatsQuerySchema } from '#shared/domain/shares/share.schema';
@@ -105,7 +105,9 @@ linkRoutes.openapi(
   async (c) => {
     const deps = c.get('deps');
     const ownerDeviceHash = deviceHash(deps.config.attributionSecret, c.req.valid('header')['x-device-id']);
-    const ownerVisitorId = visitorFromCookie(visitorCookie(c));
+    const cookie = visitorFromCookie(visitorCookie(c));
+    // An IP + User-Agent hash (an old first visit's cookie) is many people's: no browser of the KOL's.
+    const ownerVisitorId = cookie && !isAddressVisitor(cookie) ? cookie : undefined;
     const link = await createLink(deps, {
       ...c.req.valid('json'),
       ownerId: c.get('principal').sub,

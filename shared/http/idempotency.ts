@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gunzip, gzip } from 'node:zlib';
 import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { epochSeconds } from '../clock.ts';
@@ -42,10 +43,13 @@ export function madeByRequest(
  * the local server (the table's sole writer) one marked running by an earlier run is taken at once.
  */
 const LOCK_SECONDS = 60;
-/** Answers larger than this are kept gzipped (a large payout's lines compress about tenfold). */
-const GZIP_FROM_BYTES = 16 * 1024;
-/** Answers that take more than this as stored are not kept for replay (a DynamoDB item holds 400 KB). */
+/**
+ * Answers larger than this are kept gzipped (a large payout's lines compress about tenfold), and
+ * not kept when they are larger than this even so (a DynamoDB item holds 400 KB).
+ */
 const MAX_REPLAY_BYTES = 300 * 1024;
+const gzipped = promisify(gzip);
+const gunzipped = promisify(gunzip);
 /** Response headers worth replaying. */
 const REPLAYED_HEADERS = ['content-type', 'location', 'retry-after', 'cache-control'];
 
@@ -157,7 +161,7 @@ export function idempotency() {
         throw new AppError(422, 'idempotency_key_reused', 'This Idempotency-Key was used with a different body.');
       if (previous.status !== 'completed') throw new InProgressError();
       const replayed = previous.responseBodyGz
-        ? gunzipSync(previous.responseBodyGz).toString('utf8')
+        ? (await gunzipped(previous.responseBodyGz)).toString('utf8')
         : (previous.responseBody ?? null);
       return new Response(replayed, {
         status: previous.responseStatus ?? 200,
@@ -179,7 +183,7 @@ export function idempotency() {
     }
     const body = await res.clone().text();
     const stored =
-      Buffer.byteLength(body) > GZIP_FROM_BYTES ? { responseBodyGz: gzipSync(body) } : { responseBody: body };
+      Buffer.byteLength(body) > MAX_REPLAY_BYTES ? { responseBodyGz: await gzipped(body) } : { responseBody: body };
     if ((stored.responseBodyGz?.length ?? Buffer.byteLength(body)) > MAX_REPLAY_BYTES) {
       // Too big to keep for a replay: release the key rather than fail an answer that committed.
       await store.delete(pk).catch(() => undefined);

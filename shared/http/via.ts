@@ -1,14 +1,16 @@
 import type { Context } from 'hono';
 import { z } from 'zod';
-import { deviceHash, MAX_DEVICE_ID_LENGTH, VISITOR_ID_PATTERN, visitorFromCookie } from '../domain/links/visitor.ts';
+import {
+  deviceHash,
+  deviceIdOf,
+  MAX_DEVICE_ID_LENGTH,
+  VISITOR_ID_PATTERN,
+  visitorFromCookie,
+} from '../domain/links/visitor.ts';
 import type { DeviceMarks } from '../store/user-devices.ts';
 
 /** `X-Device-Id`, the optional device signal (API.md, Conventions). */
-export const deviceIdSchema = z
-  .string()
-  .trim()
-  .max(MAX_DEVICE_ID_LENGTH)
-  .transform((v) => v || undefined); // an empty or blank header: no device
+export const deviceIdSchema = z.string().trim().max(MAX_DEVICE_ID_LENGTH).transform(deviceIdOf); // an empty, blank or placeholder header (`unknown`, all zeros): no device
 
 /**
  * The `fission_vid` cookie exactly as sent (not percent-decoded, as hono's getCookie would):

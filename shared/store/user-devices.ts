@@ -1,3 +1,4 @@
+import { isAddressVisitor } from '../domain/links/visitor.ts';
 import { userDevicesKey } from './keys.ts';
 import type { Store } from './store.ts';
 
@@ -17,6 +18,8 @@ export const NO_DEVICE: DeviceMarks = { devices: [], visitors: [] };
 export const MAX_USER_DEVICES = 50;
 
 const present = (xs: readonly (string | undefined)[]) => xs.filter((x): x is string => Boolean(x));
+/** Visitors that stand for one browser: not an IP + User-Agent hash, which many people share. */
+const browsers = (xs: readonly (string | undefined)[]) => present(xs).filter((x) => !isAddressVisitor(x));
 
 /**
  * Remembers the devices and visitors a user sent (string sets: adding one twice keeps one),
@@ -25,7 +28,7 @@ const present = (xs: readonly (string | undefined)[]) => xs.filter((x): x is str
 export async function rememberUserDevices(store: Store, userId: string, marks: DeviceMarks): Promise<void> {
   const sets = [
     ['devices', present(marks.devices)],
-    ['visitors', present(marks.visitors)],
+    ['visitors', browsers(marks.visitors)],
   ] as const;
   await Promise.all(
     sets
@@ -37,15 +40,15 @@ export async function rememberUserDevices(store: Store, userId: string, marks: D
             update: `ADD ${name} :v SET entity = :entity, userId = :user`,
             condition: `attribute_not_exists(${name}) OR size(${name}) < :max`,
             values: { ':v': new Set(values), ':max': MAX_USER_DEVICES, ':entity': 'user-devices', ':user': userId },
-            onFail: () => new DevicesFull(),
+            onFail: () => new DevicesFullError(),
           })
           .catch((e) => {
-            if (!(e instanceof DevicesFull)) throw e;
+            if (!(e instanceof DevicesFullError)) throw e;
           }),
       ),
   );
 }
-class DevicesFull extends Error {}
+class DevicesFullError extends Error {}
 
 /**
  * Whether two users share a device or visitor: one the first has sent and the second has sent or
@@ -59,10 +62,12 @@ export async function shareDevice(store: Store, first: string, second: string, a
   const a = items.find((i) => i.userId === first);
   if (!a) return false;
   const b = items.find((i) => i.userId === second);
-  const meets = (
-    mine: Set<string> | undefined,
-    theirs: Set<string> | undefined,
-    more: readonly (string | undefined)[],
-  ) => Boolean(mine) && [...(theirs ?? []), ...present(more)].some((x) => mine!.has(x));
-  return meets(a.devices, b?.devices, also.devices) || meets(a.visitors, b?.visitors, also.visitors);
+  const meets = (mine: Set<string> | undefined, theirs: Iterable<string>) => {
+    for (const x of theirs) if (mine?.has(x)) return true;
+    return false;
+  };
+  return (
+    meets(a.devices, [...(b?.devices ?? []), ...present(also.devices)]) ||
+    meets(a.visitors, browsers([...(b?.visitors ?? []), ...also.visitors]))
+  );
 }

@@ -39,7 +39,7 @@ const acceptedView = (b: InviteBinding): AcceptedInvite => ({
  * both pass as ordinary.
  */
 export async function acceptInvite(
-  deps: Pick<Deps, 'store' | 'clock'>,
+  deps: Pick<Deps, 'store' | 'clock' | 'log'>,
   input: {
     code: string;
     inviteeId: string;
@@ -151,8 +151,12 @@ export async function acceptInvite(
         ...(outcome.takesSlot && cap !== undefined ? { rewardCap: cap } : {}),
         events,
       });
-      // Remembered once the accept is made (a refused one changes nothing), for later checks.
-      if (input.device) await rememberUserDevices(deps.store, input.inviteeId, input.device);
+      // Remembered once the accept is made (a refused one changes nothing), for later checks; the
+      // accept stands when this write fails.
+      if (input.device)
+        await rememberUserDevices(deps.store, input.inviteeId, input.device).catch((e: Error) =>
+          deps.log.warn('invitee device not remembered', { inviteeId: input.inviteeId, error: e }),
+        );
       return acceptedView(binding);
     } catch (e) {
       const bound = e instanceof AlreadyInvitedError ? e.binding : undefined;

@@ -80,5 +80,5 @@ function qualifiedOutcome(capReached: boolean): SettledOutcome {
     : { status: 'qualified', rewarded: true, takesSlot: true };
 }
 
-/** The code a user typed or a link carried: codes are lowercase, so `AB3DEF9G` is `ab3def9g`. */
-export const normalCode = (code: string): string => code.toLowerCase();
+/** The code a user typed or pasted: codes are lowercase, so ` AB3DEF9G ` is `ab3def9g`. */
+export const normalCode = (code: string): string => code.trim().toLowerCase();

@@ -34,8 +34,29 @@ export function newVisitorId(): string {
   return `v${randomBytes(20).toString('base64url')}`;
 }
 
-/** A keyed hash of an `X-Device-Id`, stored instead of the id itself. */
-export function deviceHash(secret: string, deviceId: string | undefined): string | undefined {
+/**
+ * Device ids that name no device: what clients send when they have none (an unset variable, the
+ * all-zero advertising id iOS reports when tracking is denied). Two users sending one are not on
+ * one device.
+ */
+const NO_DEVICE_ID = /^(?:undefined|null|\(null\)|nil|none|unknown|n\/a|[0-]+)$/i;
+
+/** An `X-Device-Id` as a device: trimmed, and none when blank or a placeholder (NO_DEVICE_ID). */
+export function deviceIdOf(raw: string | undefined): string | undefined {
+  const id = raw?.trim();
+  return id && !NO_DEVICE_ID.test(id) ? id : undefined;
+}
+
+/**
+ * Whether a visitor id is the keyed IP + User-Agent hash that first visits once got as their
+ * cookie (`h` and 27 characters, see derivedVisitorId): many people behind one carrier address
+ * share it, so it identifies no one's browser.
+ */
+export const isAddressVisitor = (id: string): boolean => /^h[A-Za-z0-9_-]{27}$/.test(id);
+
+/** A keyed hash of an `X-Device-Id` (none for a placeholder), stored instead of the id itself. */
+export function deviceHash(secret: string, raw: string | undefined): string | undefined {
+  const deviceId = deviceIdOf(raw);
   if (!deviceId || deviceId.length > MAX_DEVICE_ID_LENGTH) return undefined;
   return createHmac('sha256', secret).update(`device|${deviceId}`).digest('base64url').slice(0, 27);
 }

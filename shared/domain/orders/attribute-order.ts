@@ -45,9 +45,9 @@ export async function attributeOrder(
   const claims = verifyAttributionToken(deps.config.attributionSecret, order.attributionToken);
   if (claims)
     candidates.push({ code: claims.code, atMs: claims.issuedAtMs, source: 'token', visitorId: claims.visitorId });
-  // Candidates come from the histories of the user and visitor the order names. Without a cookie
-  // the token's visitor is a hash of IP + User-Agent, which people behind one carrier IP on the
-  // same app share, so that visitor's other clicks must not outbid the token the buyer came with.
+  // Candidates come from the histories of the user and visitor the order names, not of the token's
+  // visitor: an old first visit's cookie is a hash of IP + User-Agent, which people behind one
+  // carrier IP on the same app share, so that visitor's other clicks must not outbid the token.
   const subjects = [`u:${order.userId}`, ...(order.visitorId ? [`v:${order.visitorId}`] : [])];
   const range = { fromMs: paidAtMs - MAX_WINDOW_MS, toMs: paidAtMs + TOKEN_SKEW_MS, validAtMs: paidAtMs };
   const [histories, tokenClicks] = await Promise.all([
@@ -117,7 +117,8 @@ export async function attributeOrder(
   );
   if (!choice) return undefined;
   const rules = rulesOf.get(choice.program.id)!;
-  // Held too when the click's device or visitor, or one the buyer has sent, is one the KOL has sent.
+  // Held too when the click's device or browser, the order's visitor, or a device or browser the
+  // buyer has sent, is one the KOL has sent (creating links, asking for invite codes, accepting).
   const held =
     isSelfReferral(choice, order) ||
     (await shareDevice(deps.store, choice.link.ownerId, order.userId, {

@@ -142,14 +142,19 @@ describe('Invites API', () => {
       expect(r.body).toEqual({ code: mine.body.code, campaignId, inviter: {} });
     });
 
-    it('takes a code typed in capitals as the code, here and on accept', async () => {
-      const mine = await h.call('POST', '/v1/invites', { token: h.token('shouty'), body: { campaignId } });
-      const typed = mine.body.code.toUpperCase();
-      expect(typed).not.toBe(mine.body.code);
+    it('takes a code typed in capitals, or pasted with spaces around it, as the code', async () => {
+      // A code with a letter in it (all eight digits is a chance in 50,000).
+      let [code, inviter] = ['', ''];
+      for (let i = 0; !/[a-z]/.test(code); i++) {
+        inviter = `shouty-${i}`;
+        code = (await h.call('POST', '/v1/invites', { token: h.token(inviter), body: { campaignId } })).body.code;
+      }
+      const typed = code.toUpperCase();
       const r = await h.call('GET', `/v1/invites/${typed}`);
-      expect([r.status, r.body.code]).toEqual([200, mine.body.code]);
-      const accepted = await h.call('POST', `/v1/invites/${typed}/accept`, { token: h.token('shouty-friend') });
-      expect([accepted.status, accepted.body.inviterId]).toEqual([201, 'shouty']);
+      expect([r.status, r.body.code]).toEqual([200, code]);
+      const pasted = encodeURIComponent(` ${typed} `);
+      const accepted = await h.call('POST', `/v1/invites/${pasted}/accept`, { token: h.token('shouty-friend') });
+      expect([accepted.status, accepted.body.inviterId]).toEqual([201, inviter]);
     });
 
     it('answers 404 for an unknown, malformed or absurdly long code', async () => {

@@ -103,6 +103,19 @@ describe('Invite qualification', () => {
       expect(b).toMatchObject({ held: true, heldFor: ['same_device'] });
     });
 
+    it('take a placeholder device id (unknown, all zeros) on both sides as no device, not a shared one', async () => {
+      const cmp = await inviteCampaign(h);
+      const code = await codeOf(cmp, 'ph-inviter', { 'x-device-id': 'unknown' });
+      const zeros = '00000000-0000-0000-0000-000000000000';
+      await codeOf(cmp, 'ph-inviter', { 'x-device-id': zeros });
+      expect((await accept(code, 'ph-invitee-1', { 'x-device-id': 'unknown' })).status).toBe(201);
+      expect((await accept(code, 'ph-invitee-2', { 'x-device-id': zeros })).status).toBe(201);
+      expect((await accept(code, 'ph-invitee-3', { 'x-device-id': 'null' })).status).toBe(201);
+      await h.drain();
+      for (const invitee of ['ph-invitee-1', 'ph-invitee-2', 'ph-invitee-3'])
+        expect(qualifiedFor(invitee)).toEqual([expect.objectContaining({ held: false })]);
+    });
+
     it('record an invitee whose first order was already paid, with no reward and no InviteQualified', async () => {
       const cmp = await inviteCampaign(h);
       await payFirstOrder('old-customer');

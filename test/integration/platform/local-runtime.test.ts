@@ -234,9 +234,12 @@ describe('The local runtime (npm start) across restarts', () => {
     const env = { ...TEST_ENV, TABLE_NAME: `t-${randomUUID()}` };
     const rt = await startLocalRuntime({ port: 0, env, dynamoEndpoint: dynamoEndpoint(), sweepIntervalMs: 60_000 });
     const stopping = rt.stop();
-    expect(rt.server.listening).toBe(false);
-    await expect(fetch(`${rt.url}/health`)).rejects.toThrow();
-    await stopping;
+    try {
+      expect(rt.server.listening).toBe(false);
+      await expect(fetch(`${rt.url}/health`)).rejects.toThrow();
+    } finally {
+      await stopping;
+    }
   });
 
   it('answers every request it received before it stops, and keeps what they wrote', async () => {

@@ -25,6 +25,18 @@ describe('Users’ devices (DynamoDB Local)', () => {
     expect(await shareDevice(store, 'ud-a', 'ud-b', NO_DEVICE)).toBe(true);
   });
 
+  it('takes no IP + User-Agent hash for a browser: many people behind one address share it', async () => {
+    const address = `h${'a'.repeat(27)}`;
+    await remember('ud-addr-1', [], [address, 'browser-1']);
+    await remember('ud-addr-2', [], [address]);
+    const { store } = h.deps;
+    expect(await shareDevice(store, 'ud-addr-1', 'ud-addr-2', NO_DEVICE)).toBe(false);
+    expect(await shareDevice(store, 'ud-addr-1', 'ud-nobody', { devices: [], visitors: [address] })).toBe(false);
+    expect(await shareDevice(store, 'ud-addr-1', 'ud-nobody', { devices: [], visitors: ['browser-1'] })).toBe(true);
+    const item = (await store.get(userDevicesKey('ud-addr-1'), true)) as { visitors: Set<string> };
+    expect([...item.visitors]).toEqual(['browser-1']);
+  });
+
   it('keeps each device once, and at most MAX_USER_DEVICES of them, however many requests add at once', async () => {
     await Promise.all(Array.from({ length: 80 }, (_, i) => remember('ud-many', [`d-${i % 60}`, 'd-same'])));
     const item = (await h.deps.store.get(userDevicesKey('ud-many'), true)) as { devices: Set<string> };

@@ -2,7 +2,16 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isBot } from '#shared/domain/links/bots';
 import { checkTargetUrl, withRef } from '#shared/domain/links/target-url';
-import { derivedVisitorId, isUniqueClick, UNIQUE_WINDOW_MS, visitorFromCookie } from '#shared/domain/links/visitor';
+import {
+  derivedVisitorId,
+  deviceHash,
+  deviceIdOf,
+  isAddressVisitor,
+  isUniqueClick,
+  newVisitorId,
+  UNIQUE_WINDOW_MS,
+  visitorFromCookie,
+} from '#shared/domain/links/visitor';
 import { shareTargetUrl } from '#shared/domain/shares/share-target';
 
 const ALLOWED = ['shop.example.com', 'localhost'];
@@ -115,6 +124,33 @@ describe('Visitors, bots and unique clicks', () => {
     expect(visitorFromCookie('x'.repeat(128))).toBe('x'.repeat(128));
   });
 
+  it('tells an IP + User-Agent hash from a browser’s own visitor id', () => {
+    expect(isAddressVisitor(derivedVisitorId('s', '203.0.113.9', 'UA'))).toBe(true);
+    for (const id of [newVisitorId(), 'visitor-17', '0b8f2c3e-6f0a-4c55-9d1e-2f6f3c1a9b7e', `h${'a'.repeat(26)}`])
+      expect(isAddressVisitor(id)).toBe(false);
+  });
+
+  it('takes a blank or placeholder device id as no device', () => {
+    for (const id of [
+      '',
+      '  ',
+      'unknown',
+      'NULL',
+      'undefined',
+      '(null)',
+      'nil',
+      'none',
+      'n/a',
+      '0',
+      '00000000-0000-0000-0000-000000000000',
+    ])
+      expect([id, deviceIdOf(id), deviceHash('s', id)]).toEqual([id, undefined, undefined]);
+    for (const id of ['phone-42', ' 0b8f2c3e-6f0a-4c55-9d1e-2f6f3c1a9b7e ', '10', 'unknown-2']) {
+      expect(deviceIdOf(id)).toBe(id.trim());
+      expect(deviceHash('s', id)).toBe(deviceHash('s', id.trim()));
+    }
+  });
+
   it('counts a click unique only 30 minutes after the visitor’s previous one', () => {
     expect(isUniqueClick(0, 1000)).toBe(true);
     expect(isUniqueClick(1000, 1000 + UNIQUE_WINDOW_MS - 1)).toBe(false);
@@ -166,6 +202,7 @@ describe('Visitors, bots and unique clicks', () => {
     ['Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148 KAKAOTALK 10.4.5', false],
     ['Mozilla/5.0 (Linux; Android 13) Chrome/120.0 Mobile Safari/537.36 NAVER(inapp; search; 1000; 12.0.1)', false],
     ['Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148 [Pinterest/iOS]', false],
+    ['Mozilla/5.0 (Linux; Android 13) Chrome/120.0 Mobile Safari/537.36 DaumApps/8.6.0 DaumDevice/mobile', false],
     ['Mozilla/5.0 (Linux; Android 10; ELE-AL00) Mobile Safari/537.36 baiduboxapp/13.40.0.10', false],
     ['Mozilla/5.0 (Linux; Android 10; CUBOT X30) AppleWebKit/537.36 Mobile Safari/537.36', false],
     ['Telegram-Android/10.3.2 (Samsung SM-G991B; Android 13)', false],
