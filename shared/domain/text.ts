@@ -10,15 +10,18 @@ export function isPrintableText(s: string): boolean {
   return !UNPRINTABLE.test(s);
 }
 
-/** Bidirectional formatting characters, which can make a name shown to others read backwards. */
-const BIDI_CONTROLS = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/gu;
+/**
+ * Format characters: invisible ones (zero-width spaces and joiners, soft hyphens, tags) and
+ * bidirectional controls, which can make a name shown to others read backwards or start blank.
+ */
+const FORMAT_CHARACTERS = /\p{Cf}/gu;
 
 /**
- * Removes what `isPrintableText` refuses, and bidirectional controls, from text that arrives
- * signed and is shown to others (a token's display name).
+ * Removes what `isPrintableText` refuses, and format characters, from text that arrives signed
+ * and is shown to others (a token's display name).
  */
 export function printableOnly(s: string): string {
-  return s.replace(new RegExp(UNPRINTABLE.source, 'gu'), '').replace(BIDI_CONTROLS, '');
+  return s.replace(new RegExp(UNPRINTABLE.source, 'gu'), '').replace(FORMAT_CHARACTERS, '');
 }
 
 /** A free-text field: trimmed, 1 to `max` characters, printable, one line unless `multiline` (400 otherwise). */

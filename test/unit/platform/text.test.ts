@@ -42,6 +42,11 @@ describe('Module: text', () => {
   it('masks a signed display name without its unprintable characters', () => {
     expect(maskName('\u0000abc')).toBe('a**');
     expect(maskName('\u202Eevil\u2066')).toBe('e***');
+    // Invisible characters neither lead the mask nor count as characters.
+    expect(maskName('\u200bAlice')).toBe('A****');
+    expect(maskName('\u00adB\u2060o\u180eb')).toBe('B**');
+    expect(maskName('\u{E0041}\u{E0042}Zoe')).toBe('Z**');
+    expect(maskName('\u200b\ufeff')).toBeUndefined();
     expect(maskName('\u0000\u0001')).toBeUndefined();
     expect(maskName('张三')).toBe('张*');
     expect(maskName('张')).toBe('*');
