@@ -5,6 +5,7 @@ import {
   createCampaignSchema,
   RULES_SCHEMA_NAMES,
   rulesByType,
+  rulesByTypeDoc,
   updateCampaignSchema,
 } from '#shared/domain/campaigns/campaign.schema';
 import { createCampaign } from '#shared/domain/campaigns/create-campaign';
@@ -27,6 +28,7 @@ const campaignSchema = z
     createdAt: z.string(),
     updatedAt: z.string(),
   })
+  .meta(rulesByTypeDoc)
   .openapi('Campaign');
 const idParam = z.object({ id: z.string().min(1).max(64) });
 

@@ -10,6 +10,7 @@ export function renderDocsPage(doc: OpenApiDoc): string {
   <h3><span class="m ${method}">${method.toUpperCase()}</span> <code>${esc(path)}</code></h3>
   ${op.summary ? `<p><strong>${esc(op.summary)}</strong></p>` : ''}
   ${op.description ? `<p>${esc(op.description)}</p>` : ''}
+  ${op.operationId ? `<p class="sec">Operation id: <code>${esc(op.operationId)}</code></p>` : ''}
   ${op.security?.length ? `<p class="sec">Auth: ${op.security.map((s) => Object.keys(s).join(', ')).join(' or ')}</p>` : ''}
   ${op.parameters?.length ? `<h4>Parameters</h4><ul>${op.parameters.map((p) => `<li><code>${esc(p.name)}</code> (${p.in}${p.required ? ', required' : ''})${p.description ? ` — ${esc(p.description)}` : ''}</li>`).join('')}</ul>` : ''}
   ${op.requestBody ? `<h4>Body</h4><pre>${esc(JSON.stringify(op.requestBody.content?.['application/json']?.schema ?? {}, null, 2))}</pre>` : ''}
@@ -42,6 +43,7 @@ const esc = (s: string) =>
   s.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!);
 
 interface Operation {
+  operationId?: string;
   tags?: string[];
   summary?: string;
   description?: string;

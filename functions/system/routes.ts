@@ -38,8 +38,10 @@ export function mountSystemRoutes(app: AreaApp): void {
 
   let cached: ReturnType<AreaApp['getOpenAPI31Document']> | undefined;
   const document = () => {
-    cached ??= withRateLimits(
-      withIdempotencyKey(app.getOpenAPI31Document({ openapi: '3.1.0', info: API_INFO, servers: [{ url: '/' }] })),
+    cached ??= withOperationIds(
+      withRateLimits(
+        withIdempotencyKey(app.getOpenAPI31Document({ openapi: '3.1.0', info: API_INFO, servers: [{ url: '/' }] })),
+      ),
     );
     return cached;
   };
@@ -123,5 +125,29 @@ function withRateLimits<D extends { paths?: object }>(doc: D): D {
         const own = op.responses['429'] as { headers?: Record<string, unknown> } | undefined;
         op.responses['429'] = own ? { ...own, headers: { ...RETRY_AFTER, ...own.headers } } : RATE_LIMITED;
       }
+  return doc;
+}
+
+/**
+ * An operation's id, as client generators name their methods: the method and the path's words in
+ * camel case, a parameter as `By<Name>` (`POST /v1/invites/{code}/accept` → `postInvitesByCodeAccept`).
+ * Made from the method and path, so it is unique and stays the same while the route does.
+ */
+export function operationIdOf(method: string, path: string): string {
+  const words = path
+    .split('/')
+    .filter((segment) => segment !== '' && segment !== 'v1')
+    .flatMap((segment) => {
+      const param = /^\{(.+)\}$/.exec(segment);
+      return param ? ['by', ...param[1]!.split(/[-_]/)] : segment.split(/[-_]/);
+    });
+  return [method.toLowerCase(), ...words.map((w) => w[0]!.toUpperCase() + w.slice(1))].join('');
+}
+
+/** The spec with an `operationId` on every operation (operationIdOf). */
+function withOperationIds<D extends { paths?: object }>(doc: D): D {
+  for (const [path, item] of Object.entries((doc.paths ?? {}) as Record<string, Record<string, Operation>>))
+    for (const [method, op] of Object.entries(item))
+      if (op) (op as { operationId?: string }).operationId ??= operationIdOf(method, path);
   return doc;
 }

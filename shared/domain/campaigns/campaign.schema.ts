@@ -127,6 +127,18 @@ const rulesDoc = {
   oneOf: Object.values(RULES_SCHEMA_NAMES).map((name) => ({ $ref: `#/components/schemas/${name}` })),
 };
 
+/**
+ * How the spec ties `rules` to `type` on a campaign: when `type` is one of the four, `rules` is
+ * that type's schema (JSON Schema if/then; the server checks it, 400 otherwise).
+ */
+export const rulesByTypeDoc = {
+  allOf: Object.entries(RULES_SCHEMA_NAMES).map(([type, name]) => ({
+    if: { properties: { type: { const: type } }, required: ['type'] },
+    // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then keyword; never awaited
+    then: { properties: { rules: { $ref: `#/components/schemas/${name}` } } },
+  })),
+};
+
 export type BargainRules = z.output<typeof bargainRulesSchema>;
 export type GroupBuyRules = z.output<typeof groupBuyRulesSchema>;
 export type InviteRules = z.output<typeof inviteRulesSchema>;
@@ -157,6 +169,7 @@ export const createCampaignSchema = z
       )
       .meta(rulesDoc),
   })
+  .meta(rulesByTypeDoc)
   .transform((v, ctx) => {
     if (v.startsAt && v.endsAt && Date.parse(v.endsAt) <= Date.parse(v.startsAt))
       ctx.addIssue({ code: 'custom', path: ['endsAt'], message: 'endsAt must be after startsAt' });

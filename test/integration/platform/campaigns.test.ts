@@ -164,6 +164,48 @@ describe('Campaigns admin API', () => {
     expect(Campaign.properties.rules.oneOf).toHaveLength(4);
   });
 
+  it('ties a campaign’s rules to its type in the spec, in the request and in the answer', async () => {
+    const doc = (await h.call('GET', '/openapi.json')).body;
+    const body = doc.paths['/v1/admin/campaigns'].post.requestBody.content['application/json'].schema;
+    for (const schema of [body, doc.components.schemas.Campaign]) {
+      const tied = Object.fromEntries(
+        schema.allOf.map((c: any) => [c.if.properties.type.const, c.then.properties.rules.$ref.split('/').pop()]),
+      );
+      expect(tied).toEqual({
+        bargain: 'BargainRules',
+        group_buy: 'GroupBuyRules',
+        invite: 'InviteRules',
+        commission: 'CommissionRules',
+      });
+    }
+  });
+
+  it('names every operation of the spec with a unique operationId from its method and path', async () => {
+    const doc = (await h.call('GET', '/openapi.json')).body;
+    const ids = Object.values(doc.paths).flatMap((item: any) =>
+      Object.values(item).map((op: any) => op.operationId as string),
+    );
+    expect(ids.length).toBeGreaterThanOrEqual(37);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const id of ids) expect(id).toMatch(/^(get|post|patch|delete)[A-Z][A-Za-z]*$/);
+    expect(doc.paths['/v1/invites/{code}/accept'].post.operationId).toBe('postInvitesByCodeAccept');
+    expect(doc.paths['/v1/group-buys/{id}/members/me'].delete.operationId).toBe('deleteGroupBuysByIdMembersMe');
+    expect(doc.paths['/v1/finance/payouts/{id}/items/{payeeId}/fail'].post.operationId).toBe(
+      'postFinancePayoutsByIdItemsByPayeeIdFail',
+    );
+  });
+
+  it('serves /docs as one page that needs no network, naming every operation', async () => {
+    const doc = (await h.call('GET', '/openapi.json')).body;
+    const page = await h.call('GET', '/docs');
+    expect([page.status, page.headers.get('content-type')]).toEqual([200, 'text/html; charset=UTF-8']);
+    expect(page.text).not.toMatch(/(?:src|href)="(?:https?:)?\/\//);
+    expect(page.text).not.toContain('<script');
+    for (const item of Object.values(doc.paths))
+      for (const op of Object.values(item as Record<string, { operationId: string }>))
+        expect(page.text).toContain(`<code>${op.operationId}</code>`);
+  });
+
   it('declares Idempotency-Key on every POST of the spec', async () => {
     const doc = (await h.call('GET', '/openapi.json')).body;
     const posts = Object.entries(doc.paths).flatMap(([path, item]: [string, any]) =>
