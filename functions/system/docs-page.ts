@@ -2,7 +2,7 @@
 export function renderDocsPage(doc: OpenApiDoc): string {
   const ops: string[] = [];
   const byTag = new Map<string, string[]>();
-  for (const [path, item] of Object.entries(doc.paths ?? {})) {
+  for (const [path, item] of [...Object.entries(doc.paths ?? {}), ...Object.entries(doc.webhooks ?? {})]) {
     for (const [method, op] of Object.entries(item as Record<string, Operation>)) {
       const tag = op.tags?.[0] ?? 'Other';
       const id = `${method}-${path}`.replace(/[^a-zA-Z0-9]+/g, '-');
@@ -55,4 +55,6 @@ interface Operation {
 export interface OpenApiDoc {
   info?: { title?: string; version?: string; description?: string };
   paths?: Record<string, unknown>;
+  /** Events, which consumers receive rather than call. */
+  webhooks?: Record<string, unknown>;
 }

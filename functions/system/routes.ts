@@ -1,5 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { z as zod } from 'zod';
 import { AppError } from '#shared/errors';
+import { detailSchema, EVENT_NAMES, EVENT_SOURCE } from '#shared/events/schemas';
 import type { AreaApp } from '#shared/http/context';
 import { MAX_KEY_LENGTH } from '#shared/http/idempotency';
 import { jsonResponse, problems } from '#shared/http/openapi';
@@ -38,9 +40,11 @@ export function mountSystemRoutes(app: AreaApp): void {
 
   let cached: ReturnType<AreaApp['getOpenAPI31Document']> | undefined;
   const document = () => {
-    cached ??= withOperationIds(
-      withRateLimits(
-        withIdempotencyKey(app.getOpenAPI31Document({ openapi: '3.1.0', info: API_INFO, servers: [{ url: '/' }] })),
+    cached ??= withEvents(
+      withOperationIds(
+        withRateLimits(
+          withIdempotencyKey(app.getOpenAPI31Document({ openapi: '3.1.0', info: API_INFO, servers: [{ url: '/' }] })),
+        ),
       ),
     );
     return cached;
@@ -150,4 +154,45 @@ function withOperationIds<D extends { paths?: object }>(doc: D): D {
     for (const [method, op] of Object.entries(item))
       if (op) (op as { operationId?: string }).operationId ??= operationIdOf(method, path);
   return doc;
+}
+
+/**
+ * The spec with the events Fission puts on EventBridge, as OpenAPI 3.1 `webhooks` (what a
+ * consumer receives): each one's `detail` schema, the one consumers validate with.
+ */
+function withEvents<D extends object>(doc: D): D {
+  const webhooks: Record<string, unknown> = {};
+  for (const name of EVENT_NAMES) {
+    const { $schema: _, ...detail } = zod.toJSONSchema(detailSchema(name), { io: 'output' }) as Record<string, unknown>;
+    webhooks[name] = {
+      post: {
+        tags: ['Events'],
+        summary: `${name} (EventBridge, source ${EVENT_SOURCE})`,
+        description:
+          `Put on the bus with source \`${EVENT_SOURCE}\` and detail-type \`${name}\`. Delivery is at least once and ` +
+          'in any order: consumers deduplicate by `detail.eventId`. A consumer that keeps failing sends the event to a ' +
+          'dead-letter queue (GET /v1/admin/dead-letters, POST /v1/admin/dead-letters/{id}/redrive).',
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                required: ['id', 'source', 'detail-type', 'time', 'detail'],
+                properties: {
+                  id: { type: 'string' },
+                  source: { const: EVENT_SOURCE },
+                  'detail-type': { const: name },
+                  time: { type: 'string', format: 'date-time' },
+                  detail,
+                },
+              },
+            },
+          },
+        },
+        responses: { 200: { description: 'Taken by the consumer' } },
+      },
+    };
+  }
+  return Object.assign(doc, { webhooks });
 }

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { EVENT_NAMES } from '#shared/events/schemas';
 import { createHarness, type Harness } from '../../support/harness.ts';
 
 const bargainRules = { sku: 'sku-1', originalPrice: 2000, floorPrice: 500, helpersRequired: 3, durationSeconds: 600 };
@@ -204,6 +205,18 @@ describe('Campaigns admin API', () => {
     for (const item of Object.values(doc.paths))
       for (const op of Object.values(item as Record<string, { operationId: string }>))
         expect(page.text).toContain(`<code>${op.operationId}</code>`);
+  });
+
+  it('describes every event as a webhook of the spec, with the detail schema consumers validate with', async () => {
+    const doc = (await h.call('GET', '/openapi.json')).body;
+    expect(Object.keys(doc.webhooks).sort()).toEqual([...EVENT_NAMES].sort());
+    const attributed = doc.webhooks.OrderAttributed.post.requestBody.content['application/json'].schema;
+    expect(attributed.properties['detail-type']).toEqual({ const: 'OrderAttributed' });
+    expect(attributed.properties.source).toEqual({ const: 'fission.growth' });
+    const { detail } = attributed.properties;
+    expect(detail.required).toEqual(expect.arrayContaining(['eventId', 'occurredAt', 'version', 'commission', 'held']));
+    expect(detail.properties.version).toMatchObject({ const: 1 });
+    expect((await h.call('GET', '/docs')).text).toContain('BargainStarted (EventBridge, source fission.growth)');
   });
 
   it('declares Idempotency-Key on every POST of the spec', async () => {
