@@ -222,11 +222,12 @@ groupBuyRoutes.openapi(
       'A member who is not the leader leaves an open group: the slot opens again (GroupBuyLeft). The leader may not ' +
       'leave (403 forbidden); a caller who is not a member gets 404; a formed, failed or expired group answers 410 ' +
       'group_closed. Leaving works while the campaign is paused too: a pause stops new groups and joins, and never ' +
-      'holds a member in a group they want to leave. No body.',
+      'holds a member in a group they want to leave. On a group whose members change faster than a leave can be ' +
+      'written (over a hundred tries), 409 conflict: try again. No body.',
     security: bearerSecurity,
     middleware: [requireAuth('user'), noBody] as const,
     request: { params: idParam },
-    responses: { 204: { description: 'Left the group' }, ...problems(400, 401, 403, 404, 410, 429) },
+    responses: { 204: { description: 'Left the group' }, ...problems(400, 401, 403, 404, 409, 410, 429) },
   }),
   async (c) => {
     await leaveGroup(c.get('deps'), { groupId: c.req.valid('param').id, userId: c.get('principal').sub });
