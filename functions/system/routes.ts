@@ -137,7 +137,7 @@ function withRateLimits<D extends { paths?: object }>(doc: D): D {
  * camel case, a parameter as `By<Name>` (`POST /v1/invites/{code}/accept` → `postInvitesByCodeAccept`).
  * Made from the method and path, so it is unique and stays the same while the route does.
  */
-export function operationIdOf(method: string, path: string): string {
+function operationIdOf(method: string, path: string): string {
   const words = path
     .split('/')
     .filter((segment) => segment !== '' && segment !== 'v1')
@@ -170,7 +170,7 @@ function withEvents<D extends object>(doc: D): D {
         summary: `${name} (EventBridge, source ${EVENT_SOURCE})`,
         description:
           `Put on the bus with source \`${EVENT_SOURCE}\` and detail-type \`${name}\`. Delivery is at least once and ` +
-          'in any order: consumers deduplicate by `detail.eventId`. A consumer that keeps failing sends the event to a ' +
+          'in any order: a consumer must take each event once however often it arrives (`detail.eventId` names it). A consumer that keeps failing sends the event to a ' +
           'dead-letter queue (GET /v1/admin/dead-letters, POST /v1/admin/dead-letters/{id}/redrive).',
         requestBody: {
           required: true,
