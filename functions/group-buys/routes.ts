@@ -111,7 +111,7 @@ groupBuyRoutes.openapi(
       'Opens a group in an active group_buy campaign with the caller as leader, paying leaderPrice where the campaign sets one. ' +
       'The group expires durationSeconds from now, or at the campaign’s endsAt if that is sooner. A user may lead at most maxOpenGroupsPerUser open groups per campaign ' +
       '(409 too_many_open_groups); groups past expiry no longer count. An order belongs to at most one group (409 conflict); ' +
-      'the same leader opening again in the same campaign on the same order gets that group back with 200 (a retry). ' +
+      'the same leader opening again in the same campaign on the same order gets that group back with 200 (a repeat), or 201 when it is a retry with the Idempotency-Key of the open that made it, after its answer was lost. ' +
       'A campaign that is scheduled, paused or ended → 409 campaign_inactive. ' +
       "If the leader's order is fully refunded (POST /v1/orders/refunded) before the group forms, the group fails " +
       "(failReason leader_refunded) in the refund's own write, so a join after the refund gets 410 group_closed " +
@@ -127,7 +127,12 @@ groupBuyRoutes.openapi(
   }),
   async (c) => {
     const p = c.get('principal');
-    const r = await openGroupOnce(c.get('deps'), { ...c.req.valid('json'), userId: p.sub, name: p.name });
+    const r = await openGroupOnce(c.get('deps'), {
+      ...c.req.valid('json'),
+      userId: p.sub,
+      name: p.name,
+      ...(c.get('requestKey') ? { requestKey: c.get('requestKey') } : {}),
+    });
     return r.created ? c.json(r.group, 201) : c.json(r.group, 200);
   },
 );

@@ -1,6 +1,7 @@
 import { iso } from '../../clock.ts';
 import type { Deps } from '../../deps.ts';
 import { outboxPut } from '../../events/outbox.ts';
+import { madeByRequest } from '../../http/idempotency.ts';
 import { newId } from '../../ids.ts';
 import { findGroup, insertGroup, listOverdueLedGroups } from '../../store/group-buys.ts';
 import { expiresWithinCampaign } from '../campaigns/effective-status.ts';
@@ -18,7 +19,7 @@ import { effectiveStatus, memberPrice, OrderInUseError, TooManyOpenGroupsError, 
  */
 export async function openGroup(
   deps: Deps,
-  input: OpenGroupInput & { userId: string; name?: string },
+  input: OpenGroupInput & { userId: string; name?: string; requestKey?: string },
 ): Promise<GroupView> {
   const campaign = await requireActiveCampaign(deps, input.campaignId, 'group_buy');
   const r = campaign.rules;
@@ -48,6 +49,7 @@ export async function openGroup(
         seq: 1,
         isLeader: true,
         price: memberPrice(r, true),
+        ...(input.requestKey ? { requestKey: input.requestKey } : {}),
       },
     },
     expiresAt,
@@ -85,11 +87,12 @@ export async function openGroup(
 
 /**
  * Opens a group, or, when the caller already opened one in this campaign on this order (a
- * retry after a lost answer, a double tap), answers that group (`created` false) instead of 409.
+ * retry after a lost answer, a double tap), answers that group instead of 409: as made now
+ * (`created`) for a retry with the Idempotency-Key of the open that made it, else as a repeat.
  */
 export async function openGroupOnce(
   deps: Deps,
-  input: OpenGroupInput & { userId: string; name?: string },
+  input: OpenGroupInput & { userId: string; name?: string; requestKey?: string },
 ): Promise<{ group: GroupView; created: boolean }> {
   try {
     return { group: await openGroup(deps, input), created: true };
@@ -102,6 +105,7 @@ export async function openGroupOnce(
     if (!group) throw e;
     const status = effectiveStatus(group, now); // expired but not yet swept: failed
     if (status !== 'open' && status !== 'formed') throw e;
-    return { group: viewOf(group, now, deps.config.h5BaseUrl), created: false };
+    const made = madeByRequest(group.roster[input.userId]?.requestKey, group.createdAt, input.requestKey, now);
+    return { group: viewOf(group, now, deps.config.h5BaseUrl), created: made };
   }
 }

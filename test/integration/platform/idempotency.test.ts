@@ -193,6 +193,25 @@ describe('Middleware: idempotency', () => {
       expect([later.status, later.body.code]).toEqual([409, 'already_helped']);
     });
 
+    it('answers a retried group open with 201 and the group it opened, and opens one; a repeat without the key gets 200', async () => {
+      const campaignId = await createGroupCampaign(h);
+      const leader = h.token('opener-crash');
+      const body = { campaignId, orderId: 'o-opener-crash' };
+      const headers = { 'idempotency-key': 'open-crash' };
+      const first = await h.call('POST', '/v1/group-buys', { token: leader, body, headers });
+      await crashAfterCommit('opener-crash', '/v1/group-buys', 'open-crash');
+      const retry = await h.call('POST', '/v1/group-buys', { token: leader, body, headers });
+      expect([first.status, retry.status, retry.body.id]).toEqual([201, 201, first.body.id]);
+      const repeat = await h.call('POST', '/v1/group-buys', { token: leader, body });
+      expect([repeat.status, repeat.body.id]).toEqual([200, first.body.id]);
+      const otherKey = await h.call('POST', '/v1/group-buys', {
+        token: leader,
+        body,
+        headers: { 'idempotency-key': 'open-other' },
+      });
+      expect([otherKey.status, otherKey.body.id]).toEqual([200, first.body.id]);
+    });
+
     it('answers a retried join with the answer it gave, and joins once', async () => {
       const campaignId = await createGroupCampaign(h);
       const opened = await h.call('POST', '/v1/group-buys', {
