@@ -75,7 +75,7 @@ bargainRoutes.openapi(
     tags: ['Bargains'],
     summary: 'Start a help-me-cut chain',
     description: [
-      'Starts a chain for the caller in a bargain campaign: 201 with the new chain, or 200 with the caller’s chain that is already active in that campaign (one active chain per user per campaign; a chain that completed, expired or was bought frees the slot).',
+      'Starts a chain for the caller in a bargain campaign: 201 with the new chain, or 200 with the caller’s chain that is already active in that campaign (one active chain per user per campaign; a chain that completed, expired or was bought frees the slot). A retry with the Idempotency-Key of the start that made that chain, after its answer was lost, answers 201.',
       'The cut schedule is decided here and stored with the chain, so helpers cannot change the outcome by timing (see the help endpoint for its shape).',
       'The chain expires `durationSeconds` after start, or at the campaign’s `endsAt` if that is sooner.',
       'A campaign that is scheduled, paused or ended → 409 `campaign_inactive`.',
@@ -94,6 +94,7 @@ bargainRoutes.openapi(
     const { chain, created } = await startBargain(c.get('deps'), {
       ...c.req.valid('json'),
       userId: c.get('principal').sub,
+      ...(c.get('requestKey') ? { requestKey: c.get('requestKey') } : {}),
     });
     return created ? c.json(chain, 201) : c.json(chain, 200);
   },

@@ -41,6 +41,7 @@ const CHAIN_FIELDS = [
   'completedAt',
   'purchasedAt',
   'expiredAt',
+  'requestKey',
 ] as const;
 
 /** The chain out of its stored item (key and index attributes dropped). */

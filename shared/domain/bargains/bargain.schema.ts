@@ -34,6 +34,8 @@ export interface BargainChain {
   completedAt?: string;
   purchasedAt?: string;
   expiredAt?: string;
+  /** The start request's Idempotency-Key (`requestKey`), when it had one: its retry answers this start. */
+  requestKey?: string;
 }
 
 /** One help as stored beside its chain. */

@@ -2,6 +2,7 @@ import { iso } from '../../clock.ts';
 import type { Deps } from '../../deps.ts';
 import { ConflictError } from '../../errors.ts';
 import { outboxPut } from '../../events/outbox.ts';
+import { madeByRequest } from '../../http/idempotency.ts';
 import { newId } from '../../ids.ts';
 import { findChain, findLock, insertChain } from '../../store/bargains.ts';
 import { expiresWithinCampaign } from '../campaigns/effective-status.ts';
@@ -16,7 +17,7 @@ import { ChainMovedError, effectiveStatus, entitlementIdFor, toView } from './ru
  */
 export async function startBargain(
   deps: Deps,
-  input: StartBargainInput & { userId: string },
+  input: StartBargainInput & { userId: string; requestKey?: string },
 ): Promise<{ chain: BargainView; created: boolean }> {
   const { store, clock } = deps;
   const campaign = await requireActiveCampaign(deps, input.campaignId, 'bargain');
@@ -28,7 +29,9 @@ export async function startBargain(
     let staleChainId: string | undefined;
     if (lock && Date.parse(lock.expiresAt) > now) {
       const held = await findChain(store, lock.chainId, true);
-      if (held && effectiveStatus(held, now) === 'active') return { chain: view(held), created: false };
+      // Made by this request (a retry with its key after the answer was lost): answered as made.
+      if (held && effectiveStatus(held, now) === 'active')
+        return { chain: view(held), created: madeByRequest(held.requestKey, held.createdAt, input.requestKey, now) };
       staleChainId = lock.chainId;
     }
     const id = newId('brg', clock);
@@ -52,6 +55,7 @@ export async function startBargain(
       expiresAt: expiresWithinCampaign(now, rules.durationSeconds, campaign.endsAt),
       createdAt: nowIso,
       updatedAt: nowIso,
+      ...(input.requestKey ? { requestKey: input.requestKey } : {}),
     };
     const started = outboxPut(
       'BargainStarted',

@@ -193,6 +193,21 @@ describe('Middleware: idempotency', () => {
       expect([later.status, later.body.code]).toEqual([409, 'already_helped']);
     });
 
+    it('answers a retried bargain start with 201 and the chain it started, also after helps; a repeat without the key gets 200', async () => {
+      const campaignId = await createBargainCampaign(h, { helpersRequired: 3 });
+      const starter = h.token('starter-crash');
+      const headers = { 'idempotency-key': 'start-crash' };
+      const first = await h.call('POST', '/v1/bargains', { token: starter, body: { campaignId }, headers });
+      await crashAfterCommit('starter-crash', '/v1/bargains', 'start-crash');
+      expect(
+        (await h.call('POST', `/v1/bargains/${first.body.id}/helps`, { token: h.token('crash-help') })).status,
+      ).toBe(201);
+      const retry = await h.call('POST', '/v1/bargains', { token: starter, body: { campaignId }, headers });
+      expect([first.status, retry.status, retry.body.id, retry.body.helperCount]).toEqual([201, 201, first.body.id, 1]);
+      const repeat = await h.call('POST', '/v1/bargains', { token: starter, body: { campaignId } });
+      expect([repeat.status, repeat.body.id]).toEqual([200, first.body.id]);
+    });
+
     it('answers a retried group open with 201 and the group it opened, and opens one; a repeat without the key gets 200', async () => {
       const campaignId = await createGroupCampaign(h);
       const leader = h.token('opener-crash');
