@@ -168,7 +168,7 @@ bargainRoutes.openapi(
     tags: ['Bargains'],
     summary: 'Buy the chain at its price (initiator only, no body)',
     description: [
-      'Allowed when the chain is `completed` (at the floor price), or while `active` and before `expiresAt` when the campaign has `allowBuyAtCurrentPrice` (at the current price; the campaign must be active). Otherwise 409 `bargain_not_purchasable`. The chain becomes `purchased` and `BargainPurchased` is emitted once; a repeat answers 200 with the same entitlement. Like every action in a campaign, a purchase needs the campaign active (409 `campaign_inactive` once it is paused or ended); a repeat of a purchase already made still answers 200. Anyone but the initiator gets 404.',
+      'Allowed when the chain is `completed` (at the floor price), or while `active` and before `expiresAt` when the campaign has `allowBuyAtCurrentPrice` (at the current price; the campaign must be active). Otherwise 409 `bargain_not_purchasable`. The chain becomes `purchased` and `BargainPurchased` is emitted once; a repeat answers 200 with the same entitlement (201 for a retry with the Idempotency-Key of the purchase that made it, after its answer was lost). Like every action in a campaign, a purchase needs the campaign active (409 `campaign_inactive` once it is paused or ended); a repeat of a purchase already made still answers 200. Anyone but the initiator gets 404.',
       'The `entitlementId` is derived from the chain id: `BargainCompleted` and `BargainPurchased` carry the same one, with the `sku`, `price` and `initiatorId` the shop needs to create the order at the bargain price.',
       STOCK_RULE,
       VIA_DOC,
@@ -186,6 +186,7 @@ bargainRoutes.openapi(
     const { result, created } = await purchaseBargain(c.get('deps'), {
       chainId: c.req.valid('param').id,
       userId: c.get('principal').sub,
+      ...(c.get('requestKey') ? { requestKey: c.get('requestKey') } : {}),
     });
     return created ? c.json(result, 201) : c.json(result, 200);
   },

@@ -42,6 +42,7 @@ const CHAIN_FIELDS = [
   'purchasedAt',
   'expiredAt',
   'requestKey',
+  'purchaseKey',
 ] as const;
 
 /** The chain out of its stored item (key and index attributes dropped). */
@@ -318,15 +319,21 @@ export async function purchaseCompleted(
   chain: BargainChain,
   nowIso: string,
   events: TxItem[],
+  requestKey?: string,
 ): Promise<void> {
   await store.transact([
     {
       Update: {
         Key: bargainKey(chain.id),
-        UpdateExpression: 'SET #status = :purchased, purchasedAt = :now, updatedAt = :now',
+        UpdateExpression: `SET #status = :purchased, purchasedAt = :now, updatedAt = :now${requestKey ? ', purchaseKey = :key' : ''}`,
         ConditionExpression: '#status = :completed',
         ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':purchased': 'purchased', ':completed': 'completed', ':now': nowIso },
+        ExpressionAttributeValues: {
+          ':purchased': 'purchased',
+          ':completed': 'completed',
+          ':now': nowIso,
+          ...(requestKey ? { ':key': requestKey } : {}),
+        },
       },
       onFail: moved,
     },
@@ -343,12 +350,13 @@ export async function purchaseActive(
   chain: BargainChain,
   nowIso: string,
   events: TxItem[],
+  requestKey?: string,
 ): Promise<void> {
   const items: TxItem[] = [
     {
       Update: {
         Key: bargainKey(chain.id),
-        UpdateExpression: 'SET #status = :purchased, purchasedAt = :now, updatedAt = :now',
+        UpdateExpression: `SET #status = :purchased, purchasedAt = :now, updatedAt = :now${requestKey ? ', purchaseKey = :key' : ''}`,
         ConditionExpression: '#status = :active AND helperCount = :count AND expiresAt > :now',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: {
@@ -356,6 +364,7 @@ export async function purchaseActive(
           ':active': 'active',
           ':count': chain.helperCount,
           ':now': nowIso,
+          ...(requestKey ? { ':key': requestKey } : {}),
         },
       },
       onFail: moved,

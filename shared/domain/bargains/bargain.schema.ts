@@ -36,6 +36,8 @@ export interface BargainChain {
   expiredAt?: string;
   /** The start request's Idempotency-Key (`requestKey`), when it had one: its retry answers this start. */
   requestKey?: string;
+  /** The purchase request's Idempotency-Key (`requestKey`), when it had one: its retry answers this purchase. */
+  purchaseKey?: string;
 }
 
 /** One help as stored beside its chain. */

@@ -2,6 +2,7 @@ import { iso } from '../../clock.ts';
 import type { Deps } from '../../deps.ts';
 import { ConflictError, NotFoundError } from '../../errors.ts';
 import { outboxPut } from '../../events/outbox.ts';
+import { madeByRequest } from '../../http/idempotency.ts';
 import { findChain, purchaseActive, purchaseCompleted } from '../../store/bargains.ts';
 import { requireActiveCampaign } from '../campaigns/require-active-campaign.ts';
 import type { BargainChain, PurchaseResult } from './bargain.schema.ts';
@@ -14,7 +15,7 @@ import { ChainMovedError, effectiveStatus, NotPurchasableError, OutOfStockError 
  */
 export async function purchaseBargain(
   deps: Deps,
-  input: { chainId: string; userId: string },
+  input: { chainId: string; userId: string; requestKey?: string },
 ): Promise<{ result: PurchaseResult; created: boolean }> {
   const { store, clock } = deps;
   let chain = await findChain(store, input.chainId, true);
@@ -26,7 +27,12 @@ export async function purchaseBargain(
     if (!chain || chain.initiatorId !== input.userId) throw new NotFoundError('bargain chain');
     const c: BargainChain = chain;
     const result = { entitlementId: c.entitlementId, price: c.price, chainId: c.id };
-    if (c.status === 'purchased') return { result, created: false };
+    // A repeat answers 200; a retry with the key of the purchase that landed (its answer lost), 201.
+    if (c.status === 'purchased')
+      return {
+        result,
+        created: madeByRequest(c.purchaseKey, c.purchasedAt ?? c.updatedAt, input.requestKey, clock.now()),
+      };
     const now = clock.now();
     const purchased = outboxPut(
       'BargainPurchased',
@@ -43,7 +49,7 @@ export async function purchaseBargain(
     try {
       if (c.status === 'completed') {
         await requireActiveCampaign(deps, c.campaignId, 'bargain');
-        await purchaseCompleted(store, c, iso(now), [purchased]);
+        await purchaseCompleted(store, c, iso(now), [purchased], input.requestKey);
         return { result, created: true };
       }
       if (effectiveStatus(c, now) !== 'active')
@@ -53,7 +59,7 @@ export async function purchaseBargain(
           'The chain has not reached its floor price, and this campaign sells only at the floor.',
         );
       await requireActiveCampaign(deps, c.campaignId, 'bargain');
-      await purchaseActive(store, c, iso(now), [purchased]);
+      await purchaseActive(store, c, iso(now), [purchased], input.requestKey);
       return { result, created: true };
     } catch (e) {
       if (e instanceof OutOfStockError) throw new NotPurchasableError("The campaign's stock is used up.");

@@ -208,6 +208,23 @@ describe('Middleware: idempotency', () => {
       expect([repeat.status, repeat.body.id]).toEqual([200, first.body.id]);
     });
 
+    it('answers a retried purchase with 201 and the entitlement it bought; a repeat without the key gets 200', async () => {
+      const campaignId = await createBargainCampaign(h, { helpersRequired: 1, allowBuyAtCurrentPrice: true });
+      const buyer = h.token('buyer-crash');
+      const chain = (await h.call('POST', '/v1/bargains', { token: buyer, body: { campaignId } })).body;
+      const path = `/v1/bargains/${chain.id}/purchase`;
+      const headers = { 'idempotency-key': 'purchase-crash' };
+      const first = await h.call('POST', path, { token: buyer, headers });
+      await crashAfterCommit('buyer-crash', path, 'purchase-crash');
+      const retry = await h.call('POST', path, { token: buyer, headers });
+      expect([first.status, retry.status]).toEqual([201, 201]);
+      expect(retry.body).toEqual(first.body);
+      const repeat = await h.call('POST', path, { token: buyer });
+      expect([repeat.status, repeat.body]).toEqual([200, first.body]);
+      const events = (await outboxEvents(h, chain.id)).filter((e) => e.type === 'BargainPurchased');
+      expect(events).toHaveLength(1);
+    });
+
     it('answers a retried group open with 201 and the group it opened, and opens one; a repeat without the key gets 200', async () => {
       const campaignId = await createGroupCampaign(h);
       const leader = h.token('opener-crash');
