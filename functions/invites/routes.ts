@@ -91,7 +91,7 @@ inviteRoutes.openapi(
     tags: ['Invites'],
     summary: 'Get my invite code for a campaign',
     description:
-      'One stable code per user and campaign: 201 when created, 200 with the same code on every later call ' +
+      'One stable code per user and campaign: 201 when created (and for a retry with the Idempotency-Key of the request that made it, after its answer was lost), 200 with the same code on every later call ' +
       '(concurrent first calls all get the one code that was stored). The JWT `name` (shown masked on the ' +
       'public page) is recorded when the code is created; every `X-Device-Id` and `fission_vid` cookie the caller sends ' +
       '(up to 50 of each per user, over all campaigns) is kept for the same-device checks of accepts and orders. 404 for no such invite ' +
@@ -115,6 +115,7 @@ inviteRoutes.openapi(
       ...(principal.name ? { inviterName: principal.name } : {}),
       ...(deviceId ? { deviceId } : {}),
       device: callerDevice(c, deviceId, deps.config.attributionSecret),
+      ...(c.get('requestKey') ? { requestKey: c.get('requestKey') } : {}),
     });
     return created ? c.json(invite, 201) : c.json(invite, 200);
   },

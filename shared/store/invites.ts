@@ -22,7 +22,15 @@ import {
 } from './keys.ts';
 import type { Item, Page, Store, TxItem } from './store.ts';
 
-const CODE_FIELDS = ['code', 'campaignId', 'inviterId', 'inviterName', 'inviterDeviceId', 'createdAt'] as const;
+const CODE_FIELDS = [
+  'code',
+  'campaignId',
+  'inviterId',
+  'inviterName',
+  'inviterDeviceId',
+  'createdAt',
+  'requestKey',
+] as const;
 
 function toCode(item: Item): InviteCode {
   const out: Record<string, unknown> = {};

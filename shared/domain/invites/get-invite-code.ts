@@ -1,5 +1,6 @@
 import { iso } from '../../clock.ts';
 import type { Deps } from '../../deps.ts';
+import { madeByRequest } from '../../http/idempotency.ts';
 import { randomCode } from '../../ids.ts';
 import { addInviterDevice, findInviterCode, insertInviteCode } from '../../store/invites.ts';
 import { type DeviceMarks, rememberUserDevices } from '../../store/user-devices.ts';
@@ -27,7 +28,14 @@ const view = (c: InviteCode, h5BaseUrl: string): InviteCodeView => ({
  */
 export async function getInviteCode(
   deps: Pick<Deps, 'store' | 'clock' | 'config'>,
-  input: { campaignId: string; inviterId: string; inviterName?: string; deviceId?: string; device?: DeviceMarks },
+  input: {
+    campaignId: string;
+    inviterId: string;
+    inviterName?: string;
+    deviceId?: string;
+    device?: DeviceMarks;
+    requestKey?: string;
+  },
 ): Promise<{ invite: InviteCodeView; created: boolean }> {
   await requireActiveCampaign(deps, input.campaignId, 'invite');
   // The inviter's device holds accepts from it in every invite campaign, not only this one.
@@ -38,7 +46,9 @@ export async function getInviteCode(
     // Every device the inviter asks from counts for the same-device check, not only the first.
     if (input.deviceId && input.deviceId !== existing.inviterDeviceId)
       await addInviterDevice(deps.store, existing.code, input.deviceId, MAX_INVITER_DEVICES);
-    return { invite: view(existing, base), created: false };
+    // A retry with the key of the request that made the code (its answer lost) answers as made.
+    const made = madeByRequest(existing.requestKey, existing.createdAt, input.requestKey, deps.clock.now());
+    return { invite: view(existing, base), created: made };
   }
   for (let draw = 0; draw < MAX_DRAWS; draw++) {
     const code: InviteCode = {
@@ -48,6 +58,7 @@ export async function getInviteCode(
       ...(input.inviterName ? { inviterName: input.inviterName } : {}),
       ...(input.deviceId ? { inviterDeviceId: input.deviceId } : {}),
       createdAt: iso(deps.clock.now()),
+      ...(input.requestKey ? { requestKey: input.requestKey } : {}),
     };
     try {
       await insertInviteCode(deps.store, code);

@@ -29,6 +29,8 @@ export interface InviteCode {
   /** Other `X-Device-Id`s the inviter sent asking for this code later (at most MAX_INVITER_DEVICES), compared too. */
   inviterDeviceIds?: string[];
   createdAt: string;
+  /** The Idempotency-Key (`requestKey`) of the request that made the code, when it had one: its retry answers 201. */
+  requestKey?: string;
 }
 
 /** An invitee bound to an inviter in a campaign; the rules it settles under are copied at accept time. */

@@ -225,6 +225,19 @@ describe('Middleware: idempotency', () => {
       expect(events).toHaveLength(1);
     });
 
+    it('answers a retried invite code request with 201 and the code it made; a repeat without the key gets 200', async () => {
+      const campaignId = await inviteCampaign(h);
+      const inviter = h.token('code-crash');
+      const headers = { 'idempotency-key': 'code-crash' };
+      const first = await h.call('POST', '/v1/invites', { token: inviter, body: { campaignId }, headers });
+      await crashAfterCommit('code-crash', '/v1/invites', 'code-crash');
+      const retry = await h.call('POST', '/v1/invites', { token: inviter, body: { campaignId }, headers });
+      expect([first.status, retry.status]).toEqual([201, 201]);
+      expect(retry.body).toEqual(first.body);
+      const repeat = await h.call('POST', '/v1/invites', { token: inviter, body: { campaignId } });
+      expect([repeat.status, repeat.body]).toEqual([200, first.body]);
+    });
+
     it('answers a retried group open with 201 and the group it opened, and opens one; a repeat without the key gets 200', async () => {
       const campaignId = await createGroupCampaign(h);
       const leader = h.token('opener-crash');
