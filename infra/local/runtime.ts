@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createFullApp } from '#functions/app';
 import { consumers } from '#functions/consumers/index';
+import { finishAbandonedPayouts } from '#functions/finance/payout-finish';
 import { settleClicks } from '#functions/links/background';
 import { sweepTasks } from '#functions/sweeper/tasks';
 import { createDeps, type Deps } from '#shared/deps';
@@ -89,6 +90,9 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
     } finally {
       admin.destroy();
     }
+
+    // Its own DynamoDB Local: a payout an earlier run was creating when it died is ended now.
+    if (dynamo) await finishAbandonedPayouts(deps);
 
     bus = new LocalBus(deps, consumers, opts.bus);
     bus.start();

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { finishAbandonedPayouts } from '#functions/finance/payout-finish';
 import { sweepTasks } from '#functions/sweeper/tasks';
 import { createPayout, PAYOUT_FINISH_AFTER_MS } from '#shared/domain/ledger/create-payout';
 import { StaleReadError } from '#shared/domain/ledger/errors';
@@ -349,6 +350,29 @@ describe('Finance API: payouts', () => {
     const rest = next.body.items.filter((i: any) => payees.includes(i.payeeId)).map((i: any) => i.payeeId);
     const cut = confirmed.body.items.map((i: any) => i.payeeId);
     expect([...rest, ...cut].sort()).toEqual([...payees].sort());
+  });
+
+  it('a sole writer starting up ends at once a payout its earlier run left being created, and only that one', async () => {
+    const payees = Array.from({ length: 6 }, (_, i) => `kol-dead-run-${i}`);
+    for (const [i, kol] of payees.entries())
+      await deliver(h.deps, orderAttributed(clock, { orderId: `odead-${i}`, kolId: kol, commission: 300 }));
+    const { dying, written } = dyingAfter(h.deps.store, 2, 'kol-dead-run-');
+    await expect(createPayout({ ...h.deps, store: dying }, { asset: 'cash', minAmount: 100 })).rejects.toThrow(
+      'the creator stopped',
+    );
+    await Promise.allSettled(written);
+    const entries = (await Promise.all(payees.map((k) => listAllPayeeEntries(h.deps.store, k)))).flat();
+    const cutId = entries.find((e) => e.state === 'in_payout')!.payoutId!;
+    expect((await findPayout(h.deps.store, cutId))!.status).toBe('creating');
+
+    expect(await finishAbandonedPayouts(h.deps)).toBe(1); // no waiting for PAYOUT_FINISH_AFTER_MS
+    expect(await findPayout(h.deps.store, cutId)).toMatchObject({ status: 'pending', total: 600 });
+    expect(await finishAbandonedPayouts(h.deps)).toBe(0);
+    const confirmed = await h.call('POST', `/v1/finance/payouts/${cutId}/confirm`, {
+      token: fin,
+      body: { reference: 'BANK-DEAD-RUN' },
+    });
+    expect([confirmed.status, confirmed.body.status, confirmed.body.items.length]).toEqual([200, 'confirmed', 2]);
   });
 
   it('a retry with the Idempotency-Key of a request cut off mid-creation finishes that payout, not a second one', async () => {
