@@ -143,9 +143,9 @@ function operationIdOf(method: string, path: string): string {
     .filter((segment) => segment !== '' && segment !== 'v1')
     .flatMap((segment) => {
       const param = /^\{(.+)\}$/.exec(segment);
-      return param ? ['by', ...param[1]!.split(/[-_]/)] : segment.split(/[-_]/);
+      return param ? ['by', ...param[1]!.split(/[^A-Za-z0-9]+/)] : segment.split(/[^A-Za-z0-9]+/);
     });
-  return [method.toLowerCase(), ...words.map((w) => w[0]!.toUpperCase() + w.slice(1))].join('');
+  return [method.toLowerCase(), ...words.filter(Boolean).map((w) => w[0]!.toUpperCase() + w.slice(1))].join('');
 }
 
 /** The spec with an `operationId` on every operation (operationIdOf). */
@@ -163,7 +163,9 @@ function withOperationIds<D extends { paths?: object }>(doc: D): D {
 function withEvents<D extends object>(doc: D): D {
   const webhooks: Record<string, unknown> = {};
   for (const name of EVENT_NAMES) {
-    const { $schema: _, ...detail } = zod.toJSONSchema(detailSchema(name), { io: 'output' }) as Record<string, unknown>;
+    const { $schema: _, ...detail } = openEnded(
+      zod.toJSONSchema(detailSchema(name), { io: 'output', unrepresentable: 'any' }),
+    ) as Record<string, unknown>;
     webhooks[name] = {
       post: {
         tags: ['Events'],
@@ -195,4 +197,17 @@ function withEvents<D extends object>(doc: D): D {
     };
   }
   return Object.assign(doc, { webhooks });
+}
+
+/**
+ * A JSON Schema without `additionalProperties: false`: consumers take an event with fields a later
+ * release adds (they validate with zod objects, which drop unknown keys), and so may others.
+ */
+function openEnded(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(openEnded);
+  if (!schema || typeof schema !== 'object') return schema;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(schema))
+    if (!(k === 'additionalProperties' && v === false)) out[k] = openEnded(v);
+  return out;
 }

@@ -257,7 +257,8 @@ export class LocalBus {
     if (event) {
       const matching = this.opts.rules.filter((r) => (r.detailTypes as string[]).includes(event['detail-type']));
       // With LOG_LEVEL=DEBUG every event shows, those no consumer takes too.
-      this.deps.log.debug('event', { ...event, consumers: matching.map((r) => r.consumer) });
+      if (this.deps.log.getLevelName() === 'DEBUG')
+        this.deps.log.debug('event', { event, consumers: matching.map((r) => r.consumer) });
       await Promise.all(matching.map((rule) => this.deliver(rule.consumer, event)));
     }
     // Delivered: the item leaves the outbox (on AWS the stream has it and TTL removes it). Its removal

@@ -91,8 +91,8 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
       admin.destroy();
     }
 
-    // Its own DynamoDB Local: a payout an earlier run was creating when it died is ended now.
-    if (dynamo) await finishAbandonedPayouts(deps);
+    // The table's sole writer: a payout an earlier run was creating when it died is ended now.
+    if (deps.store.options.soleWriterRun) await finishAbandonedPayouts(deps);
 
     bus = new LocalBus(deps, consumers, opts.bus);
     bus.start();

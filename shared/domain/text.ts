@@ -11,17 +11,22 @@ export function isPrintableText(s: string): boolean {
 }
 
 /**
- * Format characters: invisible ones (zero-width spaces and joiners, soft hyphens, tags) and
- * bidirectional controls, which can make a name shown to others read backwards or start blank.
+ * Characters that show as nothing: format characters (zero-width spaces and joiners, soft
+ * hyphens, tags, bidirectional controls, which can make a name read backwards), the other
+ * default-ignorable ones (Hangul fillers, variation selectors) and the blank braille pattern.
  */
-const FORMAT_CHARACTERS = /\p{Cf}/gu;
+const INVISIBLE = /[\p{Cf}\p{Default_Ignorable_Code_Point}\u2800]/gu;
 
 /**
- * Removes what `isPrintableText` refuses, and format characters, from text that arrives signed
+ * Removes what `isPrintableText` refuses, and invisible characters, from text that arrives signed
  * and is shown to others (a token's display name).
  */
 export function printableOnly(s: string): string {
-  return s.replace(new RegExp(UNPRINTABLE.source, 'gu'), '').replace(FORMAT_CHARACTERS, '');
+  // A combining mark left leading (its base removed) shows as nothing, or on the mask.
+  return s
+    .replace(new RegExp(UNPRINTABLE.source, 'gu'), '')
+    .replace(INVISIBLE, '')
+    .replace(/^\s*\p{M}+/u, '');
 }
 
 /** A free-text field: trimmed, 1 to `max` characters, printable, one line unless `multiline` (400 otherwise). */

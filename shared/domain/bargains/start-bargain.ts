@@ -2,8 +2,8 @@ import { iso } from '../../clock.ts';
 import type { Deps } from '../../deps.ts';
 import { ConflictError } from '../../errors.ts';
 import { outboxPut } from '../../events/outbox.ts';
-import { madeByRequest } from '../../http/idempotency.ts';
-import { newId } from '../../ids.ts';
+import { madeByRequest, madeWithinKeyRecord } from '../../http/idempotency.ts';
+import { digestOf, newId } from '../../ids.ts';
 import { findChain, findLock, insertChain } from '../../store/bargains.ts';
 import { expiresWithinCampaign } from '../campaigns/effective-status.ts';
 import { requireActiveCampaign } from '../campaigns/require-active-campaign.ts';
@@ -20,6 +20,14 @@ export async function startBargain(
   input: StartBargainInput & { userId: string; requestKey?: string },
 ): Promise<{ chain: BargainView; created: boolean }> {
   const { store, clock } = deps;
+  // With an Idempotency-Key the chain's id comes from it, as a payout's does: a retry of the start
+  // that made it (its answer lost) answers that chain, whatever became of it since (helped to
+  // completion, bought, expired, or its campaign paused). A key used again after its record is a
+  // new request, with a new id.
+  const keyedId = input.requestKey ? `brg_${digestOf('bargain', input.requestKey)}` : undefined;
+  const madeByKey = keyedId ? await findChain(store, keyedId, true) : undefined;
+  if (madeByKey?.initiatorId === input.userId && madeWithinKeyRecord(madeByKey.createdAt, clock.now()))
+    return { chain: toView(madeByKey, deps.config.h5BaseUrl, input.userId, clock.now()), created: true };
   const campaign = await requireActiveCampaign(deps, input.campaignId, 'bargain');
   const rules = campaign.rules;
   for (let attempt = 0; attempt < 5; attempt++) {
@@ -34,7 +42,7 @@ export async function startBargain(
         return { chain: view(held), created: madeByRequest(held.requestKey, held.createdAt, input.requestKey, now) };
       staleChainId = lock.chainId;
     }
-    const id = newId('brg', clock);
+    const id = keyedId && !madeByKey ? keyedId : newId('brg', clock);
     const nowIso = iso(now);
     const chain: BargainChain = {
       id,

@@ -206,6 +206,17 @@ describe('Middleware: idempotency', () => {
       expect([first.status, retry.status, retry.body.id, retry.body.helperCount]).toEqual([201, 201, first.body.id, 1]);
       const repeat = await h.call('POST', '/v1/bargains', { token: starter, body: { campaignId } });
       expect([repeat.status, repeat.body.id]).toEqual([200, first.body.id]);
+      // Helped to completion (which frees the user for a new chain), the retry still answers its own.
+      for (const helper of ['crash-help-2', 'crash-help-3'])
+        expect((await h.call('POST', `/v1/bargains/${first.body.id}/helps`, { token: h.token(helper) })).status).toBe(
+          201,
+        );
+      await crashAfterCommit('starter-crash', '/v1/bargains', 'start-crash'); // the retry's answer lost too
+      const late = await h.call('POST', '/v1/bargains', { token: starter, body: { campaignId }, headers });
+      expect([late.status, late.body.id, late.body.status]).toEqual([201, first.body.id, 'completed']);
+      const fresh = await h.call('POST', '/v1/bargains', { token: starter, body: { campaignId } });
+      expect(fresh.status).toBe(201);
+      expect(fresh.body.id).not.toBe(first.body.id);
     });
 
     it('answers a retried purchase with 201 and the entitlement it bought; a repeat without the key gets 200', async () => {

@@ -47,6 +47,8 @@ describe('Module: text', () => {
     expect(maskName('\u00adB\u2060o\u180eb')).toBe('B**');
     expect(maskName('\u{E0041}\u{E0042}Zoe')).toBe('Z**');
     expect(maskName('\u200b\ufeff')).toBeUndefined();
+    for (const blank of ['\u3164', '\u115f', '\uffa0', '\u2800', '\u034f', '\ufe0f', '\u0301'])
+      expect([blank, maskName(`${blank}Bob`)]).toEqual([blank, 'B**']);
     expect(maskName('\u0000\u0001')).toBeUndefined();
     expect(maskName('张三')).toBe('张*');
     expect(maskName('张')).toBe('*');
