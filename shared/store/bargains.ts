@@ -41,7 +41,6 @@ const CHAIN_FIELDS = [
   'completedAt',
   'purchasedAt',
   'expiredAt',
-  'requestKey',
   'purchaseKey',
 ] as const;
 

@@ -40,25 +40,6 @@ function toCode(item: Item): InviteCode {
   return out as unknown as InviteCode;
 }
 
-/**
- * Adds a device the inviter sent asking for their code again to the code's devices (a string
- * set: adding one twice keeps one), while it holds fewer than `max`; past that, nothing.
- */
-export async function addInviterDevice(store: Store, code: string, deviceId: string, max: number): Promise<void> {
-  try {
-    await store.update({
-      key: inviteCodeKey(code),
-      update: 'ADD inviterDeviceIds :d',
-      condition: 'attribute_exists(pk) AND (attribute_not_exists(inviterDeviceIds) OR size(inviterDeviceIds) < :max)',
-      values: { ':d': new Set([deviceId]), ':max': max },
-      onFail: () => new DevicesFullError(),
-    });
-  } catch (e) {
-    if (!(e instanceof DevicesFullError)) throw e;
-  }
-}
-class DevicesFullError extends Error {}
-
 function toBinding(item: Item): InviteBinding {
   const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g1s, gsi2pk: _g2, gsi2sk: _g2s, entity: _e, ...rest } = item;
   return rest as unknown as InviteBinding;

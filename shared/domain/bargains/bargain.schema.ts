@@ -34,8 +34,6 @@ export interface BargainChain {
   completedAt?: string;
   purchasedAt?: string;
   expiredAt?: string;
-  /** The start request's Idempotency-Key (`requestKey`), when it had one: its retry answers this start. */
-  requestKey?: string;
   /** The purchase request's Idempotency-Key (`requestKey`), when it had one: its retry answers this purchase. */
   purchaseKey?: string;
 }

@@ -2,7 +2,7 @@ import { iso } from '../../clock.ts';
 import type { Deps } from '../../deps.ts';
 import { ConflictError } from '../../errors.ts';
 import { outboxPut } from '../../events/outbox.ts';
-import { madeByRequest, madeWithinKeyRecord } from '../../http/idempotency.ts';
+import { madeWithinKeyRecord } from '../../http/idempotency.ts';
 import { digestOf, newId } from '../../ids.ts';
 import { findChain, findLock, insertChain } from '../../store/bargains.ts';
 import { expiresWithinCampaign } from '../campaigns/effective-status.ts';
@@ -37,9 +37,7 @@ export async function startBargain(
     let staleChainId: string | undefined;
     if (lock && Date.parse(lock.expiresAt) > now) {
       const held = await findChain(store, lock.chainId, true);
-      // Made by this request (a retry with its key after the answer was lost): answered as made.
-      if (held && effectiveStatus(held, now) === 'active')
-        return { chain: view(held), created: madeByRequest(held.requestKey, held.createdAt, input.requestKey, now) };
+      if (held && effectiveStatus(held, now) === 'active') return { chain: view(held), created: false };
       staleChainId = lock.chainId;
     }
     const id = keyedId && !madeByKey ? keyedId : newId('brg', clock);
@@ -63,7 +61,6 @@ export async function startBargain(
       expiresAt: expiresWithinCampaign(now, rules.durationSeconds, campaign.endsAt),
       createdAt: nowIso,
       updatedAt: nowIso,
-      ...(input.requestKey ? { requestKey: input.requestKey } : {}),
     };
     const started = outboxPut(
       'BargainStarted',

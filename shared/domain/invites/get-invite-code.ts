@@ -2,12 +2,12 @@ import { iso } from '../../clock.ts';
 import type { Deps } from '../../deps.ts';
 import { madeByRequest } from '../../http/idempotency.ts';
 import { randomCode } from '../../ids.ts';
-import { addInviterDevice, findInviterCode, insertInviteCode } from '../../store/invites.ts';
+import { findInviterCode, insertInviteCode } from '../../store/invites.ts';
 import { type DeviceMarks, rememberUserDevices } from '../../store/user-devices.ts';
 import { requireActiveCampaign } from '../campaigns/require-active-campaign.ts';
 import { InviteCodeTakenError, InviterHasCodeError } from './invite.errors.ts';
 import type { InviteCode, InviteCodeView } from './invite.schema.ts';
-import { INVITE_CODE_LENGTH, inviteUrl, MAX_INVITER_DEVICES } from './invite-rules.ts';
+import { INVITE_CODE_LENGTH, inviteUrl } from './invite-rules.ts';
 
 /** Draws of a fresh code before giving up (a clash among 31^8 codes is already rare). */
 const MAX_DRAWS = 5;
@@ -23,8 +23,8 @@ const view = (c: InviteCode, h5BaseUrl: string): InviteCodeView => ({
 /**
  * The caller's invite code in an active invite campaign: created on the first call, the same
  * code on every later one. Two first calls racing both get the code whose write won. The
- * caller's `X-Device-Id` is kept on every call (up to MAX_INVITER_DEVICES), for the same-device
- * check on accept.
+ * caller's device is remembered on every call (rememberUserDevices), for the same-device check
+ * on accept in any of their campaigns.
  */
 export async function getInviteCode(
   deps: Pick<Deps, 'store' | 'clock' | 'config'>,
@@ -43,9 +43,6 @@ export async function getInviteCode(
   const base = deps.config.h5BaseUrl;
   const existing = await findInviterCode(deps.store, input.campaignId, input.inviterId);
   if (existing) {
-    // Every device the inviter asks from counts for the same-device check, not only the first.
-    if (input.deviceId && input.deviceId !== existing.inviterDeviceId)
-      await addInviterDevice(deps.store, existing.code, input.deviceId, MAX_INVITER_DEVICES);
     // A retry with the key of the request that made the code (its answer lost) answers as made.
     const made = madeByRequest(existing.requestKey, existing.createdAt, input.requestKey, deps.clock.now());
     return { invite: view(existing, base), created: made };

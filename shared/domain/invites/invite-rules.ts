@@ -14,10 +14,10 @@ export function sameDevice(a: string | undefined, b: string | undefined): boolea
   return Boolean(a && b && a === b);
 }
 
-/** Devices kept per invite code besides the first: enough for a person's phones, bounded for the item. */
-export const MAX_INVITER_DEVICES = 16;
-
-/** Whether the invitee's device is one the inviter has sent asking for this code. */
+/**
+ * Whether the invitee's device is one the inviter sent asking for this code, as codes stored it
+ * before devices were remembered per user (shareDevice covers every later one).
+ */
 export function inviterDevice(
   code: Pick<InviteCode, 'inviterDeviceId' | 'inviterDeviceIds'>,
   deviceId?: string,

@@ -26,7 +26,7 @@ export interface InviteCode {
   inviterName?: string;
   /** The inviter's `X-Device-Id` at creation, compared with the invitee's on accept. */
   inviterDeviceId?: string;
-  /** Other `X-Device-Id`s the inviter sent asking for this code later (at most MAX_INVITER_DEVICES), compared too. */
+  /** Other `X-Device-Id`s the inviter sent asking for this code later, as codes stored them before devices were remembered per user. */
   inviterDeviceIds?: string[];
   createdAt: string;
   /** The Idempotency-Key (`requestKey`) of the request that made the code, when it had one: its retry answers 201. */
