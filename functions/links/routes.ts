@@ -9,7 +9,6 @@ import { type FollowInput, type FollowResult, followLink } from '#shared/domain/
 import { createLinkSchema } from '#shared/domain/links/link.schema';
 import { listKolLinks } from '#shared/domain/links/list-kol-links';
 import { recordClick } from '#shared/domain/links/record-click';
-import { deviceHash, isAddressVisitor, visitorFromCookie } from '#shared/domain/links/visitor';
 import { createShare } from '#shared/domain/shares/create-share';
 import { getShareStats } from '#shared/domain/shares/get-share-stats';
 import { createShareSchema, shareStatsQuerySchema } from '#shared/domain/shares/share.schema';
@@ -18,7 +17,7 @@ import { requireAuth } from '#shared/http/auth';
 import { idempotency } from '#shared/http/idempotency';
 import { verifyJwt } from '#shared/http/jwt';
 import { bearerSecurity, jsonBody, jsonResponse, pageOf, pageQuery, problems } from '#shared/http/openapi';
-import { deviceIdSchema, visitorCookie } from '#shared/http/via';
+import { callerDevice, deviceIdSchema, visitorCookie } from '#shared/http/via';
 import { inBackground, onLambda, settleOwnerClicks } from './background.ts';
 
 /** The visitor cookie lives 400 days, the most browsers keep one. */
@@ -104,10 +103,9 @@ linkRoutes.openapi(
   }),
   async (c) => {
     const deps = c.get('deps');
-    const ownerDeviceHash = deviceHash(deps.config.attributionSecret, c.req.valid('header')['x-device-id']);
-    const cookie = visitorFromCookie(visitorCookie(c));
-    // An IP + User-Agent hash (an old first visit's cookie) is many people's: no browser of the KOL's.
-    const ownerVisitorId = cookie && !isAddressVisitor(cookie) ? cookie : undefined;
+    const device = callerDevice(c, c.req.valid('header')['x-device-id'], deps.config.attributionSecret);
+    const [ownerDeviceHash] = device.devices;
+    const [ownerVisitorId] = device.visitors;
     const link = await createLink(deps, {
       ...c.req.valid('json'),
       ownerId: c.get('principal').sub,

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import {
   deviceHash,
   deviceIdOf,
+  isAddressVisitor,
   MAX_DEVICE_ID_LENGTH,
   VISITOR_ID_PATTERN,
   visitorFromCookie,
@@ -33,7 +34,10 @@ export function visitorCookie(c: Context): string | undefined {
 
 /** The caller's device: its `X-Device-Id` (hashed) and `fission_vid` cookie, for same-device holds. */
 export function callerDevice(c: Context, deviceId: string | undefined, secret: string): DeviceMarks {
-  return { devices: [deviceHash(secret, deviceId)], visitors: [visitorFromCookie(visitorCookie(c))] };
+  const cookie = visitorFromCookie(visitorCookie(c));
+  // An IP + User-Agent hash (an old first visit's cookie) is many people's: no browser of the caller's.
+  const browser = cookie && !isAddressVisitor(cookie) ? cookie : undefined;
+  return { devices: [deviceHash(secret, deviceId)], visitors: [browser] };
 }
 
 /** How the caller reached an action: its visitor id and the attribution token of a share link. */
