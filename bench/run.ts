@@ -227,7 +227,9 @@ function printTable(rows: Row[]): void {
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const fmt = (cells: string[]) =>
-    cells.map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ');
   console.log(fmt(head));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const l of lines) console.log(fmt(l));
@@ -276,6 +278,14 @@ async function benchBundles(endpoint: string): Promise<void> {
   }
 }
 
+// A mistyped name fails here, before anything starts.
+const all = [...baseScenarios(), ...scenarios];
+const known = ['ceiling', 'bundles', ...all.map((s) => slug(s.name))];
+if (only && !known.includes(only)) {
+  console.error(`No scenario named "${only}". Known: ${known.join(', ')}.`);
+  process.exit(1);
+}
+
 const rt = await startLocalRuntime({ port: 0, env: ENV, sweepIntervalMs: 1000 });
 let exitCode = 0;
 try {
@@ -322,10 +332,6 @@ try {
     connections,
   };
 
-  const all = [...baseScenarios(), ...scenarios];
-  if (only && only !== 'ceiling' && only !== 'bundles' && !all.some((s) => slug(s.name) === only)) {
-    throw new Error(`No scenario named ${only}; known: ceiling, bundles, ${all.map((s) => slug(s.name)).join(', ')}`);
-  }
   for (const scenario of all.filter((s) => wanted(s.name))) {
     try {
       const { value, rssMb } = await withPeakRss(() => scenario.run(ctx));

@@ -9,7 +9,17 @@ const list = z
       .map((x) => x.trim().toLowerCase())
       .filter(Boolean),
   );
-const int = (def: number) => z.coerce.number().int().nonnegative().default(def);
+/** A whole number written in digits; unset or blank is the default (as for PORT). */
+const int = (def: number) =>
+  z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+    z
+      .string()
+      .trim()
+      .regex(/^\d{1,15}$/, 'must be a whole number in digits')
+      .transform(Number)
+      .default(def),
+  );
 /** A web address pages and links may use: http or https only. */
 const webUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
 /** Host names as a URL's hostname reads them (`shop.example.com`, `[::1]`): no scheme, path or port. */

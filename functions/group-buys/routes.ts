@@ -98,6 +98,10 @@ const listQuery = z.object({
   ...pageQuery,
 });
 
+/** Whose order a group is opened or joined with. */
+const ORDER_DOC =
+  'The order must be the caller’s: one the shop reported paid (POST /v1/orders/paid) for another user, or one in another user’s group, answers 404 not_found as if unknown; one it reported refunded in full answers 409 conflict. An order the shop has not reported yet is taken as the caller’s.';
+
 export const groupBuyRoutes = createArea();
 
 // POST /v1/group-buys — open a group as its leader
@@ -110,7 +114,9 @@ groupBuyRoutes.openapi(
     description:
       'Opens a group in an active group_buy campaign with the caller as leader, paying leaderPrice where the campaign sets one. ' +
       'The group expires durationSeconds from now, or at the campaign’s endsAt if that is sooner. A user may lead at most maxOpenGroupsPerUser open groups per campaign ' +
-      '(409 too_many_open_groups); groups past expiry no longer count. An order belongs to at most one group (409 conflict); ' +
+      '(409 too_many_open_groups); groups past expiry no longer count. ' +
+      ORDER_DOC +
+      ' An order belongs to at most one group (409 conflict when it is in another group of the caller’s); ' +
       'the same leader opening again in the same campaign on the same order gets that group back with 200 (a repeat), or 201 when it is a retry with the Idempotency-Key of the open that made it, after its answer was lost. ' +
       'A campaign that is scheduled, paused or ended → 409 campaign_inactive. ' +
       "If the leader's order is fully refunded (POST /v1/orders/refunded) before the group forms, the group fails " +
@@ -191,7 +197,9 @@ groupBuyRoutes.openapi(
       'the join that fills the last slot makes the group formed in the same write and emits GroupBuyFormed with every ' +
       "member's orderId and price. 409 already_member: the caller is in the group (a retry carrying the Idempotency-Key of the join that made the caller a member answers 201 with that join's answer again (the member count it wrote), even once the key’s record was lost in a crash). 409 group_full: the last slot went to " +
       'another join after this one arrived (it lost the race for the last slot, also to a filling join whose write was still under way). 410 group_closed: the group was formed ' +
-      'before this join arrived, has failed, or is past expiresAt. 409 campaign_inactive: the campaign is paused or ended, checked before the group’s own state (a group that failed at its campaign’s endsAt answers this, not 410). 409 conflict: the order already belongs to a group.\n\n' +
+      'before this join arrived, has failed, or is past expiresAt. 409 campaign_inactive: the campaign is paused or ended, checked before the group’s own state (a group that failed at its campaign’s endsAt answers this, not 410). 409 conflict: the order already belongs to another group of the caller’s. ' +
+      ORDER_DOC +
+      '\n\n' +
       VIA_DOC,
     security: bearerSecurity,
     middleware: [requireAuth('user'), idempotency()] as const,

@@ -3,6 +3,7 @@ import {
   AlreadyMemberError,
   GROUP_EXPIRY_TASK,
   OrderInUseError,
+  OrderOfAnotherUserError,
   OrderRefundedError,
   StaleGroupError,
   TooManyOpenGroupsError,
@@ -66,16 +67,18 @@ const orderLinkPut = (link: GroupOrderLink): TxItem => ({
     ConditionExpression: 'attribute_not_exists(pk)',
   },
   onFail: (old) =>
-    new OrderInUseError(
-      old
-        ? {
-            groupId: String(old.groupId),
-            campaignId: String(old.campaignId),
-            userId: String(old.userId),
-            isLeader: old.isLeader === true,
-          }
-        : undefined,
-    ),
+    old && String(old.userId) !== link.userId
+      ? new OrderOfAnotherUserError()
+      : new OrderInUseError(
+          old
+            ? {
+                groupId: String(old.groupId),
+                campaignId: String(old.campaignId),
+                userId: String(old.userId),
+                isLeader: old.isLeader === true,
+              }
+            : undefined,
+        ),
 });
 
 const openSortKey = (g: Pick<GroupBuy, 'campaignId' | 'expiresAt' | 'id'>, slots: number) =>
@@ -101,6 +104,20 @@ const memberOf = (g: GroupBuy, userId: string, e: RosterEntry): GroupMemberItem 
   price: e.price,
   ...(e.requestKey ? { requestKey: e.requestKey } : {}),
   ...(e.countAtJoin !== undefined ? { countAtJoin: e.countAtJoin } : {}),
+});
+
+/**
+ * The order a group is opened or joined with is the caller's, and not refunded in full, when the
+ * shop's paid webhook has come (before it, the order is unknown and the check passes): another
+ * user's order answers 404 as unknown, a refunded one 409.
+ */
+const orderOfCallerCheck = (orderId: string, userId: string): TxItem => ({
+  ConditionCheck: {
+    Key: orderKey(orderId),
+    ConditionExpression: 'attribute_not_exists(pk) OR (userId = :buyer AND refundedTotal < amount)',
+    ExpressionAttributeValues: { ':buyer': userId },
+  },
+  onFail: (old) => (old && String(old.userId) !== userId ? new OrderOfAnotherUserError() : new OrderRefundedError()),
 });
 
 /** The group item as stored: its members live in their own items, not in it. */
@@ -151,13 +168,7 @@ export async function insertGroup(store: Store, g: GroupBuy, maxOpen: number, ev
       isLeader: true,
     }),
     // A refund in full of the leader's order fails its group; one that came first forbids the group.
-    {
-      ConditionCheck: {
-        Key: orderKey(leader.orderId),
-        ConditionExpression: 'attribute_not_exists(pk) OR refundedTotal < amount',
-      },
-      onFail: () => new OrderRefundedError(),
-    },
+    orderOfCallerCheck(leader.orderId, g.leaderId),
     {
       Update: {
         Key: groupBuyLeaderCountKey(g.campaignId, g.leaderId),
@@ -264,6 +275,7 @@ export async function joinGroupWrite(
       onFail: (old) => input.onGroupFail(toGroup(old)),
     },
     orderLinkPut({ orderId: entry.orderId, groupId: g.id, campaignId: g.campaignId, userId, isLeader: false }),
+    orderOfCallerCheck(entry.orderId, userId),
     ...(fills ? [leaderCountChange(g, -1), timerDelete(g.id)] : []),
     ...input.events,
   ]);

@@ -1,4 +1,4 @@
-import { ConflictError, GoneError } from '../../errors.ts';
+import { ConflictError, GoneError, NotFoundError } from '../../errors.ts';
 import type {
   GroupBuy,
   GroupPage,
@@ -41,10 +41,19 @@ export class OrderInUseError extends ConflictError {
     super('conflict', 'This order already belongs to a group buy.');
   }
 }
-/** 409 `conflict`: a group cannot be opened on an order the shop has refunded in full. */
+/** 409 `conflict`: a group cannot be opened or joined with an order the shop has refunded in full. */
 export class OrderRefundedError extends ConflictError {
   constructor() {
-    super('conflict', 'This order was refunded in full: it cannot open a group.');
+    super('conflict', 'This order was refunded in full: it cannot open or join a group.');
+  }
+}
+/**
+ * 404: the order is another user's (the shop's paid webhook names its buyer, or another user's
+ * group holds it). Answered as an unknown order, so no one learns of another user's order.
+ */
+export class OrderOfAnotherUserError extends NotFoundError {
+  constructor() {
+    super('order');
   }
 }
 /** The group changed between our read and our write: try again from `group`, the item as it now is. */

@@ -91,11 +91,41 @@ describe('Group buys API', () => {
       expect(counter?.openCount).toBe(1);
     });
 
-    it('refuses an order already used in a group with 409 conflict', async () => {
-      const r1 = await open(user().token, 'order-dup');
+    it('answers an order in another user’s group as unknown (404), and one in the caller’s own group with 409 conflict', async () => {
+      const owner = user();
+      const r1 = await open(owner.token, 'order-dup');
       expect(r1.status).toBe(201);
       const r2 = await open(user().token, 'order-dup');
-      expect([r2.status, r2.body.code]).toEqual([409, 'conflict']);
+      expect([r2.status, r2.body.code]).toEqual([404, 'not_found']);
+      const r3 = await join(r1.body.id, user().token, 'order-dup');
+      expect([r3.status, r3.body.code]).toEqual([404, 'not_found']);
+      const elsewhere = await open(user().token);
+      const r4 = await join(elsewhere.body.id, owner.token, 'order-dup');
+      expect([r4.status, r4.body.code]).toEqual([409, 'conflict']);
+      expect(
+        (await h.call('GET', `/v1/group-buys/${elsewhere.body.id}`, { token: owner.token })).body.memberCount,
+      ).toBe(1);
+    });
+
+    it('opens and joins only with the caller’s own order once the shop has reported it paid: another buyer’s is unknown (404)', async () => {
+      const victim = user();
+      const thief = user();
+      const paid = (orderId: string, userId: string) =>
+        h.hook('/v1/orders/paid', { orderId, userId, amount: 3000, paidAt: new Date(clock.now()).toISOString() });
+      expect((await paid('order-victim-1', victim.sub)).status).toBe(201);
+      expect((await paid('order-victim-2', victim.sub)).status).toBe(201);
+      const stolen = await open(thief.token, 'order-victim-1');
+      expect([stolen.status, stolen.body.code]).toEqual([404, 'not_found']);
+      const thiefGroup = await open(thief.token);
+      const joined = await join(thiefGroup.body.id, thief.token, 'order-victim-2');
+      expect([joined.status, joined.body.code]).toEqual([409, 'already_member']);
+      const other = await join(thiefGroup.body.id, user().token, 'order-victim-2');
+      expect([other.status, other.body.code]).toEqual([404, 'not_found']);
+      expect(await h.deps.store.get(groupBuyOrderKey('order-victim-1'), true)).toBeUndefined();
+      // The buyer still has both: they open with one and join with the other.
+      const own = await open(victim.token, 'order-victim-1');
+      expect([own.status, own.body.leaderId]).toEqual([201, victim.sub]);
+      expect((await join(thiefGroup.body.id, victim.token, 'order-victim-2')).status).toBe(201);
     });
 
     it('answers a leader opening again on the same order (a retry, a double tap) with that group and 200', async () => {
@@ -106,7 +136,7 @@ describe('Group buys API', () => {
       const again = await open(leader.token, 'order-tap');
       expect([again.status, again.body]).toEqual([200, taps.find((t) => t.status === 201)!.body]);
       // Only the same leader, in the same campaign: anyone else, or another campaign, is refused.
-      expect((await open(user().token, 'order-tap')).status).toBe(409);
+      expect((await open(user().token, 'order-tap')).status).toBe(404);
       const other = await createGroupCampaign(h);
       expect([(await open(leader.token, 'order-tap', other)).body.code]).toEqual(['conflict']);
     });

@@ -86,6 +86,21 @@ describe('Group buys: the leader’s order refunded in full', () => {
     expect((await refundAll(orderId)).status).toBe(201);
     const r = await h.call('POST', '/v1/group-buys', { token: h.token('leader-gone'), body: { campaignId, orderId } });
     expect([r.status, r.body.code]).toEqual([409, 'conflict']);
+    // Nor is a group joined with one.
+    const g = await openGroup();
+    const member = `ord-gone-member-${++n}`;
+    await h.hook('/v1/orders/paid', {
+      orderId: member,
+      userId: 'member-gone',
+      amount: 2500,
+      paidAt: iso(h.clock.now()),
+    });
+    expect((await refundAll(member)).status).toBe(201);
+    const joined = await h.call('POST', `/v1/group-buys/${g.id}/members`, {
+      token: h.token('member-gone'),
+      body: { orderId: member },
+    });
+    expect([joined.status, joined.body.code]).toEqual([409, 'conflict']);
   });
 
   it('leaves a group that formed before the refund formed', async () => {

@@ -27,4 +27,17 @@ describe('Module: config', () => {
     expect(load({ CORS_ORIGINS: 'notanorigin' })).toThrow(/CORS_ORIGINS: must be origins/);
     expect(load({ CORS_ORIGINS: 'https://shop.example.com/' })).toThrow(/CORS_ORIGINS/);
   });
+
+  it('reads whole numbers in digits only, and an unset or blank one as its default', () => {
+    expect(loadConfig({ RATE_LIMIT_USER_PER_SEC: ' 7 ', SETTLE_GRACE_MINUTES: '0' })).toMatchObject({
+      RATE_LIMIT_USER_PER_SEC: 7,
+      SETTLE_GRACE_MINUTES: 0,
+    });
+    expect(loadConfig({ RATE_LIMIT_USER_PER_SEC: '', RATE_LIMIT_IP_PER_SEC: '  ' })).toMatchObject({
+      RATE_LIMIT_USER_PER_SEC: 50,
+      RATE_LIMIT_IP_PER_SEC: 500,
+    });
+    for (const bad of ['0x10', '1e3', '-1', '1.5', 'ten'])
+      expect(load({ COUNTER_ROLLUP_MS: bad })).toThrow(/COUNTER_ROLLUP_MS: must be a whole number in digits/);
+  });
 });
