@@ -18,16 +18,26 @@ const list = (s: string | undefined) =>
     ?.split(',')
     .map((x) => x.trim())
     .filter(Boolean);
-const stack = new FissionStack(app, 'Fission', {
-  description: 'Fission: serverless growth backend (invites, bargains, group buys, KOL attribution, rewards)',
-  env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
-  publicBaseUrl: context('publicBaseUrl'),
-  allowedRedirectHosts: list(context('allowedRedirectHosts')),
-  corsOrigins: list(context('corsOrigins')),
-  jwtIssuer: context('jwtIssuer'),
-  jwtAudience: context('jwtAudience'),
-  alarmTopicArn: context('alarmTopicArn'),
-});
+const stack = makeStack();
+
+function makeStack(): FissionStack {
+  try {
+    return new FissionStack(app, 'Fission', {
+      description: 'Fission: serverless growth backend (invites, bargains, group buys, KOL attribution, rewards)',
+      env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+      publicBaseUrl: context('publicBaseUrl'),
+      allowedRedirectHosts: list(context('allowedRedirectHosts')),
+      corsOrigins: list(context('corsOrigins')),
+      jwtIssuer: context('jwtIssuer'),
+      jwtAudience: context('jwtAudience'),
+      alarmTopicArn: context('alarmTopicArn'),
+    });
+  } catch (e) {
+    // A bad setting: its one line, not a stack trace.
+    console.error((e as Error).message);
+    process.exit(1);
+  }
+}
 
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
 applyNagSuppressions(stack);

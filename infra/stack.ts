@@ -28,6 +28,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { areas as allAreas } from '#functions/areas';
 import { mountSystemRoutes } from '#functions/system/routes';
+import { loadConfig } from '#shared/config';
 import { rules as allRules, type Rule as EventRule } from '#shared/events/rules';
 import { EVENT_SOURCE } from '#shared/events/schemas';
 import { createArea } from '#shared/http/app';
@@ -36,6 +37,37 @@ import { tableDefinition } from '#shared/store/table';
 import { lambdaBundling } from './bundling.ts';
 import { type LambdaEntry, lambdaEntries, ROOT } from './lambdas.ts';
 import { httpRoutes } from './routes.ts';
+
+/**
+ * The settings the Lambdas check as they start, checked as the stack is made: a bad one stops
+ * the synth (and the deploy) with its name, instead of every request of the deployed stack.
+ */
+function checkSettings(props: FissionStackProps): void {
+  const settings = {
+    PUBLIC_BASE_URL: props.publicBaseUrl,
+    ALLOWED_REDIRECT_HOSTS: props.allowedRedirectHosts?.join(','),
+    CORS_ORIGINS: props.corsOrigins?.join(','),
+    JWT_ISSUER: props.jwtIssuer,
+    JWT_AUDIENCE: props.jwtAudience,
+    LOG_LEVEL: props.logLevel,
+  };
+  try {
+    loadConfig(settings);
+  } catch (e) {
+    const names: Record<string, string> = {
+      PUBLIC_BASE_URL: 'publicBaseUrl',
+      ALLOWED_REDIRECT_HOSTS: 'allowedRedirectHosts',
+      CORS_ORIGINS: 'corsOrigins',
+      JWT_ISSUER: 'jwtIssuer',
+      JWT_AUDIENCE: 'jwtAudience',
+      LOG_LEVEL: 'logLevel',
+    };
+    const message = (e as Error).message.replace(/\b[A-Z_]{3,}\b/g, (env) =>
+      names[env] ? `${names[env]} (${env})` : env,
+    );
+    throw new Error(`Fission stack: ${message}`);
+  }
+}
 
 export interface FissionStackProps extends StackProps {
   /** Public URL of the API (share links, redirects); defaults to the HTTP API's own endpoint. */
@@ -77,6 +109,7 @@ export class FissionStack extends Stack {
 
   constructor(scope: Construct, id: string, props: FissionStackProps = {}) {
     super(scope, id, props);
+    checkSettings(props);
     const areas = props.areas ?? allAreas;
     const rules = props.rules ?? allRules;
     const entries = lambdaEntries(areas, rules);
@@ -396,7 +429,7 @@ export class FissionStack extends Stack {
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
     new CfnOutput(this, 'SecretsArn', {
       value: secrets.secretArn,
-      description: 'Set WEBHOOK_SECRET here to the shop’s',
+      description: 'The Lambdas’ keys as JSON (JWT_SECRET, WEBHOOK_SECRET for the shop, ATTRIBUTION_SECRET): read or change them here',
     });
   }
 }

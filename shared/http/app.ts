@@ -55,7 +55,12 @@ export function createApp(deps: Deps, mount: (app: AreaApp) => void): AreaApp {
     '*',
     createMiddleware<AppEnv>(async (c, next) => {
       c.set('deps', deps);
-      if (isRedirect(c.req.path)) return next();
+      if (isRedirect(c.req.path)) {
+        await next();
+        if (deps.log.getLevelName() === 'DEBUG')
+          deps.log.debug('redirect', { method: c.req.method, path: c.req.path, status: c.res.status });
+        return;
+      }
       c.set('arrivedAt', deps.clock.now());
       const requestId = newId('req');
       c.set('requestId', requestId);
@@ -65,14 +70,17 @@ export function createApp(deps: Deps, mount: (app: AreaApp) => void): AreaApp {
         await next();
       } finally {
         c.header('x-request-id', requestId);
-        if (deps.log.getLevelName() === 'DEBUG' || c.res.status >= 500)
-          deps.log.info('request', {
+        if (c.res.status >= 500 || deps.log.getLevelName() === 'DEBUG') {
+          const line = {
             requestId,
             method: c.req.method,
             path: c.req.path,
             status: c.res.status,
             ms: Math.round(performance.now() - started),
-          });
+          };
+          if (c.res.status >= 500) deps.log.error('request', line);
+          else deps.log.debug('request', line);
+        }
       }
     }),
   );

@@ -323,6 +323,18 @@ describe('AWS stack template', () => {
     }
   });
 
+  it('refuses settings the Lambdas would refuse as they start, naming each', () => {
+    const make = (props: ConstructorParameters<typeof FissionStack>[2]) => () =>
+      new FissionStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Fission', props);
+    expect(make({ publicBaseUrl: 'go.example.com' })).toThrow(
+      /publicBaseUrl \(PUBLIC_BASE_URL\): must be an http\(s\) URL/,
+    );
+    expect(make({ allowedRedirectHosts: ['https://shop.example.com'] })).toThrow(
+      /allowedRedirectHosts \(ALLOWED_REDIRECT_HOSTS\): must be host names/,
+    );
+    expect(make({ corsOrigins: ['https://m.example.com/app'] })).toThrow(/corsOrigins \(CORS_ORIGINS\)/);
+  });
+
   it('lets only the admin area (redrive), the Pipe and the outbox redrive put events on the bus', () => {
     const putters = ofType(resources, 'AWS::IAM::Policy')
       .filter(([, p]) => JSON.stringify(p.Properties.PolicyDocument).includes('events:PutEvents'))

@@ -705,12 +705,12 @@ describe('The local server before the app', () => {
   });
 
   it('refuses a JSON body that is not UTF-8 (400, nothing made), and logs no error for a body cut off by its client', async () => {
-    // DEBUG logs every request, so the test sees when the cut-off one has been answered.
+    // DEBUG logs every request (at debug), so the test sees when the cut-off one has been answered.
     const env = { ...TEST_ENV, TABLE_NAME: `t-${randomUUID()}`, LOG_LEVEL: 'DEBUG' };
     const rt = await startLocalRuntime({ port: 0, env, dynamoEndpoint: dynamoEndpoint(), sweepIntervalMs: 60_000 });
     const errors = vi.spyOn(rt.deps.log, 'error');
-    const infos = vi.spyOn(rt.deps.log, 'info').mockImplementation(() => {});
-    vi.spyOn(rt.deps.log, 'debug').mockImplementation(() => {});
+    vi.spyOn(rt.deps.log, 'info').mockImplementation(() => {});
+    const debugs = vi.spyOn(rt.deps.log, 'debug').mockImplementation(() => {});
     try {
       const post = (body: Uint8Array) =>
         fetch(`${rt.url}/v1/links`, {
@@ -734,9 +734,12 @@ describe('The local server before the app', () => {
       await new Promise((r) => setTimeout(r, 300));
       cutOff.destroy();
       const answered = () =>
-        infos.mock.calls.filter(([m, a]) => m === 'request' && (a as { path?: string }).path === '/v1/links');
+        debugs.mock.calls.filter(([m, a]) => m === 'request' && (a as { path?: string }).path === '/v1/links');
       await vi.waitFor(() => expect(answered()).toHaveLength(3), { timeout: 10_000 });
       expect(answered().map(([, a]) => (a as { status: number }).status)).toEqual([400, 201, 400]);
+      // Short links too, which skip the API's middleware.
+      expect((await fetch(`${rt.url}/s/nosuchcode`, { redirect: 'manual' })).status).toBe(404);
+      expect(debugs).toHaveBeenCalledWith('redirect', { method: 'GET', path: '/s/nosuchcode', status: 404 });
       expect(errors).not.toHaveBeenCalled();
     } finally {
       await rt.stop();
