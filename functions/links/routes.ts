@@ -3,7 +3,7 @@ import type { Context } from 'hono';
 import { setCookie } from 'hono/cookie';
 import type { Deps } from '#shared/deps';
 import { getKolStats } from '#shared/domain/kol/get-kol-stats';
-import { kolStatsQuerySchema } from '#shared/domain/kol/kol-stats.schema';
+import { kolStatsQuerySchema, statsRange } from '#shared/domain/kol/kol-stats.schema';
 import { createLink } from '#shared/domain/links/create-link';
 import { type FollowInput, type FollowResult, followLink } from '#shared/domain/links/follow-link';
 import { createLinkSchema } from '#shared/domain/links/link.schema';
@@ -297,7 +297,7 @@ linkRoutes.openapi(
     tags: ['KOL'],
     summary: 'My daily stats',
     description:
-      'Every UTC day from `from` to `to` (YYYY-MM-DD, or an ISO-8601 UTC time standing for its day; both included, `from` ≤ `to`, at most 366 days; else 400), zeros included, read from pre-aggregated day items. `clicks` counts the day’s clicks on the KOL’s links and `uniqueVisitors` the distinct visitors who clicked any of them that day (a visitor by their `fission_vid`; one without a cookie by IP + User-Agent hash; `totals` sums the days), bots excluded; `conversions`, `gmv` and `commission` count attributed orders on the day they were paid; refunds subtract their commission reversal on the day of the refund (`gmv` stays gross). Clicks answered before this request are all counted (the local server waits up to 5 s for them to be written); orders count once their `OrderAttributed` event is delivered.',
+      'Every UTC day from `from` to `to` (YYYY-MM-DD, or an ISO-8601 UTC time standing for its day; both included, `from` ≤ `to`, at most 366 days; else 400; without `to`, today; without `from`, the 30 days ending at `to`), zeros included, read from pre-aggregated day items. `clicks` counts the day’s clicks on the KOL’s links and `uniqueVisitors` the distinct visitors who clicked any of them that day (a visitor by their `fission_vid`; one without a cookie by IP + User-Agent hash; `totals` sums the days), bots excluded; `conversions`, `gmv` and `commission` count attributed orders on the day they were paid; refunds subtract their commission reversal on the day of the refund (`gmv` stays gross). Clicks answered before this request are all counted (the local server waits up to 5 s for them to be written); orders count once their `OrderAttributed` event is delivered.',
     security: bearerSecurity,
     middleware: [requireAuth('kol')] as const,
     request: { query: kolStatsQuerySchema },
@@ -305,7 +305,9 @@ linkRoutes.openapi(
   }),
   async (c) => {
     const kolId = c.get('principal').sub;
+    const deps = c.get('deps');
+    const range = statsRange(c.req.valid('query'), deps.clock.now());
     await settleOwnerClicks(kolId);
-    return c.json(await getKolStats(c.get('deps'), { ...c.req.valid('query'), kolId }), 200);
+    return c.json(await getKolStats(deps, { ...range, kolId }), 200);
   },
 );

@@ -51,9 +51,28 @@ export function mountSystemRoutes(app: AreaApp): void {
   };
 
   // GET /openapi.json — the OpenAPI 3.1 spec, generated from the schemas that validate requests
+  app.openAPIRegistry.registerPath({
+    method: 'get',
+    path: '/openapi.json',
+    tags: ['System'],
+    summary: 'This OpenAPI 3.1 document',
+    description:
+      'Generated from the same schemas that validate requests; every EventBridge event’s `detail` is under `webhooks`.',
+    responses: {
+      200: { description: 'The document', content: { 'application/json': { schema: z.object({}).passthrough() } } },
+    },
+  });
   app.get('/openapi.json', (c) => c.json(document()));
 
   // GET /docs — a readable reference page that needs no network
+  app.openAPIRegistry.registerPath({
+    method: 'get',
+    path: '/docs',
+    tags: ['System'],
+    summary: 'A readable reference of this API',
+    description: 'One HTML page rendered from this document, loading nothing from elsewhere (it works offline).',
+    responses: { 200: { description: 'The page', content: { 'text/html': { schema: z.string() } } } },
+  });
   app.get('/docs', (c) => c.html(renderDocsPage(document() as OpenApiDoc)));
 }
 

@@ -128,7 +128,8 @@ export function createApp(deps: Deps, mount: (app: AreaApp) => void): AreaApp {
     type: 'http',
     scheme: 'bearer',
     bearerFormat: 'JWT',
-    description: 'HS256 JWT with sub, roles, iss, aud, exp',
+    description:
+      'HS256 JWT. Claims: `sub` (the user id: 1–128 characters, not blank, no control characters), `roles` (array of `user`, `kol`, `admin`, `finance`; others are ignored), `iss` and `aud` as configured (JWT_ISSUER, JWT_AUDIENCE), `exp` (seconds), optional `nbf`, optional `name` (display name, cut to 64 characters). Any other algorithm, a bad signature, or a missing or malformed required claim → 401 `unauthorized`.',
   });
   app.openAPIRegistry.registerComponent('securitySchemes', 'webhookSignature', {
     type: 'apiKey',

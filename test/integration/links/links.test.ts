@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { settleClicks } from '#functions/links/background';
-import { ManualClock } from '#shared/clock';
+import { ManualClock, utcDay } from '#shared/clock';
 import { randomCode } from '#shared/ids';
 import { findLinks } from '#shared/store/links';
 import { createHarness, type Harness } from '../../support/harness.ts';
@@ -312,7 +312,17 @@ describe('Links and the redirect', () => {
     expect(await bad('from=2025-01-01&to=2026-01-02')).toBe('validation_failed');
     expect(await bad('from=2026-02-30&to=2026-03-01')).toBe('validation_failed');
     expect(await bad('from=2026-1-1&to=2026-01-02')).toBe('validation_failed');
-    expect(await bad('to=2026-01-02')).toBe('validation_failed');
+    // Without `to`, today (UTC): a `from` after it, or over 366 days before it, is refused too.
+    expect(await bad('from=2099-01-01')).toBe('validation_failed');
+    expect(await bad('from=2020-01-01')).toBe('validation_failed');
+    const month = await h.call('GET', '/v1/kol/stats', { token: kol });
+    expect([month.status, month.body.days.length, month.body.days.at(-1).date]).toEqual([
+      200,
+      30,
+      utcDay(h.clock.now()),
+    ]);
+    const ending = await h.call('GET', '/v1/kol/stats?to=2026-01-02', { token: kol });
+    expect([ending.body.days.length, ending.body.days[0].date]).toEqual([30, '2025-12-04']);
     const year = await h.call('GET', '/v1/kol/stats?from=2024-01-01&to=2024-12-31', { token: kol });
     expect(year.status).toBe(200);
     expect(year.body.days).toHaveLength(366);
