@@ -429,7 +429,8 @@ export class FissionStack extends Stack {
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
     new CfnOutput(this, 'SecretsArn', {
       value: secrets.secretArn,
-      description: 'The Lambdas’ keys as JSON (JWT_SECRET, WEBHOOK_SECRET for the shop, ATTRIBUTION_SECRET): read or change them here',
+      description:
+        'The Lambdas’ keys as JSON (JWT_SECRET, WEBHOOK_SECRET for the shop, ATTRIBUTION_SECRET): read or change them here',
     });
   }
 }
