@@ -3,7 +3,7 @@ import { getDeadLetter, listDeadLetters, redriveDeadLetter } from '#shared/event
 import { createArea, noBody } from '#shared/http/app';
 import { requireAuth } from '#shared/http/auth';
 import { idempotency } from '#shared/http/idempotency';
-import { bearerSecurity, jsonResponse, pageOf, pageQuery, problems } from '#shared/http/openapi';
+import { bearerSecurity, jsonResponse, noRequestBody, pageOf, pageQuery, problems } from '#shared/http/openapi';
 
 const deadLetterSchema = z
   .object({
@@ -68,6 +68,7 @@ adminRoutes.openapi(
       'Answers the dead letter: `status: redriven` on success; on another failure it stays `dead` with the new error.',
     security: bearerSecurity,
     middleware: [requireAuth('admin'), idempotency(), noBody] as const,
+    ...noRequestBody,
     request: { params: z.object({ id: z.string().min(1).max(64) }) },
     responses: {
       200: jsonResponse(deadLetterSchema, 'The dead letter after the redrive'),

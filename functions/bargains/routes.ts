@@ -8,7 +8,7 @@ import { startBargain } from '#shared/domain/bargains/start-bargain';
 import { createArea, noBody } from '#shared/http/app';
 import { requireAuth } from '#shared/http/auth';
 import { idempotency } from '#shared/http/idempotency';
-import { bearerSecurity, jsonBody, jsonResponse, problems } from '#shared/http/openapi';
+import { bearerSecurity, jsonBody, jsonResponse, noRequestBody, problems } from '#shared/http/openapi';
 import { VIA_DOC } from '#shared/http/via';
 import { settledVia } from '../links/background.ts';
 
@@ -138,6 +138,7 @@ bargainRoutes.openapi(
     ].join('\n\n'),
     security: bearerSecurity,
     middleware: [requireAuth('user'), noBody, idempotency()] as const,
+    ...noRequestBody,
     request: { params: idParam },
     responses: {
       201: jsonResponse(helpResultSchema, 'The help landed'),
@@ -175,6 +176,7 @@ bargainRoutes.openapi(
     ].join('\n\n'),
     security: bearerSecurity,
     middleware: [requireAuth('user'), noBody, idempotency()] as const,
+    ...noRequestBody,
     request: { params: idParam },
     responses: {
       200: jsonResponse(purchaseSchema, 'Already purchased: the same entitlement'),

@@ -21,7 +21,15 @@ import { csvHeaderLine, csvLine } from '#shared/domain/ledger/rules';
 import { createArea, noBody } from '#shared/http/app';
 import { requireAuth } from '#shared/http/auth';
 import { idempotency, idempotencyKeyOf } from '#shared/http/idempotency';
-import { bearerSecurity, jsonBody, jsonResponse, pageOf, pageQuery, problems } from '#shared/http/openapi';
+import {
+  bearerSecurity,
+  jsonBody,
+  jsonResponse,
+  noRequestBody,
+  pageOf,
+  pageQuery,
+  problems,
+} from '#shared/http/openapi';
 import { entrySchema } from './schemas.ts';
 
 const payoutLineSchema = z.object({
@@ -219,6 +227,7 @@ financeRoutes.openapi(
     description: `The entry leaves \`held\` for its state’s bucket (locked until unlockAt, or available). ${holdDescription}`,
     security: bearerSecurity,
     middleware: [finance(), idempotency(), noBody] as const,
+    ...noRequestBody,
     request: { params: entryIdParam },
     responses: { 200: jsonResponse(entrySchema, 'The entry'), ...problems(400, 401, 403, 404, 409, 422) },
   }),
@@ -235,6 +244,7 @@ financeRoutes.openapi(
     description: `The entry becomes \`rejected\` (void, kept for the record) and leaves the balance. ${holdDescription}`,
     security: bearerSecurity,
     middleware: [finance(), idempotency(), noBody] as const,
+    ...noRequestBody,
     request: { params: entryIdParam },
     responses: { 200: jsonResponse(entrySchema, 'The entry'), ...problems(400, 401, 403, 404, 409, 422) },
   }),

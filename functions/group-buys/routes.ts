@@ -8,7 +8,15 @@ import { openGroupOnce } from '#shared/domain/group-buys/open-group';
 import { createArea, noBody } from '#shared/http/app';
 import { requireAuth } from '#shared/http/auth';
 import { idempotency } from '#shared/http/idempotency';
-import { bearerSecurity, jsonBody, jsonResponse, pageOf, pageQuery, problems } from '#shared/http/openapi';
+import {
+  bearerSecurity,
+  jsonBody,
+  jsonResponse,
+  noRequestBody,
+  pageOf,
+  pageQuery,
+  problems,
+} from '#shared/http/openapi';
 import { VIA_DOC } from '#shared/http/via';
 import { settledVia } from '../links/background.ts';
 
@@ -239,6 +247,7 @@ groupBuyRoutes.openapi(
       'written (over a hundred tries), 409 conflict: try again. No body.',
     security: bearerSecurity,
     middleware: [requireAuth('user'), noBody] as const,
+    ...noRequestBody,
     request: { params: idParam },
     responses: { 204: { description: 'Left the group' }, ...problems(400, 401, 403, 404, 409, 410, 429) },
   }),

@@ -7,7 +7,15 @@ import { listMyInvites } from '#shared/domain/invites/list-my-invites';
 import { createArea, noBody } from '#shared/http/app';
 import { requireAuth } from '#shared/http/auth';
 import { idempotency } from '#shared/http/idempotency';
-import { bearerSecurity, jsonBody, jsonResponse, pageOf, pageQuery, problems } from '#shared/http/openapi';
+import {
+  bearerSecurity,
+  jsonBody,
+  jsonResponse,
+  noRequestBody,
+  pageOf,
+  pageQuery,
+  problems,
+} from '#shared/http/openapi';
 import { callerDevice, deviceIdSchema, VIA_DOC } from '#shared/http/via';
 import { settledVia } from '../links/background.ts';
 
@@ -193,6 +201,7 @@ inviteRoutes.openapi(
       VIA_DOC,
     security: bearerSecurity,
     middleware: [requireAuth('user'), idempotency(), noBody] as const,
+    ...noRequestBody,
     request: { params: codeParam, headers: deviceHeader },
     responses: {
       201: jsonResponse(acceptedInviteSchema, 'The binding'),

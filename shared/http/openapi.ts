@@ -79,3 +79,15 @@ export function pageOf<T extends ZodType>(item: T) {
 
 export const bearerSecurity = [{ bearer: [] }];
 export const webhookSecurity = [{ webhookSignature: [] }];
+
+/**
+ * The spec's request body of an action that takes none (the `noBody` middleware checks it):
+ * documented as such, never validated by the route (an empty body has no JSON to validate).
+ */
+export const noRequestBody = {
+  requestBody: {
+    required: false,
+    description: 'None: send no body, or `{}`. Anything else → 400 `validation_failed`.',
+    content: { 'application/json': { schema: { type: 'object' as const, maxProperties: 0 } } },
+  },
+};

@@ -194,6 +194,30 @@ describe('Campaigns admin API', () => {
     expect(doc.paths['/v1/finance/payouts/{id}/items/{payeeId}/fail'].post.operationId).toBe(
       'postFinancePayoutsByIdItemsByPayeeIdFail',
     );
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/health', '/openapi.json', '/docs']));
+  });
+
+  it('documents the actions that take no body as taking none or {}, as they answer', async () => {
+    const doc = (await h.call('GET', '/openapi.json')).body;
+    const noBody = [
+      ['/v1/bargains/{id}/helps', 'post'],
+      ['/v1/bargains/{id}/purchase', 'post'],
+      ['/v1/invites/{code}/accept', 'post'],
+      ['/v1/admin/dead-letters/{id}/redrive', 'post'],
+      ['/v1/finance/holds/{entryId}/release', 'post'],
+      ['/v1/finance/holds/{entryId}/reject', 'post'],
+      ['/v1/group-buys/{id}/members/me', 'delete'],
+    ];
+    for (const [path, method] of noBody) {
+      const body = doc.paths[path][method].requestBody;
+      expect(body.required).toBe(false);
+      expect(body.content['application/json'].schema).toEqual({ type: 'object', maxProperties: 0 });
+    }
+    const user = h.token('nobody-user');
+    const refused = await h.call('POST', '/v1/invites/NOSUCHCODE/accept', { token: user, body: { x: 1 } });
+    expect([refused.status, refused.body.code]).toEqual([400, 'validation_failed']);
+    const empty = await h.call('POST', '/v1/invites/NOSUCHCODE/accept', { token: user, body: {} });
+    expect(empty.status).toBe(404);
   });
 
   it('serves /docs as one page that needs no network, naming every operation', async () => {
