@@ -73,7 +73,7 @@ campaignRoutes.openapi(
     tags: ['Campaigns'],
     summary: 'Pause, resume or end a campaign (ending is final)',
     description:
-      'The answer carries the effective status: resuming a campaign whose `startsAt` is still ahead answers `scheduled`. A campaign that has ended, by PATCH or because its `endsAt` has passed, cannot be resumed or paused (409 `conflict`); setting `ended` again answers 200. Each change is kept with its time, so an order is judged by the campaign as it was at its `paidAt` (commission attribution, first-order invite rewards), however late its webhook or event arrives.',
+      'The answer carries the effective status: resuming a campaign whose `startsAt` is still ahead answers `scheduled`. A campaign that has ended, by PATCH or because its `endsAt` has passed, cannot be resumed or paused (409 `conflict`); setting `ended` again answers 200. Ending a group_buy campaign closes its open groups within seconds (after 2 s, by the sweeper), as their expiry would: `failed` with failReason `campaign_ended` and GroupBuyFailed listing every order to refund, or, with autoFillOnExpiry, `formed` with simulated members; groups that formed before stay formed. Pausing leaves them open (joins answer 409 `campaign_inactive`). Each change is kept with its time, so an order is judged by the campaign as it was at its `paidAt` (commission attribution, first-order invite rewards), however late its webhook or event arrives.',
     security: bearerSecurity,
     middleware: [requireAuth('admin')] as const,
     request: { params: idParam, body: jsonBody(updateCampaignSchema) },

@@ -56,9 +56,11 @@ const groupSchema = z
     formedAt: z.string().optional(),
     failedAt: z.string().optional(),
     failReason: z
-      .enum(['expired', 'leader_refunded'])
+      .enum(['expired', 'leader_refunded', 'campaign_ended'])
       .optional()
-      .describe("expired: not filled by expiresAt; leader_refunded: the leader's order was fully refunded while open"),
+      .describe(
+        "expired: not filled by expiresAt; leader_refunded: the leader's order was fully refunded while open; campaign_ended: open when an admin ended its campaign (PATCH), which closes its open groups within seconds",
+      ),
   })
   .openapi('GroupBuy');
 

@@ -97,7 +97,7 @@ export const eventFields = {
     groupId: z.string(),
     campaignId: z.string(),
     leaderId: z.string(),
-    reason: z.enum(['expired', 'leader_refunded']),
+    reason: z.enum(['expired', 'leader_refunded', 'campaign_ended']),
     refunds: z.array(z.object({ userId: z.string(), orderId: z.string() })),
   }),
   InviteAccepted: z.object({

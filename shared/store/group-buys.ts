@@ -1,4 +1,4 @@
-import type { GroupBuy, RosterEntry, SimulatedMember } from '../domain/group-buys/group-buy.schema.ts';
+import type { FailReason, GroupBuy, RosterEntry, SimulatedMember } from '../domain/group-buys/group-buy.schema.ts';
 import {
   AlreadyMemberError,
   GROUP_EXPIRY_TASK,
@@ -375,10 +375,10 @@ export async function closeGroupWrite(store: Store, input: CloseGroupInput): Pro
 export interface CloseGroupInput {
   group: GroupBuy;
   to: 'formed' | 'failed';
-  reason?: 'expired' | 'leader_refunded';
+  reason?: FailReason;
   simulated?: SimulatedMember[];
   when: 'expired' | 'live';
-  /** When it formed or failed: `expiresAt` for an expiry, now for a refund. */
+  /** When it formed or failed: `expiresAt` for an expiry, now for a refund, its campaign's end for a close at that end. */
   atIso: string;
   nowIso: string;
   events: TxItem[];
@@ -467,6 +467,12 @@ export async function listOpenGroups(
     if (!cursor || items.length >= input.limit) break;
   }
   return { items, nextCursor: cursor };
+}
+
+/** Ids of up to `limit` of a campaign's open groups, any expiry (gsi1, so one opened a moment ago may be missing). */
+export async function listOpenGroupIds(store: Store, campaignId: string, limit: number): Promise<string[]> {
+  const page = await store.query<Item>({ index: 'gsi1', pk: groupBuyOpenPk(campaignId), limit });
+  return page.items.map((i) => String(i.id));
 }
 
 /** Ids of the open groups a user leads in a campaign that are past `expiresAt` (not yet swept). */

@@ -21,6 +21,8 @@ export function shardOf(id: string, n = INDEX_SHARDS): number {
 // ── platform ────────────────────────────────────────────────────────────────
 
 export const campaignKey = (id: string): Key => ({ pk: `CAMPAIGN#${id}`, sk: 'CAMPAIGN' });
+/** An ended group-buy campaign whose open groups are still to close (the `campaign-end` sweep). */
+export const campaignEndKey = (campaignId: string): Key => ({ pk: `CAMPAIGN_END#${campaignId}`, sk: 'END' });
 /** gsi1: campaigns by type, newest first. */
 export const campaignByTypeIndex = (type: string, createdAt: string, id: string) => ({
   gsi1pk: `CAMPAIGNS#${type}`,

@@ -13,8 +13,16 @@ import { isTransientCancel, pause } from './retry.ts';
  * The status change and its event are one conditional transaction, so two sweeps racing, or a
  * sweep racing a last join, close it once. A group already closed (or gone) just loses the item
  * that pointed the sweep at it: `swept`, the due item the sweeper found, else the group's timer.
+ * With `endedAt` (its campaign ended then, by PATCH), a group whose own expiry is still ahead
+ * closes now as it would have at that expiry (failed `campaign_ended`, or formed by auto-fill),
+ * dated `endedAt`.
  */
-export async function expireGroup(deps: Deps, groupId: string, swept?: Key): Promise<'formed' | 'failed' | 'skipped'> {
+export async function expireGroup(
+  deps: Deps,
+  groupId: string,
+  swept?: Key,
+  endedAt?: string,
+): Promise<'formed' | 'failed' | 'skipped'> {
   let g = await findGroup(deps.store, groupId, true);
   for (let attempt = 0; attempt < MAX_GROUP_WRITE_ATTEMPTS; attempt++) {
     if (g?.status !== 'open') {
@@ -22,8 +30,11 @@ export async function expireGroup(deps: Deps, groupId: string, swept?: Key): Pro
       return 'skipped';
     }
     const now = deps.clock.now();
-    if (Date.parse(g.expiresAt) > now) return 'skipped';
-    const at = g.expiresAt;
+    const early = endedAt !== undefined && Date.parse(g.expiresAt) > now;
+    if (!early && Date.parse(g.expiresAt) > now) return 'skipped';
+    const at = early ? endedAt : g.expiresAt;
+    const when = early ? 'live' : 'expired';
+    const reason = early ? 'campaign_ended' : 'expired';
     try {
       if (g.autoFillOnExpiry) {
         const simulated = simulatedFill(g, at);
@@ -42,7 +53,7 @@ export async function expireGroup(deps: Deps, groupId: string, swept?: Key): Pro
           group: g,
           to: 'formed',
           simulated,
-          when: 'expired',
+          when,
           atIso: at,
           nowIso: iso(now),
           events: [event],
@@ -52,14 +63,14 @@ export async function expireGroup(deps: Deps, groupId: string, swept?: Key): Pro
       }
       const event = outboxPut(
         'GroupBuyFailed',
-        { groupId: g.id, campaignId: g.campaignId, leaderId: g.leaderId, reason: 'expired', refunds: refundsOf(g) },
+        { groupId: g.id, campaignId: g.campaignId, leaderId: g.leaderId, reason, refunds: refundsOf(g) },
         deps.clock,
       );
       await closeGroupWrite(deps.store, {
         group: g,
         to: 'failed',
-        reason: 'expired',
-        when: 'expired',
+        reason,
+        when,
         atIso: at,
         nowIso: iso(now),
         events: [event],

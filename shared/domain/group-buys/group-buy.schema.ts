@@ -17,7 +17,7 @@ export type JoinGroupInput = z.input<typeof joinGroupSchema>;
 
 export const GROUP_STATUSES = ['open', 'formed', 'failed'] as const;
 export type GroupStatus = (typeof GROUP_STATUSES)[number];
-export type FailReason = 'expired' | 'leader_refunded';
+export type FailReason = 'expired' | 'leader_refunded' | 'campaign_ended';
 
 /** A real member, from its member item (keyed by user id in `roster`). */
 export interface RosterEntry {

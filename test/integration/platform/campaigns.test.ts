@@ -199,7 +199,7 @@ describe('Campaigns admin API', () => {
 
   it('documents the actions that take no body as taking none or {}, as they answer', async () => {
     const doc = (await h.call('GET', '/openapi.json')).body;
-    const noBody = [
+    const noBody: [string, string][] = [
       ['/v1/bargains/{id}/helps', 'post'],
       ['/v1/bargains/{id}/purchase', 'post'],
       ['/v1/invites/{code}/accept', 'post'],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { daysInRange, kolStatsQuerySchema } from '#shared/domain/kol/kol-stats.schema';
+import { daysInRange, kolStatsQuerySchema, statsRange } from '#shared/domain/kol/kol-stats.schema';
 
 describe('KOL stats range', () => {
   it('lists every day from from to to, across month and leap-year ends', () => {
@@ -8,11 +8,20 @@ describe('KOL stats range', () => {
   });
 
   it('accepts up to 366 days and refuses more, reversed ranges and non-dates', () => {
-    expect(kolStatsQuerySchema.safeParse({ from: '2024-01-01', to: '2024-12-31' }).success).toBe(true);
-    expect(kolStatsQuerySchema.safeParse({ from: '2024-01-01', to: '2025-01-01' }).success).toBe(false);
-    expect(kolStatsQuerySchema.safeParse({ from: '2026-01-02', to: '2026-01-01' }).success).toBe(false);
+    const now = Date.parse('2026-12-07T15:00:00.000Z');
+    expect(statsRange({ from: '2024-01-01', to: '2024-12-31' }, now)).toEqual({ from: '2024-01-01', to: '2024-12-31' });
+    expect(() => statsRange({ from: '2024-01-01', to: '2025-01-01' }, now)).toThrow(/not valid/);
+    expect(() => statsRange({ from: '2026-01-02', to: '2026-01-01' }, now)).toThrow(/not valid/);
     expect(kolStatsQuerySchema.safeParse({ from: '2026-13-01', to: '2026-13-02' }).success).toBe(false);
     expect(kolStatsQuerySchema.safeParse({ from: '2026-02-29', to: '2026-03-01' }).success).toBe(false);
+  });
+
+  it('defaults to today (UTC) for to and to the 30 days ending at to for from', () => {
+    const now = Date.parse('2026-12-07T23:59:59.999Z');
+    expect(statsRange({}, now)).toEqual({ from: '2026-11-08', to: '2026-12-07' });
+    expect(statsRange({ to: '2024-03-01' }, now)).toEqual({ from: '2024-02-01', to: '2024-03-01' }); // a leap February
+    expect(statsRange({ from: '2026-12-01' }, now)).toEqual({ from: '2026-12-01', to: '2026-12-07' });
+    expect(() => statsRange({ from: '2026-12-08' }, now)).toThrow(/not valid/);
   });
 
   it('takes the day of a well-formed UTC time, and refuses malformed times and days before 1970', () => {

@@ -1,0 +1,53 @@
+import { iso } from '../../clock.ts';
+import type { Deps } from '../../deps.ts';
+import { mapLimit } from '../../map-limit.ts';
+import { listOpenGroupIds } from '../../store/group-buys.ts';
+import { campaignEndKey, dueIndex } from '../../store/keys.ts';
+import type { Item } from '../../store/store.ts';
+import type { Campaign } from '../campaigns/campaign.schema.ts';
+import { expireGroup } from './expire-group.ts';
+
+/** Name of the sweep task that closes the open groups of a group-buy campaign an admin ended. */
+export const CAMPAIGN_END_TASK = 'campaign-end';
+
+/**
+ * How long after a campaign ends its open groups are closed: past the second in which another
+ * instance may still take the campaign as active (its campaign cache), so no group opens after.
+ */
+export const CAMPAIGN_END_DELAY_MS = 2000;
+
+/** Groups closed per round of the sweep; a campaign with more takes the next rounds. */
+const PAGE = 50;
+
+/**
+ * Has the open groups of a group-buy campaign that was ended (by PATCH, at `endedAt`) closed by
+ * the sweeper within seconds, as they would have at their own expiry, rather than each at its own
+ * timer: a put of the campaign's due item, so doing it again (a repeated PATCH) changes nothing.
+ */
+export async function scheduleCampaignEnd(
+  deps: Pick<Deps, 'store'>,
+  campaign: Pick<Campaign, 'id' | 'type'>,
+  endedAt: string,
+) {
+  if (campaign.type !== 'group_buy') return;
+  const dueAt = iso(Date.parse(endedAt) + CAMPAIGN_END_DELAY_MS);
+  await deps.store.put({
+    ...campaignEndKey(campaign.id),
+    entity: 'campaign_end',
+    campaignId: campaign.id,
+    endedAt,
+    ...dueIndex(CAMPAIGN_END_TASK, dueAt, campaign.id),
+  });
+}
+
+/**
+ * One round of the `campaign-end` sweep: closes a page of the campaign's open groups as of its
+ * end (expireGroup with `endedAt`: failed `campaign_ended`, or formed by auto-fill), and removes
+ * the due item once a page comes back short. A failure leaves the item for the next sweep.
+ */
+export async function closeEndedCampaignGroups(deps: Deps, item: Item): Promise<void> {
+  const campaignId = String(item.campaignId);
+  const ids = await listOpenGroupIds(deps.store, campaignId, PAGE);
+  await mapLimit(ids, (id) => expireGroup(deps, id, undefined, String(item.endedAt)), 8);
+  if (ids.length < PAGE) await deps.store.delete(campaignEndKey(campaignId));
+}
