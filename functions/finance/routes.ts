@@ -127,7 +127,7 @@ financeRoutes.openapi(
       'Covers every payee whose available cash (net of available reversals, so a negative balance left by a ' +
       'clawback is netted) is ≥ `minAmount` (default 100) and ≥ the `minPayout` of every commission campaign they ' +
       'earned in. Their available, not-held entries move to `in_payout`, atomically per payee; two payouts created ' +
-      'at once never share an entry. Held entries wait for a hold decision. Nothing eligible → 201 with empty `items`. ' +
+      'at once never share an entry. Held entries wait for a hold decision, and so does a commission with a refund already taken (its webhook answered) whose reversal is not written yet. Nothing eligible → 201 with empty `items`. ' +
       'The payout is `creating` until every payee is moved, then `pending` with its total; one whose creation was ' +
       'cut off (a crash, a timeout) is made `pending` by the sweeper 15 minutes later with the payees it holds, and ' +
       'the others stay available for the next payout. A `creating` payout can be neither confirmed nor failed (409). ' +

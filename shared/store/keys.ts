@@ -308,6 +308,15 @@ export const reversingRefundDayIndex = (createdAt: string, orderId: string, refu
   gsi2sk: `${createdAt}#${orderId}#${refundId}`,
 });
 export const reversingRefundDayPk = (day: string, shard: number) => `REFUNDDAY#${day}#${shard}`;
+/**
+ * A refund of an order attributed to `kolId` whose commission reversal is not written yet (put
+ * with the refund, removed once its event is handled): payouts leave that commission out meanwhile.
+ */
+export const reversalDueKey = (kolId: string, orderId: string, refundId: string): Key => ({
+  pk: reversalDuePk(kolId),
+  sk: digestOf('refund', orderId, refundId),
+});
+export const reversalDuePk = (kolId: string) => `REVERSALDUE#${kolId}`;
 export const refundKey = (orderId: string, refundId: string): Key => ({
   pk: `ORDER#${orderId}`,
   sk: `REFUND#${refundId}`,

@@ -39,6 +39,8 @@ import {
   payoutKey,
   payoutListIndex,
   payoutPk,
+  reversalDueKey,
+  reversalDuePk,
 } from './keys.ts';
 import { encodeCursor, type Item, type Page, type Store, type TxItem } from './store.ts';
 
@@ -391,6 +393,19 @@ export function deleteAvailableTx(e: Pick<LedgerEntry, 'id' | 'payeeId' | 'asset
 export async function listAvailable(store: Store, payeeId: string, asset: Asset): Promise<AvailableMarker[]> {
   const items = await store.queryAll({ pk: ledgerAvailablePk(payeeId, asset), consistent: true });
   return items.map((i) => ({ entryId: String(i.entryId), amount: Number(i.amount) }));
+}
+
+// ── refunds whose commission reversal is due ─────────────────────────────────
+
+/** The orders of a KOL that have a refund taken whose commission reversal is not written yet. */
+export async function listOrdersWithReversalDue(store: Store, kolId: string): Promise<Set<string>> {
+  const items = await store.queryAll({ pk: reversalDuePk(kolId), consistent: true });
+  return new Set(items.map((i) => String(i.orderId)));
+}
+
+/** The reversal of a refund is written (or parked, or nothing was left to reverse): its due mark goes. */
+export async function clearReversalDue(store: Store, kolId: string, orderId: string, refundId: string): Promise<void> {
+  await store.delete(reversalDueKey(kolId, orderId, refundId));
 }
 
 // ── commission campaigns a payee earned in ───────────────────────────────────

@@ -5,6 +5,7 @@ import {
   firstOrderKey,
   orderKey,
   refundKey,
+  reversalDueKey,
   reversingRefundDayIndex,
   reversingRefundDayPk,
 } from './keys.ts';
@@ -109,7 +110,9 @@ export async function findRefund(store: Store, orderId: string, refundId: string
  * Records a refund in one transaction: the refund item (attribute_not_exists: once per refund
  * id; in the day index of refunds that reverse commission when it reverses some), the order's
  * refunded total moved from exactly `before` to `refund.refundedTotal` (so the over-refund check
- * made against `before` holds) and its refund count under MAX_REFUNDS_PER_ORDER, the outbox item, and the writes that must commit with it
+ * made against `before` holds) and its refund count under MAX_REFUNDS_PER_ORDER, the outbox item,
+ * for a refund that reverses commission the mark that its reversal is due (until its event is
+ * handled, payouts leave the commission out), and the writes that must commit with it
  * (`alongside`: failing the group a fully refunded leader's order opened).
  */
 export async function insertRefund(
@@ -148,6 +151,21 @@ export async function insertRefund(
       },
       onFail: () => new OrderChangedError(),
     },
+    ...(refund.reversal && refund.kolId
+      ? [
+          {
+            Put: {
+              Item: {
+                ...reversalDueKey(refund.kolId, refund.orderId, refund.refundId),
+                entity: 'reversal_due',
+                orderId: refund.orderId,
+                refundId: refund.refundId,
+                createdAt: refund.createdAt,
+              },
+            },
+          },
+        ]
+      : []),
     event,
     ...alongside,
   ]);

@@ -14,6 +14,7 @@ import {
   finishPayout,
   insertPayout,
   listAvailable,
+  listOrdersWithReversalDue,
   listPayableBalances,
   listPayeeMinPayouts,
   moveEntryTx,
@@ -22,6 +23,7 @@ import {
   releasePayee,
 } from '../../store/ledger.ts';
 import type { Store } from '../../store/store.ts';
+import { commissionIdFor } from './apply-reversals.ts';
 import { StaleReadError } from './errors.ts';
 import type { createPayoutSchema, Payout } from './ledger.schema.ts';
 import { loadPayout } from './payout-view.ts';
@@ -119,14 +121,23 @@ async function movePayees(deps: Pick<Deps, 'store' | 'clock'>, payout: Payout): 
   return viewOf(await loadPayout(deps, payout.id));
 }
 
-/** Moves one payee's available entries into the payout, when it is eligible. */
+/**
+ * Moves one payee's available entries into the payout, when it is eligible. A commission with a
+ * refund already taken whose reversal is not written yet (its event on its way) waits for a later
+ * payout: paid now, it would pay out what was refunded.
+ */
 async function payPayee(deps: Pick<Deps, 'store' | 'clock'>, payout: Payout, payeeId: string): Promise<void> {
   const asset = payout.asset;
-  const marks = await listAvailable(deps.store, payeeId, asset);
+  const [available, reversalDue] = await Promise.all([
+    listAvailable(deps.store, payeeId, asset),
+    listOrdersWithReversalDue(deps.store, payeeId),
+  ]);
+  const waiting = new Set([...reversalDue].map((orderId) => commissionIdFor(orderId, payeeId)));
+  const marks = available.filter((m) => !waiting.has(m.entryId));
   const total = marks.reduce((s, m) => s + m.amount, 0);
   const threshold = payoutThreshold(payout.minAmount, await listPayeeMinPayouts(deps.store, payeeId));
   if (!isEligible(total, threshold)) {
-    if (total === 0) await dropFromPayableIfEmpty(deps.store, payeeId, asset);
+    if (available.reduce((s, m) => s + m.amount, 0) === 0) await dropFromPayableIfEmpty(deps.store, payeeId, asset);
     return;
   }
   // Refused at once: perhaps by the claim of a payout that ended without its payee's last move (it

@@ -1,6 +1,6 @@
 import type { Deps } from '../../deps.ts';
 import type { EventDetail } from '../../events/schemas.ts';
-import { entryAbsentTx, findEntry, parkReversalTx } from '../../store/ledger.ts';
+import { clearReversalDue, entryAbsentTx, findEntry, parkReversalTx } from '../../store/ledger.ts';
 import { applyReversals, commissionIdFor, reversalIdFor } from './apply-reversals.ts';
 import type { LedgerEntry } from './ledger.schema.ts';
 import { settleOnce, withFreshReads } from './settlement.ts';
@@ -16,16 +16,29 @@ export type ReversalOutcome =
  * commission's state (see `reversalPlacement`): locked with it, available at once otherwise,
  * which may drive available negative (a clawback carried into the next payout). When the
  * commission has not landed yet (the refund event came first) the refund is parked, conditional
- * on the commission still being absent, and the commission's consumer applies it.
+ * on the commission still being absent, and the commission's consumer applies it (a parked
+ * commission is written locked until then). Then the refund's due mark goes, so payouts take the
+ * commission again: a delivery cut off before that is retried, and finds the work done.
  */
 export async function reverseCommission(
   deps: Pick<Deps, 'store' | 'clock'>,
   d: EventDetail<'OrderRefunded'>,
 ): Promise<ReversalOutcome> {
   if (!d.kolId || !d.reversal || d.reversal <= 0) return { outcome: 'nothing' };
-  const commissionId = commissionIdFor(d.orderId, d.kolId);
-  const reversalId = reversalIdFor(d.orderId, d.refundId, d.kolId);
-  const refund = { refundId: d.refundId, amount: d.reversal };
+  const outcome = await reverseOnce(deps, d, d.kolId, d.reversal);
+  await clearReversalDue(deps.store, d.kolId, d.orderId, d.refundId);
+  return outcome;
+}
+
+async function reverseOnce(
+  deps: Pick<Deps, 'store' | 'clock'>,
+  d: EventDetail<'OrderRefunded'>,
+  kolId: string,
+  reversal: number,
+): Promise<ReversalOutcome> {
+  const commissionId = commissionIdFor(d.orderId, kolId);
+  const reversalId = reversalIdFor(d.orderId, d.refundId, kolId);
+  const refund = { refundId: d.refundId, amount: reversal };
   return withFreshReads(async (): Promise<ReversalOutcome> => {
     const commission = await findEntry(deps.store, commissionId);
     if (!commission) {
