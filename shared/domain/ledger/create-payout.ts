@@ -17,6 +17,7 @@ import {
   listOrdersWithReversalDue,
   listPayableBalances,
   listPayeeMinPayouts,
+  listPayoutItems,
   moveEntryTx,
   PayoutExistsError,
   payoutOpenTx,
@@ -107,13 +108,24 @@ const viewOf = (p: Awaited<ReturnType<typeof loadPayout>>): PayoutView => ({
   items: p.items.map((i) => ({ payeeId: i.payeeId, amount: i.amount })),
 });
 
+/**
+ * What one payout may total: every line and the sum of them stay exact integers in JavaScript
+ * (2^53 - 1 minor units, ¥90 trillion); a payee whose line would pass it waits for the next payout.
+ */
+const MAX_PAYOUT_TOTAL = Number.MAX_SAFE_INTEGER;
+
 /** Moves every eligible payee into a `creating` payout and ends its creation. */
 async function movePayees(deps: Pick<Deps, 'store' | 'clock'>, payout: Payout): Promise<PayoutView> {
   const now = Date.parse(payout.createdAt);
-  const candidates = await listPayableBalances(deps.store, payout.asset);
+  const [candidates, lines] = await Promise.all([
+    listPayableBalances(deps.store, payout.asset),
+    listPayoutItems(deps.store, payout.id),
+  ]);
+  // What is left of the payout's total for lines still to come (a resumed creation has some already).
+  const room = { left: MAX_PAYOUT_TOTAL - lines.reduce((s, l) => s + l.amount, 0) };
   for (const batch of chunks(candidates, PAYEE_CONCURRENCY)) {
     if (deps.clock.now() - now > PAYOUT_MOVE_UNTIL_MS) break;
-    await Promise.all(batch.map((b) => payPayee(deps, payout, b.payeeId)));
+    await Promise.all(batch.map((b) => payPayee(deps, payout, b.payeeId, room)));
   }
   await finishPayout(deps.store, payout.id);
   // The payout as written, with what any other mover of it (a retry with the same key) moved: the
@@ -126,7 +138,12 @@ async function movePayees(deps: Pick<Deps, 'store' | 'clock'>, payout: Payout): 
  * refund already taken whose reversal is not written yet (its event on its way) waits for a later
  * payout: paid now, it would pay out what was refunded.
  */
-async function payPayee(deps: Pick<Deps, 'store' | 'clock'>, payout: Payout, payeeId: string): Promise<void> {
+async function payPayee(
+  deps: Pick<Deps, 'store' | 'clock'>,
+  payout: Payout,
+  payeeId: string,
+  room: { left: number },
+): Promise<void> {
   const asset = payout.asset;
   const [available, reversalDue] = await Promise.all([
     listAvailable(deps.store, payeeId, asset),
@@ -140,6 +157,8 @@ async function payPayee(deps: Pick<Deps, 'store' | 'clock'>, payout: Payout, pay
     if (available.reduce((s, m) => s + m.amount, 0) === 0) await dropFromPayableIfEmpty(deps.store, payeeId, asset);
     return;
   }
+  if (!Number.isSafeInteger(total) || total > room.left) return; // past what one payout can total exactly
+  room.left -= total;
   // Refused at once: perhaps by the claim of a payout that ended without its payee's last move (it
   // stopped, or its retry found the rest below the threshold). Such a claim is let go, once.
   if (!(await moveEntries(deps, payout, payeeId, marks)) && (await releaseEndedClaim(deps.store, payeeId, asset)))

@@ -109,3 +109,27 @@ describe('Payouts: a claim let go by one mover of a payout while another still m
     });
   }, 60_000);
 });
+
+describe('Payouts: totals past exact arithmetic', () => {
+  it('keeps every line and every payout total an exact integer: a payee that would pass it waits, nothing is left half-made', async () => {
+    const h = await createHarness({ clock: new ManualClock() });
+    const at = new Date(h.clock.now()).toISOString();
+    const big = (payee: string, n: number) =>
+      availableEntries(payee, n, `big-${payee}`, at).map((e) => ({ ...e, amount: 5_000_000_000_000_000 }));
+    await h.deps.store.transact(newEntriesTx(big('big-a', 1)));
+    await h.deps.store.transact(newEntriesTx(big('big-b', 1)));
+    for (const e of big('big-c', 2)) await h.deps.store.transact(newEntriesTx([e])); // 10^16: past 2^53 on its own
+    const input = { asset: 'cash' as const, minAmount: 1 };
+
+    const first = await createPayout(h.deps, input);
+    expect(first.status).toBe('pending');
+    expect(first.items).toHaveLength(1);
+    expect(first.total).toBe(5_000_000_000_000_000);
+    const second = await createPayout(h.deps, input);
+    expect([second.status, second.items.length, second.total]).toEqual(['pending', 1, 5_000_000_000_000_000]);
+    expect(new Set([...first.items, ...second.items].map((i) => i.payeeId))).toEqual(new Set(['big-a', 'big-b']));
+    const third = await createPayout(h.deps, input);
+    expect([third.status, third.items]).toEqual(['pending', []]);
+    expect((await listAllPayeeEntries(h.deps.store, 'big-c')).map((e) => e.state)).toEqual(['available', 'available']);
+  });
+});
