@@ -86,7 +86,7 @@ export async function createPayout(
     throw new AppError(422, 'idempotency_key_reused', 'This Idempotency-Key was used with a different body.');
   // The same request, cut off before it answered (a crash, a timeout, a retry while it still
   // runs): it goes on with that payout, and answers it whole.
-  if (existing.status === 'creating') await movePayees(deps, existing);
+  if (existing.status === 'creating') await movePayees(deps, existing, true);
   return viewOf(await loadPayout(deps, existing.id));
 }
 
@@ -115,11 +115,11 @@ const viewOf = (p: Awaited<ReturnType<typeof loadPayout>>): PayoutView => ({
 const MAX_PAYOUT_TOTAL = Number.MAX_SAFE_INTEGER;
 
 /** Moves every eligible payee into a `creating` payout and ends its creation. */
-async function movePayees(deps: Pick<Deps, 'store' | 'clock'>, payout: Payout): Promise<PayoutView> {
+async function movePayees(deps: Pick<Deps, 'store' | 'clock'>, payout: Payout, resumed = false): Promise<PayoutView> {
   const now = Date.parse(payout.createdAt);
   const [candidates, lines] = await Promise.all([
     listPayableBalances(deps.store, payout.asset),
-    listPayoutItems(deps.store, payout.id),
+    resumed ? listPayoutItems(deps.store, payout.id) : [],
   ]);
   // What is left of the payout's total for lines still to come (a resumed creation has some already).
   const room = { left: MAX_PAYOUT_TOTAL - lines.reduce((s, l) => s + l.amount, 0) };
