@@ -1,7 +1,7 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { applyNagSuppressions } from './nag.ts';
-import { FissionStack } from './stack.ts';
+import { FissionStack, SettingsError } from './stack.ts';
 
 /**
  * `npx cdk synth|deploy`. Configuration comes from context, never from the shell's environment (which
@@ -33,8 +33,9 @@ function makeStack(): FissionStack {
       alarmTopicArn: context('alarmTopicArn'),
     });
   } catch (e) {
+    if (!(e instanceof SettingsError)) throw e;
     // A bad setting: its one line, not a stack trace.
-    console.error((e as Error).message);
+    console.error(e.message);
     process.exit(1);
   }
 }

@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, RemovalPolicy, type SecretValue, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, type SecretValue, Stack, type StackProps, Token } from 'aws-cdk-lib';
 import {
   HttpApi,
   type HttpMethod,
@@ -38,13 +38,17 @@ import { lambdaBundling } from './bundling.ts';
 import { type LambdaEntry, lambdaEntries, ROOT } from './lambdas.ts';
 import { httpRoutes } from './routes.ts';
 
+/** A setting of the stack the Lambdas would refuse. */
+export class SettingsError extends Error {}
+
 /**
  * The settings the Lambdas check as they start, checked as the stack is made: a bad one stops
  * the synth (and the deploy) with its name, instead of every request of the deployed stack.
  */
 function checkSettings(props: FissionStackProps): void {
   const settings = {
-    PUBLIC_BASE_URL: props.publicBaseUrl,
+    // A token (a custom domain's URL from another construct) is known only at deploy: the Lambdas check it then.
+    PUBLIC_BASE_URL: props.publicBaseUrl && !Token.isUnresolved(props.publicBaseUrl) ? props.publicBaseUrl : undefined,
     ALLOWED_REDIRECT_HOSTS: props.allowedRedirectHosts?.join(','),
     CORS_ORIGINS: props.corsOrigins?.join(','),
     JWT_ISSUER: props.jwtIssuer,
@@ -65,7 +69,7 @@ function checkSettings(props: FissionStackProps): void {
     const message = (e as Error).message.replace(/\b[A-Z_]{3,}\b/g, (env) =>
       names[env] ? `${names[env]} (${env})` : env,
     );
-    throw new Error(`Fission stack: ${message}`);
+    throw new SettingsError(`Fission stack: ${message}`);
   }
 }
 

@@ -59,7 +59,7 @@ const groupSchema = z
       .enum(['expired', 'leader_refunded', 'campaign_ended'])
       .optional()
       .describe(
-        "expired: not filled by expiresAt; leader_refunded: the leader's order was fully refunded while open; campaign_ended: open when an admin ended its campaign (PATCH), which closes its open groups within seconds",
+        "expired: not filled by expiresAt; leader_refunded: the leader's order was fully refunded while open; campaign_ended: open when an admin ended its campaign (PATCH), which closes its open groups at the sweeper’s next round after 2 s (within seconds locally, about a minute on AWS)",
       ),
   })
   .openapi('GroupBuy');
@@ -110,7 +110,7 @@ const listQuery = z.object({
 
 /** Whose order a group is opened or joined with. */
 const ORDER_DOC =
-  'The order must be the caller’s: one the shop reported paid (POST /v1/orders/paid) for another user, or one in another user’s group, answers 404 not_found as if unknown; one it reported refunded in full answers 409 conflict. An order the shop has not reported yet is taken as the caller’s.';
+  'The order must be the caller’s: one the shop reported paid (POST /v1/orders/paid) for another user, or one in another user’s group, answers 404 not_found; one it reported refunded in full answers 409 conflict. An order the shop has not reported yet is taken as the caller’s (ownership is checked against the shop’s paid webhook, so send it before the group action where you can).';
 
 export const groupBuyRoutes = createArea();
 

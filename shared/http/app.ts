@@ -57,8 +57,9 @@ export function createApp(deps: Deps, mount: (app: AreaApp) => void): AreaApp {
       c.set('deps', deps);
       if (isRedirect(c.req.path)) {
         await next();
-        if (deps.log.getLevelName() === 'DEBUG')
-          deps.log.debug('redirect', { method: c.req.method, path: c.req.path, status: c.res.status });
+        const line = { method: c.req.method, path: c.req.path, status: c.res.status };
+        if (c.res.status >= 500) deps.log.error('redirect', line);
+        else if (deps.log.getLevelName() === 'DEBUG') deps.log.debug('redirect', line);
         return;
       }
       c.set('arrivedAt', deps.clock.now());

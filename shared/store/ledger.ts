@@ -397,10 +397,16 @@ export async function listAvailable(store: Store, payeeId: string, asset: Asset)
 
 // ── refunds whose commission reversal is due ─────────────────────────────────
 
-/** The orders of a KOL that have a refund taken whose commission reversal is not written yet. */
-export async function listOrdersWithReversalDue(store: Store, kolId: string): Promise<Set<string>> {
+/** A refund of a KOL's order whose commission reversal was not written when last looked at. */
+export interface ReversalDue {
+  orderId: string;
+  refundId: string;
+}
+
+/** A KOL's refunds whose commission reversal is marked due. */
+export async function listReversalsDue(store: Store, kolId: string): Promise<ReversalDue[]> {
   const items = await store.queryAll({ pk: reversalDuePk(kolId), consistent: true });
-  return new Set(items.map((i) => String(i.orderId)));
+  return items.map((i) => ({ orderId: String(i.orderId), refundId: String(i.refundId) }));
 }
 
 /** The reversal of a refund is written (or parked, or nothing was left to reverse): its due mark goes. */

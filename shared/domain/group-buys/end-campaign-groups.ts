@@ -41,13 +41,34 @@ export async function scheduleCampaignEnd(
 }
 
 /**
+ * One more pass this long after the end: for a group whose open passed its campaign check just
+ * before the end but landed after the first pass (or reached the open-groups index after it).
+ */
+const LAST_PASS_AFTER_MS = 60_000;
+
+/**
  * One round of the `campaign-end` sweep: closes a page of the campaign's open groups as of its
- * end (expireGroup with `endedAt`: failed `campaign_ended`, or formed by auto-fill), and removes
- * the due item once a page comes back short. A failure leaves the item for the next sweep.
+ * end (expireGroup with `endedAt`: failed `campaign_ended`, or formed by auto-fill). When a page
+ * comes back short, the item is due again for the last pass, after which it goes. A failure
+ * leaves the item for the next sweep.
  */
 export async function closeEndedCampaignGroups(deps: Deps, item: Item): Promise<void> {
   const campaignId = String(item.campaignId);
+  const endedAt = String(item.endedAt);
   const ids = await listOpenGroupIds(deps.store, campaignId, PAGE);
-  await mapLimit(ids, (id) => expireGroup(deps, id, undefined, String(item.endedAt)), 8);
-  if (ids.length < PAGE) await deps.store.delete(campaignEndKey(campaignId));
+  await mapLimit(ids, (id) => expireGroup(deps, id, undefined, endedAt), 8);
+  if (ids.length === PAGE) return; // more in the next round
+  if (item.lastPass === true) {
+    await deps.store.delete(campaignEndKey(campaignId));
+    return;
+  }
+  const dueAt = iso(Math.max(deps.clock.now(), Date.parse(endedAt) + LAST_PASS_AFTER_MS));
+  await deps.store.put({
+    ...campaignEndKey(campaignId),
+    entity: 'campaign_end',
+    campaignId,
+    endedAt,
+    lastPass: true,
+    ...dueIndex(CAMPAIGN_END_TASK, dueAt, campaignId),
+  });
 }

@@ -36,8 +36,17 @@ export function statsRange(q: { from?: string | undefined; to?: string | undefin
   const to = q.to ?? utcDay(nowMs);
   const from = q.from ?? utcDay(Date.parse(`${to}T00:00:00.000Z`) - (DEFAULT_STATS_DAYS - 1) * 86_400_000);
   const n = daysBetween(from, to);
-  const problem = n < 0 ? 'to must not be before from' : n + 1 > MAX_STATS_DAYS ? `at most ${MAX_STATS_DAYS} days` : '';
-  if (problem) throw new ValidationError('The request is not valid.', [{ path: 'to', message: problem }]);
+  const problem =
+    n < 0
+      ? q.to === undefined
+        ? 'must not be after today (UTC) when to is not given'
+        : 'to must not be before from'
+      : n + 1 > MAX_STATS_DAYS
+        ? `at most ${MAX_STATS_DAYS} days`
+        : '';
+  // Point at what the caller sent: `from` when `to` is today's by default.
+  const path = q.to === undefined ? 'from' : 'to';
+  if (problem) throw new ValidationError('The request is not valid.', [{ path, message: problem }]);
   return { from, to };
 }
 

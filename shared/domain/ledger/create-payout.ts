@@ -7,24 +7,26 @@ import { digestOf, newId } from '../../ids.ts';
 import {
   addToPayoutTx,
   balanceDeltaTx,
+  clearReversalDue,
   deleteAvailableTx,
   dropFromPayableIfEmpty,
+  findEntries,
   findPayeeClaim,
   findPayout,
   finishPayout,
   insertPayout,
   listAvailable,
-  listOrdersWithReversalDue,
   listPayableBalances,
   listPayeeMinPayouts,
   listPayoutItems,
+  listReversalsDue,
   moveEntryTx,
   PayoutExistsError,
   payoutOpenTx,
   releasePayee,
 } from '../../store/ledger.ts';
 import type { Store } from '../../store/store.ts';
-import { commissionIdFor } from './apply-reversals.ts';
+import { commissionIdFor, reversalIdFor } from './apply-reversals.ts';
 import { StaleReadError } from './errors.ts';
 import type { createPayoutSchema, Payout } from './ledger.schema.ts';
 import { loadPayout } from './payout-view.ts';
@@ -134,6 +136,26 @@ async function movePayees(deps: Pick<Deps, 'store' | 'clock'>, payout: Payout, r
 }
 
 /**
+ * The payee's commissions with a refund whose reversal is marked due and not written. A mark whose
+ * reversal the commission already carries is stale (its consumer wrote the reversal without
+ * clearing the mark, as a consumer of a version before marks does during a deploy): it goes.
+ */
+async function commissionsAwaitingReversal(store: Store, payeeId: string): Promise<Set<string>> {
+  const due = await listReversalsDue(store, payeeId);
+  if (due.length === 0) return new Set();
+  const ids = [...new Set(due.map((d) => commissionIdFor(d.orderId, payeeId)))];
+  const commissions = new Map((await findEntries(store, ids)).map((e) => [e.id, e]));
+  const waiting = new Set<string>();
+  for (const d of due) {
+    const id = commissionIdFor(d.orderId, payeeId);
+    if (commissions.get(id)?.reversalIds?.includes(reversalIdFor(d.orderId, d.refundId, payeeId)))
+      await clearReversalDue(store, payeeId, d.orderId, d.refundId);
+    else waiting.add(id);
+  }
+  return waiting;
+}
+
+/**
  * Moves one payee's available entries into the payout, when it is eligible. A commission with a
  * refund already taken whose reversal is not written yet (its event on its way) waits for a later
  * payout: paid now, it would pay out what was refunded.
@@ -145,11 +167,10 @@ async function payPayee(
   room: { left: number },
 ): Promise<void> {
   const asset = payout.asset;
-  const [available, reversalDue] = await Promise.all([
+  const [available, waiting] = await Promise.all([
     listAvailable(deps.store, payeeId, asset),
-    listOrdersWithReversalDue(deps.store, payeeId),
+    commissionsAwaitingReversal(deps.store, payeeId),
   ]);
-  const waiting = new Set([...reversalDue].map((orderId) => commissionIdFor(orderId, payeeId)));
   const marks = available.filter((m) => !waiting.has(m.entryId));
   const total = marks.reduce((s, m) => s + m.amount, 0);
   const threshold = payoutThreshold(payout.minAmount, await listPayeeMinPayouts(deps.store, payeeId));

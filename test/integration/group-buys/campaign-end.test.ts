@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { findGroup, insertGroup } from '#shared/store/group-buys';
 import { campaignEndKey } from '#shared/store/keys';
 import { createHarness, type Harness, ManualClock } from '../../support/harness.ts';
 import { createGroupCampaign, pendingEvents } from './support.ts';
@@ -63,9 +64,32 @@ describe('Group buys: their campaign ended by an admin', () => {
       const refunds = failed[0].refunds.map((r: { orderId: string }) => r.orderId).sort();
       expect(refunds).toEqual(g === groups[0] ? [g.orderId, memberOrder].sort() : [g.orderId]);
     }
-    // A group that formed before the end stays formed; nothing is left to sweep.
+    // A group that formed before the end stays formed.
     expect((await view(full.id)).status).toBe('formed');
     expect(await pendingEvents(h, 'GroupBuyFailed', full.id)).toHaveLength(0);
+    // A group whose open passed its campaign check before the end but landed after the first pass
+    // is closed by the last pass, a minute after the end; then nothing is left to sweep.
+    const late = await findGroup(h.deps.store, groups[1]!.id, true);
+    const lateId = `grp_late_${campaignId}`;
+    await insertGroup(
+      h.deps.store,
+      {
+        ...late!,
+        id: lateId,
+        leaderId: 'late-leader',
+        leaderOrderId: 'late-order',
+        status: 'open',
+        expiresAt: new Date(clock.now() + 3600_000).toISOString(),
+        roster: { 'late-leader': { ...late!.roster[groups[1]!.leader]!, orderId: 'late-order' } },
+        rev: 1,
+      },
+      1,
+      [],
+    );
+    expect((await h.deps.store.get(campaignEndKey(campaignId), true))?.lastPass).toBe(true);
+    clock.advance(60);
+    await h.sweep();
+    expect((await view(lateId)).failReason).toBe('campaign_ended');
     expect(await h.deps.store.get(campaignEndKey(campaignId), true)).toBeUndefined();
     // Their own timers, later, change nothing.
     clock.advance(24 * 3600);
@@ -94,8 +118,13 @@ describe('Group buys: their campaign ended by an admin', () => {
     expect((await end(campaignId)).status).toBe(200);
     expect((await end(campaignId)).status).toBe(200);
     clock.advance(3);
-    for (let round = 0; round < 5 && (await h.deps.store.get(campaignEndKey(campaignId), true)); round++)
-      await h.sweep();
+    // One round takes 50 groups: the first closes 50, the next the other 10.
+    await h.sweep();
+    const afterOne = await Promise.all(groups.map(async (g) => (await view(g.id)).status));
+    expect(afterOne.filter((s) => s === 'failed')).toHaveLength(50);
+    await h.sweep();
+    clock.advance(60);
+    await h.sweep();
     const statuses = await Promise.all(groups.map(async (g) => (await view(g.id)).status));
     expect(statuses.filter((s) => s === 'failed')).toHaveLength(60);
     const listed = await h.call('GET', `/v1/group-buys?campaignId=${campaignId}`, { token: h.token('someone') });
