@@ -46,28 +46,24 @@ export class SettingsError extends Error {}
  * the synth (and the deploy) with its name, instead of every request of the deployed stack.
  */
 function checkSettings(props: FissionStackProps): void {
-  const settings = {
+  // Each setting's variable, with its context name and value.
+  const settings: Record<string, [string, string | undefined]> = {
     // A token (a custom domain's URL from another construct) is known only at deploy: the Lambdas check it then.
-    PUBLIC_BASE_URL: props.publicBaseUrl && !Token.isUnresolved(props.publicBaseUrl) ? props.publicBaseUrl : undefined,
-    ALLOWED_REDIRECT_HOSTS: props.allowedRedirectHosts?.join(','),
-    CORS_ORIGINS: props.corsOrigins?.join(','),
-    JWT_ISSUER: props.jwtIssuer,
-    JWT_AUDIENCE: props.jwtAudience,
-    LOG_LEVEL: props.logLevel,
+    PUBLIC_BASE_URL: [
+      'publicBaseUrl',
+      props.publicBaseUrl && !Token.isUnresolved(props.publicBaseUrl) ? props.publicBaseUrl : undefined,
+    ],
+    ALLOWED_REDIRECT_HOSTS: ['allowedRedirectHosts', props.allowedRedirectHosts?.join(',')],
+    CORS_ORIGINS: ['corsOrigins', props.corsOrigins?.join(',')],
+    JWT_ISSUER: ['jwtIssuer', props.jwtIssuer],
+    JWT_AUDIENCE: ['jwtAudience', props.jwtAudience],
+    LOG_LEVEL: ['logLevel', props.logLevel],
   };
   try {
-    loadConfig(settings);
+    loadConfig(Object.fromEntries(Object.entries(settings).map(([env, [, value]]) => [env, value])));
   } catch (e) {
-    const names: Record<string, string> = {
-      PUBLIC_BASE_URL: 'publicBaseUrl',
-      ALLOWED_REDIRECT_HOSTS: 'allowedRedirectHosts',
-      CORS_ORIGINS: 'corsOrigins',
-      JWT_ISSUER: 'jwtIssuer',
-      JWT_AUDIENCE: 'jwtAudience',
-      LOG_LEVEL: 'logLevel',
-    };
     const message = (e as Error).message.replace(/\b[A-Z_]{3,}\b/g, (env) =>
-      names[env] ? `${names[env]} (${env})` : env,
+      settings[env] ? `${settings[env][0]} (${env})` : env,
     );
     throw new SettingsError(`Fission stack: ${message}`);
   }

@@ -42,6 +42,12 @@ export function clientIp(c: { env: unknown }): string {
  */
 const isRedirect = (path: string) => path.startsWith('/s/');
 
+/** Logs an answer: a 5xx at ERROR, any other only at DEBUG (its line built only then). */
+function logAnswer(deps: Deps, message: string, status: number, line: () => Record<string, unknown>): void {
+  if (status >= 500) deps.log.error(message, { ...line(), status });
+  else if (deps.log.getLevelName() === 'DEBUG') deps.log.debug(message, { ...line(), status });
+}
+
 /**
  * The whole HTTP app for a set of areas: request ids, structured logs, the per-IP rate limit,
  * body limits and the one error handler. Used by each area's Lambda and by the local server.
@@ -57,9 +63,7 @@ export function createApp(deps: Deps, mount: (app: AreaApp) => void): AreaApp {
       c.set('deps', deps);
       if (isRedirect(c.req.path)) {
         await next();
-        const line = { method: c.req.method, path: c.req.path, status: c.res.status };
-        if (c.res.status >= 500) deps.log.error('redirect', line);
-        else if (deps.log.getLevelName() === 'DEBUG') deps.log.debug('redirect', line);
+        logAnswer(deps, 'redirect', c.res.status, () => ({ method: c.req.method, path: c.req.path }));
         return;
       }
       c.set('arrivedAt', deps.clock.now());
@@ -71,17 +75,12 @@ export function createApp(deps: Deps, mount: (app: AreaApp) => void): AreaApp {
         await next();
       } finally {
         c.header('x-request-id', requestId);
-        if (c.res.status >= 500 || deps.log.getLevelName() === 'DEBUG') {
-          const line = {
-            requestId,
-            method: c.req.method,
-            path: c.req.path,
-            status: c.res.status,
-            ms: Math.round(performance.now() - started),
-          };
-          if (c.res.status >= 500) deps.log.error('request', line);
-          else deps.log.debug('request', line);
-        }
+        logAnswer(deps, 'request', c.res.status, () => ({
+          requestId,
+          method: c.req.method,
+          path: c.req.path,
+          ms: Math.round(performance.now() - started),
+        }));
       }
     }),
   );

@@ -3,7 +3,7 @@ import type { Deps } from '../../deps.ts';
 import { mapLimit } from '../../map-limit.ts';
 import { listOpenGroupIds } from '../../store/group-buys.ts';
 import { campaignEndKey, dueIndex } from '../../store/keys.ts';
-import type { Item } from '../../store/store.ts';
+import type { Item, Store } from '../../store/store.ts';
 import type { Campaign } from '../campaigns/campaign.schema.ts';
 import { expireGroup } from './expire-group.ts';
 
@@ -30,13 +30,18 @@ export async function scheduleCampaignEnd(
   endedAt: string,
 ) {
   if (campaign.type !== 'group_buy') return;
-  const dueAt = iso(Date.parse(endedAt) + CAMPAIGN_END_DELAY_MS);
-  await deps.store.put({
-    ...campaignEndKey(campaign.id),
+  await putCampaignEnd(deps.store, campaign.id, endedAt, iso(Date.parse(endedAt) + CAMPAIGN_END_DELAY_MS), false);
+}
+
+/** The campaign's due item: the sweep visits it at `dueAt`, and removes it after a `lastPass`. */
+async function putCampaignEnd(store: Store, campaignId: string, endedAt: string, dueAt: string, lastPass: boolean) {
+  await store.put({
+    ...campaignEndKey(campaignId),
     entity: 'campaign_end',
-    campaignId: campaign.id,
+    campaignId,
     endedAt,
-    ...dueIndex(CAMPAIGN_END_TASK, dueAt, campaign.id),
+    lastPass,
+    ...dueIndex(CAMPAIGN_END_TASK, dueAt, campaignId),
   });
 }
 
@@ -63,12 +68,5 @@ export async function closeEndedCampaignGroups(deps: Deps, item: Item): Promise<
     return;
   }
   const dueAt = iso(Math.max(deps.clock.now(), Date.parse(endedAt) + LAST_PASS_AFTER_MS));
-  await deps.store.put({
-    ...campaignEndKey(campaignId),
-    entity: 'campaign_end',
-    campaignId,
-    endedAt,
-    lastPass: true,
-    ...dueIndex(CAMPAIGN_END_TASK, dueAt, campaignId),
-  });
+  await putCampaignEnd(deps.store, campaignId, endedAt, dueAt, true);
 }
