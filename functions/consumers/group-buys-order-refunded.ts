@@ -1,15 +1,15 @@
 import { createDeps } from '#shared/deps';
-import { failGroupOnLeaderRefund } from '#shared/domain/group-buys/fail-group-on-leader-refund';
+import { applyRefundToGroup } from '#shared/domain/group-buys/group-on-refund';
 import { defineConsumer, lambdaConsumer } from '#shared/events/consumer';
 import { loadSecrets } from '#shared/secrets';
 
-/** Fails an open group whose leader's order was fully refunded before it formed (GroupBuyFailed, `leader_refunded`). */
+/** A full refund before the group formed: the leader's order fails the group (GroupBuyFailed, `leader_refunded`), a member's takes the member out (GroupBuyLeft, `order_refunded`). */
 export const groupBuysOrderRefundedConsumer = defineConsumer(
   'group-buys-order-refunded',
   ['OrderRefunded'],
   async (event, deps) => {
     const { orderId, orderAmount, refundedTotal } = event.detail;
-    await failGroupOnLeaderRefund(deps, { orderId, orderAmount, refundedTotal });
+    await applyRefundToGroup(deps, { orderId, orderAmount, refundedTotal });
   },
 );
 

@@ -242,7 +242,9 @@ groupBuyRoutes.openapi(
     tags: ['Group buys'],
     summary: 'Leave an open group (the order was cancelled)',
     description:
-      'A member who is not the leader leaves an open group: the slot opens again (GroupBuyLeft). The leader may not ' +
+      'A member who is not the leader leaves an open group: the slot opens again (GroupBuyLeft, reason left). A full refund ' +
+      'of the member’s order (POST /v1/orders/refunded) while the group is open does the same in the refund’s own write ' +
+      '(GroupBuyLeft, reason order_refunded); a group that formed first keeps the member. The leader may not ' +
       'leave (403 forbidden); a caller who is not a member gets 404; a formed, failed or expired group answers 410 ' +
       'group_closed. Leaving works while the campaign is paused too: a pause stops new groups and joins, and never ' +
       'holds a member in a group they want to leave. On a group whose members change faster than a leave can be ' +

@@ -77,6 +77,8 @@ export const eventFields = {
     userId: z.string(),
     orderId: z.string(),
     memberCount: z.number().int(),
+    /** `left`: the member left (DELETE …/members/me); `order_refunded`: the member's order was refunded in full. Absent on events from before it was added. */
+    reason: z.enum(['left', 'order_refunded']).optional(),
   }),
   GroupBuyFormed: z.object({
     groupId: z.string(),

@@ -321,15 +321,25 @@ class CountMoved extends Error {
   }
 }
 
+export interface LeaveGroupInput {
+  group: GroupBuy;
+  userId: string;
+  nowIso: string;
+  events: TxItem[];
+  onGroupFail: OnGroupFail;
+}
+
 /** One leave, one transaction: the member item, the order link and one count go together, only while the group is open and as read. */
-export async function leaveGroupWrite(
-  store: Store,
-  input: { group: GroupBuy; userId: string; nowIso: string; events: TxItem[]; onGroupFail: OnGroupFail },
-): Promise<void> {
+export async function leaveGroupWrite(store: Store, input: LeaveGroupInput): Promise<void> {
+  await store.transact(leaveGroupTx(input));
+}
+
+/** The transaction items of `leaveGroupWrite`, for a caller that takes a member out in a write of its own. */
+export function leaveGroupTx(input: LeaveGroupInput): TxItem[] {
   const { group: g, userId, nowIso } = input;
   const entry = g.roster[userId]!;
   const count = g.memberCount - 1;
-  await store.transact([
+  return [
     {
       Update: {
         Key: groupBuyKey(g.id),
@@ -359,7 +369,7 @@ export async function leaveGroupWrite(
       },
     },
     ...input.events,
-  ]);
+  ];
 }
 
 /**

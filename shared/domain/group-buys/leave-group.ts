@@ -29,6 +29,7 @@ export async function leaveGroup(deps: Deps, input: { groupId: string; userId: s
         userId: input.userId,
         orderId: entry.orderId,
         memberCount: g.memberCount - 1,
+        reason: 'left',
       },
       deps.clock,
     );

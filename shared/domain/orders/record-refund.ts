@@ -10,7 +10,7 @@ import {
   RefundExistsError,
 } from '../../store/orders.ts';
 import { backoff } from '../../store/store.ts';
-import { leaderRefundClose } from '../group-buys/fail-group-on-leader-refund.ts';
+import { groupWritesOnRefund } from '../group-buys/group-on-refund.ts';
 import { StaleGroupError } from '../group-buys/group-rules.ts';
 import { isTransientCancel } from '../group-buys/retry.ts';
 import { withTurn } from '../turns.ts';
@@ -55,8 +55,8 @@ function repeatOf(r: Refund, input: RefundInput): Answered<RefundAnswer> {
  * condition on its previous value (refunds of one order take turns within a process, and one
  * that another process moved first is retried after a random pause), so refunds never
  * add up past the order (409 `refund_exceeds_order`). An attributed order reverses commission in
- * proportion; `OrderRefunded` goes out in the same transaction, and so does the failure of the
- * open group a fully refunded order leads.
+ * proportion; `OrderRefunded` goes out in the same transaction, and so does what a full refund does to
+ * an open group buy (its leader's order fails it, a member's order takes the member out).
  */
 export async function recordRefund(deps: Deps, input: RefundInput): Promise<Answered<RefundAnswer>> {
   notInFuture('refundedAt', input.refundedAt, deps.clock.now());
@@ -106,9 +106,10 @@ async function recordRefundOnce(deps: Deps, input: RefundInput): Promise<Answere
       },
       deps.clock,
     );
-    // A full refund of a group leader's order fails the open group in the same write, so whether
-    // the refund or the join that fills the group came first decides, not when the event arrives.
-    const closing = after === order.amount ? (await leaderRefundClose(deps, input.orderId)).items : [];
+    // A full refund fails the open group its order leads, or takes its member out, in the same
+    // write: whether the refund or the join that fills the group came first decides, not when the
+    // event arrives.
+    const closing = after === order.amount ? (await groupWritesOnRefund(deps, input.orderId)).items : [];
     try {
       await insertRefund(deps.store, refund, before, event, closing);
       return { status: 201, body: answerOf(refund) };
