@@ -121,7 +121,6 @@ inviteRoutes.openapi(
       campaignId: c.req.valid('json').campaignId,
       inviterId: principal.sub,
       ...(principal.name ? { inviterName: principal.name } : {}),
-      ...(deviceId ? { deviceId } : {}),
       device: callerDevice(c, deviceId, deps.config.attributionSecret),
       ...(c.get('requestKey') ? { requestKey: c.get('requestKey') } : {}),
     });

@@ -43,6 +43,7 @@ export async function acceptInvite(
   input: {
     code: string;
     inviteeId: string;
+    /** The caller's raw `X-Device-Id`, compared with what codes made before devices were remembered per user kept; never stored. */
     deviceId?: string;
     /** The caller's device and visitor cookie (callerDevice), remembered for later checks. */
     device?: DeviceMarks;
@@ -105,7 +106,6 @@ export async function acceptInvite(
       held,
       ...(held ? { heldFor } : {}),
       ...(outcome.reason ? { reason: outcome.reason } : {}),
-      ...(input.deviceId ? { inviteeDeviceId: input.deviceId } : {}),
       inviterReward: rules.inviterReward,
       inviteeReward: rules.inviteeReward,
       lockSeconds: rules.lockSeconds,

@@ -32,7 +32,6 @@ export async function getInviteCode(
     campaignId: string;
     inviterId: string;
     inviterName?: string;
-    deviceId?: string;
     device?: DeviceMarks;
     requestKey?: string;
   },
@@ -53,7 +52,6 @@ export async function getInviteCode(
       campaignId: input.campaignId,
       inviterId: input.inviterId,
       ...(input.inviterName ? { inviterName: input.inviterName } : {}),
-      ...(input.deviceId ? { inviterDeviceId: input.deviceId } : {}),
       createdAt: iso(deps.clock.now()),
       ...(input.requestKey ? { requestKey: input.requestKey } : {}),
     };

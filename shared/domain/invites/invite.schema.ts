@@ -17,16 +17,19 @@ export type BindingStatus = (typeof BINDING_STATUSES)[number];
 
 type Reward = InviteRules['inviterReward'];
 
-/** A user's code in a campaign, as stored: the inviter's name and device are kept for the public page and fraud checks. */
+/**
+ * A user's code in a campaign, as stored: the inviter's name is kept for the public page. Devices
+ * are not kept here: the caller's device goes, hashed, to the devices remembered per user.
+ */
 export interface InviteCode {
   code: string;
   campaignId: string;
   inviterId: string;
   /** The inviter's display name (JWT `name`) at creation; only ever shown masked. */
   inviterName?: string;
-  /** The inviter's `X-Device-Id` at creation, compared with the invitee's on accept. */
+  /** The inviter's `X-Device-Id` at creation, on codes made before devices were remembered per user (hashed) and no longer written. */
   inviterDeviceId?: string;
-  /** Other `X-Device-Id`s the inviter sent asking for this code later, as codes stored them before devices were remembered per user. */
+  /** Other `X-Device-Id`s the inviter sent asking for this code later, on such codes. */
   inviterDeviceIds?: string[];
   createdAt: string;
   /** The Idempotency-Key (`requestKey`) of the request that made the code, when it had one: its retry answers 201. */
@@ -51,7 +54,6 @@ export interface InviteBinding {
   heldFor?: ('same_device' | 'mutual_invite')[];
   /** Why a binding earns nothing, when it does not. */
   reason?: 'existing_customer' | 'reward_cap_reached' | 'campaign_inactive';
-  inviteeDeviceId?: string;
   inviterReward: Reward;
   inviteeReward: Reward;
   lockSeconds: number;

@@ -1,3 +1,4 @@
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { invitesOrderPaidConsumer } from '#functions/consumers/invites-order-paid';
 import { iso } from '#shared/clock';
@@ -62,6 +63,19 @@ describe('Invite qualification', () => {
       expect(qualifiedFor('dev-none')).toEqual([expect.objectContaining({ held: false })]);
       const b = await h.deps.store.get(inviteBindingKey(cmp, 'dev-invitee'), true);
       expect(b).toMatchObject({ held: true, status: 'qualified' });
+      // Device ids are kept only as keyed hashes: no item holds the raw one.
+      let stored = '';
+      let start: Record<string, unknown> | undefined;
+      do {
+        const page = await h.deps.store.client.send(
+          new ScanCommand({ TableName: h.deps.config.TABLE_NAME, ExclusiveStartKey: start }),
+        );
+        stored += JSON.stringify(page.Items ?? [], (_k, v) => (v instanceof Set ? [...v] : v));
+        start = page.LastEvaluatedKey;
+      } while (start);
+      expect(stored).toContain('dev-invitee');
+      expect(stored).not.toContain('phone-42');
+      expect(stored).not.toContain('phone-7');
     });
 
     it('hold the reward when the invitee’s device is one the inviter sent on a later request for the code', async () => {

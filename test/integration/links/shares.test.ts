@@ -115,7 +115,10 @@ describe('Shares', () => {
 
   it('counts a join or an invite acceptance through the share of that object', async () => {
     const g = await share({ objectType: 'group_buy', objectId: group, channel: 'c' });
-    const i = await share({ objectType: 'invite', objectId: inviteCode, channel: 'c' });
+    // An invite code is taken in any letter case, as the invite routes take it.
+    const i = await share({ objectType: 'invite', objectId: inviteCode.toUpperCase(), channel: 'c' });
+    expect(i.status).toBe(201);
+    expect(i.body.targetUrl).toBe(`https://h5.example.com/invites/${inviteCode}`);
     const gv = await clickAs(g.body.code, 'visitor-g');
     const iv = await clickAs(i.body.code, 'visitor-i');
     await sharesConversionsConsumer.handle(
@@ -143,6 +146,7 @@ describe('Shares', () => {
     );
     expect((await stats('group_buy', group)).body.conversions).toBe(1);
     expect((await stats('invite', inviteCode)).body.conversions).toBe(1);
+    expect((await stats('invite', inviteCode.toUpperCase())).body).toMatchObject({ shares: 1, conversions: 1 });
     expect(iv.status).toBe(302);
   });
 
