@@ -193,8 +193,10 @@ inviteRoutes.openapi(
       '(InviteQualified); `first_order` campaigns qualify on the invitee’s first paid order. The binding is ' +
       'always recorded, but earns no reward when the inviter is past `maxRewardedInvitesPerInviter` or when the ' +
       'invitee had already paid an order before accepting (not a new user: its paid webhook arrived before the accept, ' +
-      'whatever its `paidAt`; or it arrives later with a `paidAt` more than 5 minutes before the accept, the shop’s ' +
-      'clock skew allowed for, as an order paid just after the accept may carry a slightly earlier time); the same device on both ' +
+      'whatever its `paidAt`; or, in a `first_order` campaign, it is the first paid webhook after the accept and carries a `paidAt` ' +
+      'more than 5 minutes before the accept, the shop’s clock skew allowed for, as an order paid just after the accept may carry a ' +
+      'slightly earlier time). A binding is settled once (at the accept in a `signup` campaign, on the first paid webhook after it ' +
+      'in a `first_order` one): a paid webhook arriving after that, whatever its `paidAt`, leaves its reward as it is. The same device on both ' +
       'sides (an `X-Device-Id` or `fission_vid` cookie of this accept, or one either side sent on an earlier invite code, accept or link, in any campaign), or a mutual invite (the caller accepts the code of someone who accepted theirs), records it ' +
       'with the rewards held for review (`heldFor` on the binding says why).\n\n' +
       VIA_DOC,
