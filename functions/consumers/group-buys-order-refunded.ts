@@ -1,5 +1,5 @@
 import { createDeps } from '#shared/deps';
-import { applyRefundToGroup } from '#shared/domain/group-buys/group-on-refund';
+import { applyRefundToGroup } from '#shared/domain/group-buys/order-leaves-group';
 import { defineConsumer, lambdaConsumer } from '#shared/events/consumer';
 import { loadSecrets } from '#shared/secrets';
 

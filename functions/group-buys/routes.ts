@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { getGroup } from '#shared/domain/group-buys/get-group';
-import { joinGroupSchema, openGroupSchema } from '#shared/domain/group-buys/group-buy.schema';
+import { FAIL_REASONS, joinGroupSchema, openGroupSchema } from '#shared/domain/group-buys/group-buy.schema';
 import { joinGroup } from '#shared/domain/group-buys/join-group';
 import { leaveGroup } from '#shared/domain/group-buys/leave-group';
 import { listOpenGroups } from '#shared/domain/group-buys/list-open-groups';
@@ -56,10 +56,10 @@ const groupSchema = z
     formedAt: z.string().optional(),
     failedAt: z.string().optional(),
     failReason: z
-      .enum(['expired', 'leader_refunded', 'campaign_ended'])
+      .enum(FAIL_REASONS)
       .optional()
       .describe(
-        "expired: not filled by expiresAt; leader_refunded: the leader's order was fully refunded while open; campaign_ended: open when an admin ended its campaign (PATCH), which closes its open groups at the sweeper’s next round after 2 s (within seconds locally, about a minute on AWS)",
+        "expired: not filled by expiresAt; leader_refunded: the leader's order was fully refunded while open; campaign_ended: open when an admin ended its campaign (PATCH), which closes its open groups at the sweeper’s next round after 2 s (within seconds locally, about a minute on AWS); leader_order_of_another_user: the shop reported the leader's order paid by another user while the group was open",
       ),
   })
   .openapi('GroupBuy');
@@ -110,7 +110,7 @@ const listQuery = z.object({
 
 /** Whose order a group is opened or joined with. */
 const ORDER_DOC =
-  'The order must be the caller’s: one the shop reported paid (POST /v1/orders/paid) for another user, or one in another user’s group, answers 404 not_found; one it reported refunded in full answers 409 conflict. An order the shop has not reported yet is taken as the caller’s (ownership is checked against the shop’s paid webhook, so send it before the group action where you can).';
+  'The order must be the caller’s: one the shop reported paid (POST /v1/orders/paid) for another user, or one in another user’s group, answers 404 not_found; one it reported refunded in full answers 409 conflict. An order the shop has not reported yet is taken as the caller’s until it is: a paid webhook naming another buyer takes it out of the group while the group is open (a group it leads fails with `leader_order_of_another_user`; a member with it is taken out, GroupBuyLeft reason `order_of_another_user`).';
 
 export const groupBuyRoutes = createArea();
 

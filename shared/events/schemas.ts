@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { FAIL_REASONS, LEFT_REASONS } from '../domain/group-buys/group-buy.schema.ts';
 import { utcTimeSchema } from '../domain/time.ts';
 
 /** EventBridge `source` of every Fission event. */
@@ -77,8 +78,12 @@ export const eventFields = {
     userId: z.string(),
     orderId: z.string(),
     memberCount: z.number().int(),
-    /** `left`: the member left (DELETE …/members/me); `order_refunded`: the member's order was refunded in full. Absent on events from before it was added. */
-    reason: z.enum(['left', 'order_refunded']).optional(),
+    /**
+     * `left`: the member left (DELETE …/members/me); `order_refunded`: the member's order was
+     * refunded in full; `order_of_another_user`: the shop reported the order paid by another user.
+     * Absent on events from before it was added.
+     */
+    reason: z.enum(LEFT_REASONS).optional(),
   }),
   GroupBuyFormed: z.object({
     groupId: z.string(),
@@ -99,7 +104,7 @@ export const eventFields = {
     groupId: z.string(),
     campaignId: z.string(),
     leaderId: z.string(),
-    reason: z.enum(['expired', 'leader_refunded', 'campaign_ended']),
+    reason: z.enum(FAIL_REASONS),
     refunds: z.array(z.object({ userId: z.string(), orderId: z.string() })),
   }),
   InviteAccepted: z.object({

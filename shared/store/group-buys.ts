@@ -361,13 +361,7 @@ export function leaveGroupTx(input: LeaveGroupInput): TxItem[] {
       Delete: { Key: groupBuyMemberKey(g.id, userId), ConditionExpression: 'attribute_exists(pk)' },
       onFail: () => input.onGroupFail(undefined),
     },
-    {
-      Delete: {
-        Key: groupBuyOrderKey(entry.orderId),
-        ConditionExpression: 'attribute_not_exists(pk) OR groupId = :gid',
-        ExpressionAttributeValues: { ':gid': g.id },
-      },
-    },
+    orderLinkDelete(entry.orderId, g.id),
     ...input.events,
   ];
 }
@@ -437,6 +431,15 @@ export function closeGroupTx(input: CloseGroupInput): TxItem[] {
 export async function clearGroupTimer(store: Store, id: string): Promise<void> {
   await store.delete(groupBuyTimerKey(id));
 }
+
+/** Frees an order from group `groupId` (a no-op when it is in no group; never touches another group's link). */
+export const orderLinkDelete = (orderId: string, groupId: string): TxItem => ({
+  Delete: {
+    Key: groupBuyOrderKey(orderId),
+    ConditionExpression: 'attribute_not_exists(pk) OR groupId = :gid',
+    ExpressionAttributeValues: { ':gid': groupId },
+  },
+});
 
 /** A condition that `orderId` belongs to no group yet: a refund read it so, and a group opened on it since must be read again. */
 export const orderInNoGroupCheck = (orderId: string): TxItem => ({

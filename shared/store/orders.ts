@@ -49,7 +49,12 @@ export async function hasPaidOrder(store: Store, userId: string): Promise<boolea
  * one per order id; in the day index of orders with commission when it earned one), the user's
  * first-order marker when this is their first (attribute_not_exists: one per user), and the outbox items.
  */
-export async function insertPaidOrder(store: Store, order: Order, events: TxItem[]): Promise<void> {
+export async function insertPaidOrder(
+  store: Store,
+  order: Order,
+  events: TxItem[],
+  alongside: TxItem[] = [],
+): Promise<void> {
   const items: TxItem[] = [
     {
       Put: {
@@ -78,7 +83,7 @@ export async function insertPaidOrder(store: Store, order: Order, events: TxItem
       },
       onFail: () => new FirstOrderTakenError(),
     });
-  await store.transact([...items, ...events]);
+  await store.transact([...items, ...events, ...alongside]);
 }
 
 /** The orders with commission recorded on `day` within [from, to], in one shard of the day index. */

@@ -17,7 +17,12 @@ export type JoinGroupInput = z.input<typeof joinGroupSchema>;
 
 export const GROUP_STATUSES = ['open', 'formed', 'failed'] as const;
 export type GroupStatus = (typeof GROUP_STATUSES)[number];
-export type FailReason = 'expired' | 'leader_refunded' | 'campaign_ended';
+/** Why a group failed. */
+export const FAIL_REASONS = ['expired', 'leader_refunded', 'campaign_ended', 'leader_order_of_another_user'] as const;
+export type FailReason = (typeof FAIL_REASONS)[number];
+/** Why a member left a group (`GroupBuyLeft.reason`). */
+export const LEFT_REASONS = ['left', 'order_refunded', 'order_of_another_user'] as const;
+export type LeftReason = (typeof LEFT_REASONS)[number];
 
 /** A real member, from its member item (keyed by user id in `roster`). */
 export interface RosterEntry {

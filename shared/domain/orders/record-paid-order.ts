@@ -8,9 +8,15 @@ import {
   insertPaidOrder,
   OrderExistsError,
 } from '../../store/orders.ts';
-import type { TxItem } from '../../store/store.ts';
+import { backoff, type TxItem } from '../../store/store.ts';
+import { StaleGroupError } from '../group-buys/group-rules.ts';
+import { groupWritesOnPaid } from '../group-buys/order-leaves-group.ts';
+import { isTransientCancel } from '../group-buys/retry.ts';
 import { attributeOrder } from './attribute-order.ts';
 import { notInFuture, type Order, type PaidOrderAnswer, type PaidOrderInput, paidAnswer } from './order.schema.ts';
+
+/** Tries of a paid order whose first-order marker, or the group its order was brought into, others keep moving first. */
+const PAID_TRIES = 10;
 
 /** The first answer (201) or a repeat's (200). */
 export interface Answered<T> {
@@ -27,7 +33,9 @@ function repeatOf(existing: Order, input: PaidOrderInput): Answered<PaidOrderAns
 /**
  * `POST /v1/orders/paid`: records the order once per `orderId` with `OrderPaid` (and
  * `OrderAttributed` when a KOL link earns it) in the same transaction. A repeat, even
- * concurrent, answers 200 with the stored answer and writes nothing.
+ * concurrent, answers 200 with the stored answer and writes nothing. An order that another user
+ * opened or joined a group buy with before this webhook leaves that group, if still open, in the
+ * same transaction (see groupWritesOnPaid).
  */
 export async function recordPaidOrder(
   deps: Deps,
@@ -88,15 +96,21 @@ export async function recordPaidOrder(
           deps.clock,
         ),
       );
+    // An order another user brought into a group buy before this webhook leaves the group in the same write.
+    const group = await groupWritesOnPaid(deps, input.orderId, input.userId);
     try {
-      await insertPaidOrder(deps.store, order, events);
+      await insertPaidOrder(deps.store, order, events, group.items);
       return { status: 201, body: paidAnswer(order) };
     } catch (e) {
       if (e instanceof OrderExistsError) {
         const stored = await findOrder(deps.store, input.orderId);
         if (stored) return repeatOf(stored, input);
       }
-      if (!(e instanceof FirstOrderTakenError) || attempt >= 3) throw e;
+      const groupMoved = e instanceof StaleGroupError || isTransientCancel(e);
+      if (!(groupMoved || e instanceof FirstOrderTakenError)) throw e;
+      if (attempt >= PAID_TRIES)
+        throw new ConflictError('conflict', 'Other writes for this order’s buyer or group kept landing first; retry.');
+      if (groupMoved) await backoff(attempt);
     }
   }
 }

@@ -10,8 +10,8 @@ import {
   RefundExistsError,
 } from '../../store/orders.ts';
 import { backoff } from '../../store/store.ts';
-import { groupWritesOnRefund } from '../group-buys/group-on-refund.ts';
 import { StaleGroupError } from '../group-buys/group-rules.ts';
+import { groupWritesOnRefund } from '../group-buys/order-leaves-group.ts';
 import { isTransientCancel } from '../group-buys/retry.ts';
 import { withTurn } from '../turns.ts';
 import {
