@@ -6,7 +6,7 @@ import type { Deps } from '../deps.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { AppEnv, AreaApp } from './context.ts';
-import { errorToResponse, problemOf, problemResponse, zodIssues } from './problem.ts';
+import { errorToResponse, isCutOff, problemOf, problemResponse, zodIssues } from './problem.ts';
 import { RateLimiter } from './rate-limit.ts';
 
 /** Largest request body accepted (bytes). */
@@ -42,9 +42,20 @@ export function clientIp(c: { env: unknown }): string {
  */
 const isRedirect = (path: string) => path.startsWith('/s/');
 
-/** Logs an answer: a 5xx at ERROR, any other only at DEBUG (its line built only then). */
-function logAnswer(deps: Deps, message: string, status: number, line: () => Record<string, unknown>): void {
-  if (status >= 500) deps.log.error(message, { ...line(), status });
+/**
+ * Logs an answer: a 5xx at ERROR, any other only at DEBUG (its line built only then). A 5xx whose
+ * client had gone before it (`cutOff`: the connection closed, as a stop closes the connections of
+ * requests still under way) was never an answer: WARN.
+ */
+function logAnswer(
+  deps: Deps,
+  message: string,
+  status: number,
+  cutOff: boolean,
+  line: () => Record<string, unknown>,
+): void {
+  if (status >= 500 && cutOff) deps.log.warn(message, { ...line(), status, cutOff });
+  else if (status >= 500) deps.log.error(message, { ...line(), status });
   else if (deps.log.getLevelName() === 'DEBUG') deps.log.debug(message, { ...line(), status });
 }
 
@@ -63,7 +74,7 @@ export function createApp(deps: Deps, mount: (app: AreaApp) => void): AreaApp {
       c.set('deps', deps);
       if (isRedirect(c.req.path)) {
         await next();
-        logAnswer(deps, 'redirect', c.res.status, () => ({ method: c.req.method, path: c.req.path }));
+        logAnswer(deps, 'redirect', c.res.status, isCutOff(c), () => ({ method: c.req.method, path: c.req.path }));
         return;
       }
       c.set('arrivedAt', deps.clock.now());
@@ -75,7 +86,7 @@ export function createApp(deps: Deps, mount: (app: AreaApp) => void): AreaApp {
         await next();
       } finally {
         c.header('x-request-id', requestId);
-        logAnswer(deps, 'request', c.res.status, () => ({
+        logAnswer(deps, 'request', c.res.status, isCutOff(c), () => ({
           requestId,
           method: c.req.method,
           path: c.req.path,

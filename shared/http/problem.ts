@@ -31,6 +31,9 @@ export interface Problem {
   errors?: { path: string; message: string }[];
 }
 
+/** Whether the request's client closed the connection before the answer (Node's server aborts the request's signal then). */
+export const isCutOff = (c: Context): boolean => c.req.raw.signal?.aborted === true;
+
 /** An RFC 9457 problem document response. */
 export function problemResponse(p: Problem, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(p), {
@@ -72,7 +75,10 @@ export function errorToResponse(err: unknown, c: Context): Response {
   if (err instanceof Error && err.message === 'aborted' && (err as NodeJS.ErrnoException).code === 'ECONNRESET')
     return problemResponse(problemOf(400, 'validation_failed', 'The request ended before its body did.'));
   const log = c.get('deps')?.log;
-  if (log) log.error('unhandled error', { error: err as Error, path: c.req.path, requestId: c.get('requestId') });
+  const line = { error: err as Error, path: c.req.path, requestId: c.get('requestId') };
+  // A request whose client had gone (a stop closing its connection, say) failed with nobody waiting.
+  if (log && isCutOff(c)) log.warn('request failed after its client had gone', line);
+  else if (log) log.error('unhandled error', line);
   else console.error(err);
   return problemResponse(problemOf(500, 'internal', 'Something went wrong on our side.'));
 }
