@@ -40,8 +40,17 @@ export class NotFoundError extends AppError {
   }
 }
 export class ConflictError extends AppError {
-  constructor(code: string, message: string) {
-    super(409, code, message);
+  constructor(code: string, message: string, headers: Record<string, string> = {}) {
+    super(409, code, message, headers);
+  }
+}
+/**
+ * 409 `conflict` for a write that lost to concurrent ones too often: the same request may succeed
+ * when sent again (`Retry-After`), so an Idempotency-Key does not keep this answer.
+ */
+export class BusyError extends ConflictError {
+  constructor(message: string) {
+    super('conflict', message, { 'retry-after': '1' });
   }
 }
 export class GoneError extends AppError {

@@ -172,7 +172,9 @@ export function idempotency() {
     await next();
 
     const res = c.res;
-    if (res.status >= 500) {
+    // A 5xx, or an answer that asks for the request again (Retry-After: lost to concurrent writes,
+    // rate limited), is not the request's outcome: the key is free for the retry.
+    if (res.status >= 500 || res.headers.has('retry-after')) {
       await store.delete(pk).catch(() => undefined);
       return;
     }

@@ -1,5 +1,5 @@
 import type { Campaign, CampaignType } from '../domain/campaigns/campaign.schema.ts';
-import { ConflictError, NotFoundError } from '../errors.ts';
+import { BusyError, ConflictError, NotFoundError } from '../errors.ts';
 import { campaignByTypeIndex, campaignKey } from './keys.ts';
 import type { Store } from './store.ts';
 
@@ -86,7 +86,7 @@ export async function setCampaignStatus(
     } catch (e) {
       if (e instanceof UnchangedError) return e.campaign;
       if (!(e instanceof StampedLaterError || e instanceof LogFullError)) throw e;
-      if (attempt >= 3) throw new ConflictError('conflict', 'The campaign changed meanwhile: try again.');
+      if (attempt >= 3) throw new BusyError('The campaign changed meanwhile: try again.');
       if (e instanceof StampedLaterError) {
         stamp = e.at;
         continue;
@@ -101,7 +101,7 @@ export async function setCampaignStatus(
             ':kept': (e.campaign.statusChanges ?? []).slice(-MAX_STATUS_CHANGES / 2),
             ':seen': e.campaign.updatedAt,
           },
-          onFail: () => new ConflictError('conflict', 'The campaign changed meanwhile: try again.'),
+          onFail: () => new BusyError('The campaign changed meanwhile: try again.'),
         })
         .catch((err) => {
           if (!(err instanceof ConflictError)) throw err;

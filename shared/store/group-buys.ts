@@ -441,6 +441,16 @@ export const orderLinkDelete = (orderId: string, groupId: string): TxItem => ({
   },
 });
 
+/** A condition that an order's link is still as read (the same group and user). */
+export const orderLinkUnchangedCheck = (link: GroupOrderLink): TxItem => ({
+  ConditionCheck: {
+    Key: groupBuyOrderKey(link.orderId),
+    ConditionExpression: 'groupId = :gid AND userId = :uid',
+    ExpressionAttributeValues: { ':gid': link.groupId, ':uid': link.userId },
+  },
+  onFail: () => new StaleGroupError(undefined),
+});
+
 /** A condition that `orderId` belongs to no group yet: a refund read it so, and a group opened on it since must be read again. */
 export const orderInNoGroupCheck = (orderId: string): TxItem => ({
   ConditionCheck: { Key: groupBuyOrderKey(orderId), ConditionExpression: 'attribute_not_exists(pk)' },

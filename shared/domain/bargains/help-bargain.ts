@@ -1,6 +1,6 @@
 import { iso, utcDay } from '../../clock.ts';
 import type { Deps } from '../../deps.ts';
-import { ConflictError, NotFoundError } from '../../errors.ts';
+import { BusyError, NotFoundError } from '../../errors.ts';
 import { outboxPut } from '../../events/outbox.ts';
 import { madeByRequest } from '../../http/idempotency.ts';
 import { type BargainUser, helpsOnDay, readForHelp, recordHelp } from '../../store/bargains.ts';
@@ -87,7 +87,7 @@ export async function helpBargain(deps: Deps, input: HelpInput): Promise<HelpRes
     if (outcome) return outcome;
     await sleep(Math.random() * Math.min(MAX_BACKOFF_MS, 5 * 2 ** attempt));
   }
-  throw new ConflictError('conflict', 'The chain is too busy right now; try again.');
+  throw new BusyError('The chain is too busy right now; try again.');
 }
 
 /** One try from the chain as read: the result, or undefined when the chain moved on first. */

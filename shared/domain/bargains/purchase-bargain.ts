@@ -1,6 +1,6 @@
 import { iso } from '../../clock.ts';
 import type { Deps } from '../../deps.ts';
-import { ConflictError, NotFoundError } from '../../errors.ts';
+import { BusyError, NotFoundError } from '../../errors.ts';
 import { outboxPut } from '../../events/outbox.ts';
 import { madeByRequest } from '../../http/idempotency.ts';
 import { findChain, purchaseActive, purchaseCompleted } from '../../store/bargains.ts';
@@ -67,5 +67,5 @@ export async function purchaseBargain(
       chain = e.chain ?? (await findChain(store, input.chainId, true));
     }
   }
-  throw new ConflictError('conflict', 'The chain is changing right now; try again.');
+  throw new BusyError('The chain is changing right now; try again.');
 }

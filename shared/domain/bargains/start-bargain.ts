@@ -1,6 +1,6 @@
 import { iso } from '../../clock.ts';
 import type { Deps } from '../../deps.ts';
-import { ConflictError } from '../../errors.ts';
+import { BusyError } from '../../errors.ts';
 import { outboxPut } from '../../events/outbox.ts';
 import { madeWithinKeyRecord } from '../../http/idempotency.ts';
 import { digestOf, newId } from '../../ids.ts';
@@ -84,5 +84,5 @@ export async function startBargain(
       if (!(e instanceof ChainMovedError)) throw e;
     }
   }
-  throw new ConflictError('conflict', 'Another start of a chain in this campaign is in progress; try again.');
+  throw new BusyError('Another start of a chain in this campaign is in progress; try again.');
 }

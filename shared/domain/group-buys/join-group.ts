@@ -1,7 +1,7 @@
 import { setBounded } from '../../bounded-map.ts';
 import { iso } from '../../clock.ts';
 import type { Deps } from '../../deps.ts';
-import { CampaignInactiveError, ConflictError, NotFoundError } from '../../errors.ts';
+import { BusyError, CampaignInactiveError, NotFoundError } from '../../errors.ts';
 import { outboxPut } from '../../events/outbox.ts';
 import { madeByRequest } from '../../http/idempotency.ts';
 import { findGroup, joinGroupWrite, refreshOpenSortKey } from '../../store/group-buys.ts';
@@ -225,5 +225,5 @@ async function tryJoin(deps: Deps, input: JoinInput, arrivedMs: number): Promise
       } else throw e;
     }
   }
-  throw new ConflictError('conflict', 'The group is changing too fast; try again.');
+  throw new BusyError('The group is changing too fast; try again.');
 }

@@ -1,6 +1,6 @@
 import { iso } from '../../clock.ts';
 import type { Deps } from '../../deps.ts';
-import { ConflictError, ForbiddenError, NotFoundError } from '../../errors.ts';
+import { BusyError, ForbiddenError, NotFoundError } from '../../errors.ts';
 import { outboxPut } from '../../events/outbox.ts';
 import { findGroup, leaveGroupWrite } from '../../store/group-buys.ts';
 import { GroupClosedError, isOpenNow, MAX_GROUP_WRITE_ATTEMPTS, StaleGroupError } from './group-rules.ts';
@@ -51,5 +51,5 @@ export async function leaveGroup(deps: Deps, input: { groupId: string; userId: s
       } else throw e;
     }
   }
-  throw new ConflictError('conflict', 'The group is changing too fast; try again.');
+  throw new BusyError('The group is changing too fast; try again.');
 }

@@ -9,6 +9,7 @@ import {
   leaveGroupTx,
   orderInNoGroupCheck,
   orderLinkDelete,
+  orderLinkUnchangedCheck,
 } from '../../store/group-buys.ts';
 import type { TxItem } from '../../store/store.ts';
 import type { FailReason, GroupBuy, LeftReason } from './group-buy.schema.ts';
@@ -103,8 +104,15 @@ async function leaveWrites(deps: Pick<Deps, 'store' | 'clock'>, link: GroupOrder
 export async function groupWritesOnRefund(deps: Pick<Deps, 'store' | 'clock'>, orderId: string): Promise<Writes> {
   const link = await findOrderLink(deps.store, orderId);
   if (!link) return { items: [orderInNoGroupCheck(orderId)], effect: 'none' };
-  return leaveWrites(deps, link, REFUNDED);
+  return orUnchanged(link, await leaveWrites(deps, link, REFUNDED));
 }
+
+/**
+ * Writes that change nothing still hold the link as read: a leave and another group's open on
+ * the order between the read and the write would otherwise go unseen (the write reads again).
+ */
+const orUnchanged = (link: GroupOrderLink, w: Writes): Writes =>
+  w.effect === 'none' ? { items: [orderLinkUnchangedCheck(link)], effect: 'none' } : w;
 
 /**
  * What the shop's paid webhook for `orderId`, bought by `buyerId`, writes for group buys, to
@@ -112,7 +120,8 @@ export async function groupWritesOnRefund(deps: Pick<Deps, 'store' | 'clock'>, o
  * joins a group with it; one brought in by another user leaves its group while the group is open
  * (`leader_order_of_another_user` fails the group the order leads; `order_of_another_user` takes
  * out the member), and the buyer can then use it. An order in no group gets a check that it still
- * is not, so a group opened on it while the webhook was under way makes the webhook read again.
+ * is not, and one in a group a check that its link is as read, so a group opened or left with it
+ * while the webhook was under way makes the webhook read again.
  */
 export async function groupWritesOnPaid(
   deps: Pick<Deps, 'store' | 'clock'>,
@@ -121,8 +130,7 @@ export async function groupWritesOnPaid(
 ): Promise<Writes> {
   const link = await findOrderLink(deps.store, orderId);
   if (!link) return { items: [orderInNoGroupCheck(orderId)], effect: 'none' };
-  if (link.userId === buyerId) return NOTHING;
-  return leaveWrites(deps, link, ANOTHER_USERS);
+  return orUnchanged(link, link.userId === buyerId ? NOTHING : await leaveWrites(deps, link, ANOTHER_USERS));
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Deps } from '../../deps.ts';
-import { ConflictError } from '../../errors.ts';
+import { BusyError, ConflictError } from '../../errors.ts';
 import { outboxPut } from '../../events/outbox.ts';
 import {
   FirstOrderTakenError,
@@ -109,7 +109,7 @@ export async function recordPaidOrder(
       const groupMoved = e instanceof StaleGroupError || isTransientCancel(e);
       if (!(groupMoved || e instanceof FirstOrderTakenError)) throw e;
       if (attempt >= PAID_TRIES)
-        throw new ConflictError('conflict', 'Other writes for this order’s buyer or group kept landing first; retry.');
+        throw new BusyError('Other writes for this order’s buyer or group kept landing first; retry.');
       if (groupMoved) await backoff(attempt);
     }
   }

@@ -1,5 +1,5 @@
 import type { Deps } from '../../deps.ts';
-import { ConflictError, NotFoundError, ValidationError } from '../../errors.ts';
+import { BusyError, ConflictError, NotFoundError, ValidationError } from '../../errors.ts';
 import { outboxPut } from '../../events/outbox.ts';
 import {
   findOrder,
@@ -120,10 +120,7 @@ async function recordRefundOnce(deps: Deps, input: RefundInput): Promise<Answere
       }
       if (!(e instanceof OrderChangedError || e instanceof StaleGroupError || isTransientCancel(e))) throw e;
       if (attempt >= REFUND_TRIES)
-        throw new ConflictError(
-          'conflict',
-          'Other refunds of this order, or joins of its group, kept landing first; retry.',
-        );
+        throw new BusyError('Other refunds of this order, or joins of its group, kept landing first; retry.');
       // Refunds of one order sent at once take turns: a random pause lets one land per round.
       await backoff(attempt);
     }

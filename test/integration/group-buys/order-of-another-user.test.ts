@@ -1,5 +1,7 @@
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { iso } from '#shared/clock';
+import { StaleGroupError } from '#shared/domain/group-buys/group-rules';
+import { signWebhook } from '#shared/http/webhook';
 import { listMemberItems } from '#shared/store/group-buys';
 import { groupBuyOrderKey } from '#shared/store/keys';
 import type { TxItem } from '#shared/store/store';
@@ -128,5 +130,64 @@ describe('Group buys: an order brought in by someone other than its buyer', () =
     expect(opened?.status).toBe(201);
     expect(await view(opened!.body.id)).toMatchObject({ status: 'failed', failReason: 'leader_order_of_another_user' });
     expect(await h.deps.store.get(groupBuyOrderKey(order), true)).toBeUndefined();
+  });
+  it('reads again when the buyer leaves and another user opens a group on the order between the webhook’s read and its write', async () => {
+    const { id, thief, buyer, order } = names();
+    const g = await open(`leader-${id}`, `ord-leader-${id}`);
+    expect((await join(g.body.id, buyer, order)).status).toBe(201);
+    const orderPk = groupBuyOrderKey(order).pk;
+    const transact = h.deps.store.transact.bind(h.deps.store);
+    let opened: Awaited<ReturnType<typeof open>> | undefined;
+    const spy = vi.spyOn(h.deps.store, 'transact').mockImplementation(async (items: TxItem[]) => {
+      const holdsLink = items.some((i) => 'ConditionCheck' in i && i.ConditionCheck?.Key?.pk === orderPk);
+      if (holdsLink && !opened) {
+        // After the webhook read the buyer's link: the buyer leaves, and another user opens on the order.
+        const left = await h.call('DELETE', `/v1/group-buys/${g.body.id}/members/me`, { token: h.token(buyer) });
+        expect(left.status).toBe(204);
+        opened = await open(thief, order);
+      }
+      return transact(items);
+    });
+    try {
+      expect((await paid(order, buyer)).status).toBe(201);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(opened?.status).toBe(201);
+    expect(await view(opened!.body.id)).toMatchObject({ status: 'failed', failReason: 'leader_order_of_another_user' });
+    expect(await h.deps.store.get(groupBuyOrderKey(order), true)).toBeUndefined();
+    expect((await open(buyer, order)).status).toBe(201);
+  });
+
+  it('answers a webhook that keeps losing to other writes 409 with Retry-After, and keeps no answer for its Idempotency-Key', async () => {
+    const { buyer, order } = names();
+    const raw = JSON.stringify({ orderId: order, userId: buyer, amount: 3000, paidAt: iso(h.clock.now()) });
+    const send = () => {
+      const ts = Math.floor(h.clock.now() / 1000);
+      return h.call('POST', '/v1/orders/paid', {
+        raw,
+        headers: {
+          'content-type': 'application/json',
+          'idempotency-key': `paid-${order}`,
+          'x-fission-timestamp': String(ts),
+          'x-fission-signature': signWebhook(h.deps.config.WEBHOOK_SECRET, ts, raw),
+        },
+      });
+    };
+    const transact = h.deps.store.transact.bind(h.deps.store);
+    const spy = vi.spyOn(h.deps.store, 'transact').mockImplementation(async (items: TxItem[]) => {
+      if (items.some((i) => 'ConditionCheck' in i && i.ConditionCheck?.Key?.pk === groupBuyOrderKey(order).pk))
+        throw new StaleGroupError(undefined);
+      return transact(items);
+    });
+    let busy: Awaited<ReturnType<typeof send>>;
+    try {
+      busy = await send();
+    } finally {
+      spy.mockRestore();
+    }
+    expect([busy.status, busy.body.code, busy.headers.get('retry-after')]).toEqual([409, 'conflict', '1']);
+    const retried = await send();
+    expect([retried.status, retried.headers.get('idempotent-replayed')]).toEqual([201, null]);
   });
 });
