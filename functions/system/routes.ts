@@ -83,7 +83,7 @@ const IDEMPOTENCY_KEY = {
   required: false,
   schema: { type: 'string' as const, minLength: 1, maxLength: MAX_KEY_LENGTH },
   description:
-    'Scope: caller + route + key, kept at least 24 h. The same key and body replay the first answer (status and body); another body → 422 `idempotency_key_reused`; while the first is running → 409 `idempotency_in_progress`. A request cut off after it took effect but before its answer was kept (a crash, a timeout) counts as running for up to 60 s (on the local server, only until it restarts); a retry after that finds what it made: links, shares, campaigns, bargain chains and payouts are not made twice (their ids come from the key), and a help, join, accept, group open, bargain start, purchase or invite code that landed answers 201 again.',
+    'Scope: caller + route + key, kept at least 24 h. The same key and body replay the first answer (status and body), except a 5xx or an answer with `Retry-After` (a 409 `conflict` after losing to concurrent writes, a 429), which leave the key free for the retry; another body → 422 `idempotency_key_reused`; while the first is running → 409 `idempotency_in_progress`. A request cut off after it took effect but before its answer was kept (a crash, a timeout) counts as running for up to 60 s (on the local server, only until it restarts); a retry after that finds what it made: links, shares, campaigns, bargain chains and payouts are not made twice (their ids come from the key), and a help, join, accept, group open, bargain start, purchase or invite code that landed answers 201 again.',
 };
 
 /** A problem document, as every error answers. */
