@@ -1,11 +1,13 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ManualClock } from '#shared/clock';
+import { iso, ManualClock } from '#shared/clock';
 import { expireGroup } from '#shared/domain/group-buys/expire-group';
 import { effectiveStatus } from '#shared/domain/group-buys/group-rules';
 import { joinGroup } from '#shared/domain/group-buys/join-group';
 import { leaveGroup } from '#shared/domain/group-buys/leave-group';
 import { openGroup } from '#shared/domain/group-buys/open-group';
+import { recordPaidOrder } from '#shared/domain/orders/record-paid-order';
+import { recordRefund } from '#shared/domain/orders/record-refund';
 import { type AppError, ForbiddenError, NotFoundError } from '#shared/errors';
 import { findGroup, listMemberItems } from '#shared/store/group-buys';
 import { createHarness, type Harness } from '../../support/harness.ts';
@@ -19,6 +21,8 @@ interface MGroup {
   id: string;
   leader: string;
   members: Set<string>;
+  /** Each member's order id. */
+  orders: Map<string, string>;
   /** Stored status: open until formed by a join or closed by the sweep. */
   status: 'open' | 'formed' | 'failed';
   expiresAt: number;
@@ -36,6 +40,8 @@ interface Real {
   campaignId: string;
   clock: ManualClock;
   orders: number;
+  /** Orders the shop has refunded in full: their refund again is a repeat (200). */
+  refunded: Set<string>;
 }
 
 const seen = (m: Model, g: MGroup) =>
@@ -73,16 +79,14 @@ class OpenCmd implements fc.AsyncCommand<Model, Real> {
   check = () => true;
   async run(m: Model, r: Real) {
     const open = (m.groups.filter((g) => g.leader === this.user && seen(m, g) === 'open').length ?? 0) > 0;
+    const orderId = `${r.campaignId}-${++r.orders}`;
     const code = await codeOf(
-      openGroup(r.h.deps, {
-        campaignId: r.campaignId,
-        orderId: `${r.campaignId}-${++r.orders}`,
-        userId: this.user,
-      }).then((v) => {
+      openGroup(r.h.deps, { campaignId: r.campaignId, orderId, userId: this.user }).then((v) => {
         m.groups.push({
           id: v.id,
           leader: this.user,
           members: new Set([this.user]),
+          orders: new Map([[this.user, orderId]]),
           status: 'open',
           expiresAt: r.clock.now() + DURATION * 1000,
         });
@@ -103,13 +107,13 @@ class JoinCmd implements fc.AsyncCommand<Model, Real> {
   async run(m: Model, r: Real) {
     const g = m.groups[this.gi % m.groups.length]!;
     const expected = g.members.has(this.user) ? 'already_member' : seen(m, g) !== 'open' ? 'group_closed' : 'ok';
-    const code = await codeOf(
-      joinGroup(r.h.deps, { groupId: g.id, userId: this.user, orderId: `${r.campaignId}-${++r.orders}` }),
-    );
+    const orderId = `${r.campaignId}-${++r.orders}`;
+    const code = await codeOf(joinGroup(r.h.deps, { groupId: g.id, userId: this.user, orderId }));
     expect(code).toBe(expected);
     seenOutcomes.add(`join:${code}`);
     if (code === 'ok') {
       g.members.add(this.user);
+      g.orders.set(this.user, orderId);
       if (g.members.size === SIZE) g.status = 'formed';
     }
     await agree(m, r, g);
@@ -145,6 +149,36 @@ class LeaveCmd implements fc.AsyncCommand<Model, Real> {
   toString = () => `leave(${this.gi}, ${this.user})`;
 }
 
+/** The shop reports a member's order paid, then refunded in full: it fails the open group it leads, or takes its member out. */
+class RefundCmd implements fc.AsyncCommand<Model, Real> {
+  constructor(
+    readonly gi: number,
+    readonly memberIndex: number,
+  ) {}
+  check = (m: Readonly<Model>) => m.groups.length > 0;
+  async run(m: Model, r: Real) {
+    const g = m.groups[this.gi % m.groups.length]!;
+    const members = [...g.members].sort();
+    if (members.length === 0) return;
+    const user = members[this.memberIndex % members.length]!;
+    const orderId = g.orders.get(user)!;
+    const at = iso(r.clock.now());
+    await recordPaidOrder(r.h.deps, { orderId, userId: user, amount: 3000, currency: 'CNY', paidAt: at });
+    const refund = await recordRefund(r.h.deps, { orderId, refundId: 'all', amount: 3000, refundedAt: at });
+    expect(refund.status).toBe(r.refunded.has(orderId) ? 200 : 201);
+    r.refunded.add(orderId);
+    const outcome = seen(m, g) !== 'open' ? 'kept' : user === g.leader ? 'failed' : 'left';
+    seenOutcomes.add(`refund:${outcome}`);
+    if (outcome === 'failed') g.status = 'failed';
+    if (outcome === 'left') {
+      g.members.delete(user);
+      g.orders.delete(user);
+    }
+    await agree(m, r, g);
+  }
+  toString = () => `refund(${this.gi}, member ${this.memberIndex})`;
+}
+
 class ExpireCmd implements fc.AsyncCommand<Model, Real> {
   constructor(
     readonly seconds: number,
@@ -170,13 +204,14 @@ describe('Group buys model (fast-check commands against DynamoDB Local)', () => 
     h = await createHarness({ clock });
   });
 
-  it('open, join, leave and expire: the model and the store agree, and each group forms or fails once', async () => {
+  it('open, join, leave, refund and expire: the model and the store agree, and each group forms or fails once', async () => {
     const user = fc.constantFrom(...USERS);
     const commands = fc.commands(
       [
         user.map((u) => new OpenCmd(u)),
         fc.tuple(fc.nat(7), user).map(([g, u]) => new JoinCmd(g, u)),
         fc.tuple(fc.nat(7), user, fc.boolean()).map(([g, u, p]) => new LeaveCmd(g, u, p)),
+        fc.tuple(fc.nat(7), fc.nat(2)).map(([g, i]) => new RefundCmd(g, i)),
         fc.tuple(fc.constantFrom(1, 30, 99, 100, 150), fc.boolean()).map(([s, w]) => new ExpireCmd(s, w)),
       ],
       { maxCommands: 30 },
@@ -189,7 +224,7 @@ describe('Group buys model (fast-check commands against DynamoDB Local)', () => 
           autoFillOnExpiry: autoFill,
         });
         const model: Model = { groups: [], autoFill, now: () => clock.now() };
-        const real: Real = { h, campaignId, clock, orders: 0 };
+        const real: Real = { h, campaignId, clock, orders: 0, refunded: new Set() };
         await fc.asyncModelRun(() => ({ model, real }), cmds);
         for (const g of model.groups) {
           const closes = [
@@ -218,10 +253,25 @@ describe('Group buys model (fast-check commands against DynamoDB Local)', () => 
             ],
           ],
           [true, [new OpenCmd('a'), new JoinCmd(0, 'b'), new ExpireCmd(100, false), new ExpireCmd(1, true)]],
+          [
+            false,
+            [new OpenCmd('a'), new JoinCmd(0, 'b'), new RefundCmd(0, 1), new JoinCmd(0, 'c'), new RefundCmd(0, 0)],
+          ],
+          [false, [new OpenCmd('a'), new JoinCmd(0, 'b'), new JoinCmd(0, 'c'), new RefundCmd(0, 2)]],
         ],
       },
     );
-    for (const o of ['join:ok', 'join:already_member', 'join:group_closed', 'leave:ok', 'group:formed', 'group:failed'])
+    for (const o of [
+      'join:ok',
+      'join:already_member',
+      'join:group_closed',
+      'leave:ok',
+      'refund:left',
+      'refund:failed',
+      'refund:kept',
+      'group:formed',
+      'group:failed',
+    ])
       expect(seenOutcomes).toContain(o);
   }, 240_000);
 });
