@@ -29,6 +29,26 @@ describe('Group buys: an order brought in by someone other than its buyer', () =
     h.hook('/v1/orders/paid', { orderId, userId, amount: 3000, paidAt: iso(h.clock.now()) });
   const view = async (groupId: string) =>
     (await h.call('GET', `/v1/group-buys/${groupId}`, { token: h.token('anyone') })).body;
+  /** Whether a transaction holds a check on the order's group link (the paid webhook's, as it read the link). */
+  const checksLink = (items: TxItem[], order: string) =>
+    items.some((i) => 'ConditionCheck' in i && i.ConditionCheck?.Key?.pk === groupBuyOrderKey(order).pk);
+  /** The buyer's paid webhook, with `between` run once after it read the order's link and before its write. */
+  async function paidWith(order: string, buyer: string, between: () => Promise<void>) {
+    const transact = h.deps.store.transact.bind(h.deps.store);
+    let ran = false;
+    const spy = vi.spyOn(h.deps.store, 'transact').mockImplementation(async (items: TxItem[]) => {
+      if (!ran && checksLink(items, order)) {
+        ran = true;
+        await between();
+      }
+      return transact(items);
+    });
+    try {
+      return await paid(order, buyer);
+    } finally {
+      spy.mockRestore();
+    }
+  }
   const names = () => {
     const id = ++n;
     return { id, thief: `thief-${id}`, buyer: `buyer-${id}`, order: `ord-bought-${id}` };
@@ -114,19 +134,12 @@ describe('Group buys: an order brought in by someone other than its buyer', () =
   });
   it('reads again when a group is opened on the order between the webhook’s read and its write', async () => {
     const { thief, buyer, order } = names();
-    const orderPk = groupBuyOrderKey(order).pk;
-    const transact = h.deps.store.transact.bind(h.deps.store);
     let opened: Awaited<ReturnType<typeof open>> | undefined;
-    const spy = vi.spyOn(h.deps.store, 'transact').mockImplementation(async (items: TxItem[]) => {
-      const checksNoGroup = items.some((i) => 'ConditionCheck' in i && i.ConditionCheck?.Key?.pk === orderPk);
-      if (checksNoGroup && !opened) opened = await open(thief, order); // lands after the webhook read no group
-      return transact(items);
+    // The open lands after the webhook read no group.
+    const hook = await paidWith(order, buyer, async () => {
+      opened = await open(thief, order);
     });
-    try {
-      expect((await paid(order, buyer)).status).toBe(201);
-    } finally {
-      spy.mockRestore();
-    }
+    expect(hook.status).toBe(201);
     expect(opened?.status).toBe(201);
     expect(await view(opened!.body.id)).toMatchObject({ status: 'failed', failReason: 'leader_order_of_another_user' });
     expect(await h.deps.store.get(groupBuyOrderKey(order), true)).toBeUndefined();
@@ -135,24 +148,14 @@ describe('Group buys: an order brought in by someone other than its buyer', () =
     const { id, thief, buyer, order } = names();
     const g = await open(`leader-${id}`, `ord-leader-${id}`);
     expect((await join(g.body.id, buyer, order)).status).toBe(201);
-    const orderPk = groupBuyOrderKey(order).pk;
-    const transact = h.deps.store.transact.bind(h.deps.store);
     let opened: Awaited<ReturnType<typeof open>> | undefined;
-    const spy = vi.spyOn(h.deps.store, 'transact').mockImplementation(async (items: TxItem[]) => {
-      const holdsLink = items.some((i) => 'ConditionCheck' in i && i.ConditionCheck?.Key?.pk === orderPk);
-      if (holdsLink && !opened) {
-        // After the webhook read the buyer's link: the buyer leaves, and another user opens on the order.
-        const left = await h.call('DELETE', `/v1/group-buys/${g.body.id}/members/me`, { token: h.token(buyer) });
-        expect(left.status).toBe(204);
-        opened = await open(thief, order);
-      }
-      return transact(items);
+    // After the webhook read the buyer's link: the buyer leaves, and another user opens on the order.
+    const hook = await paidWith(order, buyer, async () => {
+      const left = await h.call('DELETE', `/v1/group-buys/${g.body.id}/members/me`, { token: h.token(buyer) });
+      expect(left.status).toBe(204);
+      opened = await open(thief, order);
     });
-    try {
-      expect((await paid(order, buyer)).status).toBe(201);
-    } finally {
-      spy.mockRestore();
-    }
+    expect(hook.status).toBe(201);
     expect(opened?.status).toBe(201);
     expect(await view(opened!.body.id)).toMatchObject({ status: 'failed', failReason: 'leader_order_of_another_user' });
     expect(await h.deps.store.get(groupBuyOrderKey(order), true)).toBeUndefined();
@@ -176,8 +179,7 @@ describe('Group buys: an order brought in by someone other than its buyer', () =
     };
     const transact = h.deps.store.transact.bind(h.deps.store);
     const spy = vi.spyOn(h.deps.store, 'transact').mockImplementation(async (items: TxItem[]) => {
-      if (items.some((i) => 'ConditionCheck' in i && i.ConditionCheck?.Key?.pk === groupBuyOrderKey(order).pk))
-        throw new StaleGroupError(undefined);
+      if (checksLink(items, order)) throw new StaleGroupError(undefined);
       return transact(items);
     });
     let busy: Awaited<ReturnType<typeof send>>;
