@@ -48,6 +48,13 @@ export class LocalBus {
   private readonly byName: Map<string, Consumer>;
   private readonly opts: Required<LocalBusOptions>;
   private running = false;
+  /**
+   * The first poll since `start`, until what it found is delivered (it resolves with how many
+   * events that was): the outbox as an earlier run left it, a stop's queue or a crash's backlog.
+   */
+  private startPass: Promise<number> | undefined;
+  /** Set while `stop` lets the queue go: nothing new is taken until it returns. */
+  private stopping = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   private unwatch: (() => void) | undefined;
@@ -89,13 +96,26 @@ export class LocalBus {
     if (this.running) return;
     this.running = true;
     this.unwatch = this.deps.store.watchOutbox((item) => this.enqueue(item as unknown as OutboxItem));
+    let startPassDone!: (found: number) => void;
+    const startPass = new Promise<number>((r) => {
+      startPassDone = (found) => {
+        if (this.startPass === startPass) this.startPass = undefined;
+        r(found);
+      };
+    });
+    this.startPass = startPass;
     this.loop = (async () => {
       while (this.running) {
         try {
-          await this.pollOnce(() => this.running);
+          // The first pass is done once what it took is delivered (not when the bus is next idle).
+          await this.pollOnce(
+            () => this.running,
+            (found) => void this.deliveredThrough(this.takenCount).then(() => startPassDone(found)),
+          );
         } catch (e) {
           if (this.running) this.deps.log.error('bus poll failed', { error: e as Error });
         }
+        startPassDone(0); // a pass that failed (or stopped) holds no read back
         if (this.running)
           await new Promise<void>((r) => {
             const t = setTimeout(r, this.opts.pollMs);
@@ -108,13 +128,32 @@ export class LocalBus {
     })();
   }
 
-  /** Stops taking new events and waits for the deliveries already taken. */
+  /**
+   * Stops taking new events and waits for the deliveries under way. Events queued but not started
+   * are let go: they stay in the outbox, and the next start delivers them (its first poll), so a
+   * stop under load waits for at most `concurrency` deliveries, not for the backlog.
+   */
   async stop(): Promise<void> {
     this.running = false;
+    this.stopping = true;
     this.unwatch?.();
     this.wake?.();
-    await this.loop;
-    await this.idle();
+    for (const item of this.queue.splice(0)) this.taken.delete(item.eventId);
+    this.settled();
+    try {
+      await this.loop;
+      await this.idle();
+    } finally {
+      this.stopping = false;
+    }
+  }
+
+  /**
+   * Waits, at most `maxMs`, until the events the outbox held when the bus started are delivered;
+   * answers how many there were, or undefined when `maxMs` passed first (they are still on their way).
+   */
+  async startBacklog(maxMs: number): Promise<number | undefined> {
+    return this.startPass ? within(this.startPass, maxMs) : 0;
   }
 
   /** Delivers everything pending, until the outbox is empty (tests and benchmarks). */
@@ -127,9 +166,10 @@ export class LocalBus {
    * returns how many events it found. The shards are read a page at a time, in turn, and the next
    * page is read as soon as fewer than `concurrency` events wait for a slot, so a backlog is
    * delivered at full concurrency without being held in memory at once, with no pause between
-   * pages. `keepGoing` false stops the pass after the current page (a stopping bus).
+   * pages. `keepGoing` false stops the pass after the current page (a stopping bus). `taken` is
+   * called with the count once every page is read and its events taken.
    */
-  async pollOnce(keepGoing: () => boolean = () => true): Promise<number> {
+  async pollOnce(keepGoing: () => boolean = () => true, taken?: (found: number) => void): Promise<number> {
     let found = 0;
     const cursors = new Map<number, string | null>(Array.from({ length: INDEX_SHARDS }, (_, shard) => [shard, null]));
     while (cursors.size > 0 && keepGoing()) {
@@ -147,6 +187,7 @@ export class LocalBus {
         else cursors.delete(shard);
       }
     }
+    taken?.(found);
     await this.idle();
     return found;
   }
@@ -160,7 +201,7 @@ export class LocalBus {
   /** Takes an event for delivery unless it is already taken or was just delivered. */
   private enqueue(item: OutboxItem): boolean {
     const id = item.eventId;
-    if (this.taken.has(id) || this.unremoved.has(id) || this.recent.has(id)) return false;
+    if (this.stopping || this.taken.has(id) || this.unremoved.has(id) || this.recent.has(id)) return false;
     this.taken.set(id, ++this.takenCount);
     this.queue.push(item);
     this.pump();
@@ -197,6 +238,8 @@ export class LocalBus {
    */
   async caughtUp(maxMs = CATCH_UP_MS): Promise<void> {
     const deadline = Date.now() + maxMs;
+    // What an earlier run left in the outbox (a stop lets its queue go) comes before anything asked now.
+    if (this.startPass && (await within(this.startPass, maxMs)) === undefined) return;
     for (let round = 0, through = this.takenCount; this.running && round < CATCH_UP_ROUNDS; round++) {
       if (this.oldestTaken() <= through && !(await this.deliveredThrough(through, deadline - Date.now()))) return;
       if (this.takenCount === through) return;
@@ -204,9 +247,13 @@ export class LocalBus {
     }
   }
 
-  /** True once every event taken up to `through` is delivered; false when `ms` pass first (the waiter leaves then). */
-  private deliveredThrough(through: number, ms: number): Promise<boolean> {
+  /**
+   * True once every event taken up to `through` is delivered (or let go by a stop); false when
+   * `ms` pass first (the waiter leaves then).
+   */
+  private deliveredThrough(through: number, ms = Number.POSITIVE_INFINITY): Promise<boolean> {
     if (ms <= 0) return Promise.resolve(false);
+    if (this.oldestTaken() > through) return Promise.resolve(true);
     return new Promise((resolve) => {
       const waiter = {
         through,
@@ -215,10 +262,12 @@ export class LocalBus {
           resolve(true);
         },
       };
-      const timer = setTimeout(() => {
-        this.deliveryWaiters.delete(waiter);
-        resolve(false);
-      }, ms);
+      const timer = Number.isFinite(ms)
+        ? setTimeout(() => {
+            this.deliveryWaiters.delete(waiter);
+            resolve(false);
+          }, ms)
+        : undefined;
       this.deliveryWaiters.add(waiter);
     });
   }
@@ -334,4 +383,18 @@ export class LocalBus {
     if (!consumer) throw new Error(`no consumer named ${consumerName}`);
     await consumer.handle(event, this.deps);
   };
+}
+
+/** What `p` resolves to, or undefined when `ms` pass first. */
+async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  if (ms <= 0) return undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((r) => {
+    timer = setTimeout(() => r(undefined), ms);
+  });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -96,6 +96,15 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
 
     bus = new LocalBus(deps, consumers, opts.bus);
     bus.start();
+    // What the last run left in the outbox (a stop's queue, a crash's backlog) is delivered before
+    // the first request, so reads after a restart see it; a backlog too large for that goes on after.
+    if ((await bus.startBacklog(BACKLOG_NOTICE_MS)) === undefined) {
+      deps.log.info('delivering the events the last run left pending before taking requests', {
+        waitsMs: BACKLOG_WAIT_MS,
+      });
+      if ((await bus.startBacklog(BACKLOG_WAIT_MS - BACKLOG_NOTICE_MS)) === undefined)
+        deps.log.warn('taking requests while events the last run left pending are still being delivered');
+    }
 
     sweeper = new LocalSweeper(deps, sweepTasks, opts.sweepIntervalMs ?? 1000);
     sweeper.start();
@@ -135,8 +144,9 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
         stopped = true;
         // New connections are refused at once; the sweeper's round and the requests under way end meanwhile.
         await Promise.all([sweeper?.stop(), closeServer()]);
-        // Redirects answer before their clicks are written: write them before the client goes.
-        await settleClicks();
+        // Redirects answer before their clicks are written: write them before the client goes, while
+        // the bus finishes only the deliveries under way (what it had queued stays in the outbox).
+        await Promise.all([bus?.stop(), settleClicks()]);
         await stopParts();
       },
     };
@@ -174,6 +184,11 @@ function listenError(port: number, e: Error): Error {
     return new Error(`Port ${port} needs privileges this process lacks: set PORT to 1024 or above.`);
   return e;
 }
+
+/** How long a start waits for the events the last run left before it takes requests anyway. */
+const BACKLOG_WAIT_MS = 20_000;
+/** A start that waits longer than this for them says so. */
+const BACKLOG_NOTICE_MS = 1000;
 
 /** How long a stop waits for requests under way to be answered before cutting their connections. */
 const STOP_GRACE_MS = 10_000;

@@ -206,13 +206,61 @@ describe('Class: LocalBus', () => {
       await h.deps.store.transact([outboxPut('OrderPaid', paid('slow'), h.clock)]);
       await h.bus.caughtUp(50);
       expect(h.bus.stats.delivered).toBe(0);
-      // Reads that gave up leave nothing behind while the delivery still hangs.
+      // Reads that gave up leave nothing behind while the delivery still hangs (the one waiter
+      // left, if any, is the bus's own, for the end of its first pass).
       for (let i = 0; i < 200; i++) await h.bus.caughtUp(2);
-      expect((h.bus as unknown as { deliveryWaiters: Set<unknown> }).deliveryWaiters.size).toBe(0);
+      expect((h.bus as unknown as { deliveryWaiters: Set<unknown> }).deliveryWaiters.size).toBeLessThanOrEqual(1);
     } finally {
       open();
       await h.bus.stop();
     }
+  });
+
+  it('waits at a stop only for the deliveries under way; the queued events stay pending, and a read after the restart waits for them', async () => {
+    // Prepare: two delivery slots, each held by a consumer waiting on a gate.
+    const { promise: gate, resolve: open } = deferred();
+    const calls = new Map<string, number>();
+    const consumer = defineConsumer('test-counter', ['OrderPaid'], async (event) => {
+      calls.set(event.detail.orderId, (calls.get(event.detail.orderId) ?? 0) + 1);
+      await gate;
+    });
+    const h = await createHarness({
+      consumers: [consumer],
+      bus: { rules: [rule], pollMs: 3_600_000, concurrency: 2 },
+    });
+    const orders = Array.from({ length: 10 }, (_, i) => `q-${i}`);
+    h.bus.start();
+    let stopped = false;
+    let stopping: Promise<void> | undefined;
+    try {
+      for (const o of orders) await h.deps.store.transact([outboxPut('OrderPaid', paid(o), h.clock)]);
+      await vi.waitFor(() => expect(calls.size).toBe(2), { timeout: 20_000, interval: 10 });
+
+      // Act: stop while two are under way and eight are queued, then let the two finish.
+      stopping = h.bus.stop().then(() => {
+        stopped = true;
+      });
+      await new Promise((r) => setTimeout(r, 50));
+      expect(stopped).toBe(false);
+    } finally {
+      open();
+      await stopping;
+    }
+
+    // Assess: only the two under way were delivered; the rest wait in the outbox. After a restart a
+    // read waits for them (they were committed before it), and each is delivered once.
+    expect([...calls.values()]).toEqual([1, 1]);
+    expect((await pendingPerShard(h.deps.store)).reduce((a, b) => a + b, 0)).toBe(8);
+    h.bus.start();
+    try {
+      await h.bus.caughtUp(20_000);
+      expect(calls.size).toBe(10);
+      await vi.waitFor(() => expect(h.bus.stats.delivered).toBe(10), { timeout: 20_000, interval: 10 });
+    } finally {
+      await h.bus.stop();
+    }
+    expect(orders.map((o) => calls.get(o))).toEqual(Array(10).fill(1));
+    expect(await pendingPerShard(h.deps.store)).toEqual(Array(INDEX_SHARDS).fill(0));
   });
 
   it('answers 404 for an unknown dead letter and needs the admin role', async () => {

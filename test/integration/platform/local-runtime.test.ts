@@ -12,15 +12,17 @@ import {
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { afterAll, describe, expect, it, vi } from 'vitest';
+import { outboxPut } from '#shared/events/outbox';
 import { signJwt } from '#shared/http/jwt';
 import { signWebhook } from '#shared/http/webhook';
+import { findBalances } from '#shared/store/ledger';
 import { ROOT } from '../../../infra/lambdas.ts';
 import { claimDataDir, DataDirInUseError } from '../../../infra/local/data-dir.ts';
 import { freePort, WATCHDOG_MARK } from '../../../infra/local/dynamodb.ts';
 import { startLocalRuntime } from '../../../infra/local/runtime.ts';
 import { ensureTable } from '../../../infra/local/table.ts';
 import { dynamoEndpoint } from '../../support/dynamo-endpoint.ts';
-import { TEST_ENV } from '../../support/harness.ts';
+import { createHarness, TEST_ENV } from '../../support/harness.ts';
 
 const kolToken = () =>
   signJwt(
@@ -227,6 +229,39 @@ describe('The local runtime (npm start) across restarts', () => {
       expect(await counts(second, code)).toMatchObject({ clicks: 120, uniqueClicks: 40 });
     } finally {
       await second.stop();
+    }
+  });
+
+  it('delivers the events an earlier run left in the outbox before it takes requests', async () => {
+    // Prepare: a table whose outbox holds qualified invites no bus has delivered (a stop lets its queue go).
+    const h = await createHarness();
+    const invites = Array.from({ length: 40 }, (_, i) => ({
+      inviteId: `inv-left-${i}`,
+      campaignId: 'cmp-left',
+      inviterId: `inviter-left-${i}`,
+      inviteeId: `invitee-left-${i}`,
+      rewarded: true,
+      held: false,
+      inviterReward: { asset: 'cash' as const, amount: 100 },
+      inviteeReward: { asset: 'points' as const, amount: 10 },
+      lockSeconds: 0,
+    }));
+    for (const d of invites) await h.deps.store.transact([outboxPut('InviteQualified', d, h.clock)]);
+
+    // Act
+    const rt = await startLocalRuntime({
+      port: 0,
+      env: { ...TEST_ENV, TABLE_NAME: h.deps.config.TABLE_NAME },
+      dynamoEndpoint: dynamoEndpoint(),
+      sweepIntervalMs: 60_000,
+    });
+
+    // Assess: every reward is in the ledger the moment the server listens, before any request.
+    try {
+      const balances = await Promise.all(invites.map((d) => findBalances(h.deps.store, d.inviterId)));
+      expect(balances.map((b) => b.find((x) => x.asset === 'cash')?.available)).toEqual(Array(40).fill(100));
+    } finally {
+      await rt.stop();
     }
   });
 
