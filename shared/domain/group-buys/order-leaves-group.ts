@@ -96,42 +96,43 @@ async function leaveWrites(deps: Pick<Deps, 'store' | 'clock'>, link: GroupOrder
 }
 
 /**
- * What a full refund of `orderId` writes for group buys, to commit with it: in a group still
- * open, the leader's order fails it (`leader_refunded`) and a member's takes the member out
- * (`order_refunded`). An order in no group gets a check that it still is not (a group opened on
- * it meanwhile makes the refund read again).
+ * The writes for `orderId`'s group, to commit with the webhook that decides whether the order
+ * leaves it (`leaves`: why, or undefined to keep it). An order in no group gets a check that it
+ * still is not, and one kept in its group a check that its link is as read: a group opened or
+ * left with it while the webhook was under way makes the webhook read again.
  */
-export async function groupWritesOnRefund(deps: Pick<Deps, 'store' | 'clock'>, orderId: string): Promise<Writes> {
+async function groupWrites(
+  deps: Pick<Deps, 'store' | 'clock'>,
+  orderId: string,
+  leaves: (link: GroupOrderLink) => Cause | undefined,
+): Promise<Writes> {
   const link = await findOrderLink(deps.store, orderId);
   if (!link) return { items: [orderInNoGroupCheck(orderId)], effect: 'none' };
-  return orUnchanged(link, await leaveWrites(deps, link, REFUNDED));
+  const cause = leaves(link);
+  const w = cause ? await leaveWrites(deps, link, cause) : NOTHING;
+  return w.effect === 'none' ? { items: [orderLinkUnchangedCheck(link)], effect: 'none' } : w;
 }
 
 /**
- * Writes that change nothing still hold the link as read: a leave and another group's open on
- * the order between the read and the write would otherwise go unseen (the write reads again).
+ * What a full refund of `orderId` writes for group buys, to commit with it: in a group still
+ * open, the leader's order fails it (`leader_refunded`) and a member's takes the member out
+ * (`order_refunded`).
  */
-const orUnchanged = (link: GroupOrderLink, w: Writes): Writes =>
-  w.effect === 'none' ? { items: [orderLinkUnchangedCheck(link)], effect: 'none' } : w;
+export const groupWritesOnRefund = (deps: Pick<Deps, 'store' | 'clock'>, orderId: string): Promise<Writes> =>
+  groupWrites(deps, orderId, () => REFUNDED);
 
 /**
  * What the shop's paid webhook for `orderId`, bought by `buyerId`, writes for group buys, to
  * commit with the order. Until that webhook an order is taken as belonging to whoever opens or
  * joins a group with it; one brought in by another user leaves its group while the group is open
  * (`leader_order_of_another_user` fails the group the order leads; `order_of_another_user` takes
- * out the member), and the buyer can then use it. An order in no group gets a check that it still
- * is not, and one in a group a check that its link is as read, so a group opened or left with it
- * while the webhook was under way makes the webhook read again.
+ * out the member), and the buyer can then use it.
  */
-export async function groupWritesOnPaid(
+export const groupWritesOnPaid = (
   deps: Pick<Deps, 'store' | 'clock'>,
   orderId: string,
   buyerId: string,
-): Promise<Writes> {
-  const link = await findOrderLink(deps.store, orderId);
-  if (!link) return { items: [orderInNoGroupCheck(orderId)], effect: 'none' };
-  return orUnchanged(link, link.userId === buyerId ? NOTHING : await leaveWrites(deps, link, ANOTHER_USERS));
-}
+): Promise<Writes> => groupWrites(deps, orderId, (link) => (link.userId === buyerId ? undefined : ANOTHER_USERS));
 
 /**
  * The `OrderRefunded` consumer's side of a full refund: the refund webhook already wrote the
