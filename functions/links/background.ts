@@ -3,6 +3,7 @@ import type { Deps } from '#shared/deps';
 import type { AppEnv } from '#shared/http/context';
 import { requestVia, type Via } from '#shared/http/via';
 import { writePendingHistory } from '#shared/store/links';
+import { within } from '#shared/within';
 
 /** Work started after answering (local server), so tests and benchmarks can wait for it. */
 const pending = new Set<Promise<unknown>>();
@@ -59,14 +60,10 @@ export async function inBackground(
  * (nothing is pending on Lambda).
  */
 export async function settleClicksOf(subjects: readonly string[], maxMs?: number): Promise<void> {
-  const works = Promise.allSettled(subjects.flatMap((s) => [...(bySubject.get(s) ?? [])]));
-  if (maxMs === undefined) {
-    await works;
-    return;
-  }
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([works, new Promise((r) => (timer = setTimeout(r, maxMs)))]);
-  clearTimeout(timer);
+  await within(
+    Promise.allSettled(subjects.flatMap((s) => [...(bySubject.get(s) ?? [])])),
+    maxMs ?? Number.POSITIVE_INFINITY,
+  );
 }
 
 /**

@@ -7,6 +7,7 @@ import { rules as allRules, type Rule } from '#shared/events/rules';
 import type { BusEvent } from '#shared/events/schemas';
 import { BatchWriteBuffer } from '#shared/store/batch-write';
 import { INDEX_SHARDS, outboxKey, outboxShardPk } from '#shared/store/keys';
+import { within } from '#shared/within';
 
 /** Outbox items read per query while paging through a shard. */
 const PAGE_SIZE = 100;
@@ -383,18 +384,4 @@ export class LocalBus {
     if (!consumer) throw new Error(`no consumer named ${consumerName}`);
     await consumer.handle(event, this.deps);
   };
-}
-
-/** What `p` resolves to, or undefined when `ms` pass first. */
-async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
-  if (ms <= 0) return undefined;
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<undefined>((r) => {
-    timer = setTimeout(() => r(undefined), ms);
-  });
-  try {
-    return await Promise.race([p, late]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -8,6 +8,7 @@ import { finishAbandonedPayouts } from '#functions/finance/payout-finish';
 import { settleClicks } from '#functions/links/background';
 import { sweepTasks } from '#functions/sweeper/tasks';
 import { createDeps, type Deps } from '#shared/deps';
+import { within } from '#shared/within';
 import { LocalBus, type LocalBusOptions } from './bus.ts';
 import { requestListener } from './client-errors.ts';
 import { claimDataDir, type DataDirClaim } from './data-dir.ts';
@@ -217,15 +218,13 @@ function gracefulStop(server: Server): () => Promise<void> {
     for (const res of open) if (!res.headersSent) res.shouldKeepAlive = false;
     const closed = new Promise<void>((r) => server.close(() => r()));
     server.closeIdleConnections();
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<void>((r) => {
-      timer = setTimeout(() => {
-        server.closeAllConnections();
-        r();
-      }, STOP_GRACE_MS);
-    });
-    await Promise.race([closed, late]);
-    clearTimeout(timer);
+    if (
+      (await within(
+        closed.then(() => true),
+        STOP_GRACE_MS,
+      )) === undefined
+    )
+      server.closeAllConnections();
     await closed;
   };
 }
