@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [-- --only <scenario>]: load figures of the local server, then the Lambda bundles.
+// npm run bench [-- --quick] [-- --only <scenario>] [-- --disk]: load figures of the local server, then the Lambda bundles.
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
@@ -18,7 +18,11 @@ import { type BenchContext, type BenchRow, percentile, round, type Scenario } fr
 import { scenarios } from './scenarios/index.ts';
 
 const { values: args } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } },
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    disk: { type: 'boolean', default: false },
+  },
 });
 const quick = args.quick!;
 /** Scenario names match case-insensitively, with dashes for spaces: `--only viral-chain`. */
@@ -286,13 +290,15 @@ if (only && !known.includes(only)) {
   process.exit(1);
 }
 
-const rt = await startLocalRuntime({ port: 0, env: ENV, sweepIntervalMs: 1000 });
+/** With --disk, DynamoDB Local keeps its data in a temporary directory, as `npm start` runs it (slower writes). */
+const dataDir = args.disk ? mkdtempSync(join(tmpdir(), 'fission-bench-data-')) : undefined;
+const rt = await startLocalRuntime({ port: 0, env: ENV, sweepIntervalMs: 1000, ...(dataDir ? { dataDir } : {}) });
 let exitCode = 0;
 try {
   const endpoint = rt.deps.config.DYNAMODB_ENDPOINT!;
   console.log(
     `Fission bench${quick ? ' (quick)' : ''}: ${seconds} s per phase, ${connections} connections, server ${rt.url}, ` +
-      `DynamoDB Local (in memory) at ${endpoint}\n`,
+      `DynamoDB Local (${dataDir ? 'on disk' : 'in memory'}) at ${endpoint}\n`,
   );
   const rows: Row[] = [];
   const wanted = (name: string) => !only || only === slug(name);
@@ -361,5 +367,6 @@ try {
   console.error(e);
 } finally {
   await rt.stop();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 }
 process.exit(exitCode);

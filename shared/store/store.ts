@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { ValidationError } from '../errors.ts';
+import { GroupCommit, type Queued } from './group-commit.ts';
 import type { IndexName } from './table.ts';
 import { tableDefinition } from './table.ts';
 
@@ -319,11 +320,91 @@ export class Store {
   /**
    * One atomic TransactWriteItems. Retries transaction conflicts, throttling and lost answers
    * (the same ClientRequestToken makes a resend of a committed transaction a no-op); never
-   * retries a failed condition: that throws the failing item's `onFail(old)`.
+   * retries a failed condition: that throws the failing item's `onFail(old)`. Transactions asked
+   * for at the same time may be committed together (GroupCommit): each still commits whole or
+   * not at all, and as it would alone, since they share no item.
    */
   async transact(items: TxItem[]): Promise<void> {
     if (items.length > MAX_TRANSACTION_ITEMS)
       throw new Error(`a transaction holds at most ${MAX_TRANSACTION_ITEMS} items, not ${items.length}`);
+    await this.groups.add(items, items.length, items.map(itemKey));
+  }
+
+  private readonly groups = new GroupCommit<TxItem[]>((group) => this.commitGroup(group), MAX_TRANSACTION_ITEMS);
+
+  /**
+   * Commits a group's transactions as one TransactWriteItems. When DynamoDB cancels it, a
+   * transaction whose own condition failed fails as it would alone and the others go again at
+   * once; conflicts and throttling alone are retried with backoff; any other refusal (too large,
+   * an invalid item) sends each transaction alone, so each gets its own answer.
+   */
+  private async commitGroup(group: Queued<TxItem[]>[]): Promise<void> {
+    const alone = (m: Queued<TxItem[]>) => this.transactAlone(m.tx).then(m.done, m.fail);
+    const apart: Promise<void>[] = [];
+    let members = group;
+    for (let attempt = 0; members.length > 1; ) {
+      const items = members.flatMap((m) => m.tx);
+      let reasons: CancellationReason[] | undefined;
+      try {
+        await this.send(items);
+        for (const m of members) m.done();
+        members = [];
+        break;
+      } catch (e) {
+        reasons = cancellationReasons(e);
+        if (reasons?.length !== items.length) break;
+        const again: Queued<TxItem[]>[] = [];
+        let settled = false;
+        let offset = 0;
+        for (const m of members) {
+          const own: CancellationReason[] = reasons.slice(offset, offset + m.tx.length);
+          offset += m.tx.length;
+          const failed = own.findIndex((r) => r.Code === 'ConditionalCheckFailed');
+          if (failed >= 0) {
+            m.fail((m.tx[failed]?.onFail ?? conditionError(failed))(unmarshallLoose(own[failed]?.Item)));
+            settled = true;
+          } else if (own.every((r) => !r.Code || r.Code === 'None' || TRANSIENT_CANCELS.has(r.Code))) again.push(m);
+          else apart.push(alone(m));
+        }
+        if (!settled && again.length === members.length) {
+          if (!reasons.some((r) => TRANSIENT_CANCELS.has(r.Code ?? ''))) break; // unexplained: each alone
+          if (attempt >= 12) {
+            for (const m of members) m.fail(e);
+            members = [];
+            break;
+          }
+          await backoff(attempt++);
+        }
+        members = again;
+      }
+    }
+    await Promise.all([...apart, ...members.map(alone)]);
+  }
+
+  /** One transaction on its own: a failed condition throws its item's `onFail(old)`; conflicts and throttling are retried. */
+  private async transactAlone(items: TxItem[]): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.send(items);
+      } catch (e) {
+        const reasons = cancellationReasons(e);
+        if (!reasons) throw e;
+        const failed = reasons.findIndex((r) => r.Code === 'ConditionalCheckFailed');
+        if (failed >= 0)
+          throw (items[failed]?.onFail ?? conditionError(failed))(unmarshallLoose(reasons[failed]?.Item));
+        const transient = reasons.some((r) => TRANSIENT_CANCELS.has(r.Code ?? ''));
+        if (!transient || attempt >= 12) throw e;
+        await backoff(attempt);
+      }
+    }
+  }
+
+  /**
+   * Sends one TransactWriteItems, and tells the outbox's watchers what it committed. Throttling
+   * and lost answers are sent again under the same ClientRequestToken (a resend of a committed
+   * transaction is a no-op); a cancellation is thrown as DynamoDB answered it.
+   */
+  private async send(items: TxItem[]): Promise<void> {
     const token = randomUUID();
     const TransactItems = items.map(({ onFail, ...op }) => {
       const [kind, body] = Object.entries(op)[0] as [string, Item];
@@ -348,24 +429,8 @@ export class Store {
               for (const watch of this.outboxWatchers) watch(item.Put.Item);
         return;
       } catch (e) {
-        const err = e as { name?: string; CancellationReasons?: { Code?: string; Item?: Item }[] };
-        if (err.name === 'TransactionCanceledException') {
-          const reasons = err.CancellationReasons ?? [];
-          const failed = reasons.findIndex((r) => r.Code === 'ConditionalCheckFailed');
-          if (failed >= 0) {
-            const onFail = items[failed]?.onFail ?? conditionError(failed);
-            throw onFail(unmarshallLoose(reasons[failed]?.Item));
-          }
-          const transient = reasons.some((r) =>
-            ['TransactionConflict', 'ThrottlingError', 'ProvisionedThroughputExceeded'].includes(r.Code ?? ''),
-          );
-          if (transient && attempt < 12) {
-            await backoff(attempt);
-            continue;
-          }
-          throw e;
-        }
-        if (err.name === 'IdempotentParameterMismatchException') throw e;
+        const name = (e as { name?: string }).name;
+        if (name === 'TransactionCanceledException' || name === 'IdempotentParameterMismatchException') throw e;
         if (isRetryable(e) && attempt < 6) {
           await backoff(attempt);
           continue;
@@ -374,6 +439,24 @@ export class Store {
       }
     }
   }
+}
+
+type CancellationReason = { Code?: string; Item?: Item };
+
+/** Why DynamoDB cancelled a transaction, item by item; undefined for any other error. */
+function cancellationReasons(e: unknown): CancellationReason[] | undefined {
+  const err = e as { name?: string; CancellationReasons?: CancellationReason[] };
+  return err.name === 'TransactionCanceledException' ? (err.CancellationReasons ?? []) : undefined;
+}
+
+/** Cancellation codes that mean "nothing was written, try again". */
+const TRANSIENT_CANCELS = new Set(['TransactionConflict', 'ThrottlingError', 'ProvisionedThroughputExceeded']);
+
+/** The item a write of a transaction touches, as a string: no two writes of one group may share it. */
+function itemKey(item: TxItem): string {
+  const body = Object.values(item).find((v) => typeof v === 'object') as { Item?: Item; Key?: Item };
+  const key = body.Item ?? body.Key ?? {};
+  return `${String(key.pk)}\u0000${String(key.sk)}`;
 }
 
 /** DynamoDB's limit on the writes of one TransactWriteItems. */

@@ -1,0 +1,151 @@
+import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, TransactWriteCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Store, type TxItem } from '#shared/store/store';
+import { deferred } from '../../support/deferred.ts';
+
+const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'local' }));
+const ddb = mockClient(doc);
+
+const put = (pk: string, onFail?: () => Error): TxItem => ({
+  Put: { Item: { pk, sk: 'x' }, ConditionExpression: 'attribute_not_exists(pk)' },
+  ...(onFail ? { onFail } : {}),
+});
+const add = (pk: string): TxItem => ({
+  Update: { Key: { pk, sk: 'x' }, UpdateExpression: 'ADD n :one', ExpressionAttributeValues: { ':one': 1 } },
+});
+const cancelled = (...codes: string[]) =>
+  new TransactionCanceledException({
+    message: 'cancelled',
+    $metadata: {},
+    CancellationReasons: codes.map((Code) => ({ Code })),
+  });
+
+/** The item keys of each TransactWriteItems request sent, in order. */
+function requests(): string[][] {
+  return ddb.commandCalls(TransactWriteCommand).map((c) =>
+    (c.args[0].input as TransactWriteCommandInput).TransactItems!.map((op) => {
+      const body = (op.Put ?? op.Update ?? op.Delete ?? op.ConditionCheck)!;
+      const key = ('Item' in body ? body.Item : body.Key) as { pk: string };
+      return key.pk;
+    }),
+  );
+}
+
+/**
+ * A store whose first four transactions (the commits allowed out at once) are held until `release`,
+ * so what is asked for meanwhile queues; `answers` then answer the requests after them, in order
+ * (an Error is thrown), and any further request succeeds.
+ */
+function heldStore(answers: (Error | undefined)[] = []) {
+  const gate = deferred();
+  let n = 0;
+  ddb.on(TransactWriteCommand).callsFake(async () => {
+    const i = n++;
+    if (i < 4) await gate.promise;
+    const answer = answers[i - 4];
+    if (answer) throw answer;
+    return {};
+  });
+  const store = new Store(doc, 'table');
+  const held = ['held-1', 'held-2', 'held-3', 'held-4'].map((pk) => store.transact([put(pk)]));
+  const release = async () => {
+    gate.resolve();
+    await Promise.all(held);
+  };
+  return { store, release };
+}
+
+const settle = (p: Promise<void>) =>
+  p.then(
+    () => 'ok',
+    (e: Error) => e.constructor.name,
+  );
+
+describe('Class: Store (group commit)', () => {
+  afterEach(() => ddb.reset());
+
+  it('sends a transaction at once while fewer than four commits are out', async () => {
+    ddb.on(TransactWriteCommand).resolves({});
+    const store = new Store(doc, 'table');
+    await store.transact([put('a'), add('b')]);
+    expect(requests()).toEqual([['a', 'b']]);
+  });
+
+  it('commits the transactions asked for while four are out in one request, as soon as one comes back', async () => {
+    const { store, release } = heldStore();
+    const queued = [store.transact([put('a'), add('total')]), store.transact([put('b')]), store.transact([put('c')])];
+    await new Promise((r) => setTimeout(r, 5));
+    expect(requests()).toHaveLength(4);
+    await release();
+    await Promise.all(queued);
+    expect(requests().slice(4)).toEqual([['a', 'total', 'b', 'c']]);
+  });
+
+  it('never puts two transactions that share an item in one request', async () => {
+    const { store, release } = heldStore();
+    const queued = [
+      store.transact([add('total'), put('a')]),
+      store.transact([add('total')]),
+      store.transact([put('b')]),
+    ];
+    await release();
+    await Promise.all(queued);
+    const grouped = requests().slice(4);
+    expect(grouped.flat().sort()).toEqual(['a', 'b', 'total', 'total']);
+    for (const keys of grouped) expect(new Set(keys).size).toBe(keys.length);
+    expect(grouped[0]).toEqual(['total', 'a', 'b']);
+  });
+
+  it('fails only the transaction whose own condition failed; the others commit in the next request', async () => {
+    class Taken extends Error {}
+    const { store, release } = heldStore([cancelled('None', 'None', 'ConditionalCheckFailed', 'None')]);
+    const outcomes = [
+      settle(store.transact([put('a'), add('n1')])),
+      settle(store.transact([put('b', () => new Taken())])),
+      settle(store.transact([put('c')])),
+    ];
+    await release();
+    expect(await Promise.all(outcomes)).toEqual(['ok', 'Taken', 'ok']);
+    expect(requests().slice(4)).toEqual([
+      ['a', 'n1', 'b', 'c'],
+      ['a', 'n1', 'c'],
+    ]);
+  });
+
+  it('retries a group cancelled only by a conflict, whole', async () => {
+    const { store, release } = heldStore([cancelled('None', 'TransactionConflict')]);
+    const queued = [store.transact([put('a')]), store.transact([put('b')])];
+    await release();
+    await Promise.all(queued);
+    expect(requests().slice(4)).toEqual([
+      ['a', 'b'],
+      ['a', 'b'],
+    ]);
+  });
+
+  it('sends each transaction alone after a refusal that names none of them, so each gets its own answer', async () => {
+    const tooLarge = Object.assign(new Error('Transaction size exceeded'), {
+      name: 'ValidationException',
+      $metadata: {},
+    });
+    const { store, release } = heldStore([tooLarge, undefined, tooLarge]);
+    const outcomes = [settle(store.transact([put('a')])), settle(store.transact([put('b')]))];
+    await release();
+    expect(await Promise.all(outcomes)).toEqual(['ok', 'Error']);
+    expect(requests().slice(4)).toEqual([['a', 'b'], ['a'], ['b']]);
+  });
+
+  it('gives a member whose item DynamoDB refused its own answer, alone, and commits the rest together', async () => {
+    const { store, release } = heldStore([cancelled('None', 'ValidationError', 'None')]);
+    const outcomes = [
+      settle(store.transact([put('a')])),
+      settle(store.transact([put('b')])),
+      settle(store.transact([put('c')])),
+    ];
+    await release();
+    expect(await Promise.all(outcomes)).toEqual(['ok', 'ok', 'ok']);
+    expect(requests().slice(4).sort()).toEqual([['a', 'b', 'c'], ['a', 'c'], ['b']].sort());
+  });
+});
