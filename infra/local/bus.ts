@@ -5,16 +5,17 @@ import { recordDeadLetter } from '#shared/events/dead-letters';
 import { eventFromOutbox, type OutboxItem } from '#shared/events/outbox';
 import { rules as allRules, type Rule } from '#shared/events/rules';
 import type { BusEvent } from '#shared/events/schemas';
-import { BatchWriteBuffer } from '#shared/store/batch-write';
 import { INDEX_SHARDS, outboxKey, outboxShardPk } from '#shared/store/keys';
+import { MicroBatcher } from '#shared/store/micro-batch';
+import { MAX_TRANSACTION_ITEMS } from '#shared/store/store';
 import { within } from '#shared/within';
 
 /** Outbox items read per query while paging through a shard. */
 const PAGE_SIZE = 100;
 /** How long a delivered item waits for others to share its removal while deliveries are under way. */
 const REMOVAL_WINDOW_MS = 250;
-/** Delivered items not yet removed, at most (ten full BatchWriteItem requests): past this, new deliveries wait for removals. */
-const MAX_UNREMOVED = 250;
+/** Delivered items not yet removed, at most (four full removals): past this, new deliveries wait for removals. */
+const MAX_UNREMOVED = 400;
 /** How long a read waits at most for the events before it to be delivered (see caughtUp). */
 const CATCH_UP_MS = 5000;
 /** Rounds of catching up: the events taken meanwhile include those the earlier ones led to. */
@@ -72,15 +73,23 @@ export class LocalBus {
   private active = 0;
   private idleWaiters: (() => void)[] = [];
   private roomWaiters: (() => void)[] = [];
+  /** Waiters for the events still to be delivered to fall to `max` (see paced). */
+  private readonly paceWaiters = new Set<{ max: number; done: () => void }>();
   /** Events delivered recently, so a poll racing their removal does not deliver them twice in a row. */
   private readonly recent = new Set<string>();
   /** Delivered events whose outbox items are still to be removed (waiting for a batch, or in one). */
   private readonly unremoved = new Set<string>();
   /**
-   * Removes delivered items in BatchWriteItem requests of up to 25, gathered over at most
-   * `REMOVAL_WINDOW_MS` (at most 4 in flight, unprocessed items retried).
+   * Removes delivered items in transactions of up to 100 deletes, gathered over at most
+   * `REMOVAL_WINDOW_MS` (at most 4 in flight), which the store may commit together with others.
+   * Not BatchWriteItem: DynamoDB Local on disk commits each item of a batch on its own, and under
+   * a backlog those requests took seconds each, which held every delivery back.
    */
-  private readonly remover: BatchWriteBuffer;
+  private readonly remover: MicroBatcher<{
+    key: { pk: string; sk: string };
+    ok: () => void;
+    fail: (e: unknown) => void;
+  }>;
   readonly stats = { delivered: 0, retries: 0, deadLettered: 0 };
 
   constructor(
@@ -89,7 +98,10 @@ export class LocalBus {
     opts: LocalBusOptions = {},
   ) {
     this.byName = new Map(consumers.map((c) => [c.name, c]));
-    this.remover = new BatchWriteBuffer(deps.store, REMOVAL_WINDOW_MS);
+    this.remover = new MicroBatcher(MAX_TRANSACTION_ITEMS, REMOVAL_WINDOW_MS, async (batch) => {
+      await deps.store.transact(batch.map(({ key }) => ({ Delete: { Key: key } })));
+      for (const b of batch) b.ok();
+    });
     this.opts = { maxAttempts: 3, baseDelayMs: 100, pollMs: 1000, concurrency: 32, rules: allRules, ...opts };
   }
 
@@ -137,6 +149,7 @@ export class LocalBus {
   async stop(): Promise<void> {
     this.running = false;
     this.stopping = true;
+    this.releasePaced();
     this.unwatch?.();
     this.wake?.();
     for (const item of this.queue.splice(0)) this.taken.delete(item.eventId);
@@ -147,6 +160,28 @@ export class LocalBus {
     } finally {
       this.stopping = false;
     }
+  }
+
+  /** Events taken and not yet delivered: queued, or under way. */
+  get undelivered(): number {
+    return this.taken.size;
+  }
+
+  /**
+   * Resolves once at most `max` of the events taken are still to be delivered (queued or under
+   * way); at once while the bus is not running. The local server holds the answers of writes on
+   * it, so a client sending faster than the consumers keep up with is slowed to their pace
+   * instead of leaving a backlog that grows without bound (and that a restart must deliver first).
+   */
+  paced(max: number): Promise<void> {
+    if (!this.running || this.undelivered <= max) return Promise.resolve();
+    return new Promise((done) => this.paceWaiters.add({ max, done }));
+  }
+
+  /** Lets every answer held by `paced` go (a stop is under way: nothing should wait for the bus). */
+  releasePaced(): void {
+    for (const w of this.paceWaiters) w.done();
+    this.paceWaiters.clear();
   }
 
   /**
@@ -289,6 +324,12 @@ export class LocalBus {
           w.done();
         }
     }
+    if (this.paceWaiters.size > 0)
+      for (const w of this.paceWaiters)
+        if (this.undelivered <= w.max) {
+          this.paceWaiters.delete(w);
+          w.done();
+        }
     if (this.isIdle()) for (const done of this.idleWaiters.splice(0)) done();
   }
 
@@ -315,8 +356,7 @@ export class LocalBus {
     // is batched with others' and does not hold a delivery slot; until it is done, polls leave it alone.
     const eventId = item.eventId;
     this.unremoved.add(eventId);
-    void this.remover
-      .delete(outboxKey(eventId))
+    void new Promise<void>((ok, fail) => this.remover.add({ key: outboxKey(eventId), ok, fail }))
       .then(
         () => {
           this.recent.add(eventId);
