@@ -335,8 +335,9 @@ export class Store {
   /**
    * Commits a group's transactions as one TransactWriteItems. When DynamoDB cancels it, a
    * transaction whose own condition failed fails as it would alone and the others go again at
-   * once; conflicts and throttling alone are retried with backoff; any other refusal (too large,
-   * an invalid item) sends each transaction alone, so each gets its own answer.
+   * once; conflicts and throttling alone are retried with backoff; a refusal of the request or
+   * of an item (too large, invalid) sends each transaction alone, so each gets its own answer.
+   * Any other error (the answer lost past every retry) is every member's, as it would be alone.
    */
   private async commitGroup(group: Queued<TxItem[]>[]): Promise<void> {
     const alone = (m: Queued<TxItem[]>) => this.transactAlone(m.tx).then(m.done, m.fail);
@@ -344,14 +345,21 @@ export class Store {
     let members = group;
     for (let attempt = 0; members.length > 1; ) {
       const items = members.flatMap((m) => m.tx);
-      let reasons: CancellationReason[] | undefined;
       try {
         await this.send(items);
         for (const m of members) m.done();
         members = [];
         break;
       } catch (e) {
-        reasons = cancellationReasons(e);
+        const reasons = cancellationReasons(e);
+        if (!reasons && (e as { name?: string }).name !== 'ValidationException') {
+          // Perhaps committed (an answer lost past every retry): each member fails as it would
+          // alone, and its caller's own idempotency decides; sending it again could apply it twice.
+          for (const m of members) m.fail(e);
+          members = [];
+          break;
+        }
+        // Refused whole (too large, say) or cancelled unreadably: nothing was written, each goes alone.
         if (reasons?.length !== items.length) break;
         const again: Queued<TxItem[]>[] = [];
         let settled = false;

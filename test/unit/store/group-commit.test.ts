@@ -137,6 +137,22 @@ describe('Class: Store (group commit)', () => {
     expect(requests().slice(4)).toEqual([['a', 'b'], ['a'], ['b']]);
   });
 
+  it('never sends a group again member by member after an error that may hide a commit (an answer lost past every retry)', async () => {
+    const lost = () => Object.assign(new Error('socket hang up'), { name: 'TimeoutError', $metadata: {} });
+    const { store, release } = heldStore(Array.from({ length: 7 }, lost));
+    const outcomes = [settle(store.transact([add('a')])), settle(store.transact([add('b')]))];
+    await release();
+    expect(await Promise.all(outcomes)).toEqual(['Error', 'Error']);
+    const grouped = requests().slice(4);
+    expect(grouped.length).toBe(7); // the first send and its six retries, all under one token
+    for (const keys of grouped) expect(keys).toEqual(['a', 'b']);
+    const tokens = ddb
+      .commandCalls(TransactWriteCommand)
+      .slice(4)
+      .map((c) => c.args[0].input.ClientRequestToken);
+    expect(new Set(tokens).size).toBe(1);
+  });
+
   it('gives a member whose item DynamoDB refused its own answer, alone, and commits the rest together', async () => {
     const { store, release } = heldStore([cancelled('None', 'ValidationError', 'None')]);
     const outcomes = [
