@@ -13,7 +13,8 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { ValidationError } from '../errors.ts';
-import { GroupCommit, type Queued } from './group-commit.ts';
+import { type Queued, takeGroup } from './group-commit.ts';
+import { MicroBatcher } from './micro-batch.ts';
 import type { IndexName } from './table.ts';
 import { tableDefinition } from './table.ts';
 
@@ -321,16 +322,25 @@ export class Store {
    * One atomic TransactWriteItems. Retries transaction conflicts, throttling and lost answers
    * (the same ClientRequestToken makes a resend of a committed transaction a no-op); never
    * retries a failed condition: that throws the failing item's `onFail(old)`. Transactions asked
-   * for at the same time may be committed together (GroupCommit): each still commits whole or
+   * for at the same time may be committed together (takeGroup): each still commits whole or
    * not at all, and as it would alone, since they share no item.
    */
   async transact(items: TxItem[]): Promise<void> {
     if (items.length > MAX_TRANSACTION_ITEMS)
       throw new Error(`a transaction holds at most ${MAX_TRANSACTION_ITEMS} items, not ${items.length}`);
-    await this.groups.add(items, items.length, items.map(itemKey));
+    await new Promise<void>((done, fail) =>
+      this.groups.add({ tx: items, size: items.length, keys: items.map(itemKey), done, fail }),
+    );
   }
 
-  private readonly groups = new GroupCommit<TxItem[]>((group) => this.commitGroup(group), MAX_TRANSACTION_ITEMS);
+  /** Group commit (takeGroup): no delay, at most four commits out at once. */
+  private readonly groups = new MicroBatcher<Queued<TxItem[]>>(
+    MAX_TRANSACTION_ITEMS,
+    0,
+    (group) => this.commitGroup(group),
+    4,
+    (waiting) => takeGroup(waiting, MAX_TRANSACTION_ITEMS),
+  );
 
   /**
    * Commits a group's transactions as one TransactWriteItems. When DynamoDB cancels it, a
