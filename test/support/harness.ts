@@ -27,6 +27,19 @@ export const TEST_ENV = {
   AWS_REGION: 'local',
 };
 
+/** The headers of a shop webhook with body `raw`, signed with `secret` at `ts` (Unix seconds). */
+export function webhookHeaders(
+  raw: string,
+  ts: number | string,
+  secret: string = TEST_ENV.WEBHOOK_SECRET,
+): Record<string, string> {
+  return {
+    'content-type': 'application/json',
+    'x-fission-timestamp': String(ts),
+    'x-fission-signature': signWebhook(secret, ts, raw),
+  };
+}
+
 export interface Harness {
   deps: Deps;
   app: AreaApp;
@@ -116,18 +129,8 @@ export async function createHarness(
     async hook(path, body, o = {}) {
       const raw = JSON.stringify(body);
       const ts = o.timestamp ?? Math.floor(clock.now() / 1000);
-      const sig = signWebhook(o.secret ?? deps.config.WEBHOOK_SECRET, ts, raw);
-      return parse(
-        await app.request(path, {
-          method: 'POST',
-          body: raw,
-          headers: {
-            'content-type': 'application/json',
-            'x-fission-timestamp': String(ts),
-            'x-fission-signature': sig,
-          },
-        }),
-      );
+      const headers = webhookHeaders(raw, ts, o.secret ?? deps.config.WEBHOOK_SECRET);
+      return parse(await app.request(path, { method: 'POST', body: raw, headers }));
     },
     drain: () => bus!.drain(),
     sweep: () => sweepOnce(deps, sweepTasks),

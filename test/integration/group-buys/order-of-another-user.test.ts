@@ -1,11 +1,10 @@
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { iso } from '#shared/clock';
 import { StaleGroupError } from '#shared/domain/group-buys/group-rules';
-import { signWebhook } from '#shared/http/webhook';
 import { listMemberItems } from '#shared/store/group-buys';
 import { groupBuyOrderKey } from '#shared/store/keys';
 import type { TxItem } from '#shared/store/store';
-import { createHarness, type Harness } from '../../support/harness.ts';
+import { createHarness, type Harness, webhookHeaders } from '../../support/harness.ts';
 import { createGroupCampaign, pendingEvents } from './support.ts';
 
 /**
@@ -169,12 +168,7 @@ describe('Group buys: an order brought in by someone other than its buyer', () =
       const ts = Math.floor(h.clock.now() / 1000);
       return h.call('POST', '/v1/orders/paid', {
         raw,
-        headers: {
-          'content-type': 'application/json',
-          'idempotency-key': `paid-${order}`,
-          'x-fission-timestamp': String(ts),
-          'x-fission-signature': signWebhook(h.deps.config.WEBHOOK_SECRET, ts, raw),
-        },
+        headers: { ...webhookHeaders(raw, ts, h.deps.config.WEBHOOK_SECRET), 'idempotency-key': `paid-${order}` },
       });
     };
     const transact = h.deps.store.transact.bind(h.deps.store);

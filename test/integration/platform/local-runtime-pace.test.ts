@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { signWebhook } from '#shared/http/webhook';
 import { MAX_EVENT_LAG, startLocalRuntime } from '../../../infra/local/runtime.ts';
 import { dynamoEndpoint } from '../../support/dynamo-endpoint.ts';
-import { createHarness, TEST_ENV } from '../../support/harness.ts';
+import { createHarness, TEST_ENV, webhookHeaders } from '../../support/harness.ts';
 
 describe('The local runtime (npm start) under more writes than its consumers keep up with', () => {
   it('answers the last of 600 concurrent paid webhooks with at most its bound of events left to deliver', async () => {
@@ -26,14 +25,9 @@ describe('The local runtime (npm start) under more writes than its consumers kee
             currency: 'CNY',
             paidAt: new Date().toISOString(),
           });
-          const ts = Math.floor(Date.now() / 1000);
           const r = await fetch(`${rt.url}/v1/orders/paid`, {
             method: 'POST',
-            headers: {
-              'content-type': 'application/json',
-              'x-fission-timestamp': String(ts),
-              'x-fission-signature': signWebhook(TEST_ENV.WEBHOOK_SECRET, ts, body),
-            },
+            headers: webhookHeaders(body, Math.floor(Date.now() / 1000)),
             body,
           });
           return r.status;

@@ -14,7 +14,6 @@ import {
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { outboxPut } from '#shared/events/outbox';
 import { signJwt } from '#shared/http/jwt';
-import { signWebhook } from '#shared/http/webhook';
 import { findBalances } from '#shared/store/ledger';
 import { ROOT } from '../../../infra/lambdas.ts';
 import { claimDataDir, DataDirInUseError } from '../../../infra/local/data-dir.ts';
@@ -22,7 +21,7 @@ import { freePort, WATCHDOG_MARK } from '../../../infra/local/dynamodb.ts';
 import { startLocalRuntime } from '../../../infra/local/runtime.ts';
 import { ensureTable } from '../../../infra/local/table.ts';
 import { dynamoEndpoint } from '../../support/dynamo-endpoint.ts';
-import { createHarness, TEST_ENV } from '../../support/harness.ts';
+import { createHarness, TEST_ENV, webhookHeaders } from '../../support/harness.ts';
 
 const kolToken = () =>
   signJwt(
@@ -567,14 +566,9 @@ describe('The local server, read right after an action', () => {
         paidAt: new Date().toISOString(),
         attributionToken: ref,
       });
-      const ts = Math.floor(Date.now() / 1000);
       const paid = await fetch(`${rt.url}/v1/orders/paid`, {
         method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'x-fission-timestamp': String(ts),
-          'x-fission-signature': signWebhook(TEST_ENV.WEBHOOK_SECRET, ts, raw),
-        },
+        headers: webhookHeaders(raw, Math.floor(Date.now() / 1000)),
         body: raw,
       });
       return ((await paid.json()) as { attributed: boolean }).attributed;
