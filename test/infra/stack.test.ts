@@ -1,8 +1,10 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { areas } from '#functions/areas';
 import { mountSystemRoutes } from '#functions/system/routes';
 import { rules } from '#shared/events/rules';
@@ -19,9 +21,17 @@ type Resources = Record<
   { Type: string; Properties: any; DeletionPolicy?: string; UpdateReplacePolicy?: string }
 >;
 
-/** The stack synthesized in-process; bundling is skipped here (the synth test bundles for real). */
+/** Where this file's apps synthesize (else each leaves a cdk.out* directory in the temp folder). */
+const outdirs = mkdtempSync(join(tmpdir(), 'fission-stack-'));
+afterAll(() => rmSync(outdirs, { recursive: true, force: true }));
+
+/** An app that skips bundling (the synth test bundles for real) and synthesizes under `outdirs`. */
+const testApp = () =>
+  new App({ context: { 'aws:cdk:bundling-stacks': [] }, outdir: mkdtempSync(join(outdirs, 'app-')) });
+
+/** The stack synthesized in-process. */
 function synthStack(): { stack: FissionStack; template: Template; resources: Resources } {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const app = testApp();
   const stack = new FissionStack(app, 'Fission', {
     publicBaseUrl: 'https://go.example.com',
     allowedRedirectHosts: ['shop.example.com', 'm.example.com'],
@@ -243,7 +253,7 @@ describe('AWS stack template', () => {
 
   it('notifies the alarm topic from every alarm when one is given', () => {
     const topic = 'arn:aws:sns:us-east-1:123456789012:fission-oncall';
-    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const app = testApp();
     const withTopic = Template.fromStack(new FissionStack(app, 'WithTopic', { alarmTopicArn: topic }));
     const alarms = Object.values(withTopic.findResources('AWS::CloudWatch::Alarm'));
     expect(alarms.length).toBe(ofType(resources, 'AWS::CloudWatch::Alarm').length);
@@ -325,7 +335,7 @@ describe('AWS stack template', () => {
 
   it('refuses settings the Lambdas would refuse as they start, naming each', () => {
     const make = (props: ConstructorParameters<typeof FissionStack>[2]) => () =>
-      new FissionStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Fission', props);
+      new FissionStack(testApp(), 'Fission', props);
     expect(make({ publicBaseUrl: 'go.example.com' })).toThrow(
       /publicBaseUrl \(PUBLIC_BASE_URL\): must be an http\(s\) URL/,
     );
@@ -361,7 +371,7 @@ describe('AWS stack template', () => {
   });
 
   it('acknowledges only findings cdk-nag really reports (no stale suppressions)', () => {
-    const bare = new FissionStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Bare');
+    const bare = new FissionStack(testApp(), 'Bare');
     const found = new Set(new AwsSolutionsChecks().validateScope(bare).violations.map((v) => v.ruleName));
     const ids = nagAcknowledgments(stack).map((a) => a.id.replace(/<[^>]+\.Arn>/, '<X.Arn>'));
     const reported = [...found].map((id) => id.replace(/<[^>]+\.Arn>/, '<X.Arn>'));
