@@ -1,4 +1,5 @@
 import { addBufferOf } from './add-buffer.ts';
+import { deltaUpdateTx } from './group-commit.ts';
 import { CLICK_SHARDS, kolDayKey, kolDayPk } from './keys.ts';
 import type { Store, TxItem } from './store.ts';
 
@@ -16,19 +17,6 @@ export type KolDayDelta = Partial<Omit<KolDay, 'date'>>;
 
 const FIELDS = ['clicks', 'uniqueVisitors', 'conversions', 'gmv', 'commission'] as const;
 
-function addExpression(delta: KolDayDelta) {
-  const parts: string[] = [];
-  const values: Record<string, unknown> = { ':e': 'kol_day' };
-  for (const f of FIELDS) {
-    const v = delta[f];
-    if (v) {
-      parts.push(`${f} :${f}`);
-      values[`:${f}`] = v;
-    }
-  }
-  return { update: `SET entity = :e, #date = :date${parts.length ? ` ADD ${parts.join(', ')}` : ''}`, values };
-}
-
 /** Adds to one shard of a KOL's day: an atomic ADD, coalesced with others on the same shard in the same few ms. */
 export async function addKolDay(
   store: Store,
@@ -40,17 +28,14 @@ export async function addKolDay(
   await addBufferOf(store).add(kolDayKey(kolId, shard, day), 'kol_day', delta as Record<string, number>, { date: day });
 }
 
-/** The same addition as a transaction item (consumers put it beside their consumed marker). */
+/**
+ * The same addition as a transaction item (consumers put it beside their consumed marker); a
+ * group commit merges those of one shard (deltaUpdateTx).
+ */
 export function addKolDayTx(kolId: string, shard: number, day: string, delta: KolDayDelta): TxItem {
-  const { update, values } = addExpression(delta);
-  return {
-    Update: {
-      Key: kolDayKey(kolId, shard, day),
-      UpdateExpression: update,
-      ExpressionAttributeNames: { '#date': 'date' },
-      ExpressionAttributeValues: { ...values, ':date': day },
-    },
-  };
+  const add: Record<string, number> = {};
+  for (const f of FIELDS) if (delta[f]) add[f] = delta[f];
+  return deltaUpdateTx(kolDayKey(kolId, shard, day), { set: { entity: 'kol_day', date: day }, add });
 }
 
 /** A KOL's days in [from, to] (YYYY-MM-DD), summed over the shards: one Query per shard, in parallel. */

@@ -10,6 +10,7 @@ import type {
   PayoutStatus,
 } from '../domain/ledger/ledger.schema.ts';
 import { BUCKETS } from '../domain/ledger/rules.ts';
+import { deltaUpdateTx } from './group-commit.ts';
 import {
   dueIndex,
   financeActivityByDayIndex,
@@ -271,39 +272,22 @@ export function balanceDeltaTx(
     remove?: string[];
   } = {},
 ): TxItem {
-  const values: Record<string, unknown> = {
-    ':entity': 'ledger_balance',
-    ':payee': payeeId,
-    ':asset': asset,
-    ':one': 1,
-  };
-  const adds: string[] = ['version :one'];
-  for (const b of BUCKETS) {
-    values[`:d_${b}`] = delta[b] ?? 0;
-    adds.push(`${b} :d_${b}`);
-  }
   const list = ledgerBalanceListIndex(asset, payeeId);
-  values[':g2pk'] = list.gsi2pk;
-  values[':g2sk'] = list.gsi2sk;
-  let set = 'SET entity = :entity, payeeId = :payee, asset = :asset, gsi2pk = :g2pk, gsi2sk = :g2sk';
-  if (opts.payable) {
-    const idx = ledgerPayableIndex(asset, payeeId);
-    values[':g1pk'] = idx.gsi1pk;
-    values[':g1sk'] = idx.gsi1sk;
-    set += ', gsi1pk = :g1pk, gsi1sk = :g1sk';
-  }
-  for (const [i, [name, value]] of Object.entries(opts.set ?? {}).entries()) {
-    values[`:x${i}`] = value;
-    set += `, ${name} = :x${i}`;
-  }
-  if (opts.condition) Object.assign(values, opts.condition.values);
-  const remove = opts.remove?.length ? ` REMOVE ${opts.remove.join(', ')}` : '';
+  const set: Record<string, unknown> = { entity: 'ledger_balance', payeeId, asset, ...list };
+  if (opts.payable) Object.assign(set, ledgerPayableIndex(asset, payeeId));
+  Object.assign(set, opts.set);
+  const add: Record<string, number> = { version: 1 };
+  for (const b of BUCKETS) add[b] = delta[b] ?? 0;
+  // Without a condition or a removal, a group commit may merge it with other changes of this balance.
+  const write = deltaUpdateTx(ledgerBalanceKey(payeeId, asset), { set, add });
+  if (!opts.condition && !opts.remove?.length) return write;
+  const { Update } = write as Extract<TxItem, { Update: unknown }>;
   return {
     Update: {
-      Key: ledgerBalanceKey(payeeId, asset),
-      UpdateExpression: `${set} ADD ${adds.join(', ')}${remove}`,
+      ...Update,
+      UpdateExpression: `${Update.UpdateExpression}${opts.remove?.length ? ` REMOVE ${opts.remove.join(', ')}` : ''}`,
       ConditionExpression: opts.condition?.expression,
-      ExpressionAttributeValues: values,
+      ExpressionAttributeValues: { ...Update.ExpressionAttributeValues, ...opts.condition?.values },
     },
     onFail: () => new StaleReadError(`balance ${payeeId} ${asset}`),
   };

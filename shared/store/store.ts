@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { ValidationError } from '../errors.ts';
-import { type Queued, takeGroup } from './group-commit.ts';
+import { combine, type Delta, itemKey, mergeClass, type Queued, takeGroup } from './group-commit.ts';
 import { MicroBatcher } from './micro-batch.ts';
 import type { IndexName } from './table.ts';
 import { tableDefinition } from './table.ts';
@@ -30,7 +30,11 @@ export type TxItem = (
   | { Update: WithoutTable<NonNullable<TxOp['Update']>> }
   | { Delete: WithoutTable<NonNullable<TxOp['Delete']>> }
   | { ConditionCheck: WithoutTable<NonNullable<TxOp['ConditionCheck']>> }
-) & { onFail?: (old: Item | undefined) => Error };
+) & {
+  onFail?: (old: Item | undefined) => Error;
+  /** Set on an update that only sets constants and adds numbers (deltaUpdateTx): a group commit may merge it with another. */
+  delta?: Delta;
+};
 
 export interface QueryInput {
   index?: IndexName;
@@ -323,14 +327,20 @@ export class Store {
    * (the same ClientRequestToken makes a resend of a committed transaction a no-op); never
    * retries a failed condition: that throws the failing item's `onFail(old)`. Transactions asked
    * for at the same time may be committed together (takeGroup): each still commits whole or
-   * not at all, and as it would alone, since they share no item.
+   * not at all, and as it would alone, since they share no item but for writes that merge
+   * (additions to one balance, see mergeClass), which commute.
    */
   async transact(items: TxItem[]): Promise<void> {
     if (items.length > MAX_TRANSACTION_ITEMS)
       throw new Error(`a transaction holds at most ${MAX_TRANSACTION_ITEMS} items, not ${items.length}`);
-    await new Promise<void>((done, fail) =>
-      this.groups.add({ tx: items, size: items.length, keys: items.map(itemKey), done, fail }),
-    );
+    const keys: string[] = [];
+    const shares: { key: string; as: string }[] = [];
+    for (const item of items) {
+      const as = mergeClass(item);
+      if (as === undefined) keys.push(itemKey(item));
+      else shares.push({ key: itemKey(item), as });
+    }
+    await new Promise<void>((done, fail) => this.groups.add({ tx: items, keys, shares, done, fail }));
   }
 
   /** Group commit (takeGroup): no delay, at most four commits out at once. */
@@ -343,7 +353,8 @@ export class Store {
   );
 
   /**
-   * Commits a group's transactions as one TransactWriteItems. When DynamoDB cancels it, a
+   * Commits a group's transactions as one TransactWriteItems (writes that merge, as one: see
+   * combine). When DynamoDB cancels it, a
    * transaction whose own condition failed fails as it would alone and the others go again at
    * once; conflicts and throttling alone are retried with backoff; a refusal of the request or
    * of an item (too large, invalid) sends each transaction alone, so each gets its own answer.
@@ -354,7 +365,7 @@ export class Store {
     const apart: Promise<void>[] = [];
     let members = group;
     for (let attempt = 0; members.length > 1; ) {
-      const items = members.flatMap((m) => m.tx);
+      const { items, at } = combine(members.map((m) => m.tx));
       try {
         await this.send(items);
         for (const m of members) m.done();
@@ -373,10 +384,8 @@ export class Store {
         if (reasons?.length !== items.length) break;
         const again: Queued<TxItem[]>[] = [];
         let settled = false;
-        let offset = 0;
-        for (const m of members) {
-          const own: CancellationReason[] = reasons.slice(offset, offset + m.tx.length);
-          offset += m.tx.length;
+        for (const [i, m] of members.entries()) {
+          const own: CancellationReason[] = at[i]!.map((j) => reasons[j]!);
           const failed = own.findIndex((r) => r.Code === 'ConditionalCheckFailed');
           if (failed >= 0) {
             m.fail((m.tx[failed]?.onFail ?? conditionError(failed))(unmarshallLoose(own[failed]?.Item)));
@@ -424,7 +433,7 @@ export class Store {
    */
   private async send(items: TxItem[]): Promise<void> {
     const token = randomUUID();
-    const TransactItems = items.map(({ onFail, ...op }) => {
+    const TransactItems = items.map(({ onFail, delta: _delta, ...op }) => {
       const [kind, body] = Object.entries(op)[0] as [string, Item];
       return {
         [kind]: {
@@ -469,13 +478,6 @@ function cancellationReasons(e: unknown): CancellationReason[] | undefined {
 
 /** Cancellation codes that mean "nothing was written, try again". */
 const TRANSIENT_CANCELS = new Set(['TransactionConflict', 'ThrottlingError', 'ProvisionedThroughputExceeded']);
-
-/** The item a write of a transaction touches, as a string: no two writes of one group may share it. */
-function itemKey(item: TxItem): string {
-  const body = Object.values(item).find((v) => typeof v === 'object') as { Item?: Item; Key?: Item };
-  const key = body.Item ?? body.Key ?? {};
-  return `${String(key.pk)}\u0000${String(key.sk)}`;
-}
 
 /** DynamoDB's limit on the writes of one TransactWriteItems. */
 export const MAX_TRANSACTION_ITEMS = 100;

@@ -2,6 +2,7 @@ import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dy
 import { DynamoDBDocumentClient, TransactWriteCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
+import { deltaUpdateTx } from '#shared/store/group-commit';
 import { Store, type TxItem } from '#shared/store/store';
 import { deferred } from '../../support/deferred.ts';
 
@@ -15,6 +16,9 @@ const put = (pk: string, onFail?: () => Error): TxItem => ({
 const add = (pk: string): TxItem => ({
   Update: { Key: { pk, sk: 'x' }, UpdateExpression: 'ADD n :one', ExpressionAttributeValues: { ':one': 1 } },
 });
+/** An addition to a balance-like item that a group commit may merge with another (deltaUpdateTx). */
+const credit = (pk: string, amount: number, set: Record<string, unknown> = { entity: 'balance' }): TxItem =>
+  deltaUpdateTx({ pk, sk: 'x' }, { set, add: { amount, version: 1 } });
 const cancelled = (...codes: string[]) =>
   new TransactionCanceledException({
     message: 'cancelled',
@@ -55,6 +59,26 @@ function heldStore(answers: (Error | undefined)[] = []) {
     await Promise.all(held);
   };
   return { store, release };
+}
+
+/** What the writes on item `pk` of request `i` (counting from the first after the held four) would add and set. */
+function writesOf(i: number, pk: string) {
+  const ops = (ddb.commandCalls(TransactWriteCommand)[4 + i]!.args[0].input as TransactWriteCommandInput)
+    .TransactItems!;
+  return ops
+    .filter((op) => ((op.Update?.Key ?? op.Put?.Item ?? {}) as { pk?: string }).pk === pk)
+    .map((op) => {
+      if (!op.Update) return { put: op.Put!.Item };
+      const { UpdateExpression, ExpressionAttributeNames: names, ExpressionAttributeValues: values } = op.Update;
+      const pairs = (clause: string) =>
+        Object.fromEntries(
+          [...(UpdateExpression ?? '').matchAll(new RegExp(`(#${clause}\\d+) =? ?(:${clause}\\d+)`, 'g'))].map((m) => [
+            names![m[1]!],
+            values![m[2]!],
+          ]),
+        );
+      return { set: pairs('s'), add: pairs('a') };
+    });
 }
 
 const settle = (p: Promise<void>) =>
@@ -163,5 +187,91 @@ describe('Class: Store (group commit)', () => {
     await release();
     expect(await Promise.all(outcomes)).toEqual(['ok', 'ok', 'ok']);
     expect(requests().slice(4).sort()).toEqual([['a', 'b', 'c'], ['a', 'c'], ['b']].sort());
+  });
+
+  it('merges the additions of queued transactions to one item into one write, their amounts summed', async () => {
+    const { store, release } = heldStore();
+    const queued = [
+      store.transact([put('e1'), credit('balance', 100)]),
+      store.transact([put('e2'), credit('balance', 250)]),
+      store.transact([put('e3'), credit('balance', -30)]),
+    ];
+    await release();
+    await Promise.all(queued);
+    expect(requests().slice(4)).toEqual([['e1', 'balance', 'e2', 'e3']]);
+    expect(writesOf(0, 'balance')).toEqual([{ set: { entity: 'balance' }, add: { amount: 320, version: 3 } }]);
+  });
+
+  it('resends the others without the addition of a member whose condition failed', async () => {
+    class Taken extends Error {}
+    const { store, release } = heldStore([cancelled('None', 'None', 'ConditionalCheckFailed', 'None')]);
+    const outcomes = [
+      settle(store.transact([put('e1'), credit('balance', 100)])),
+      settle(store.transact([put('e2', () => new Taken()), credit('balance', 250)])),
+      settle(store.transact([put('e3'), credit('balance', 5)])),
+    ];
+    await release();
+    expect(await Promise.all(outcomes)).toEqual(['ok', 'Taken', 'ok']);
+    expect(requests().slice(4)).toEqual([
+      ['e1', 'balance', 'e2', 'e3'],
+      ['e1', 'balance', 'e3'],
+    ]);
+    expect(writesOf(1, 'balance')).toEqual([{ set: { entity: 'balance' }, add: { amount: 105, version: 2 } }]);
+  });
+
+  it('retries a merged write cancelled by a conflict for every member that shares it', async () => {
+    const { store, release } = heldStore([cancelled('None', 'TransactionConflict', 'None')]);
+    const queued = [
+      store.transact([put('e1'), credit('balance', 1)]),
+      store.transact([put('e2'), credit('balance', 2)]),
+    ];
+    await release();
+    await Promise.all(queued);
+    expect(requests().slice(4)).toEqual([
+      ['e1', 'balance', 'e2'],
+      ['e1', 'balance', 'e2'],
+    ]);
+    expect(writesOf(1, 'balance')).toEqual([{ set: { entity: 'balance' }, add: { amount: 3, version: 2 } }]);
+  });
+
+  it('keeps apart additions that set other values, and a conditional write of the same item', async () => {
+    const { store, release } = heldStore();
+    const guarded: TxItem = {
+      Update: {
+        Key: { pk: 'balance', sk: 'x' },
+        UpdateExpression: 'ADD amount :x',
+        ConditionExpression: 'amount >= :x',
+        ExpressionAttributeValues: { ':x': 1 },
+      },
+    };
+    const queued = [
+      store.transact([credit('balance', 1)]),
+      store.transact([credit('balance', 2, { entity: 'balance', payable: 'yes' })]),
+      store.transact([guarded]),
+      store.transact([credit('balance', 4)]),
+    ];
+    await release();
+    await Promise.all(queued);
+    const grouped = requests().slice(4);
+    for (const keys of grouped) expect(keys).toEqual(['balance']);
+    expect(grouped).toHaveLength(3);
+    expect(writesOf(0, 'balance')).toEqual([{ set: { entity: 'balance' }, add: { amount: 5, version: 2 } }]);
+  });
+
+  it('writes an equal unconditional put once, and different puts of one item in separate requests', async () => {
+    const same: TxItem = { Put: { Item: { pk: 'minpay', sk: 'x', minPayout: 100 } } };
+    const other: TxItem = { Put: { Item: { pk: 'minpay', sk: 'x', minPayout: 500 } } };
+    const { store, release } = heldStore();
+    const queued = [
+      store.transact([put('e1'), same]),
+      store.transact([put('e2'), { Put: { Item: { minPayout: 100, sk: 'x', pk: 'minpay' } } }]),
+      store.transact([put('e3'), other]),
+    ];
+    await release();
+    await Promise.all(queued);
+    expect(requests().slice(4)).toEqual([
+      ['e1', 'minpay', 'e2'],
+      ['e3', 'minpay'],
+    ]);
   });
 });
