@@ -1,5 +1,6 @@
 import type { Link } from '../domain/links/link.schema.ts';
 import type { Share } from '../domain/shares/share.schema.ts';
+import { deltaUpdateTx } from './group-commit.ts';
 import { shareConversionKey, shareKey, shareObjectPk, shareStatsKey } from './keys.ts';
 import { insertLinkTx } from './links.ts';
 import type { Store } from './store.ts';
@@ -21,13 +22,7 @@ export async function insertShare(store: Store, share: Share, link: Link): Promi
         ConditionExpression: 'attribute_not_exists(pk)',
       },
     },
-    {
-      Update: {
-        Key: shareStatsKey(share.ownerId, share.objectType, share.objectId),
-        UpdateExpression: 'SET entity = :e ADD shares :one',
-        ExpressionAttributeValues: { ':e': 'share_stats', ':one': 1 },
-      },
-    },
+    shareStatsTx(share, { shares: 1 }),
   ]);
 }
 
@@ -71,13 +66,7 @@ export async function addShareConversion(
         },
         onFail: () => new ConversionCountedError(),
       },
-      {
-        Update: {
-          Key: shareStatsKey(share.ownerId, share.objectType, share.objectId),
-          UpdateExpression: 'SET entity = :e ADD conversions :one',
-          ExpressionAttributeValues: { ':e': 'share_stats', ':one': 1 },
-        },
-      },
+      shareStatsTx(share, { conversions: 1 }),
     ]);
     return true;
   } catch (e) {
@@ -85,3 +74,10 @@ export async function addShareConversion(
     throw e;
   }
 }
+
+/** An addition to an object's share stats; a group commit merges those of one object (deltaUpdateTx). */
+const shareStatsTx = (share: { ownerId: string; objectType: string; objectId: string }, add: Record<string, number>) =>
+  deltaUpdateTx(shareStatsKey(share.ownerId, share.objectType, share.objectId), {
+    set: { entity: 'share_stats' },
+    add,
+  });
