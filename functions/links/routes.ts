@@ -247,7 +247,7 @@ linkRoutes.openapi(
     tags: ['Shares'],
     summary: 'Stats of my shares of an object',
     description:
-      'Owner only: an object the caller never shared answers 404. `uniqueVisitors` counts distinct visitors over all the caller’s shares of the object (a visitor by their `fission_vid`, kept 400 days; one without a cookie by IP + User-Agent hash, for a day). Clicks answered before this request are all counted (the local server waits up to 5 s for them to be written).',
+      'Owner only: an object the caller never shared answers 404. `uniqueVisitors` counts distinct visitors over all the caller’s shares of the object (a visitor by their `fission_vid`, kept 400 days; one without a cookie by IP + User-Agent hash, for a day). Clicks answered before this request are all counted (the local server waits up to 20 s for them to be written).',
     security: bearerSecurity,
     middleware: [requireAuth('user')] as const,
     request: { query: shareStatsQuerySchema },
@@ -268,7 +268,7 @@ linkRoutes.openapi(
     tags: ['KOL'],
     summary: 'My links',
     description:
-      'Newest first. Click totals are summed from the link’s 16 counter shards, and include every click answered before this request (the local server waits up to 5 s for them to be written).',
+      'Newest first. Click totals are summed from the link’s 16 counter shards, and include every click answered before this request (the local server waits up to 20 s for them to be written).',
     security: bearerSecurity,
     middleware: [requireAuth('kol')] as const,
     request: { query: z.object(pageQuery) },
@@ -297,7 +297,7 @@ linkRoutes.openapi(
     tags: ['KOL'],
     summary: 'My daily stats',
     description:
-      'Every UTC day from `from` to `to` (YYYY-MM-DD, or an ISO-8601 UTC time standing for its day; both included, `from` ≤ `to`, at most 366 days; else 400; without `to`, today; without `from`, the 30 days ending at `to`), zeros included, read from pre-aggregated day items. `clicks` counts the day’s clicks on the KOL’s links and `uniqueVisitors` the distinct visitors who clicked any of them that day (a visitor by their `fission_vid`; one without a cookie by IP + User-Agent hash; `totals` sums the days), bots excluded; `conversions`, `gmv` and `commission` count attributed orders on the day they were paid; refunds subtract their commission reversal on the day of the refund (`gmv` stays gross). Clicks answered before this request are all counted (the local server waits up to 5 s for them to be written); orders count once their `OrderAttributed` event is delivered.',
+      'Every UTC day from `from` to `to` (YYYY-MM-DD, or an ISO-8601 UTC time standing for its day; both included, `from` ≤ `to`, at most 366 days; else 400; without `to`, today; without `from`, the 30 days ending at `to`), zeros included, read from pre-aggregated day items. `clicks` counts the day’s clicks on the KOL’s links and `uniqueVisitors` the distinct visitors who clicked any of them that day (a visitor by their `fission_vid`; one without a cookie by IP + User-Agent hash; `totals` sums the days), bots excluded; `conversions`, `gmv` and `commission` count attributed orders on the day they were paid; refunds subtract their commission reversal on the day of the refund (`gmv` stays gross). Clicks answered before this request are all counted (the local server waits up to 20 s for them to be written); orders count once their `OrderAttributed` event is delivered.',
     security: bearerSecurity,
     middleware: [requireAuth('kol')] as const,
     request: { query: kolStatsQuerySchema },

@@ -223,7 +223,7 @@ describe('Links and the redirect', () => {
     );
     const answers = await Promise.all(clicks.map((go) => go()));
     expect(answers.every((r) => r.status === 302)).toBe(true);
-    await settleClicks(); // every click written, however long a loaded machine takes (reads wait at most 5 s)
+    await settleClicks(); // every click written, however long a loaded machine takes (reads wait at most 20 s)
     const today = new Date().toISOString().slice(0, 10);
     const stats = await h.call('GET', `/v1/kol/stats?from=${today}&to=${today}`, { token: kolC });
     expect(stats.body.totals).toMatchObject({ clicks: 600, uniqueVisitors: 40 });
