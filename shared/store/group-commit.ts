@@ -10,6 +10,11 @@ export interface Delta {
   add: Record<string, number>;
 }
 
+/** The writes deltaUpdateTx built, with their deltas: only those merge (a copy that was changed does not). */
+const deltas = new WeakMap<TxItem, Delta>();
+/** The puts sameItemPutTx built. */
+const sameItemPuts = new WeakSet<TxItem>();
+
 /** The transaction write that applies `delta` to the item at `key` (creating it when absent). */
 export function deltaUpdateTx(key: Key, delta: Delta): TxItem {
   const names: Record<string, string> = {};
@@ -24,74 +29,122 @@ export function deltaUpdateTx(key: Key, delta: Delta): TxItem {
     values[`:a${i}`] = value;
     return `#a${i} :a${i}`;
   });
+  if (sets.length + adds.length === 0) throw new Error('a delta sets or adds something');
   const expression = [sets.length ? `SET ${sets.join(', ')}` : '', adds.length ? `ADD ${adds.join(', ')}` : ''];
-  return {
+  const item: TxItem = {
     Update: {
       Key: key,
       UpdateExpression: expression.filter(Boolean).join(' '),
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: values,
     },
-    delta,
   };
+  deltas.set(item, delta);
+  return item;
+}
+
+/**
+ * An unconditional put of an item that every writer of its key writes the same (a fact, such as
+ * "this payee earned in this campaign"): two equal ones in a group go as one.
+ */
+export function sameItemPutTx(item: Record<string, unknown> & Key): TxItem {
+  const tx: TxItem = { Put: { Item: item } };
+  sameItemPuts.add(tx);
+  return tx;
 }
 
 /** The item a write of a transaction touches, as a string. */
 export function itemKey(item: TxItem): string {
-  const body = Object.values(item).find((v) => typeof v === 'object') as { Item?: Item; Key?: Item };
+  const body = (
+    'Put' in item ? item.Put : 'Update' in item ? item.Update : 'Delete' in item ? item.Delete : item.ConditionCheck
+  ) as {
+    Item?: Record<string, unknown>;
+    Key?: Record<string, unknown>;
+  };
   const key = body.Item ?? body.Key ?? {};
   return `${String(key.pk)}\u0000${String(key.sk)}`;
 }
-type Item = Record<string, unknown>;
 
 /**
- * Which writes of one item a group may hold together, and merge into one: unconditional updates
- * that only add (`delta`) and set the same values, or unconditional puts of the same item. Any
- * other write (a condition, a removal, a delete) holds its item alone. Undefined for those.
+ * Which writes of one item a group may hold together, and merge into one: the updates of
+ * deltaUpdateTx that set the same values, or the puts of sameItemPutTx of equal items. Any other
+ * write holds its item alone. Undefined for those.
  */
 export function mergeClass(item: TxItem): string | undefined {
-  if ('Update' in item && item.delta && !item.Update.ConditionExpression) return `delta ${canonical(item.delta.set)}`;
-  if ('Put' in item && !item.Put.ConditionExpression) return `put ${canonical(item.Put.Item)}`;
+  const delta = deltas.get(item);
+  if (delta) {
+    const set = plainJson(delta.set);
+    return set === undefined ? undefined : `delta ${set}`;
+  }
+  if (sameItemPuts.has(item) && 'Put' in item) {
+    const put = plainJson(item.Put.Item);
+    return put === undefined ? undefined : `put ${put}`;
+  }
   return undefined;
 }
 
-/** JSON with object keys in order, so equal values give equal strings. */
-function canonical(x: unknown): string {
-  return JSON.stringify(x, (_k, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
+/**
+ * JSON with object keys in order, so equal values give equal strings; undefined for a value JSON
+ * would not tell apart (a Set, a Map, a non-finite number, a bigint): such writes never merge.
+ */
+function plainJson(x: unknown): string | undefined {
+  let plain = true;
+  const json = JSON.stringify(x, (_k, v: unknown) => {
+    if (typeof v === 'number' && !Number.isFinite(v)) plain = false;
+    if (
+      typeof v === 'bigint' ||
+      (v instanceof Object && !Array.isArray(v) && Object.getPrototypeOf(v) !== Object.prototype)
+    ) {
+      plain = false;
+      return null;
+    }
+    return v && typeof v === 'object' && !Array.isArray(v)
       ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1)))
-      : v,
-  );
+      : v;
+  });
+  return plain ? json : undefined;
 }
 
 /**
- * The writes of a group's transactions as one request: mergeable writes of one item (mergeClass)
- * become one (the deltas' additions summed, an equal put once); `at[m][i]` is where member `m`'s
- * `i`th write went, so DynamoDB's reasons for cancelling can be read member by member.
+ * The writes of a group's transactions as one request: mergeable writes of one item by different
+ * members (mergeClass) become one (the deltas' additions summed, an equal put once); `at[m][i]`
+ * is where member `m`'s `i`th write went, so DynamoDB's reasons for cancelling can be read member
+ * by member. A member's own writes never merge with each other (alone, DynamoDB would refuse two
+ * writes of one item), nor do additions whose sum is past what a JavaScript number holds exactly.
  */
 export function combine(txs: readonly TxItem[][]): { items: TxItem[]; at: number[][] } {
   const items: TxItem[] = [];
   const merged = new Map<string, number>();
-  const at = txs.map((tx) =>
-    tx.map((item) => {
+  const at = txs.map((tx) => {
+    const mine = new Set<number>();
+    return tx.map((item) => {
       const cls = mergeClass(item);
       const key = cls === undefined ? undefined : `${itemKey(item)}\u0000${cls}`;
       const i = key === undefined ? undefined : merged.get(key);
-      if (i === undefined) {
-        if (key !== undefined) merged.set(key, items.length);
-        items.push(item);
-        return items.length - 1;
+      const into = i === undefined || mine.has(i) ? undefined : merge(items[i]!, item);
+      if (i !== undefined && into) {
+        items[i] = into;
+        mine.add(i);
+        return i;
       }
-      const into = items[i]!;
-      if ('Update' in into && into.delta && 'Update' in item && item.delta) {
-        const add = { ...into.delta.add };
-        for (const [name, n] of Object.entries(item.delta.add)) add[name] = (add[name] ?? 0) + n;
-        items[i] = deltaUpdateTx(into.Update.Key as Key, { set: into.delta.set, add });
-      }
-      return i;
-    }),
-  );
+      if (key !== undefined && i === undefined) merged.set(key, items.length);
+      items.push(item);
+      mine.add(items.length - 1);
+      return items.length - 1;
+    });
+  });
   return { items, at };
+}
+
+/** One write doing what `a` then `b` do (both of one mergeClass), or undefined when a sum would be inexact. */
+function merge(a: TxItem, b: TxItem): TxItem | undefined {
+  const da = deltas.get(a);
+  const db = deltas.get(b);
+  if (!da || !db || !('Update' in a)) return a; // equal puts: once
+  const add = { ...da.add };
+  for (const [name, n] of Object.entries(db.add)) add[name] = (add[name] ?? 0) + n;
+  if (!Object.values(add).every(Number.isSafeInteger)) return undefined;
+  return deltaUpdateTx(a.Update.Key as Key, { set: da.set, add });
 }
 
 /** A transaction waiting to be committed, with the items it writes or checks. */

@@ -10,7 +10,7 @@ import type {
   PayoutStatus,
 } from '../domain/ledger/ledger.schema.ts';
 import { BUCKETS } from '../domain/ledger/rules.ts';
-import { deltaUpdateTx } from './group-commit.ts';
+import { deltaUpdateTx, sameItemPutTx } from './group-commit.ts';
 import {
   dueIndex,
   financeActivityByDayIndex,
@@ -257,7 +257,8 @@ export async function listDayEntries(
 /**
  * Adds `delta` to a payee's balance buckets (creating the balance on first use) and 1 to its
  * `version`, so every change of the balance shows (reconciliation reads a payee's entries between
- * two reads of an unchanged version). `payable` puts the balance in the sparse payable index
+ * two reads of an unchanged version; several changes merged by a group commit raise it by their
+ * number, so it still never repeats). `payable` puts the balance in the sparse payable index
  * (whenever available may have become non-zero).
  */
 export function balanceDeltaTx(
@@ -282,6 +283,8 @@ export function balanceDeltaTx(
   const write = deltaUpdateTx(ledgerBalanceKey(payeeId, asset), { set, add });
   if (!opts.condition && !opts.remove?.length) return write;
   const { Update } = write as Extract<TxItem, { Update: unknown }>;
+  const taken = Object.keys(opts.condition?.values ?? {}).filter((k) => k in (Update.ExpressionAttributeValues ?? {}));
+  if (taken.length) throw new Error(`balance condition values ${taken.join(', ')} are the update's own`);
   return {
     Update: {
       ...Update,
@@ -402,11 +405,13 @@ export async function clearReversalDue(store: Store, kolId: string, orderId: str
 
 /** Remembers that a payee earned in a commission campaign, with its minimum payout. */
 export function putPayeeCampaignTx(payeeId: string, campaignId: string, minPayout: number): TxItem {
-  return {
-    Put: {
-      Item: { ...ledgerPayeeCampaignKey(payeeId, campaignId), entity: 'ledger_payee_campaign', campaignId, minPayout },
-    },
-  };
+  // The same item for every commission of the payee in the campaign: those of a group go as one.
+  return sameItemPutTx({
+    ...ledgerPayeeCampaignKey(payeeId, campaignId),
+    entity: 'ledger_payee_campaign',
+    campaignId,
+    minPayout,
+  });
 }
 
 /** The minPayout of every commission campaign a payee earned in. */

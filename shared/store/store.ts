@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { ValidationError } from '../errors.ts';
-import { combine, type Delta, itemKey, mergeClass, type Queued, takeGroup } from './group-commit.ts';
+import { combine, itemKey, mergeClass, type Queued, takeGroup } from './group-commit.ts';
 import { MicroBatcher } from './micro-batch.ts';
 import type { IndexName } from './table.ts';
 import { tableDefinition } from './table.ts';
@@ -30,11 +30,7 @@ export type TxItem = (
   | { Update: WithoutTable<NonNullable<TxOp['Update']>> }
   | { Delete: WithoutTable<NonNullable<TxOp['Delete']>> }
   | { ConditionCheck: WithoutTable<NonNullable<TxOp['ConditionCheck']>> }
-) & {
-  onFail?: (old: Item | undefined) => Error;
-  /** Set on an update that only sets constants and adds numbers (deltaUpdateTx): a group commit may merge it with another. */
-  delta?: Delta;
-};
+) & { onFail?: (old: Item | undefined) => Error };
 
 export interface QueryInput {
   index?: IndexName;
@@ -327,8 +323,8 @@ export class Store {
    * (the same ClientRequestToken makes a resend of a committed transaction a no-op); never
    * retries a failed condition: that throws the failing item's `onFail(old)`. Transactions asked
    * for at the same time may be committed together (takeGroup): each still commits whole or
-   * not at all, and as it would alone, since they share no item but for writes that merge
-   * (additions to one balance, see mergeClass), which commute.
+   * not at all, and as it would alone, since they share no item but for writes that commute and
+   * merge (additions to a balance, a KOL's day or share stats, and equal puts: see mergeClass).
    */
   async transact(items: TxItem[]): Promise<void> {
     if (items.length > MAX_TRANSACTION_ITEMS)
@@ -354,15 +350,14 @@ export class Store {
 
   /**
    * Commits a group's transactions as one TransactWriteItems (writes that merge, as one: see
-   * combine). When DynamoDB cancels it, a
-   * transaction whose own condition failed fails as it would alone and the others go again at
-   * once; conflicts and throttling alone are retried with backoff; a refusal of the request or
-   * of an item (too large, invalid) sends each transaction alone, so each gets its own answer.
-   * Any other error (the answer lost past every retry) is every member's, as it would be alone.
+   * combine). When DynamoDB cancels it, a transaction whose own condition failed fails as it
+   * would alone and the others go again at once; conflicts and throttling alone are retried with
+   * backoff; a refusal of the request or of an item (too large, invalid) sends each transaction
+   * alone, one after another, so each gets its own answer. Any other error (the answer lost past
+   * every retry) is every member's, as it would be alone.
    */
   private async commitGroup(group: Queued<TxItem[]>[]): Promise<void> {
-    const alone = (m: Queued<TxItem[]>) => this.transactAlone(m.tx).then(m.done, m.fail);
-    const apart: Promise<void>[] = [];
+    const apart: Queued<TxItem[]>[] = [];
     let members = group;
     for (let attempt = 0; members.length > 1; ) {
       const { items, at } = combine(members.map((m) => m.tx));
@@ -391,7 +386,7 @@ export class Store {
             m.fail((m.tx[failed]?.onFail ?? conditionError(failed))(unmarshallLoose(own[failed]?.Item)));
             settled = true;
           } else if (own.every((r) => !r.Code || r.Code === 'None' || TRANSIENT_CANCELS.has(r.Code))) again.push(m);
-          else apart.push(alone(m));
+          else apart.push(m);
         }
         if (!settled && again.length === members.length) {
           if (!reasons.some((r) => TRANSIENT_CANCELS.has(r.Code ?? ''))) break; // unexplained: each alone
@@ -405,7 +400,8 @@ export class Store {
         members = again;
       }
     }
-    await Promise.all([...apart, ...members.map(alone)]);
+    // One after another: members sharing a merged write would otherwise all meet on its item at once.
+    for (const m of [...apart, ...members]) await this.transactAlone(m.tx).then(m.done, m.fail);
   }
 
   /** One transaction on its own: a failed condition throws its item's `onFail(old)`; conflicts and throttling are retried. */
@@ -433,7 +429,7 @@ export class Store {
    */
   private async send(items: TxItem[]): Promise<void> {
     const token = randomUUID();
-    const TransactItems = items.map(({ onFail, delta: _delta, ...op }) => {
+    const TransactItems = items.map(({ onFail, ...op }) => {
       const [kind, body] = Object.entries(op)[0] as [string, Item];
       return {
         [kind]: {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { randomCode } from '#shared/ids';
-import { deltaUpdateTx } from '#shared/store/group-commit';
+import { deltaUpdateTx, sameItemPutTx } from '#shared/store/group-commit';
 import { createHarness } from '../../support/harness.ts';
 
 class Lost extends Error {
@@ -97,7 +97,7 @@ describe('Store group commit against DynamoDB Local', () => {
               { pk: `GCM#${run}#balance#${b}`, sk: 'X' },
               { set: { entity: 'test' }, add: { amount: i + 1, version: 1 } },
             ),
-            { Put: { Item: { pk: `GCM#${run}#seen#${b}`, sk: 'X', entity: 'test', balance: b } } },
+            sameItemPutTx({ pk: `GCM#${run}#seen#${b}`, sk: 'X', entity: 'test', balance: b }),
           ]);
           return 'won';
         } catch (e) {

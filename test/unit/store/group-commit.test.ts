@@ -2,7 +2,7 @@ import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dy
 import { DynamoDBDocumentClient, TransactWriteCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { deltaUpdateTx } from '#shared/store/group-commit';
+import { deltaUpdateTx, sameItemPutTx } from '#shared/store/group-commit';
 import { Store, type TxItem } from '#shared/store/store';
 import { deferred } from '../../support/deferred.ts';
 
@@ -107,7 +107,7 @@ describe('Class: Store (group commit)', () => {
     expect(requests().slice(4)).toEqual([['a', 'total', 'b', 'c']]);
   });
 
-  it('never puts two transactions that share an item in one request', async () => {
+  it('never puts two transactions that write one item in one request, unless both writes merge', async () => {
     const { store, release } = heldStore();
     const queued = [
       store.transact([add('total'), put('a')]),
@@ -258,20 +258,83 @@ describe('Class: Store (group commit)', () => {
     expect(writesOf(0, 'balance')).toEqual([{ set: { entity: 'balance' }, add: { amount: 5, version: 2 } }]);
   });
 
-  it('writes an equal unconditional put once, and different puts of one item in separate requests', async () => {
-    const same: TxItem = { Put: { Item: { pk: 'minpay', sk: 'x', minPayout: 100 } } };
-    const other: TxItem = { Put: { Item: { pk: 'minpay', sk: 'x', minPayout: 500 } } };
+  it('writes an equal put of sameItemPutTx once; other puts of the item, or plain ones, in separate requests', async () => {
     const { store, release } = heldStore();
     const queued = [
-      store.transact([put('e1'), same]),
-      store.transact([put('e2'), { Put: { Item: { minPayout: 100, sk: 'x', pk: 'minpay' } } }]),
-      store.transact([put('e3'), other]),
+      store.transact([put('e1'), sameItemPutTx({ pk: 'minpay', sk: 'x', minPayout: 100 })]),
+      store.transact([put('e2'), sameItemPutTx({ minPayout: 100, sk: 'x', pk: 'minpay' })]),
+      store.transact([put('e3'), sameItemPutTx({ pk: 'minpay', sk: 'x', minPayout: 500 })]),
+      store.transact([put('e4'), { Put: { Item: { pk: 'minpay', sk: 'x', minPayout: 100 } } }]),
+      store.transact([put('e5'), sameItemPutTx({ pk: 'tags', sk: 'x', ids: new Set(['a']) })]),
+      store.transact([put('e6'), sameItemPutTx({ pk: 'tags', sk: 'x', ids: new Set(['b']) })]),
     ];
     await release();
     await Promise.all(queued);
+    // Sets are not told apart by their JSON: such puts never merge.
     expect(requests().slice(4)).toEqual([
-      ['e1', 'minpay', 'e2'],
-      ['e3', 'minpay'],
+      ['e1', 'minpay', 'e2', 'e5', 'tags'],
+      ['e3', 'minpay', 'e6', 'tags'],
+      ['e4', 'minpay'],
     ]);
+  });
+
+  it('never merges two writes of one item in the same transaction, nor a changed copy of a delta', async () => {
+    const { store, release } = heldStore([
+      Object.assign(new Error('two operations on one item'), { name: 'ValidationException', $metadata: {} }),
+    ]);
+    const base = credit('balance', 5) as Extract<TxItem, { Update: unknown }>;
+    const changed: TxItem = {
+      Update: { ...base.Update, UpdateExpression: `${base.Update.UpdateExpression} REMOVE x` },
+    };
+    const outcomes = [
+      settle(store.transact([put('e1'), credit('balance', 1), credit('balance', 2)])),
+      settle(store.transact([put('e2'), changed])),
+      settle(store.transact([put('e3'), credit('balance', 3)])),
+    ];
+    await release();
+    await Promise.all(outcomes);
+    const grouped = requests().slice(4);
+    // The first member's two credits stay two writes (DynamoDB refuses that, as it would alone);
+    // the changed copy holds the item alone, so it waits for a group of its own.
+    expect(grouped[0]).toEqual(['e1', 'balance', 'balance', 'e3']);
+    expect(writesOf(0, 'balance')).toEqual([
+      { set: { entity: 'balance' }, add: { amount: 4, version: 2 } },
+      { set: { entity: 'balance' }, add: { amount: 2, version: 1 } },
+    ]);
+    expect(grouped.some((keys) => keys.join() === 'e2,balance')).toBe(true);
+  });
+
+  it('sends the members of a refused merged write alone one after another, not all at once on its item', async () => {
+    const refused = cancelled('None', 'ValidationError', 'None', 'None', 'None');
+    let inFlight = 0;
+    let most = 0;
+    const gate = deferred();
+    let n = 0;
+    ddb.on(TransactWriteCommand).callsFake(async () => {
+      const i = n++;
+      if (i < 4) {
+        await gate.promise;
+        return {};
+      }
+      if (i === 4) throw refused;
+      inFlight++;
+      most = Math.max(most, inFlight);
+      await new Promise((r) => setTimeout(r, 5));
+      inFlight--;
+      return {};
+    });
+    const store = new Store(doc, 'table');
+    const held = ['h1', 'h2', 'h3', 'h4'].map((pk) => store.transact([put(pk)]));
+    const queued = [1, 2, 3, 4].map((k) => store.transact([put(`e${k}`), credit('balance', k)]));
+    gate.resolve();
+    await Promise.all([...held, ...queued]);
+    expect(requests().slice(4)).toEqual([
+      ['e1', 'balance', 'e2', 'e3', 'e4'],
+      ['e1', 'balance'],
+      ['e2', 'balance'],
+      ['e3', 'balance'],
+      ['e4', 'balance'],
+    ]);
+    expect(most).toBe(1);
   });
 });
