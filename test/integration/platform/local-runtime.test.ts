@@ -70,6 +70,13 @@ const started: { child: ChildProcess; dataDir: string }[] = [];
 const START = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts
   .start;
 
+/**
+ * Java's temporary folder for the servers these tests start: DynamoDB Local unpacks its SQLite
+ * library there, and a Java these tests kill with SIGKILL cannot remove its copy.
+ */
+const javaTmp = mkdtempSync(join(tmpdir(), 'fission-java-'));
+afterAll(() => rmSync(javaTmp, { recursive: true, force: true }));
+
 /** `npm start`'s command in a process group of its own, on `port` and `dataDir`. */
 function spawnServer(
   port: number,
@@ -83,6 +90,7 @@ function spawnServer(
     PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}`,
     PORT: String(port),
     DATA_DIR: dataDir,
+    JAVA_TOOL_OPTIONS: [process.env.JAVA_TOOL_OPTIONS, `-Djava.io.tmpdir=${javaTmp}`].filter(Boolean).join(' '),
     ...env,
   };
   const child = spawn('sh', ['-c', START], {
