@@ -766,6 +766,16 @@ describe('Finance API: exports, reconciliation, validation and roles', () => {
     const check = bad.body.checks.find((c: any) => c.name === 'balances_match_entries');
     expect(check.ok).toBe(false);
     expect(check.detail).toContain('kol-even');
+    // A period's reconciliation reads the balances of the payees it saw, and finds it too.
+    const badPeriod = await h.call(
+      'GET',
+      `/v1/finance/reconciliation?from=${period.body.period.from}&to=${period.body.period.to}`,
+      {
+        token: fin,
+      },
+    );
+    expect(badPeriod.body.ok).toBe(false);
+    expect(badPeriod.body.checks.find((c: any) => c.name === 'balances_match_entries').detail).toContain('kol-even');
     await h.deps.store.update({
       key: ledgerBalanceKey('kol-even', 'cash'),
       update: 'ADD available :x',
