@@ -105,6 +105,13 @@ function plainJson(x: unknown): string | undefined {
   return plain ? json : undefined;
 }
 
+/** The item each write of a transaction touches, and its merge class (mergeClass) when it has one. */
+export type Writes = readonly { key: string; as?: string }[];
+
+/** A transaction's writes (itemKey, mergeClass), worked out once when it is queued. */
+export const writesOf = (tx: readonly TxItem[]): Writes =>
+  tx.map((item) => ({ key: itemKey(item), as: mergeClass(item) }));
+
 /**
  * The writes of a group's transactions as one request: mergeable writes of one item by different
  * members (mergeClass) become one (the deltas' additions summed, an equal put once); `at[m][i]`
@@ -112,14 +119,14 @@ function plainJson(x: unknown): string | undefined {
  * by member. A member's own writes never merge with each other (alone, DynamoDB would refuse two
  * writes of one item), nor do additions whose sum is past what a JavaScript number holds exactly.
  */
-export function combine(txs: readonly TxItem[][]): { items: TxItem[]; at: number[][] } {
+export function combine(members: readonly { tx: TxItem[]; writes: Writes }[]): { items: TxItem[]; at: number[][] } {
   const items: TxItem[] = [];
   const merged = new Map<string, number>();
-  const at = txs.map((tx) => {
+  const at = members.map(({ tx, writes }) => {
     const mine = new Set<number>();
-    return tx.map((item) => {
-      const cls = mergeClass(item);
-      const key = cls === undefined ? undefined : `${itemKey(item)}\u0000${cls}`;
+    return tx.map((item, w) => {
+      const { key: itemAt, as } = writes[w]!;
+      const key = as === undefined ? undefined : `${itemAt}\u0000${as}`;
       const i = key === undefined ? undefined : merged.get(key);
       const into = i === undefined || mine.has(i) ? undefined : merge(items[i]!, item);
       if (i !== undefined && into) {
@@ -147,13 +154,11 @@ function merge(a: TxItem, b: TxItem): TxItem | undefined {
   return deltaUpdateTx(a.Update.Key as Key, { set: da.set, add });
 }
 
-/** A transaction waiting to be committed, with the items it writes or checks. */
+/** A transaction waiting to be committed, with the items it writes or checks (writesOf). */
 export interface Queued<T> {
   tx: T;
-  /** Items it holds alone. */
-  keys: readonly string[];
-  /** Items it may share with another member writing them the same way (`as`, see mergeClass). */
-  shares: readonly { key: string; as: string }[];
+  /** A write without a merge class holds its item alone; one with a class may share it with writes of that class. */
+  writes: Writes;
   done: () => void;
   fail: (e: unknown) => void;
 }
@@ -175,20 +180,23 @@ export function takeGroup<T>(waiting: Queued<T>[], maxSize: number): { batch: Qu
   const shared = new Map<string, string>();
   let size = 0;
   for (const q of waiting) {
-    const added = q.keys.length + q.shares.filter((s) => !shared.has(s.key)).length;
+    const added = q.writes.filter((w) => w.as === undefined || !shared.has(w.key)).length;
     const fits =
       batch.length === 0 ||
       (size + added <= maxSize &&
-        q.keys.every((k) => !alone.has(k) && !shared.has(k)) &&
-        q.shares.every((s) => !alone.has(s.key) && (shared.get(s.key) ?? s.as) === s.as));
+        q.writes.every(
+          (w) => !alone.has(w.key) && (w.as === undefined ? !shared.has(w.key) : (shared.get(w.key) ?? w.as) === w.as),
+        ));
     if (!fits) {
       rest.push(q);
       continue;
     }
     batch.push(q);
     size += added;
-    for (const k of q.keys) alone.add(k);
-    for (const s of q.shares) shared.set(s.key, s.as);
+    for (const w of q.writes) {
+      if (w.as === undefined) alone.add(w.key);
+      else shared.set(w.key, w.as);
+    }
   }
   return { batch, rest };
 }

@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { ValidationError } from '../errors.ts';
-import { combine, itemKey, mergeClass, type Queued, takeGroup } from './group-commit.ts';
+import { combine, type Queued, takeGroup, writesOf } from './group-commit.ts';
 import { MicroBatcher } from './micro-batch.ts';
 import type { IndexName } from './table.ts';
 import { tableDefinition } from './table.ts';
@@ -329,14 +329,8 @@ export class Store {
   async transact(items: TxItem[]): Promise<void> {
     if (items.length > MAX_TRANSACTION_ITEMS)
       throw new Error(`a transaction holds at most ${MAX_TRANSACTION_ITEMS} items, not ${items.length}`);
-    const keys: string[] = [];
-    const shares: { key: string; as: string }[] = [];
-    for (const item of items) {
-      const as = mergeClass(item);
-      if (as === undefined) keys.push(itemKey(item));
-      else shares.push({ key: itemKey(item), as });
-    }
-    await new Promise<void>((done, fail) => this.groups.add({ tx: items, keys, shares, done, fail }));
+    const writes = writesOf(items);
+    await new Promise<void>((done, fail) => this.groups.add({ tx: items, writes, done, fail }));
   }
 
   /** Group commit (takeGroup): no delay, at most four commits out at once. */
@@ -360,7 +354,7 @@ export class Store {
     const apart: Queued<TxItem[]>[] = [];
     let members = group;
     for (let attempt = 0; members.length > 1; ) {
-      const { items, at } = combine(members.map((m) => m.tx));
+      const { items, at } = combine(members);
       try {
         await this.send(items);
         for (const m of members) m.done();

@@ -4,10 +4,10 @@ import {
   combine,
   deltaUpdateTx,
   itemKey,
-  mergeClass,
   type Queued,
   sameItemPutTx,
   takeGroup,
+  writesOf,
 } from '#shared/store/group-commit';
 import type { TxItem } from '#shared/store/store';
 
@@ -73,16 +73,7 @@ const transaction = (n: number) =>
       ...writes,
     ]);
 
-const queued = (tx: TxItem[]): Queued<TxItem[]> => {
-  const keys: string[] = [];
-  const shares: { key: string; as: string }[] = [];
-  for (const item of tx) {
-    const as = mergeClass(item);
-    if (as === undefined) keys.push(itemKey(item));
-    else shares.push({ key: itemKey(item), as });
-  }
-  return { tx, keys, shares, done: () => {}, fail: () => {} };
-};
+const queued = (tx: TxItem[]): Queued<TxItem[]> => ({ tx, writes: writesOf(tx), done: () => {}, fail: () => {} });
 
 describe('Group commit: forming and merging a group (property)', () => {
   it('sends one write per item, and the request does exactly what its transactions do one after another', () => {
@@ -98,7 +89,7 @@ describe('Group commit: forming and merging a group (property)', () => {
             expect(batch.length + rest.length).toBe(waiting.length);
             waiting = rest;
 
-            const { items, at } = combine(batch.map((m) => m.tx));
+            const { items, at } = combine(batch);
             // Within the size bound, unless a lone transaction is larger by itself.
             if (batch.length > 1) expect(items.length).toBeLessThanOrEqual(maxSize);
             // Never two writes of one item in the request (its transactions write distinct items each).
